@@ -1,0 +1,35 @@
+"""Shared CLI pieces: the sub-apps, the console, JSON output and error handling."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+data_app = typer.Typer(help="Ingest, synthesize and describe datasets.", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit generators and classifiers for bias.", no_args_is_help=True)
+train_app = typer.Typer(help="Train models on a dataset cache.", no_args_is_help=True)
+models_app = typer.Typer(help="List, import and inspect models.", no_args_is_help=True)
+mitigate_app = typer.Typer(help="Bias mitigations (DB-VAE, latent augmentation).",
+                           no_args_is_help=True)
+experiment_app = typer.Typer(help="Multi-run experiments.", no_args_is_help=True)
+
+
+def write_json(obj: Any, path: str | Path) -> Path:
+    """Write ``obj`` as JSON atomically (temp file + ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=2, allow_nan=True)
+        f.write("\n")
+    os.replace(tmp, path)
+    return path

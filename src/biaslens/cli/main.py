@@ -1,0 +1,69 @@
+"""The ``biaslens`` command: sub-commands are registered by the modules imported below."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from biaslens.cli._common import (
+    audit_app,
+    data_app,
+    err_console,
+    experiment_app,
+    mitigate_app,
+    models_app,
+    train_app,
+)
+from biaslens.errors import BiasLensError
+
+app = typer.Typer(
+    help="biaslens: find, measure and reduce bias in generative face models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data_app, name="data")
+app.add_typer(audit_app, name="audit")
+app.add_typer(train_app, name="train")
+app.add_typer(models_app, name="models")
+app.add_typer(mitigate_app, name="mitigate")
+app.add_typer(experiment_app, name="experiment")
+
+# Each module adds its commands to the sub-apps above when imported.
+_COMMAND_MODULES = [
+    "biaslens.cli.data_ingest",
+    "biaslens.cli.data_stats",
+    "biaslens.cli.data_world",
+    "biaslens.cli.audit_fairness",
+    "biaslens.cli.audit_steer",
+    "biaslens.cli.train_cmds",
+    "biaslens.cli.models_cmds",
+]
+for _mod in _COMMAND_MODULES:
+    importlib.import_module(_mod)
+
+
+def main() -> None:
+    """Entry point: run the app, turning :class:`BiasLensError` into one clear line."""
+    try:
+        app(standalone_mode=False)
+    except BiasLensError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

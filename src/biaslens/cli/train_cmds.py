@@ -1,0 +1,1 @@
+"""CLI commands (filled in by their module owner)."""

@@ -1,0 +1,83 @@
+"""Uncertainty helpers shared by every audit: binomial CIs, bootstrap, multiple testing.
+
+Pure numpy; no I/O. Every random function takes ``seed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy import stats as _st
+
+
+def wilson_ci(k: np.ndarray | float, n: np.ndarray | float, level: float = 0.95
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a binomial proportion ``k / n`` (vectorized).
+
+    Well-behaved at 0 and 1 and for small n, unlike the normal approximation.
+    Where ``n == 0`` both bounds are NaN.
+    """
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    z = _st.norm.ppf(0.5 + level / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        denom = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+    lo, hi = centre - half, centre + half
+    empty = n == 0
+    lo = np.where(empty, np.nan, np.clip(lo, 0.0, 1.0))
+    hi = np.where(empty, np.nan, np.clip(hi, 0.0, 1.0))
+    return lo, hi
+
+
+def bootstrap_indices(n: int, n_boot: int, seed: int | None = 0) -> np.ndarray:
+    """(n_boot, n) int array of resampling indices, drawn with replacement."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, n, size=(n_boot, n))
+
+
+def bootstrap_ci(statistic: Callable[[np.ndarray], np.ndarray], n: int, *, n_boot: int = 1000,
+                 level: float = 0.95, seed: int | None = 0, chunk: int = 64
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Percentile bootstrap of ``statistic(idx)`` over resamples of ``range(n)``.
+
+    ``statistic`` receives an index array of shape ``(b, n)`` (a chunk of resamples)
+    and must return an array of shape ``(b, ...)``, so it can be vectorized over
+    resamples. Returns ``(lo, hi, samples)`` with ``samples`` of shape ``(n_boot, ...)``.
+    """
+    rng = np.random.default_rng(seed)
+    parts = []
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        parts.append(np.asarray(statistic(rng.integers(0, n, size=(b, n)))))
+    samples = np.concatenate(parts, axis=0)
+    alpha = (1 - level) / 2
+    lo, hi = np.nanquantile(samples, [alpha, 1 - alpha], axis=0)
+    return lo, hi, samples
+
+
+def benjamini_hochberg(pvalues: np.ndarray, q: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Benjamini–Hochberg step-up procedure.
+
+    Returns ``(reject, adjusted)``: a bool mask of discoveries at false-discovery rate
+    ``q`` and the BH-adjusted p-values (same shape as ``pvalues``; NaNs never rejected).
+    """
+    p = np.asarray(pvalues, dtype=float)
+    flat = p.ravel()
+    ok = ~np.isnan(flat)
+    m = int(ok.sum())
+    adjusted = np.full_like(flat, np.nan)
+    if m:
+        pv = flat[ok]
+        order = np.argsort(pv)
+        ranked = pv[order] * m / np.arange(1, m + 1)
+        ranked = np.minimum.accumulate(ranked[::-1])[::-1]
+        adj = np.empty(m)
+        adj[order] = np.minimum(ranked, 1.0)
+        adjusted[ok] = adj
+    reject = np.zeros(flat.shape, dtype=bool)
+    reject[ok] = adjusted[ok] <= q
+    return reject.reshape(p.shape), adjusted.reshape(p.shape)

@@ -27,6 +27,9 @@ def wilson_ci(k: np.ndarray | float, n: np.ndarray | float, level: float = 0.95
         centre = (p + z**2 / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
     lo, hi = centre - half, centre + half
+    # exact bounds at the edges (rounding would leave 1 - 1e-16)
+    lo = np.where(k == 0, 0.0, lo)
+    hi = np.where(k == n, 1.0, hi)
     empty = n == 0
     lo = np.where(empty, np.nan, np.clip(lo, 0.0, 1.0))
     hi = np.where(empty, np.nan, np.clip(hi, 0.0, 1.0))

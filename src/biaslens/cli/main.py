@@ -6,6 +6,7 @@ import importlib
 import sys
 
 import typer
+from rich.markup import escape
 
 from biaslens.cli._common import (
     audit_app,
@@ -45,24 +46,12 @@ for _mod in _COMMAND_MODULES:
 
 
 def main() -> None:
-    """Entry point: run the app, turning :class:`BiasLensError` into one clear line."""
+    """Entry point: run the app, turning :class:`BiasLensError` into one clear line (exit 2)."""
     try:
-        app(standalone_mode=False)
+        app()
     except BiasLensError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(2)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":

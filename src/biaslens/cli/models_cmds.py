@@ -1,1 +1,139 @@
-"""CLI commands (filled in by their module owner)."""
+"""``biaslens models list | import | info``: the architecture registry and checkpoints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from biaslens.cli._common import console, models_app, write_json
+
+RESOURCE_MODELS = Path(__file__).resolve().parents[1] / "resources" / "models"
+
+
+def architectures_table() -> list[dict[str, Any]]:
+    """One row per registered architecture: name, kind, parameters and image size at default
+    config, and the class implementing it."""
+    from biaslens.models import build_model, count_parameters, list_architectures
+    from biaslens.models.registry import model_kind
+
+    rows = []
+    for name in list_architectures():
+        model = build_model(name)
+        rows.append({"architecture": name, "kind": model_kind(model),
+                     "n_parameters": count_parameters(model),
+                     "image_size": getattr(model, "image_size", None),
+                     "class": f"{type(model).__module__}.{type(model).__name__}"})
+    return rows
+
+
+def shipped_checkpoints(root: Path = RESOURCE_MODELS) -> list[dict[str, Any]]:
+    """Checkpoints shipped in ``resources/models/*/`` (their ``config.json`` summaries)."""
+    from biaslens.errors import CheckpointError
+    from biaslens.models import read_checkpoint_info
+
+    rows = []
+    for cfg in sorted(root.glob("*/config.json")):
+        try:
+            info = read_checkpoint_info(cfg.parent)
+        except CheckpointError as exc:  # list it with the reason rather than hide it
+            rows.append({"name": cfg.parent.name, "path": str(cfg.parent), "error": str(exc)})
+            continue
+        rows.append({"name": cfg.parent.name, "path": str(cfg.parent),
+                     "architecture": info.architecture, "n_parameters": info.n_parameters,
+                     "image_size": info.image_size})
+    return rows
+
+
+@models_app.command("list")
+def list_cmd(
+    json_out: Path = typer.Option(None, "--json", help="Also write the listing as JSON."),
+) -> None:
+    """List the registered architectures (parameters at default config) and the shipped
+    checkpoints.
+
+    Example: ``biaslens models list --json models.json``
+    """
+    archs = architectures_table()
+    table = Table(title="Architectures")
+    for col in ("architecture", "kind", "parameters", "image size"):
+        table.add_column(col, justify="right" if col == "parameters" else "left")
+    for r in archs:
+        table.add_row(r["architecture"], r["kind"], f"{r['n_parameters']:,}", str(r["image_size"]))
+    console.print(table)
+    shipped = shipped_checkpoints()
+    if shipped:
+        st = Table(title="Shipped checkpoints")
+        for col in ("name", "architecture", "parameters"):
+            st.add_column(col)
+        for r in shipped:
+            st.add_row(r["name"], r.get("architecture", f"[red]{escape(str(r.get('error')))}[/]"),
+                       f"{r['n_parameters']:,}" if r.get("n_parameters") else "")
+        console.print(st)
+    else:
+        console.print("no shipped checkpoints")
+    if json_out is not None:
+        write_json({"architectures": archs, "shipped": shipped}, json_out)
+        console.print(f"wrote {json_out}")
+
+
+@models_app.command("import")
+def import_cmd(
+    file: Path = typer.Argument(..., help="Third-party .pth file (read with weights_only)."),
+    out: Path = typer.Option(..., "--out", help="Checkpoint folder to write."),
+    arch: str = typer.Option(None, "--arch", help="Architecture name (detected if omitted)."),
+    attribute_names: str = typer.Option(None, help="Comma-separated output names for a "
+                                        "classifier that does not have CelebA's 40 outputs."),
+    json_out: Path = typer.Option(None, "--json", help="Also write the checkpoint info as JSON."),
+) -> None:
+    """Import a course/tutorial .pth file (e.g. ``pretrained_celeba.pth``) into a biaslens
+    checkpoint folder (config.json + model.safetensors).
+
+    Example: ``biaslens models import pretrained_celeba.pth --out models/course_gen``
+    """
+    from biaslens.models import import_to_checkpoint
+
+    names = [n.strip() for n in attribute_names.split(",") if n.strip()] if attribute_names \
+        else None
+    _, info = import_to_checkpoint(file, out, arch, attribute_names=names,
+                                   extra={"command": f"biaslens models import {file}"})
+    console.print(f"imported {escape(str(file))} as [bold]{info.architecture}[/] "
+                  f"({info.n_parameters:,} parameters) -> {escape(str(out))}")
+    if json_out is not None:
+        write_json(info.to_dict(), json_out)
+        console.print(f"wrote {json_out}")
+
+
+@models_app.command("info")
+def info_cmd(
+    folder: Path = typer.Argument(..., help="Checkpoint folder."),
+    json_out: Path = typer.Option(None, "--json", help="Also write the info as JSON."),
+) -> None:
+    """Show a checkpoint's architecture, config, provenance and versions; the weights are
+    loaded to verify they fit.
+
+    Example: ``biaslens models info models/course_gen``
+    """
+    from biaslens.models import load_checkpoint
+
+    _, info = load_checkpoint(folder)
+    d = info.to_dict()
+    table = Table(title=escape(str(folder)), show_header=False)
+    table.add_column("field")
+    table.add_column("value")
+    for key in ("architecture", "image_size", "n_parameters", "weights_sha256"):
+        table.add_row(key, str(d[key]))
+    names = d["attribute_names"]
+    if names:
+        table.add_row("attribute_names", f"{len(names)}: {', '.join(names[:6])}"
+                      + (", ..." if len(names) > 6 else ""))
+    for key in ("config", "extra", "versions"):
+        table.add_row(key, escape(json.dumps(d[key], indent=1 if key == "extra" else None)))
+    console.print(table)
+    if json_out is not None:
+        write_json(d, json_out)
+        console.print(f"wrote {json_out}")

@@ -1,0 +1,260 @@
+"""Import third-party PyTorch ``.pth`` files into biaslens architectures.
+
+Files are read with ``torch.load(weights_only=True)``: tensors and plain containers only,
+never arbitrary pickled code. Known layouts (detected by keys and shapes):
+
+=============================  ======================  ==============================
+architecture                   container key(s)        state-dict keys
+=============================  ======================  ==============================
+``coursera_dcgan_generator``   ``gen``                 ``gen.{0..4}.{0,1}.*``
+``coursera_classifier``        ``classifier``          ``classifier.{0..3}.{0,1}.*``
+``coursera_dcgan_discriminator`` ``disc``              ``disc.{0..3}.{0,1}.*``
+``pytorch_dcgan_generator``    ``state_dict``          ``main.{0,1,3,...,12}.*``
+=============================  ======================  ==============================
+
+A bare state dict (no container) and ``module.`` prefixes (DataParallel) are accepted;
+widths (z_dim, hidden_dim, number of classes) are read from the shapes. Any other
+registered architecture can be imported from a raw state dict with ``arch=`` (built at
+its default config).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from biaslens.errors import CheckpointError
+from biaslens.models.checkpoint import (
+    CONFIG_FILE,
+    CheckpointInfo,
+    check_state_dict,
+    load_checkpoint,
+    read_checkpoint_info,
+    resolve_device,
+    save_checkpoint,
+)
+from biaslens.models.registry import build_model, list_architectures
+from biaslens.names import CELEBA_ATTRIBUTES
+
+StateDict = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class _Layout:
+    architecture: str
+    containers: tuple[str, ...]            # dict keys the state dict is usually stored under
+    probe: str                             # a key whose presence identifies the layout
+    infer: Callable[[StateDict], dict]     # constructor kwargs read from the shapes
+
+
+def _coursera_gen(sd: StateDict) -> dict:
+    w = sd["gen.0.0.weight"]                                 # (z_dim, 8h, 3, 3)
+    return {"z_dim": w.shape[0], "hidden_dim": w.shape[1] // 8,
+            "im_chan": sd["gen.4.0.weight"].shape[1]}        # (h, im_chan, 4, 4)
+
+
+def _coursera_cls(sd: StateDict) -> dict:
+    w = sd["classifier.0.0.weight"]                          # (h, im_chan, 4, 4)
+    n = sd["classifier.3.0.weight"].shape[0]                 # (A, 4h, 4, 4)
+    return {"im_chan": w.shape[1], "hidden_dim": w.shape[0],
+            "attribute_names": list(CELEBA_ATTRIBUTES) if n == 40
+            else [f"attribute_{i}" for i in range(n)]}
+
+
+def _coursera_disc(sd: StateDict) -> dict:
+    w = sd["disc.0.0.weight"]                                # (h, im_chan, 4, 4)
+    return {"im_chan": w.shape[1], "hidden_dim": w.shape[0]}
+
+
+def _pytorch_gen(sd: StateDict) -> dict:
+    w = sd["main.0.weight"]                                  # (z_dim, 8 ngf, 4, 4)
+    return {"z_dim": w.shape[0], "ngf": w.shape[1] // 8,
+            "im_chan": sd["main.12.weight"].shape[1]}        # (ngf, im_chan, 4, 4)
+
+
+LAYOUTS: tuple[_Layout, ...] = (
+    _Layout("coursera_dcgan_generator", ("gen",), "gen.0.0.weight", _coursera_gen),
+    _Layout("coursera_classifier", ("classifier",), "classifier.0.0.weight", _coursera_cls),
+    _Layout("coursera_dcgan_discriminator", ("disc",), "disc.0.0.weight", _coursera_disc),
+    _Layout("pytorch_dcgan_generator", ("state_dict", "netG", "generator"), "main.12.weight",
+            _pytorch_gen),
+)
+
+
+def _read_pth(path: Path) -> Any:
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder; expected a .pth file "
+                              f"(a biaslens checkpoint folder loads with load_checkpoint)")
+    with open(path, "rb") as f:
+        magic = f.read(2)
+    # torch.save writes a zip archive ("PK"); legacy files are a pickle (protocol byte 0x80).
+    if not (zipfile.is_zipfile(path) or magic[:1] == b"\x80"):
+        raise CheckpointError(f"{path}: not a PyTorch weights file (neither a torch.save "
+                              f"archive nor a pickle; starts with {magic!r})")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # torch's message is long; keep its one informative line ("Unsupported global: ...").
+        lines = [ln.strip() for ln in str(exc).splitlines() if "Unsupported" in ln]
+        why = (lines[0].split(" was not")[0] if lines else type(exc).__name__)[:200]
+        raise CheckpointError(f"{path}: refused by torch.load(weights_only=True): it holds "
+                              f"more than tensors and plain containers ({why})") from None
+    except (RuntimeError, EOFError, OSError, ValueError, AttributeError) as exc:
+        raise CheckpointError(f"{path}: not a readable PyTorch weights file "
+                              f"({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+def _is_state_dict(obj: Any) -> bool:
+    return (isinstance(obj, dict) and bool(obj)
+            and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()))
+
+
+def _strip_module(sd: StateDict) -> StateDict:
+    if all(k.startswith("module.") for k in sd):             # saved from DataParallel/DDP
+        return {k[len("module."):]: v for k, v in sd.items()}
+    return sd
+
+
+def _candidates(obj: Any) -> list[tuple[str, StateDict]]:
+    # (container key, state dict) pairs: the object itself, or its state-dict values.
+    if _is_state_dict(obj):
+        return [("", _strip_module(obj))]
+    if isinstance(obj, dict):
+        return [(str(k), _strip_module(v)) for k, v in obj.items() if _is_state_dict(v)]
+    return []
+
+
+def _describe(cands: list[tuple[str, StateDict]], obj: Any) -> str:
+    if not cands:
+        kind = (f"a dict with keys {list(obj)[:8]}" if isinstance(obj, dict)
+                else f"a {type(obj).__name__}")
+        return f"found {kind} and no state dict of tensors"
+    parts = []
+    for key, sd in cands:
+        shown = ", ".join(f"{k} {tuple(v.shape)}" for k, v in list(sd.items())[:4])
+        where = f"under {key!r}" if key else "at top level"
+        parts.append(f"{where}, {len(sd)} tensors: {shown}, ...")
+    return "found " + "; ".join(parts)
+
+
+def _expected(layout: _Layout) -> str:
+    sd = build_model(layout.architecture).state_dict()
+    shown = ", ".join(f"{k} {tuple(v.shape)}" for k, v in list(sd.items())[:3])
+    return f"{layout.architecture} (under {'/'.join(layout.containers)!r}): {shown}, ..."
+
+
+def _fit(model: nn.Module, sd: StateDict, source: str) -> nn.Module:
+    # Old files may lack BatchNorm's num_batches_tracked; it does not affect outputs.
+    check_state_dict(model, sd, source, allow_missing=("num_batches_tracked",))
+    model.load_state_dict(sd, strict=False)
+    return model.eval()
+
+
+def _import(path: Path, arch: str | None, attribute_names: Sequence[str] | None
+            ) -> tuple[nn.Module, dict[str, Any]]:
+    if arch is not None and arch not in list_architectures():
+        build_model(arch)  # raises UnknownNameError listing the valid names
+    obj = _read_pth(path)
+    cands = _candidates(obj)
+    layouts = [lay for lay in LAYOUTS if arch is None or lay.architecture == arch]
+    errors: list[str] = []
+    for lay in layouts:
+        # Prefer the layout's usual container key, then any other state dict in the file.
+        ordered = sorted(cands, key=lambda c: c[0] not in lay.containers + ("",))
+        for key, sd in ordered:
+            if lay.probe not in sd:
+                continue
+            source = f"{path}" + (f" (key {key!r})" if key else "")
+            try:
+                config = lay.infer(sd)
+                if attribute_names is not None and "attribute_names" in config:
+                    config["attribute_names"] = list(attribute_names)
+                model = _fit(build_model(lay.architecture, **config), sd, source)
+            except (CheckpointError, KeyError, ValueError, IndexError) as exc:
+                errors.append(str(exc))
+                continue
+            return model, {"source": str(path), "container_key": key,
+                           "source_sha256": _file_sha256(path)}
+    if arch is not None and not layouts:  # a biaslens architecture stored as a raw state dict
+        kwargs = {} if attribute_names is None else {"attribute_names": list(attribute_names)}
+        model = build_model(arch, **kwargs)
+        for key, sd in cands:
+            try:
+                return (_fit(model, sd, f"{path}" + (f" (key {key!r})" if key else "")),
+                        {"source": str(path), "container_key": key,
+                         "source_sha256": _file_sha256(path)})
+            except CheckpointError as exc:
+                errors.append(str(exc))
+    if errors:
+        raise CheckpointError(errors[0] if len(errors) == 1 else " | ".join(errors[:3]))
+    wanted = "; ".join(_expected(lay) for lay in layouts) if layouts else arch
+    raise CheckpointError(f"{path}: no known model layout recognised. {_describe(cands, obj)}. "
+                          f"Expected {wanted}")
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def import_checkpoint(path: str | Path, arch: str | None = None, *,
+                      attribute_names: Sequence[str] | None = None) -> nn.Module:
+    """Load a third-party ``.pth`` file into the matching architecture (eval mode, CPU).
+
+    Parameters
+    ----------
+    path : e.g. the course's ``pretrained_celeba.pth`` ({"gen": ..., "gen_opt": ...}),
+        ``pretrained_classifier.pth`` ({"classifier": ...}) or the exploring-bias app's
+        generator ({"state_dict": ...}).
+    arch : architecture name; detected from keys and shapes when omitted.
+    attribute_names : output names for a classifier with other than CelebA's 40 outputs.
+
+    Raises
+    ------
+    CheckpointError
+        When the file is unreadable or matches no layout (expected vs found keys/shapes).
+
+    Examples
+    --------
+    >>> gen = import_checkpoint("pretrained_celeba.pth")        # doctest: +SKIP
+    >>> gen.architecture
+    'coursera_dcgan_generator'
+    """
+    return _import(Path(path), arch, attribute_names)[0]
+
+
+def import_to_checkpoint(path: str | Path, out: str | Path, arch: str | None = None, *,
+                         attribute_names: Sequence[str] | None = None,
+                         extra: dict | None = None) -> tuple[nn.Module, CheckpointInfo]:
+    """Import ``path`` and save it as a biaslens checkpoint folder ``out``.
+
+    The provenance (source path, container key, source SHA-256) goes into
+    ``config.json``'s ``extra["imported_from"]``.
+    """
+    model, provenance = _import(Path(path), arch, attribute_names)
+    save_checkpoint(model, out, extra={**(extra or {}), "imported_from": provenance})
+    return model, read_checkpoint_info(out)
+
+
+def load_model(path: str | Path, *, arch: str | None = None,
+               device: str | torch.device = "cpu") -> nn.Module:
+    """A model from either a biaslens checkpoint folder or a third-party ``.pth`` file."""
+    path = Path(path)
+    if path.is_dir() and (path / CONFIG_FILE).exists():
+        return load_checkpoint(path, expected_architecture=arch, device=device)[0]
+    if path.is_dir():
+        read_checkpoint_info(path)  # raises a CheckpointError explaining what is missing
+    return import_checkpoint(path, arch).to(resolve_device(device))

@@ -1,1 +1,180 @@
-"""CLI commands (filled in by their module owner)."""
+"""``biaslens train gan|classifier|vae|cvae|dbvae`` — thin wrappers over biaslens.train."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import shlex
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from biaslens.cli._common import console, train_app
+from biaslens.errors import BiasLensError
+
+CacheArg = typer.Argument(None, help="Dataset cache folder (omit with --resume).")
+OutOpt = typer.Option(None, "--out", help="Run folder (default runs/<family>-seed<seed>).")
+ResumeOpt = typer.Option(None, "--resume", help="Continue the run in this folder exactly.")
+DryOpt = typer.Option(False, "--dry-run", help="Print the resolved config and exit.")
+DeviceOpt = typer.Option("auto", "--device", help="auto | cpu | cuda")
+
+
+def _run(family: str, fn: Callable[..., Any], cache: Optional[Path], out: Optional[Path],
+         resume: Optional[Path], dry_run: bool, opts: dict[str, Any]) -> None:
+    """Resolve data/out/resume, show progress, print the result, write result.json."""
+    command = shlex.join(["biaslens", *sys.argv[1:]])
+    if resume is not None:
+        cfg_path = Path(resume) / "config.json"
+        if not cfg_path.exists():
+            raise BiasLensError(f"{cfg_path}: not a run folder (no config.json)")
+        stored = json.loads(cfg_path.read_text())
+        if stored.get("family") != family:
+            raise BiasLensError(f"{resume} is a {stored.get('family')} run, not {family}")
+        params = inspect.signature(fn).parameters
+        opts = {k: v for k, v in stored.items() if k in params and k not in ("data", "out")}
+        opts["betas"] = tuple(opts.get("betas", (0.5, 0.999)))
+        opts.update(resume=True, device=opts.get("device", "auto"))
+        cache, out = Path(stored["data"]), Path(resume)
+    if cache is None:
+        raise BiasLensError("give a CACHE folder (or --resume RUN)")
+    out = out or Path("runs") / f"{family}-seed{opts.get('seed', 0)}"
+    if dry_run:
+        r = fn(cache, out=out, dry_run=True, command=command, **opts)
+        console.print_json(json.dumps({"family": family, "out": str(out), "command": command,
+                                       **r.config}))
+        return
+    with Progress(TextColumn("[bold]{task.fields[family]}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"), TextColumn("{task.fields[losses]}"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                  transient=False) as bar:
+        task = bar.add_task("train", total=opts.get("steps") or 1, family=family, losses="")
+
+        def progress(step: int, total: int, metrics: dict[str, float]) -> None:
+            text = " ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items()))
+            bar.update(task, completed=step, total=total, losses=text)
+
+        result = fn(cache, out=out, command=command, progress=progress, **opts)
+    summary = {k: v for k, v in result.to_dict().items() if k != "config"}
+    from biaslens.cli._common import write_json
+
+    write_json(summary, Path(out) / "result.json")
+    console.print(f"[green]{result.status}[/] at step {result.step}/{result.steps}; "
+                  f"checkpoint: {result.checkpoint}; {result.images_per_s:.1f} images/s")
+
+
+@train_app.command("gan")
+def gan_cmd(
+    cache: Optional[Path] = CacheArg,
+    out: Optional[Path] = OutOpt,
+    steps: int = typer.Option(2000, help="Optimizer steps."),
+    batch_size: int = typer.Option(128, help="Global batch size."),
+    lr: float = typer.Option(2e-4, help="Adam learning rate."),
+    generator: str = typer.Option("coursera_dcgan_generator", help="Generator architecture."),
+    discriminator: str = typer.Option("coursera_dcgan_discriminator",
+                                      help="Discriminator architecture."),
+    log_every: int = typer.Option(50), sample_every: int = typer.Option(500),
+    checkpoint_every: int = typer.Option(1000), seed: int = typer.Option(0),
+    device: str = DeviceOpt, compile: bool = typer.Option(False, "--compile"),
+    resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
+) -> None:
+    """Train a GAN (course DCGAN, BCE, Adam 2e-4 betas (0.5, 0.999), batch 128)."""
+    from biaslens.train import train_gan
+
+    _run("gan", train_gan, cache, out, resume, dry_run, dict(
+        steps=steps, batch_size=batch_size, lr=lr, generator=generator,
+        discriminator=discriminator, log_every=log_every, sample_every=sample_every,
+        checkpoint_every=checkpoint_every, seed=seed, device=device, compile=compile))
+
+
+@train_app.command("classifier")
+def classifier_cmd(
+    cache: Optional[Path] = CacheArg,
+    out: Optional[Path] = OutOpt,
+    arch: str = typer.Option("coursera_classifier", help="coursera_classifier | resnet_classifier"),
+    attributes: Optional[list[str]] = typer.Option(None, "--attribute",
+                                                   help="Attribute to learn (repeat; default all)."),
+    pos_weight: Optional[str] = typer.Option(None, help="'auto' = (1-p)/p clipped, or a number."),
+    steps: int = typer.Option(2000), batch_size: int = typer.Option(128),
+    lr: float = typer.Option(1e-3), eval_every: int = typer.Option(500),
+    log_every: int = typer.Option(50), checkpoint_every: int = typer.Option(1000),
+    seed: int = typer.Option(0), device: str = DeviceOpt,
+    compile: bool = typer.Option(False, "--compile"),
+    resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
+) -> None:
+    """Train an attribute classifier (BCE-with-logits on all attributes, val accuracy/AUC)."""
+    from biaslens.train import train_classifier
+
+    _run("classifier", train_classifier, cache, out, resume, dry_run, dict(
+        arch=arch, attributes=attributes or None, pos_weight=pos_weight, steps=steps,
+        batch_size=batch_size, lr=lr, eval_every=eval_every, log_every=log_every,
+        checkpoint_every=checkpoint_every, seed=seed, device=device, compile=compile))
+
+
+def _vae_opts(steps, batch_size, lr, beta, recon_loss, log_every, sample_every,
+              checkpoint_every, seed, device) -> dict[str, Any]:
+    return dict(steps=steps, batch_size=batch_size, lr=lr, beta=beta, recon_loss=recon_loss,
+                log_every=log_every, sample_every=sample_every,
+                checkpoint_every=checkpoint_every, seed=seed, device=device)
+
+
+@train_app.command("vae")
+def vae_cmd(
+    cache: Optional[Path] = CacheArg, out: Optional[Path] = OutOpt,
+    steps: int = typer.Option(2000), batch_size: int = typer.Option(128),
+    lr: float = typer.Option(1e-3), beta: float = typer.Option(1.0, help="KL weight."),
+    recon_loss: str = typer.Option("mse", help="mse | l1"),
+    log_every: int = typer.Option(50), sample_every: int = typer.Option(500),
+    checkpoint_every: int = typer.Option(1000), seed: int = typer.Option(0),
+    device: str = DeviceOpt, resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
+) -> None:
+    """Train a VAE (pixel-mean MSE or L1 reconstruction + beta·KL)."""
+    from biaslens.train import train_vae
+
+    _run("vae", train_vae, cache, out, resume, dry_run, _vae_opts(
+        steps, batch_size, lr, beta, recon_loss, log_every, sample_every, checkpoint_every,
+        seed, device))
+
+
+@train_app.command("cvae")
+def cvae_cmd(
+    cache: Optional[Path] = CacheArg, out: Optional[Path] = OutOpt,
+    condition: Optional[list[str]] = typer.Option(None, help="Condition attribute (repeat); "
+                                                  "default Male."),
+    steps: int = typer.Option(2000), batch_size: int = typer.Option(128),
+    lr: float = typer.Option(1e-3), beta: float = typer.Option(1.0, help="KL weight."),
+    recon_loss: str = typer.Option("mse", help="mse | l1"),
+    log_every: int = typer.Option(50), sample_every: int = typer.Option(500),
+    checkpoint_every: int = typer.Option(1000), seed: int = typer.Option(0),
+    device: str = DeviceOpt, resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
+) -> None:
+    """Train a conditional VAE on attribute condition(s), e.g. ``--condition Male``."""
+    from biaslens.train import train_cvae
+
+    opts = _vae_opts(steps, batch_size, lr, beta, recon_loss, log_every, sample_every,
+                     checkpoint_every, seed, device)
+    _run("cvae", train_cvae, cache, out, resume, dry_run, {**opts, "condition": condition})
+
+
+@train_app.command("dbvae")
+def dbvae_cmd(
+    cache: Optional[Path] = CacheArg, out: Optional[Path] = OutOpt,
+    epochs: int = typer.Option(2, help="Epochs (resampling probabilities refresh each)."),
+    steps: Optional[int] = typer.Option(None, help="Override the number of steps."),
+    batch_size: int = typer.Option(32), lr: float = typer.Option(5e-4),
+    smoothing: float = typer.Option(1e-3, help="Histogram smoothing α."),
+    uniform_epochs: int = typer.Option(0, help="Warm-up epochs with uniform sampling."),
+    log_every: int = typer.Option(50), sample_every: int = typer.Option(500),
+    checkpoint_every: int = typer.Option(1000), seed: int = typer.Option(0),
+    device: str = DeviceOpt, resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
+) -> None:
+    """Train a DB-VAE face detector with latent-histogram resampling (faces vs is_face=0)."""
+    from biaslens.train import train_dbvae
+
+    _run("dbvae", train_dbvae, cache, out, resume, dry_run, dict(
+        epochs=epochs, steps=steps, batch_size=batch_size, lr=lr, smoothing=smoothing,
+        uniform_epochs=uniform_epochs, log_every=log_every, sample_every=sample_every,
+        checkpoint_every=checkpoint_every, seed=seed, device=device))

@@ -1,0 +1,133 @@
+"""GAN training (course DCGAN by default): BCE-with-logits, Adam 2e-4, betas (0.5, 0.999)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from biaslens.train.data import ImageStore, as_train_data, to_model_input
+from biaslens.train.images import save_image
+from biaslens.train.loop import EpochSampler, ProgressFn, Session, StopFn, TrainResult
+
+__all__ = ["train_gan"]
+
+
+def train_gan(
+    data: Any,                              # cache folder, Cache, TrainData or uint8 (N,H,W,3)
+    *,
+    out: str | Path,                        # run folder (config.json, metrics.jsonl, ...)
+    steps: int = 2000,                      # optimizer steps (one D and one G update each)
+    batch_size: int = 128,                  # global batch (split evenly over torchrun ranks)
+    lr: float = 2e-4,                       # Adam learning rate for both networks
+    betas: tuple[float, float] = (0.5, 0.999),  # Adam betas (DCGAN's beta1 = 0.5)
+    generator: str = "coursera_dcgan_generator",        # registry name of G
+    discriminator: str = "coursera_dcgan_discriminator",  # registry name of D
+    generator_config: dict[str, Any] | None = None,     # G constructor arguments
+    discriminator_config: dict[str, Any] | None = None, # D constructor arguments
+    split: str = "train",                   # rows used for training
+    log_every: int = 50,                    # metrics.jsonl line every N steps
+    sample_every: int = 500,                # samples/step_XXXXXXX.png every N steps (0: end only)
+    n_samples: int = 64,                    # images in a sample grid (fixed noise)
+    checkpoint_every: int = 1000,           # checkpoints/latest/ every N steps (and at the end)
+    resume: bool = False,                   # continue the run in `out` exactly where it stopped
+    device: str = "auto",                   # auto | cpu | cuda
+    mixed_precision: bool = True,           # bf16 autocast on CUDA (ignored on CPU)
+    compile: bool = False,                  # torch.compile the two networks
+    collapse_std: float = 1e-3,             # collapse guard: generated-image std below this ...
+    collapse_patience: int = 3,             # ... for this many log lines in a row stops training
+    seed: int = 0,                          # weights, data order and noise
+    dry_run: bool = False,                  # resolve and return the config, train nothing
+    command: str | None = None,             # command line recorded in config.json
+    progress: ProgressFn | None = None,     # progress(step, steps, metrics) after each step
+    should_stop: StopFn | None = None,      # polled after each step: True saves and returns
+) -> TrainResult:
+    """Train a generator/discriminator pair with the non-saturating BCE GAN loss.
+
+    Each step: ``D`` on real (label 1) and ``G(z).detach()`` (label 0), then ``G`` to make
+    ``D(G(z))`` say 1 — the course's loop, with data from a seeded permutation and losses
+    read back only at log steps.
+
+    Examples
+    --------
+    >>> train_gan("caches/synth64", out="runs/gan", steps=2000)   # doctest: +SKIP
+    """
+    from biaslens.models import build_model
+
+    td = as_train_data(data)
+    cfg = dict(data=td.source, data_hash=td.content_hash, image_size=list(td.image_size),
+               batch_size=batch_size, lr=lr, betas=list(betas), generator=generator,
+               discriminator=discriminator, generator_config=generator_config or {},
+               discriminator_config=discriminator_config or {}, split=split,
+               log_every=log_every, sample_every=sample_every, n_samples=n_samples,
+               checkpoint_every=checkpoint_every, mixed_precision=mixed_precision,
+               compile=compile, collapse_std=collapse_std, collapse_patience=collapse_patience)
+    if dry_run:
+        return TrainResult("gan", str(out), "dry_run", 0, steps,
+                           config={**cfg, "steps": steps, "seed": seed, "device": device})
+    s = Session("gan", out=out, config=cfg, steps=steps, seed=seed, device=device,
+                log_every=log_every, sample_every=sample_every,
+                checkpoint_every=checkpoint_every, resume=resume,
+                mixed_precision=mixed_precision, collapse_key="fake_std",
+                collapse_min=collapse_std, collapse_patience=collapse_patience,
+                progress=progress, should_stop=should_stop, command=command)
+    dev = s.device
+    G = build_model(generator, **(generator_config or {})).to(dev)
+    D = build_model(discriminator, **(discriminator_config or {})).to(dev)
+    if dev.type == "cuda":
+        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+    opt_g = s.adam(G.parameters(), lr=lr, betas=betas)
+    opt_d = s.adam(D.parameters(), lr=lr, betas=betas)
+    noise = s.generator("noise")
+    fixed_z = torch.randn(n_samples, G.z_dim, generator=torch.Generator().manual_seed(seed))
+    s.register(models={"generator": G, "discriminator": D},
+               optimizers={"generator": opt_g, "discriminator": opt_d},
+               model_extra={"image_size": list(td.image_size)})
+    store = ImageStore(td.images, dev)
+    sampler = EpochSampler(td.indices(split), batch_size, seed=seed, dist_info=s.dist)
+    g_fw = torch.compile(G) if compile else G
+    d_fw = torch.compile(D) if compile else D
+    b = sampler.local_batch
+
+    def step_fn(step: int) -> dict[str, torch.Tensor]:
+        real = to_model_input(store.gather(sampler.batch(step)), dev)      # (b, 3, H, W)
+        z = torch.randn(b, G.z_dim, device=dev, generator=noise)
+        s.sync_buffers(G, D)
+        # --- discriminator: real -> 1, fake -> 0
+        opt_d.zero_grad(set_to_none=True)
+        with s.autocast():
+            fake = g_fw(z)
+            d_real = d_fw(real).float()
+            d_fake = d_fw(fake.detach()).float()
+            loss_d = 0.5 * (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+                            + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+        loss_d.backward()
+        s.sync_grads(D)
+        opt_d.step()
+        # --- generator: make D call the same fakes real
+        opt_g.zero_grad(set_to_none=True)
+        with s.autocast():
+            d_gen = d_fw(fake).float()
+            loss_g = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
+        loss_g.backward()
+        s.sync_grads(G)
+        opt_g.step()
+        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
+                "fake_std": fake.detach().float().std()}
+
+    def sample_fn(step: int) -> None:
+        if not s.dist.is_main:
+            return
+        G.eval()
+        with torch.no_grad(), s.autocast():
+            imgs = G(fixed_z.to(dev))
+        G.train()
+        save_image(imgs, s.out / "samples" / f"step_{step:07d}.png")
+
+    try:
+        return s.run(step_fn, batch_images=batch_size, sample_fn=sample_fn,
+                     epoch_of=sampler.epoch_of)
+    finally:
+        s.close()

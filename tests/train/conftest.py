@@ -1,0 +1,71 @@
+"""Tiny data and tiny registered models for the training-engine tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from biaslens.models import register_model
+from biaslens.models import registry as _registry
+from biaslens.train import TrainData
+
+
+class TinyLinearClassifier(nn.Module):
+    """No BatchNorm, so data-parallel and single-process gradients agree exactly."""
+
+    def __init__(self, attribute_names=("a", "b"), image_size: int = 8):
+        super().__init__()
+        self.config = {"attribute_names": list(attribute_names), "image_size": image_size}
+        self.attribute_names = tuple(attribute_names)
+        self.image_size = image_size
+        self.fc = nn.Linear(3 * image_size * image_size, len(attribute_names))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.flatten(1))
+
+
+class NaNClassifier(TinyLinearClassifier):
+    """Produces NaN logits: drives the divergence guard."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.flatten(1)) * float("nan")
+
+
+def make_data(n: int = 48, size: int = 64, seed: int = 0, faces: bool = False) -> TrainData:
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+    attrs = rng.random((n, 3)) < np.array([0.5, 0.2, 0.7])
+    # make attribute "a" learnable: bright images
+    images[attrs[:, 0]] //= 2
+    split = np.where(np.arange(n) < n * 3 // 4, 0, 1).astype(np.int8)
+    groups = (np.arange(n) % 2 == 0).astype(np.int16)[:, None] if faces else None
+    return TrainData(images=images, attrs=attrs, attribute_names=["Male", "Smiling", "Young"],
+                     split=split, groups=groups, group_names=["is_face"] if faces else [])
+
+
+@pytest.fixture
+def data64() -> TrainData:
+    return make_data()
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(autouse=True)
+def _test_architectures():
+    """Register the test-only architectures for one test, then remove them again so the
+    registry seen by other test folders holds only the package's own architectures."""
+    names = {"test_tiny_linear_classifier": TinyLinearClassifier,
+             "test_nan_classifier": NaNClassifier}
+    for name, cls in names.items():
+        register_model(name)(cls)
+    yield
+    for name in names:
+        _registry._REGISTRY.pop(name, None)

@@ -1,0 +1,36 @@
+import json
+
+import numpy as np
+from typer.testing import CliRunner
+
+from biaslens.cli.main import app
+from biaslens.data.cache import CacheWriter
+
+
+def _cache(path):
+    rng = np.random.default_rng(0)
+    with CacheWriter(path, n=20, height=64, width=64, attribute_names=["Male", "Smiling"],
+                     source={"kind": "test"}, crop=None) as w:
+        w.write_images(0, rng.integers(0, 256, (20, 64, 64, 3), dtype=np.uint8))
+        w.set_labels(attrs=rng.random((20, 2)) < 0.5,
+                     split=(np.arange(20) >= 16).astype(np.int8))
+    return path
+
+
+def test_train_cli_dry_run_and_resume(tmp_path):
+    cache = _cache(tmp_path / "cache")
+    runner = CliRunner()
+    res = runner.invoke(app, ["train", "gan", str(cache), "--out", str(tmp_path / "run"),
+                              "--dry-run"])
+    assert res.exit_code == 0, res.output
+    cfg = json.loads(res.output)
+    assert cfg["batch_size"] == 128 and cfg["data_hash"].startswith("sha256:")
+    assert not (tmp_path / "run").exists()
+    args = ["train", "classifier", str(cache), "--out", str(tmp_path / "run"), "--steps", "2",
+            "--batch-size", "8", "--device", "cpu", "--pos-weight", "auto", "--log-every", "1"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["status"] == "completed" and result["evaluation"]["n"] == 4
+    cfg = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert cfg["command"].startswith("biaslens") and cfg["pos_weight"] == "auto"

@@ -1,0 +1,82 @@
+"""Rich tables for :class:`biaslens.audit.fairness.FairnessReport` (rendering only)."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console
+from rich.table import Table
+
+from biaslens.audit.fairness import DISPARITIES, FairnessReport
+
+__all__ = ["disparity_table", "group_table", "print_fairness_report", "ramaswamy_table"]
+
+_RATES = ("selection_rate", "true_positive_rate", "false_positive_rate", "accuracy")
+_SHORT = {"selection_rate": "SR", "true_positive_rate": "TPR", "false_positive_rate": "FPR",
+          "accuracy": "Acc"}
+
+
+def _fmt(v: float, lo: float | None = None, hi: float | None = None) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    s = f"{v:.3f}"
+    if lo is not None and hi is not None and not (math.isnan(lo) or math.isnan(hi)):
+        s += f" [{lo:.3f}, {hi:.3f}]"
+    return s
+
+
+def group_table(report: FairnessReport) -> Table:
+    """Per-group count and rates (with CIs when the report has them), plus an overall row."""
+    level = int(round(100 * report.ci_level))
+    ci = f" ({level}% CI)" if report.n_boot else ""
+    t = Table(title=f"Per-group metrics{ci}, n = {report.n}")
+    t.add_column("group")
+    t.add_column("count", justify="right")
+    for m in _RATES:
+        t.add_column(_SHORT[m], justify="right")
+    for i, g in enumerate(report.groups):
+        cells = [_fmt(report.by_group[m][i], report.by_group_ci[m][0][i],
+                      report.by_group_ci[m][1][i]) for m in _RATES]
+        t.add_row(g, str(report.counts[i]), *cells)
+    t.add_row("[bold]overall[/]", str(report.n),
+              *[_fmt(report.overall[m], *report.overall_ci[m]) for m in _RATES])
+    return t
+
+
+def disparity_table(report: FairnessReport) -> Table:
+    """DP / EO / EOpp as difference and ratio, both fairlearn methods."""
+    t = Table(title="Disparities (difference: 0 = fair; ratio: 1 = fair)")
+    t.add_column("metric")
+    t.add_column("between_groups", justify="right")
+    t.add_column("to_overall", justify="right")
+    for name in DISPARITIES:
+        cells = []
+        for method in ("between_groups", "to_overall"):
+            d = report.disparities[method][name]
+            cells.append(_fmt(d["value"], *d["ci"]))
+        t.add_row(name, *cells)
+    return t
+
+
+def ramaswamy_table(report: FairnessReport) -> Table | None:
+    """AP / DEO / BA / KL as the paper reports them (bootstrap median ± 2·std)."""
+    r = report.ramaswamy
+    if r is None:
+        return None
+    t = Table(title=f"Ramaswamy et al. metrics (median ± 2·std over {r.n_boot} resamples)")
+    for col in ("AP ×100", "DEO ×100", "BA ×100", f"KL ({r.kl_variant})"):
+        t.add_column(col, justify="right")
+    t.add_row(*[f"{m:.2f} ± {pm:.2f}" for m, pm in
+                ((r.ap, r.ap_pm), (r.deo, r.deo_pm), (r.ba, r.ba_pm), (r.kl, r.kl_pm))])
+    return t
+
+
+def print_fairness_report(report: FairnessReport, console: Console) -> None:
+    """Print every table of a report, then its notes."""
+    console.print(group_table(report))
+    console.print(disparity_table(report))
+    rt = ramaswamy_table(report)
+    if rt is not None:
+        console.print(rt)
+    for note in report.notes:
+        console.print(f"[dim]{note}[/]")

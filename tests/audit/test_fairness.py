@@ -1,0 +1,128 @@
+"""Named fairness metrics against fairlearn (oracle), wrapper == frame, and the report."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fairlearn.metrics as flm
+from biaslens.audit import fairness as F
+from biaslens.audit.frame import GroupFrame
+from biaslens.errors import BiasLensError
+
+NAMES = ["demographic_parity_difference", "demographic_parity_ratio",
+         "equal_opportunity_difference", "equal_opportunity_ratio",
+         "equalized_odds_difference", "equalized_odds_ratio"]
+
+
+def same(a, b, tol=1e-9):
+    if np.isnan(a) or np.isnan(b):
+        return np.isnan(a) and np.isnan(b)
+    return abs(a - b) <= tol
+
+
+@st.composite
+def problems(draw):
+    n = draw(st.integers(1, 30))
+    bits = st.lists(st.integers(0, 1), min_size=n, max_size=n)
+    k = draw(st.integers(1, 2))
+    sf = {f"s{j}": np.array(draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)))
+          for j in range(k)}
+    w = (np.array(draw(st.lists(st.floats(0.1, 5), min_size=n, max_size=n)))
+         if draw(st.booleans()) else None)
+    return np.array(draw(bits)), np.array(draw(bits)), sf, w
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems(), st.sampled_from(["between_groups", "to_overall"]),
+       st.sampled_from(["worst_case", "mean"]))
+def test_named_metrics_match_fairlearn(problem, method, agg):
+    y, p, sf, w = problem
+    for name in NAMES:
+        kw = {"agg": agg} if name.startswith("equalized_odds") else {}
+        ours = getattr(F, name)(y, p, sensitive_features=sf, method=method, sample_weight=w,
+                                **kw)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = getattr(flm, name)(y, p, sensitive_features=pd.DataFrame(sf), method=method,
+                                     sample_weight=w, **kw)
+        assert same(ours, float(ref)), (name, ours, ref)
+
+
+def test_no_positive_group_and_doc_example():
+    # TPR by group {a: .5, b: 1, c: 0 (no positives)} → EOpp difference 1.0 (ALGORITHMS §5)
+    y = [1, 1, 1, 0, 0]
+    p = [1, 0, 1, 1, 0]
+    g = ["a", "a", "b", "c", "c"]
+    assert F.equal_opportunity_difference(y, p, sensitive_features=g) == 1.0
+    assert F.equal_opportunity_ratio(y, p, sensitive_features=g) == 0.0
+
+
+@pytest.mark.parametrize("method", ["between_groups", "to_overall"])
+def test_wrappers_equal_frame_and_report(method):
+    rng = np.random.default_rng(0)
+    n = 500
+    y, p = rng.integers(0, 2, n), rng.integers(0, 2, n)
+    sf = {"Male": rng.integers(0, 2, n), "skin_type": rng.integers(0, 2, n)}
+    w = rng.random(n) + 0.1
+    frame = GroupFrame(y, p, sensitive_features=sf, sample_weight=w)
+    d, r = frame.difference(method), frame.ratio(method)
+    kw = dict(sensitive_features=sf, method=method, sample_weight=w)
+    assert F.demographic_parity_difference(y, p, **kw) == d["selection_rate"]
+    assert F.demographic_parity_ratio(y, p, **kw) == r["selection_rate"]
+    assert F.equal_opportunity_difference(y, p, **kw) == d["true_positive_rate"]
+    assert F.equal_opportunity_ratio(y, p, **kw) == r["true_positive_rate"]
+    assert F.equalized_odds_difference(y, p, **kw) == max(d["true_positive_rate"],
+                                                          d["false_positive_rate"])
+    assert F.equalized_odds_ratio(y, p, **kw, agg="mean") == pytest.approx(
+        (r["true_positive_rate"] + r["false_positive_rate"]) / 2)
+    rep = F.fairness_report(y, p, sensitive_features=sf, sample_weight=w, n_boot=50)
+    disp = rep.disparities[method]
+    for name in NAMES:
+        v = disp[name]["value"]
+        assert v == pytest.approx(getattr(F, name)(y, p, **kw), abs=1e-12)
+        lo, hi = disp[name]["ci"]
+        assert lo <= hi
+    assert rep.groups == frame.groups
+    assert rep.by_group["selection_rate"] == frame.by_group["selection_rate"].tolist()
+
+
+def test_report_json_and_ramaswamy_section():
+    rng = np.random.default_rng(1)
+    n = 300
+    g = rng.integers(0, 2, n)
+    y = rng.integers(0, 2, n)
+    s = np.clip(0.5 * y + 0.3 * rng.random(n) + 0.1 * g, 0, 1)
+    p = (s > 0.5).astype(int)
+    rep = F.fairness_report(y, p, sensitive_features={"Male": g}, y_score=s, n_boot=40, seed=2)
+    d = rep.to_dict()
+    json.dumps(d)  # JSON-able
+    assert d["ramaswamy"] is not None
+    assert d["ramaswamy"]["deo"] >= 0
+    eopp = rep.disparities["between_groups"]["equal_opportunity_difference"]["value"]
+    assert rep.ramaswamy.point["deo"] == pytest.approx(100 * eopp)
+    # three groups: Ramaswamy metrics skipped with a note, not an error
+    rep3 = F.fairness_report(y, p, sensitive_features=rng.integers(0, 3, n), y_score=s,
+                             n_boot=0)
+    assert rep3.ramaswamy is None and "skipped" in rep3.notes[0]
+    assert np.isnan(rep3.overall_ci["accuracy"][0])
+
+
+def test_report_is_seeded():
+    rng = np.random.default_rng(3)
+    y, p, g = (rng.integers(0, 2, 200) for _ in range(3))
+    a = F.fairness_report(y, p, sensitive_features=g, n_boot=30, seed=5).to_dict()
+    b = F.fairness_report(y, p, sensitive_features=g, n_boot=30, seed=5).to_dict()
+    c = F.fairness_report(y, p, sensitive_features=g, n_boot=30, seed=6).to_dict()
+    assert a == b and a != c
+
+
+def test_bad_agg():
+    with pytest.raises(BiasLensError, match="agg"):
+        F.equalized_odds_difference([0, 1], [0, 1], sensitive_features=[0, 1], agg="max")

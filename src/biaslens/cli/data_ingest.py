@@ -1,1 +1,92 @@
-"""CLI commands (filled in by their module owner)."""
+"""``biaslens data ingest`` and ``biaslens data info``: build and describe dataset caches."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from biaslens.cli._common import console, data_app
+from biaslens.data.cache import load_cache
+from biaslens.data.ingest import ingest
+
+
+def _progress_bar(label: str) -> Progress:
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=console)
+
+
+@data_app.command("ingest")
+def ingest_cmd(
+    source: Path = typer.Argument(..., help="CelebA folder (or its parent with celeba/), or an "
+                                  "image folder used with --csv."),
+    out: Path = typer.Option(..., "--out", "-o", help="Cache folder to create."),
+    size: int = typer.Option(64, help="Output side in pixels."),
+    csv: Optional[Path] = typer.Option(None, "--csv", help="Label CSV for a folder source."),
+    group_columns: Optional[str] = typer.Option(
+        None, "--groups", help="Comma-separated CSV columns holding group labels."),
+    crop: str = typer.Option("auto", help="auto | celeba | center | none | top,left,height,width"),
+    workers: Optional[int] = typer.Option(None, help="Decoding processes (default: CPUs, max 8)."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Drop unreadable images."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing cache."),
+) -> None:
+    """Decode, crop and resize a source into a memory-mapped cache (+ manifest.json)."""
+    groups = [g.strip() for g in group_columns.split(",") if g.strip()] if group_columns else []
+    t0 = time.perf_counter()
+    with _progress_bar("ingest") as bar:
+        task = bar.add_task("ingest", total=None, rate="")
+
+        def report(done: int, total: int) -> None:
+            rate = done / max(time.perf_counter() - t0, 1e-9)
+            bar.update(task, completed=done, total=total, rate=f"{rate:,.0f} img/s")
+
+        cache = ingest(source, out, size=size, crop=None if crop.lower() == "none" else crop,
+                       workers=workers, skip_bad=skip_bad, overwrite=overwrite, progress=report,
+                       csv=csv, group_columns=groups)
+    seconds = time.perf_counter() - t0
+    skipped = cache.manifest["counts"].get("skipped_bad", 0)
+    if skipped:
+        console.print(f"[yellow]skipped {skipped} unreadable image(s)[/] (listed in "
+                      f"{cache.path / 'manifest.json'} counts.bad_files)")
+    console.print(f"wrote {len(cache)} images to {cache.path} in {seconds:.1f} s "
+                  f"({len(cache) / seconds:,.0f} images/s)")
+    _print_summary(cache.manifest)
+
+
+def _print_summary(manifest: dict) -> None:
+    counts = manifest.get("counts", {})
+    table = Table(title="cache", show_header=False)
+    table.add_row("images", f"{manifest['n']} x {manifest['height']}x{manifest['width']}x3 uint8")
+    table.add_row("source", f"{manifest.get('source', {}).get('kind')} "
+                            f"{manifest.get('source', {}).get('image_dir', '')}")
+    table.add_row("crop", f"{manifest.get('source', {}).get('crop_mode')} {manifest.get('crop')}")
+    table.add_row("split", ", ".join(f"{k} {v}" for k, v in counts.get("split", {}).items()))
+    table.add_row("attributes", f"{len(manifest['attribute_names'])}")
+    table.add_row("groups", ", ".join(manifest.get("group_names", [])) or "-")
+    if counts.get("skipped_bad"):
+        table.add_row("skipped", str(counts["skipped_bad"]))
+    table.add_row("hash", manifest["content_hash"])
+    for note in manifest.get("notes", []):
+        table.add_row("note", note)
+    console.print(table)
+
+
+@data_app.command("info")
+def info_cmd(
+    cache_path: Path = typer.Argument(..., help="Cache folder."),
+    verify: bool = typer.Option(False, "--verify", help="Recompute the content hash."),
+    as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+) -> None:
+    """Check a cache and print its manifest summary."""
+    cache = load_cache(cache_path, verify=verify)
+    if as_json:
+        typer.echo(json.dumps(cache.to_dict(), indent=2))
+        return
+    _print_summary(cache.manifest)
+    if verify:
+        console.print("[green]content hash verified[/]")

@@ -1,0 +1,209 @@
+"""Ingest a source (CelebA folder or image folder + CSV) into a cache.
+
+Images are decoded in parallel worker processes, one chunk of file names per task; the
+parent writes each returned chunk into the cache's memory-mapped image array in order,
+with a bounded number of chunks in flight, so memory stays bounded for any N.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from biaslens.data.cache import MANIFEST, Cache, CacheWriter, load_cache
+from biaslens.data.celeba import find_celeba_root, read_celeba
+from biaslens.data.folder_csv import read_folder_csv
+from biaslens.data.images import Crop, decode_batch, parse_crop
+from biaslens.data.source import SourceTable
+from biaslens.errors import DataError
+
+Progress = Callable[[int, int], None]   # progress(done, total)
+
+__all__ = ["open_source", "ingest", "default_workers"]
+
+
+def open_source(path: str | Path, csv: str | Path | None = None, *,
+                group_columns: Sequence[str] = (), filename_column: str | None = None,
+                attribute_columns: Sequence[str] | None = None, split_column: str = "split",
+                check_files: bool = True) -> SourceTable:
+    """Read a source, detecting its layout.
+
+    - ``csv`` given: ``path`` is the image folder, ``csv`` the label file.
+    - ``path`` is a ``.csv`` file: images are in the CSV's folder.
+    - ``path`` (or ``path/celeba``) holds ``list_attr_celeba.txt``: CelebA.
+    """
+    path = Path(path)
+    if csv is None and path.is_file() and path.suffix.lower() == ".csv":
+        path, csv = path.parent, path
+    kwargs: dict[str, Any] = dict(group_columns=group_columns, filename_column=filename_column,
+                                  attribute_columns=attribute_columns,
+                                  split_column=split_column, check_files=check_files)
+    if csv is not None:
+        return read_folder_csv(path, csv, **kwargs)
+    if not path.exists():
+        raise DataError("source not found", path=path)
+    if find_celeba_root(path) is not None:
+        if group_columns:
+            raise DataError("group_columns applies to a CSV source; CelebA groups come from "
+                            "list_groups_celeba.txt", path=path)
+        return read_celeba(path, check_files=check_files)
+    raise DataError("not a CelebA folder (no list_attr_celeba.txt here or in celeba/) and "
+                    "no CSV given (--csv FILE)", path=path)
+
+
+def default_workers() -> int:
+    """Worker processes to use: the CPUs this process may run on, at most 8."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        n = os.cpu_count() or 1
+    return max(1, min(8, n))
+
+
+def _fork_is_safe() -> bool:
+    """fork() is cheapest, but unsafe once torch's thread pools exist, and Python >= 3.12
+    warns about forking any multi-threaded process (numpy's BLAS threads included)."""
+    return (sys.version_info < (3, 12) and "fork" in multiprocessing.get_all_start_methods()
+            and threading.active_count() == 1 and "torch" not in sys.modules)
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    """``fork`` where safe, else ``forkserver`` (the server imports ``__main__`` once,
+    workers fork from it; with torch imported that one import is the start-up cost)."""
+    return multiprocessing.get_context("fork" if _fork_is_safe() else "forkserver")
+
+
+def _decode_chunks(table: SourceTable, size: int, crop: Crop, workers: int, chunk_size: int,
+                   draft: bool):
+    """Yield ``(start, stop, images, bad)`` per chunk, in row order."""
+    n = len(table)
+    bounds = [(s, min(n, s + chunk_size)) for s in range(0, n, chunk_size)]
+    image_dir = str(table.image_dir)
+    if workers <= 1:
+        for s, e in bounds:
+            yield (s, e, *decode_batch(image_dir, table.filenames[s:e], size, crop, draft))
+        return
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context())
+    pending: deque[tuple[int, int, Future]] = deque()
+    todo = iter(bounds)
+    try:
+        for s, e in todo:                         # keep 2 chunks per worker in flight
+            pending.append((s, e, pool.submit(decode_batch, image_dir, table.filenames[s:e],
+                                              size, crop, draft)))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            s, e, fut = pending.popleft()
+            images, bad = fut.result()
+            nxt = next(todo, None)
+            if nxt is not None:
+                pending.append((*nxt, pool.submit(decode_batch, image_dir,
+                                                  table.filenames[nxt[0]:nxt[1]], size, crop,
+                                                  draft)))
+            yield s, e, images, bad
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def ingest(source: str | Path | SourceTable, out: str | Path, *, size: int = 64,
+           crop: str | Sequence[int] | None = "auto", workers: int | None = None,
+           skip_bad: bool = False, overwrite: bool = False, progress: Progress | None = None,
+           csv: str | Path | None = None, group_columns: Sequence[str] = (),
+           chunk_size: int = 64, draft: bool = True) -> Cache:
+    """Decode, crop and resize every image of ``source`` into a cache at ``out``.
+
+    Parameters
+    ----------
+    source : a source path (see :func:`open_source`) or a :class:`SourceTable`.
+    out : cache folder to create (atomically).
+    size : output side in pixels (images are ``size`` x ``size``).
+    crop : ``"auto"`` (CelebA: :data:`biaslens.data.images.CELEBA_CROP`; CSV source: centre square),
+        ``"celeba"``, ``"center"``, None (no crop) or ``(top, left, height, width)``.
+    workers : decoding processes (default: available CPUs, at most 8, and at most one per
+        512 images; 1 = in-process).
+    skip_bad : drop unreadable images (counted in the manifest) instead of stopping.
+    overwrite : replace an existing cache at ``out``.
+    progress : ``progress(done, total)`` called after each chunk.
+    csv, group_columns : passed to :func:`open_source` when ``source`` is a path.
+    chunk_size : images per worker task.
+    draft : JPEG DCT-domain downscaling (off only for comparisons).
+
+    Returns
+    -------
+    Cache
+        The loaded cache.
+
+    Examples
+    --------
+    >>> cache = ingest("data/celeba", "caches/celeba64", size=64)  # doctest: +SKIP
+    >>> cache.images.shape
+    (202599, 64, 64, 3)
+    """
+    table = source if isinstance(source, SourceTable) else open_source(
+        source, csv, group_columns=group_columns)
+    if size <= 0:
+        raise DataError(f"size must be positive, got {size}", field="size")
+    if isinstance(crop, str) and crop.strip().lower() == "auto":
+        crop = "celeba" if table.kind == "celeba" else "center"
+    crop_mode = crop.strip().lower() if isinstance(crop, str) else ("none" if crop is None
+                                                                    else "box")
+    crop = parse_crop(crop)
+    n = len(table)
+    if n == 0:
+        raise DataError("the source lists no images", path=table.image_dir)
+    out = Path(out)
+    if (out / MANIFEST).exists() and not overwrite:
+        raise DataError("a cache already exists here; pass overwrite=True (--overwrite) to "
+                        "replace it", path=out)
+    if workers is None:        # a worker must have >= 512 images to repay its start-up
+        workers = min(default_workers(), -(-n // 512))
+    workers = max(1, int(workers))
+    source_info = {"kind": table.kind,
+                   "path": None if isinstance(source, SourceTable) else str(Path(source).resolve()),
+                   "image_dir": str(table.image_dir.resolve()),
+                   "crop_mode": crop_mode, "size": size, "resample": "bilinear",
+                   "jpeg_draft": draft, **{k: v for k, v in table.info.items() if k != "notes"}}
+    writer = CacheWriter(out, n=n, height=size, width=size,
+                         attribute_names=table.attribute_names, group_names=table.group_names,
+                         source=source_info, crop=crop if isinstance(crop, tuple) else None,
+                         overwrite=overwrite, notes=list(table.info.get("notes", [])))
+    keep = np.ones(n, dtype=bool)
+    bad_files: list[dict[str, str]] = []
+    pos = 0                                   # rows written so far (bad images skipped)
+    with writer as w:
+        # closing(): stop the worker pool at once if this loop raises (bad image, Ctrl-C)
+        with closing(_decode_chunks(table, size, crop, workers, chunk_size, draft)) as chunks:
+            for start, stop, images, bad in chunks:
+                if bad and not skip_bad:
+                    i, why = bad[0]
+                    more = f" ({len(bad)} bad in rows {start}-{stop - 1})" if len(bad) > 1 else ""
+                    raise DataError(f"{why}{more}; pass skip_bad=True (--skip-bad) to drop "
+                                    f"unreadable images",
+                                    path=table.image_dir / table.filenames[start + i])
+                for i, why in bad:
+                    keep[start + i] = False
+                    bad_files.append({"file": table.filenames[start + i], "reason": why})
+                w.write_images(pos, images)
+                pos += len(images)
+                if progress is not None:
+                    progress(stop, n)
+        if pos == 0:
+            raise DataError(f"none of the {n} images could be decoded", path=table.image_dir)
+        kept = table
+        if pos < n:
+            w.truncate(pos)
+            kept = table.select(keep)
+            w.notes.append(f"skipped {n - pos} unreadable image(s) of {n}")
+        w.counts.update({"listed": n, "skipped_bad": n - pos, "bad_files": bad_files[:100]})
+        w.set_labels(attrs=kept.attrs, split=kept.split, groups=kept.groups)
+    return load_cache(out)

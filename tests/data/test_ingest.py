@@ -1,0 +1,206 @@
+"""ingest(): CelebA and folder+CSV sources into caches; bad images; interruption."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from biaslens.data.cache import load_cache
+from biaslens.data.folder_csv import read_folder_csv
+from biaslens.data.images import CELEBA_CROP, load_image
+from biaslens.data.ingest import ingest, open_source
+from biaslens.errors import DataError
+from biaslens.names import CELEBA_ATTRIBUTES
+
+
+def test_ingest_celeba_round_trip(celeba, tmp_path):
+    root, truth = celeba
+    cache = ingest(root, tmp_path / "cache", size=16, workers=1)
+    assert cache.images.shape == (20, 16, 16, 3) and cache.images.dtype == np.uint8
+    np.testing.assert_array_equal(cache.attrs, truth["attrs"])
+    np.testing.assert_array_equal(cache.split, truth["split"])
+    np.testing.assert_array_equal(cache.groups, truth["groups"])
+    assert cache.attribute_names == list(CELEBA_ATTRIBUTES)
+    assert cache.group_names == ["skin_type", "age_band"]
+    expected = load_image(truth["img_dir"] / truth["files"][7], size=16, crop=CELEBA_CROP)
+    np.testing.assert_array_equal(cache.images[7], expected)
+    m = cache.manifest
+    assert m["crop"] == list(CELEBA_CROP) and m["source"]["kind"] == "celeba"
+    assert m["counts"]["listed"] == 20 and m["counts"]["skipped_bad"] == 0
+    assert m["source"]["partition_file"] == "list_eval_partition.txt"
+    load_cache(cache.path, verify=True)
+
+
+def test_parallel_workers_give_identical_cache(celeba, tmp_path):
+    root, _ = celeba
+    one = ingest(root, tmp_path / "one", size=16, workers=1, chunk_size=3)
+    two = ingest(root, tmp_path / "two", size=16, workers=2, chunk_size=3)
+    assert one.content_hash == two.content_hash
+    np.testing.assert_array_equal(one.images, two.images)
+
+
+@pytest.mark.parametrize("crop, expected", [(None, None), ("0,0,100,100", [0, 0, 100, 100])])
+def test_crop_options(celeba, tmp_path, crop, expected):
+    root, truth = celeba
+    cache = ingest(root, tmp_path / "c", size=12, crop=crop, workers=1)
+    assert cache.manifest["crop"] == expected
+    box = None if crop is None else (0, 0, 100, 100)
+    np.testing.assert_array_equal(
+        cache.images[3], load_image(truth["img_dir"] / truth["files"][3], size=12, crop=box))
+
+
+def _break(img_dir, name, how):
+    path = img_dir / name
+    if how == "truncated":
+        path.write_bytes(path.read_bytes()[:400])
+    else:
+        path.write_bytes(b"\x00" * 100)
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage"])
+def test_bad_image_stops_by_default(celeba, tmp_path, how):
+    root, truth = celeba
+    _break(truth["img_dir"], "000005.jpg", how)
+    with pytest.raises(DataError, match="000005.jpg.*cannot decode.*--skip-bad"):
+        ingest(root, tmp_path / "c", size=8, workers=1)
+    assert sorted(os.listdir(tmp_path)) == ["celeba_src"]      # nothing half-written
+
+
+def test_skip_bad_drops_and_counts(celeba, tmp_path):
+    root, truth = celeba
+    for name in ("000002.jpg", "000011.jpg", "000020.jpg"):
+        _break(truth["img_dir"], name, "truncated")
+    cache = ingest(root, tmp_path / "c", size=8, workers=2, chunk_size=4, skip_bad=True)
+    keep = np.ones(20, bool)
+    keep[[1, 10, 19]] = False
+    assert len(cache) == 17
+    np.testing.assert_array_equal(cache.attrs, truth["attrs"][keep])
+    np.testing.assert_array_equal(cache.split, truth["split"][keep])
+    np.testing.assert_array_equal(cache.groups, truth["groups"][keep])
+    expected = [load_image(truth["img_dir"] / truth["files"][i], size=8, crop=CELEBA_CROP)
+                for i in np.flatnonzero(keep)]
+    np.testing.assert_array_equal(cache.images, np.stack(expected))
+    counts = cache.manifest["counts"]
+    assert counts["skipped_bad"] == 3 and counts["listed"] == 20
+    assert [b["file"] for b in counts["bad_files"]] == ["000002.jpg", "000011.jpg", "000020.jpg"]
+    assert any("skipped 3" in note for note in cache.manifest["notes"])
+    load_cache(cache.path, verify=True)
+
+
+def test_interrupted_ingest_leaves_no_cache_and_reruns(celeba, tmp_path):
+    root, _ = celeba
+    out = tmp_path / "c"
+
+    def stop(done, total):
+        if done >= 8:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ingest(root, out, size=8, workers=1, chunk_size=4, progress=stop)
+    assert not out.exists()
+    assert sorted(os.listdir(tmp_path)) == ["celeba_src"]
+    seen = []
+    cache = ingest(root, out, size=8, workers=1, chunk_size=4,
+                   progress=lambda d, t: seen.append((d, t)))
+    assert len(cache) == 20 and seen[-1] == (20, 20)
+
+
+def test_existing_cache_needs_overwrite(celeba, tmp_path):
+    root, _ = celeba
+    first = ingest(root, tmp_path / "c", size=8, workers=1)
+    with pytest.raises(DataError, match="already exists.*--overwrite"):
+        ingest(root, tmp_path / "c", size=8, workers=1)
+    second = ingest(root, tmp_path / "c", size=10, workers=1, overwrite=True)
+    assert second.images.shape[1] == 10 and first.content_hash != second.content_hash
+
+
+# ---------------------------------------------------------------- folder + CSV
+def test_folder_csv_source(folder_csv):
+    img_dir, csv_path, truth = folder_csv
+    t = read_folder_csv(img_dir, csv_path, group_columns=["race", "skin"])
+    assert t.kind == "folder_csv" and t.filenames == truth["files"]
+    assert t.attribute_names == ["Smiling", "Young"]
+    np.testing.assert_array_equal(t.attrs[:, 0], truth["Smiling"])
+    np.testing.assert_array_equal(t.attrs[:, 1], truth["Young"])
+    np.testing.assert_array_equal(t.split, np.searchsorted(["test", "train", "val"],
+                                                           truth["split"]).choose([2, 0, 1]))
+    levels = t.info["group_levels"]["race"]
+    assert levels == sorted(set(truth["race"]))
+    np.testing.assert_array_equal(np.array(levels)[t.groups[:, 0]], truth["race"])
+    np.testing.assert_array_equal(t.groups[:, 1], truth["skin"])
+    assert "skin" not in t.info["group_levels"]
+
+
+def test_ingest_folder_csv_center_crop(folder_csv, tmp_path):
+    img_dir, csv_path, truth = folder_csv
+    cache = ingest(img_dir, tmp_path / "c", csv=csv_path, size=10, workers=1,
+                   group_columns=["race", "skin"])
+    assert cache.manifest["source"]["crop_mode"] == "center" and cache.manifest["crop"] is None
+    np.testing.assert_array_equal(
+        cache.images[4], load_image(img_dir / truth["files"][4], size=10, crop="center"))
+    assert cache.group_names == ["race", "skin"]
+    # a CSV path alone means the images sit next to it; here they do not
+    with pytest.raises(DataError, match="'img_0.png' not found"):
+        open_source(csv_path, group_columns=["race", "skin"])
+
+
+def _set_field(line: str, i: int, value: str) -> str:
+    fields = line.split(",")
+    fields[i] = value
+    return ",".join(fields)
+
+
+@pytest.mark.parametrize("edit, match, line", [
+    (lambda ls: ls[:3] + [_set_field(ls[3], 1, "2")] + ls[4:], "value '2' must be", 4),
+    (lambda ls: ls[:3] + [_set_field(ls[3], 2, "")] + ls[4:], "value '' must be", 4),
+    (lambda ls: ls[:2] + [ls[2] + ",extra"] + ls[3:], "expected 6 fields", 3),
+    (lambda ls: ls[:5] + [ls[5].replace("img_4.", "missing.")] + ls[6:], "'missing.jpg' not", 6),
+    (lambda ls: ls[:6] + [ls[6].rsplit(",", 1)[0] + ",dev"] + ls[7:], "split must be", 7),
+    (lambda ls: [ls[0].replace("Young", "Smiling")] + ls[1:], "duplicate column", 1),
+    (lambda ls: ls[:4] + [ls[2]] + ls[5:], "listed twice", 5),
+])
+def test_folder_csv_bad_input(folder_csv, edit, match, line):
+    img_dir, csv_path, _ = folder_csv
+    lines = csv_path.read_text().splitlines()
+    csv_path.write_text("\n".join(edit(lines)) + "\n")
+    with pytest.raises(DataError, match=match) as e:
+        read_folder_csv(img_dir, csv_path, group_columns=["race", "skin"])
+    assert e.value.line == line and e.value.path.endswith("labels.csv")
+
+
+def test_folder_csv_unknown_group_column(folder_csv):
+    img_dir, csv_path, _ = folder_csv
+    with pytest.raises(DataError, match="no column 'ethnicity'; columns are: file,"):
+        read_folder_csv(img_dir, csv_path, group_columns=["ethnicity"])
+
+
+def test_open_source_detection(celeba, tmp_path, folder_csv):
+    root, _ = celeba
+    assert open_source(root).kind == "celeba"
+    assert open_source(root.parent / "celeba_src").kind == "celeba"
+    img_dir, csv_path, _ = folder_csv
+    assert open_source(img_dir, csv=csv_path, group_columns=["race", "skin"]).kind == "folder_csv"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match="not a CelebA folder.*--csv"):
+        open_source(empty)
+    with pytest.raises(DataError, match="source not found"):
+        open_source(tmp_path / "nope")
+
+
+def test_crop_that_does_not_fit_is_reported(folder_csv, tmp_path):
+    img_dir, csv_path, _ = folder_csv
+    with pytest.raises(DataError, match="does not fit in a 90x70 image"):
+        ingest(img_dir, tmp_path / "c", csv=csv_path, crop="celeba", size=8, workers=1,
+               group_columns=["race", "skin"])
+
+
+def test_png_in_celeba_folder_is_fine(tmp_path, make_celeba):
+    truth = make_celeba(tmp_path / "src", n=3)
+    path = truth["img_dir"] / truth["files"][0]
+    arr = np.asarray(Image.open(path))
+    Image.fromarray(arr).save(path, format="PNG")          # wrong extension, still decodable
+    assert len(ingest(tmp_path / "src", tmp_path / "c", size=8, workers=1)) == 3

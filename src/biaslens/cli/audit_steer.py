@@ -1,1 +1,124 @@
-"""CLI commands (filled in by their module owner)."""
+"""``biaslens audit steer``: classifier-guided latent steering and feature covariance.
+
+Example::
+
+    biaslens audit steer --target -Male --generator gen_ckpt/ --classifier pretrained_classifier.pth \\
+        --n 256 --steps 30 --out runs/steer-female
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import typer
+from torch import nn
+
+from biaslens.cli._common import audit_app, console, err_console, write_json
+from biaslens.errors import BiasLensError
+
+#: Where shipped default models would live (checkpoint folders), relative to the package.
+DEFAULT_MODEL_DIR = "resources/models"
+DEFAULT_MODELS = {"generator": "coursera_dcgan_generator", "classifier": "coursera_classifier"}
+
+
+def resolve_model_path(given: Path | None, role: str) -> Path:
+    """The checkpoint to load for ``role`` ("generator"/"classifier").
+
+    An explicit path must exist; otherwise the shipped default
+    ``biaslens/resources/models/<name>/`` is used, and its absence is a clear error.
+    """
+    if given is not None:
+        if not given.exists():
+            raise BiasLensError(f"{given}: {role} checkpoint not found (expected a biaslens "
+                                "checkpoint folder or a .pth file)")
+        return given
+    shipped = Path(str(resources.files("biaslens"))) / DEFAULT_MODEL_DIR / DEFAULT_MODELS[role]
+    if (shipped / "config.json").is_file():
+        return shipped
+    raise BiasLensError(f"no --{role} given and no shipped default {role} in "
+                        f"biaslens/{DEFAULT_MODEL_DIR}/{DEFAULT_MODELS[role]}/; pass "
+                        f"--{role} CKPT (a biaslens checkpoint folder or a course .pth file)")
+
+
+def load_model(path: Path) -> nn.Module:
+    """Load a checkpoint folder or a third-party ``.pth`` file on the CPU (eval mode)."""
+    from biaslens.models.importers import load_model as _load
+
+    return _load(path, device="cpu")
+
+
+@audit_app.command("steer")
+def steer_cmd(
+    target: str = typer.Option("Male", help="Target attribute; '-Male' or 'Female' steer "
+                               "toward less Male (course aliases accepted)."),
+    generator: Path = typer.Option(None, help="Generator checkpoint folder or .pth file."),
+    classifier: Path = typer.Option(None, help="Attribute-classifier checkpoint or .pth."),
+    n: int = typer.Option(256, "--n", help="Number of noise vectors (images)."),
+    steps: int = typer.Option(30, help="Gradient steps per direction."),
+    step_size: float = typer.Option(None, help="Step size w (default 1/steps)."),
+    direction: str = typer.Option("both", help="'+', '-' or 'both' (+ then -)."),
+    accumulate_grad: bool = typer.Option(False, help="Course-compatible accumulated "
+                                         "gradient (the notebooks never clear z.grad)."),
+    disentangle: float = typer.Option(0.0, help="Penalty λ on the change of the other "
+                                      "attributes (0 = plain steering)."),
+    top_k: int = typer.Option(10, help="Rows in the ranked table."),
+    n_boot: int = typer.Option(1000, help="Bootstrap resamples over images for the CIs."),
+    fdr: float = typer.Option(0.05, help="Benjamini–Hochberg false-discovery rate."),
+    test: str = typer.Option("t", help="Per-image test: 't' or 'signflip'."),
+    seed: int = typer.Option(0, help="Seed of the noise and the resampling."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    n_show: int = typer.Option(8, help="Samples shown in the image grid."),
+    skip: int = typer.Option(2, help="Show every skip-th step in the grid."),
+    out: Path = typer.Option(Path("steer-out"), help="Output folder."),
+    json_flag: bool = typer.Option(False, "--json", help="Print the JSON result instead "
+                                   "of the table."),
+    dry_run: bool = typer.Option(False, help="Print the resolved settings and stop."),
+) -> None:
+    """Steer noise toward a target attribute and rank what else changes, with CIs.
+
+    Writes OUT/steer.json, OUT/steer_grid.png and OUT/steer_covariance.png.
+    """
+    from biaslens.models.checkpoint import resolve_device
+
+    gen_path = resolve_model_path(generator, "generator")
+    clf_path = resolve_model_path(classifier, "classifier")
+    dev = resolve_device(device)
+    settings = {"target": target, "generator": str(gen_path), "classifier": str(clf_path),
+                "n_samples": n, "steps": steps, "step_size": step_size, "direction": direction,
+                "accumulate_grad": accumulate_grad, "disentangle": disentangle, "top_k": top_k,
+                "n_boot": n_boot, "fdr": fdr, "test": test, "seed": seed, "device": str(dev),
+                "n_show": n_show, "skip": skip, "out": str(out)}
+    if dry_run:
+        console.print_json(json.dumps(settings))
+        return
+    from rich.progress import Progress
+
+    from biaslens.audit.steer import steer_audit
+    from biaslens.report.plots_steer import (
+        plot_covariance_bars,
+        plot_steer_grid,
+        save_figure,
+        steer_table,
+    )
+
+    gen_model, clf_model = load_model(gen_path), load_model(clf_path)
+    with Progress(console=err_console, transient=True, disable=json_flag) as bar:
+        task = bar.add_task(f"steering toward {target}", total=steps)
+        result = steer_audit(
+            gen_model, clf_model, target, n_samples=n, steps=steps, step_size=step_size,
+            direction=direction, accumulate_grad=accumulate_grad, disentangle=disentangle,
+            top_k=top_k, n_boot=n_boot, fdr=fdr, seed=seed, device=dev, n_show=n_show,
+            test=test, progress=lambda k, total: bar.update(task, completed=k))
+    data = result.to_dict()
+    data["inputs"] = {"generator": str(gen_path), "classifier": str(clf_path)}
+    write_json(data, out / "steer.json")
+    save_figure(plot_steer_grid(result, skip=skip), out / "steer_grid.png")
+    save_figure(plot_covariance_bars(result), out / "steer_covariance.png")
+    if json_flag:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    console.print(steer_table(result))
+    console.print(f"{result.image_steps_per_s:,.0f} image-steps/s; wrote {out}/steer.json, "
+                  f"steer_grid.png, steer_covariance.png")

@@ -1,0 +1,638 @@
+"""Steering audit: classifier-guided latent steering and feature covariance.
+
+Push a generator's noise vectors toward (or away from) a target attribute by gradient
+ascent on an attribute classifier's raw logit, record every attribute's logit at every
+step, and measure which other attributes move together with the target (ALGORITHMS.md
+§2). A large covariance means the generator has *entangled* that attribute with the
+target: asking for "more Male" also buys "less Wearing_Lipstick".
+
+The module is split in two pure layers:
+
+- :func:`steer_history` (torch): the batched steering loop, returning raw logits.
+- :func:`covariance_statistics` (numpy): covariance/correlation row, bootstrap CIs over
+  images, a per-image test and Benjamini–Hochberg control.
+
+:func:`steer_audit` composes them and returns a :class:`SteerResult`.
+
+Example
+-------
+>>> import torch
+>>> from biaslens.audit.steer import steer_audit
+>>> class G(torch.nn.Module):
+...     z_dim = 4
+...     def __init__(self):
+...         super().__init__(); self.lin = torch.nn.Linear(4, 3 * 2 * 2)
+...     def forward(self, z):
+...         return torch.tanh(self.lin(z)).view(-1, 3, 2, 2)
+>>> class C(torch.nn.Module):
+...     attribute_names = ["Male", "Smiling"]
+...     def __init__(self):
+...         super().__init__(); self.lin = torch.nn.Linear(12, 2)
+...     def forward(self, x):
+...         return self.lin(x.flatten(1))
+>>> _ = torch.manual_seed(0)
+>>> res = steer_audit(G(), C(), "Male", n_samples=16, steps=4, n_boot=50, n_show=2)
+>>> res.covariance.shape, res.ranked[0].name
+((2,), 'Smiling')
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from scipy import stats as _st
+from torch import nn
+
+from biaslens.errors import BiasLensError
+from biaslens.names import display_name, resolve_attribute
+from biaslens.stats import benjamini_hochberg, bootstrap_ci
+
+__all__ = [
+    "RankedAttribute",
+    "SteerHistory",
+    "SteerResult",
+    "SteerStatistics",
+    "ascent_step",
+    "covariance_ranking",
+    "covariance_statistics",
+    "steer_audit",
+    "steer_history",
+    "steering_objective",
+    "steering_score",
+    "to_uint8_nhwc",
+]
+
+Direction = Literal["+", "-", "both"]
+_DIRECTIONS: dict[str, tuple[int, ...]] = {"+": (1,), "-": (-1,), "both": (1, -1)}
+
+
+# --------------------------------------------------------------------------- §2.1, §2.5
+
+
+def steering_objective(current: torch.Tensor, original: torch.Tensor,
+                       target_indices: Sequence[int], other_indices: Sequence[int] | None = None,
+                       penalty: float = 0.0, signs: torch.Tensor | float = 1.0) -> torch.Tensor:
+    """Per-image steering objective (§2.5), shape ``(n,)``.
+
+    ``r_i = s_i · mean_{t∈T} ℓ_t(z_i) − λ · ‖ℓ_O(z_i) − ℓ⁰_O(z_i)‖₂``. ``signs`` (scalar or
+    ``(n,)``) is the push direction of each image (−1 steers *away* from the target);
+    the penalty always discourages change in the other attributes ``O``.
+    """
+    target = current[:, list(target_indices)].mean(dim=1) * signs  # (n,)
+    if penalty == 0.0 or not other_indices:
+        return target
+    delta = current[:, list(other_indices)] - original[:, list(other_indices)]  # (n, |O|)
+    return target - penalty * torch.linalg.vector_norm(delta, dim=1)
+
+
+def steering_score(current: torch.Tensor, original: torch.Tensor,
+                   target_indices: Sequence[int], other_indices: Sequence[int] | None = None,
+                   penalty: float = 0.0, signs: torch.Tensor | float = 1.0) -> torch.Tensor:
+    """Batch score ``S(Z)`` of §2.5: the mean over images of :func:`steering_objective`.
+
+    >>> steering_score(torch.ones(4, 3), torch.zeros(4, 3), [0], [1, 2], 0.2).item()
+    ... # doctest: +ELLIPSIS
+    0.7171...
+    """
+    return steering_objective(current, original, target_indices, other_indices, penalty,
+                              signs).mean()
+
+
+def ascent_step(z: torch.Tensor, score_fn: Callable[[torch.Tensor], torch.Tensor],
+                step_size: float, grad_sum: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """One gradient-ascent step ``z + w · ∂S/∂z`` (§2.1, the course's update rule).
+
+    With ``grad_sum`` (course-compatible accumulation) the step uses the running sum of
+    all gradients so far, as the course loops do by never clearing ``z.grad``.
+    Returns ``(new_z, gradient_used)``; pass the latter back as ``grad_sum`` to
+    accumulate.
+    """
+    z = z.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(score_fn(z), z)
+    if grad_sum is not None:
+        grad = grad_sum + grad
+    return (z + step_size * grad).detach(), grad
+
+
+def to_uint8_nhwc(images: torch.Tensor) -> torch.Tensor:
+    """Model images ``(n, 3, H, W)`` in [-1, 1] to display uint8 ``(n, H, W, 3)``."""
+    x = images.detach().float().add(1).mul(127.5).round_().clamp_(0, 255)
+    return x.to(torch.uint8).permute(0, 2, 3, 1)
+
+
+# --------------------------------------------------------------------------- §2.2 history
+
+
+@dataclass
+class SteerHistory:
+    """Raw output of the steering loop (§2.2).
+
+    Attributes
+    ----------
+    history : (P·K, n, A) float32 — logits recorded before each update; the passes
+        (one per direction, ``+`` first) are concatenated along the step axis.
+    initial : (n, A) float32 — ``L0``, the logits at the starting noise.
+    images : (P·K, n_show, H, W, 3) uint8 — the first ``n_show`` samples at every step.
+    push_signs : the sign applied to the *raw* target logit in each pass.
+    """
+
+    history: np.ndarray
+    initial: np.ndarray
+    images: np.ndarray
+    push_signs: tuple[int, ...]
+    steps: int
+    elapsed_s: float
+
+
+_CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d,
+          nn.ConvTranspose3d)
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+
+def _fold_batchnorm(model: nn.Module) -> int:
+    """Fold eval-mode BatchNorm into the convolution right before it, in place.
+
+    Only ``Sequential`` neighbours (conv, BN) are folded, where the BN certainly consumes
+    the conv's output; in eval mode the result is the same function with one fewer
+    memory pass forward and backward. Returns the number of folded pairs.
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    folded = 0
+    for mod in list(model.modules()):
+        if not isinstance(mod, nn.Sequential):
+            continue
+        items = list(mod._modules.items())
+        for (k1, conv), (k2, bn) in zip(items, items[1:]):
+            if (isinstance(conv, _CONVS) and isinstance(bn, _NORMS) and bn.track_running_stats
+                    and bn.running_mean is not None and conv.out_channels == bn.num_features):
+                transpose = isinstance(conv, (nn.ConvTranspose1d, nn.ConvTranspose2d,
+                                              nn.ConvTranspose3d))
+                mod._modules[k1] = fuse_conv_bn_eval(conv, bn, transpose=transpose)
+                mod._modules[k2] = nn.Identity()
+                folded += 1
+    return folded
+
+
+@contextlib.contextmanager
+def _frozen(*models: nn.Module) -> Iterator[None]:
+    """Eval mode and frozen parameters for the duration; restore the caller's state."""
+    saved = [(m, m.training, [p.requires_grad for p in m.parameters()]) for m in models]
+    try:
+        for m in models:
+            m.eval().requires_grad_(False)
+        yield
+    finally:
+        for m, training, flags in saved:
+            m.train(training)
+            for p, flag in zip(m.parameters(), flags):
+                p.requires_grad_(flag)
+
+
+def _fast_copy(model: nn.Module, device: torch.device) -> nn.Module:
+    """A frozen eval-mode copy on ``device`` with BN folded and channels_last weights.
+
+    Working on a copy leaves the caller's model untouched (device, memory format,
+    training flag). A model that cannot be deep-copied is used as it is (moved to
+    ``device``; its eval/grad flags are restored by :func:`_frozen`).
+    """
+    try:
+        m = copy.deepcopy(model)
+    except Exception:  # exotic modules (locks, handles): fall back to the original
+        return model.to(device)
+    m = m.eval().requires_grad_(False).to(device)
+    _fold_batchnorm(m)
+    return m.to(memory_format=torch.channels_last)
+
+
+def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int, *,
+                  sign: int = 1, n_samples: int = 256, steps: int = 30,
+                  step_size: float | None = None, direction: Direction = "both",
+                  accumulate_grad: bool = False, disentangle: float = 0.0, seed: int = 0,
+                  device: str | torch.device = "cpu", n_show: int = 8,
+                  progress: Callable[[int, int], None] | None = None) -> SteerHistory:
+    """Run the batched steering loop and record every attribute's logit at every step.
+
+    All samples and both directions go through the models as one batch of
+    ``P·n`` noise vectors, with one forward/backward per step. Logits are written into a
+    preallocated device tensor and copied to the host once, at the end, so the loop
+    never synchronizes. The objective of each pass is the mean (over its ``n`` images)
+    of :func:`steering_objective`, so every image's gradient carries the course's ``1/n``.
+
+    Parameters
+    ----------
+    target_index, sign : the target column and its sign (−1 for ``-Male``/``Female``).
+    step_size : ``w``; ``None`` means ``1 / steps`` (the course's rule).
+    direction : ``"+"``, ``"-"`` or ``"both"`` (``+`` pass then ``−`` pass, each from ``Z0``).
+    accumulate_grad : step with the running sum of gradients (the course loops' quirk).
+    disentangle : ``λ`` of §2.5; penalizes the L2 change of the other attributes.
+    seed : seeds the CPU ``torch.Generator`` that draws ``Z0`` (then moved to ``device``).
+    n_show : how many samples keep their images (bounds memory).
+    progress : called as ``progress(step, steps)`` after each step (no host sync).
+    """
+    if direction not in _DIRECTIONS:
+        raise BiasLensError(f"direction must be one of '+', '-', 'both'; got {direction!r}")
+    if steps < 1 or n_samples < 2:
+        raise BiasLensError(f"need steps >= 1 and n_samples >= 2; got steps={steps}, "
+                            f"n_samples={n_samples}")
+    z_dim = getattr(generator, "z_dim", None)
+    if not isinstance(z_dim, int):
+        raise BiasLensError("the generator has no integer attribute 'z_dim' "
+                            "(protocol: generator.z_dim, generator(z) -> (n, 3, H, W))")
+    device = torch.device(device)
+    w = 1.0 / steps if step_size is None else float(step_size)
+    n, n_show = n_samples, max(0, min(n_show, n_samples))
+    push = tuple(d * sign for d in _DIRECTIONS[direction])
+    n_pass = len(push)
+    cuda = device.type == "cuda"
+
+    gen = torch.Generator().manual_seed(seed)
+    z0 = torch.randn(n, z_dim, generator=gen).to(device)  # drawn on CPU, as in the course
+    signs = torch.tensor(push, dtype=torch.float32, device=device).repeat_interleave(n)  # (P·n,)
+    show_rows = torch.cat([torch.arange(n_show) + p * n for p in range(n_pass)]).to(device)
+
+    t0 = time.perf_counter()
+    gen_model, clf_model = _fast_copy(generator, device), _fast_copy(classifier, device)
+    with _frozen(gen_model, clf_model):
+        z = z0.repeat(n_pass, 1)  # (P·n, z_dim), every pass starts from Z0
+        grad_sum = torch.zeros_like(z) if accumulate_grad else None
+        hist: torch.Tensor | None = None  # (K, P·n, A), allocated once A is known
+        imgs: torch.Tensor | None = None  # (K, P·n_show, H, W, 3) uint8
+        start: torch.Tensor | None = None
+        others: list[int] = []
+        for k in range(steps):
+            z.requires_grad_(True)
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=cuda):
+                x = gen_model(z)  # (P·n, 3, H, W)
+                if x.ndim == 4:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                logits = clf_model(x).float()  # (P·n, A)
+            if hist is None:
+                if logits.ndim != 2 or logits.shape[0] != n_pass * n:
+                    raise BiasLensError(f"the classifier must return logits of shape (n, A); "
+                                        f"got {tuple(logits.shape)}")
+                a = logits.shape[1]
+                if not 0 <= target_index < a:
+                    raise BiasLensError(f"target index {target_index} is out of range for a "
+                                        f"classifier with {a} outputs")
+                hist = torch.empty(steps, n_pass * n, a, device=device)
+                imgs = torch.empty(steps, n_pass * n_show, x.shape[2], x.shape[3], 3,
+                                   dtype=torch.uint8, device=device)
+                start = logits.detach()
+                others = [j for j in range(a) if j != target_index]
+            hist[k] = logits.detach()
+            imgs[k] = to_uint8_nhwc(x.detach()[show_rows])
+            obj = steering_objective(logits, start, [target_index], others, disentangle, signs)
+            (grad,) = torch.autograd.grad(obj.sum() / n, z)  # per-pass mean => 1/n per image
+            with torch.no_grad():
+                if grad_sum is not None:
+                    grad_sum += grad
+                    grad = grad_sum
+                z = z.detach() + w * grad
+            if progress is not None:
+                progress(k + 1, steps)
+    assert hist is not None and imgs is not None
+    hist_np = hist.cpu().numpy()  # the one host sync
+    imgs_np = imgs.cpu().numpy()
+    elapsed = time.perf_counter() - t0
+    # (K, P·n, A) -> (P·K, n, A): pass p occupies steps p·K … p·K + K − 1.
+    a = hist_np.shape[2]
+    history = hist_np.reshape(steps, n_pass, n, a).transpose(1, 0, 2, 3).reshape(-1, n, a)
+    h, wd = imgs_np.shape[2:4]
+    images = imgs_np.reshape(steps, n_pass, n_show, h, wd, 3).transpose(1, 0, 2, 3, 4, 5)
+    images = images.reshape(-1, n_show, h, wd, 3)
+    return SteerHistory(history=np.ascontiguousarray(history, dtype=np.float32),
+                        initial=history[0].astype(np.float32, copy=True),
+                        images=np.ascontiguousarray(images), push_signs=push, steps=steps,
+                        elapsed_s=elapsed)
+
+
+# --------------------------------------------------------------------------- §2.3 ranking
+
+
+def covariance_ranking(history_deltas: np.ndarray, target_index: int, top_k: int = 10
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Rank attributes by the magnitude of their covariance with the target (§2.3).
+
+    ``history_deltas`` is ``D = H − L0`` of shape ``(..., A)``; every leading index (step,
+    image) is pooled into one sample. ``Σ = np.cov(X, rowvar=False)`` (ddof 1); the
+    entries ``Σ[t, j]`` are ordered by ``|Σ[t, j]|``, the target removed **by index**, the
+    first ``top_k`` kept. Returns ``(indices, Σ[t, indices])`` with signs kept.
+    """
+    d = np.asarray(history_deltas, dtype=np.float64)
+    x = d.reshape(-1, d.shape[-1])
+    cov = np.atleast_2d(np.cov(x, rowvar=False))
+    row = cov[target_index]
+    order = np.argsort(-np.abs(row), kind="stable")
+    order = order[order != target_index][:top_k]
+    return order, row[order]
+
+
+@dataclass
+class SteerStatistics:
+    """Covariance row of the target and its uncertainty, all of shape ``(A,)``.
+
+    The target's own entry holds its variance (covariance) and 1 (correlation); its
+    p/q-values are NaN and it is never marked significant.
+    """
+
+    covariance: np.ndarray
+    correlation: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    corr_ci_low: np.ndarray
+    corr_ci_high: np.ndarray
+    p_values: np.ndarray
+    q_values: np.ndarray
+    significant: np.ndarray
+    test: str
+
+
+def _image_sums(deltas: np.ndarray, target_index: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Per-image sufficient statistics of the pooled covariance.
+
+    With ``D`` centred by its pooled mean, returns (each ``(n, A)``) ``s_i = Σ_k D_ki``,
+    ``c_i = Σ_k D_kit · D_ki`` and ``q_i = Σ_k D_ki²``, plus the steps per image ``T``.
+    A resample with image counts ``w`` then has exact pooled moments ``Σ_i w_i s_i`` etc.
+    """
+    d = np.asarray(deltas, dtype=np.float64)  # (T, n, A)
+    d = d - d.reshape(-1, d.shape[-1]).mean(axis=0)  # centring keeps the sums well-conditioned
+    s = d.sum(axis=0)
+    c = np.einsum("kn,kna->na", d[:, :, target_index], d)
+    q = np.einsum("kna,kna->na", d, d)
+    return s, c, q, d.shape[0]
+
+
+def _weighted_cov_corr(w: np.ndarray, s: np.ndarray, c: np.ndarray, q: np.ndarray, steps: int,
+                       target_index: int) -> tuple[np.ndarray, np.ndarray]:
+    """Covariance and correlation rows for image weights ``w`` of shape ``(b, n)``."""
+    big_n = w.sum(axis=1, keepdims=True) * steps  # (b, 1) pooled sample size
+    sw, cw, qw = w @ s, w @ c, w @ q  # (b, A)
+    cov = (cw - sw[:, [target_index]] * sw / big_n) / (big_n - 1)
+    var = (qw - sw * sw / big_n) / (big_n - 1)
+    den = var[:, [target_index]] * var
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.where(den > 0, cov / np.sqrt(np.where(den > 0, den, 1.0)), np.nan)
+    return cov, corr
+
+
+def covariance_statistics(deltas: np.ndarray, target_index: int, sign: int = 1, *,
+                          n_boot: int = 1000, fdr: float = 0.05, seed: int = 0,
+                          test: Literal["t", "signflip"] = "t", n_perm: int = 10_000,
+                          level: float = 0.95) -> SteerStatistics:
+    """Target covariance row with bootstrap CIs and a multiple-testing-controlled test.
+
+    Parameters
+    ----------
+    deltas : ``D = H − L0`` of shape ``(T, n, A)`` (steps × images × attributes).
+    sign : −1 for a negated target; ``Σ[−t, j] = −Σ[t, j]``.
+    n_boot : percentile-bootstrap resamples of the **images** (the independent unit;
+        steps of one image are strongly dependent). 0 skips the CIs (NaN).
+    test : ``"t"`` (default) — one-sample t-test over images of the per-image covariance
+        contributions ``a_ij = mean_k D̃_kit·D̃_kij`` (``D̃`` centred by the pooled
+        mean; ``mean_i a_i = Σ_tj·(N−1)/N``); valid by the CLT because images are iid.
+        ``"signflip"`` — Monte-Carlo sign-flip randomization test of the same mean
+        (``n_perm`` flips, p = (1 + #{|Σεa| ≥ |Σa|}) / (1 + n_perm)); its p-values
+        cannot fall below ``1/(n_perm+1)``.
+    fdr : Benjamini–Hochberg false-discovery rate over the ``A − 1`` non-target entries.
+    """
+    if test not in ("t", "signflip"):
+        raise BiasLensError(f"test must be 't' or 'signflip'; got {test!r}")
+    d = np.asarray(deltas, dtype=np.float64)
+    if d.ndim != 3:
+        raise BiasLensError(f"deltas must have shape (steps, images, attributes); got {d.shape}")
+    steps_, n, a = d.shape
+    s, c, q, steps_ = _image_sums(d, target_index)
+    # Σ[−t, j] = −Σ[t, j] for j ≠ t; the target's own variance and correlation keep sign +.
+    flip = np.full(a, float(sign))
+    flip[target_index] = 1.0
+    cov, corr = (x[0] * flip for x in _weighted_cov_corr(np.ones((1, n)), s, c, q, steps_,
+                                                         target_index))
+
+    nan = np.full(a, np.nan)
+    lo, hi, clo, chi = nan.copy(), nan.copy(), nan.copy(), nan.copy()
+    if n_boot > 0:
+        def stat(idx: np.ndarray) -> np.ndarray:
+            b = idx.shape[0]
+            counts = np.bincount((idx + n * np.arange(b)[:, None]).ravel(), minlength=b * n)
+            cv, cr = _weighted_cov_corr(counts.reshape(b, n).astype(np.float64), s, c, q,
+                                        steps_, target_index)
+            return np.stack([cv * flip, cr * flip], axis=1)  # (b, 2, A)
+
+        with warnings.catch_warnings():  # an all-NaN column (zero variance) stays NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            blo, bhi, _ = bootstrap_ci(stat, n, n_boot=n_boot, level=level, seed=seed)
+        lo, hi, clo, chi = blo[0], bhi[0], blo[1], bhi[1]
+
+    contrib = c / steps_  # (n, A) per-image contributions a_ij
+    mask = np.arange(a) != target_index
+    p = nan.copy()
+    if test == "t":
+        mean = contrib.mean(axis=0)
+        se = contrib.std(axis=0, ddof=1) / np.sqrt(n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tstat = mean / se
+        p = 2 * _st.t.sf(np.abs(tstat), df=n - 1)
+        p = np.where(se > 0, p, np.where(mean == 0, 1.0, 0.0))
+    else:  # sign-flip randomization test
+        rng = np.random.default_rng(seed + 1)
+        observed = np.abs(contrib.sum(axis=0))
+        exceed = np.zeros(a)
+        for start in range(0, n_perm, 256):  # chunks of flips, vectorized inside
+            eps = rng.choice((-1.0, 1.0), size=(min(256, n_perm - start), n))
+            exceed += (np.abs(eps @ contrib) >= observed * (1 - 1e-12)).sum(axis=0)
+        p = (1 + exceed) / (1 + n_perm)
+    p = np.where(mask, p, np.nan)
+    reject, qv = benjamini_hochberg(p, fdr)
+    return SteerStatistics(covariance=cov, correlation=corr, ci_low=lo, ci_high=hi,
+                           corr_ci_low=clo, corr_ci_high=chi, p_values=p, q_values=qv,
+                           significant=reject & mask, test=test)
+
+
+# --------------------------------------------------------------------------- the audit
+
+
+@dataclass
+class RankedAttribute:
+    """One row of the ranked covariance table."""
+
+    name: str
+    index: int
+    covariance: float
+    ci_low: float
+    ci_high: float
+    correlation: float
+    p_value: float
+    q_value: float
+    significant: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (undefined numbers as ``None``)."""
+        return {k: (_float(v) if isinstance(v, (float, np.floating)) else v)
+                for k, v in self.__dict__.items()}
+
+
+def _float(v: float) -> float | None:
+    return float(v) if np.isfinite(v) else None
+
+
+def _floats(x: np.ndarray) -> list[float | None]:
+    return [_float(v) for v in np.asarray(x, dtype=float)]
+
+
+@dataclass
+class SteerResult:
+    """Result of :func:`steer_audit`.
+
+    Arrays of shape ``(A,)`` are indexed like ``attribute_names``; covariances are of the
+    *signed* target (``-Male`` rows are the negated ``Male`` rows). ``history`` is
+    ``(P·K, n, A)`` raw logits (``None`` if not kept); ``images`` is
+    ``(P·K, n_show, H, W, 3)`` uint8; ``mean_change`` is ``(P, A)``, the mean over
+    images of the last recorded logits minus the start, per pass.
+    """
+
+    target: str
+    target_index: int
+    sign: int
+    attribute_names: list[str]
+    direction: str
+    push_signs: tuple[int, ...]
+    n_samples: int
+    steps: int
+    step_size: float
+    accumulate_grad: bool
+    disentangle: float
+    seed: int
+    test: str
+    fdr: float
+    n_boot: int
+    covariance: np.ndarray
+    correlation: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    corr_ci_low: np.ndarray
+    corr_ci_high: np.ndarray
+    p_values: np.ndarray
+    q_values: np.ndarray
+    significant: np.ndarray
+    ranked: list[RankedAttribute]
+    mean_change: np.ndarray
+    images: np.ndarray
+    history: np.ndarray | None = None
+    initial: np.ndarray | None = None
+    elapsed_s: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def image_steps_per_s(self) -> float:
+        """Throughput of the steering loop: (image, step) pairs per second."""
+        return len(self.push_signs) * self.n_samples * self.steps / max(self.elapsed_s, 1e-12)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary (no history or images)."""
+        return {
+            "audit": "steer",
+            "target": self.target,
+            "target_index": self.target_index,
+            "sign": self.sign,
+            "attribute_names": list(self.attribute_names),
+            "settings": {
+                "direction": self.direction, "push_signs": list(self.push_signs),
+                "n_samples": self.n_samples, "steps": self.steps, "step_size": self.step_size,
+                "accumulate_grad": self.accumulate_grad, "disentangle": self.disentangle,
+                "seed": self.seed, "test": self.test, "fdr": self.fdr, "n_boot": self.n_boot,
+            },
+            "ranked": [r.to_dict() for r in self.ranked],
+            "covariance": _floats(self.covariance),
+            "correlation": _floats(self.correlation),
+            "ci_low": _floats(self.ci_low),
+            "ci_high": _floats(self.ci_high),
+            "corr_ci_low": _floats(self.corr_ci_low),
+            "corr_ci_high": _floats(self.corr_ci_high),
+            "p_values": _floats(self.p_values),
+            "q_values": _floats(self.q_values),
+            "significant": [bool(v) for v in self.significant],
+            "mean_change": [_floats(row) for row in self.mean_change],
+            "timing": {"elapsed_s": self.elapsed_s, "image_steps_per_s": self.image_steps_per_s},
+            **self.extra,
+        }
+
+
+def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male", *,
+                n_samples: int = 256, steps: int = 30, step_size: float | None = None,
+                direction: Direction = "both", accumulate_grad: bool = False,
+                disentangle: float = 0.0, top_k: int = 10, n_boot: int = 1000,
+                fdr: float = 0.05, seed: int = 0, device: str | torch.device = "cpu",
+                n_show: int = 8, attribute_names: Sequence[str] | None = None,
+                progress: Callable[[int, int], None] | None = None,
+                test: Literal["t", "signflip"] = "t", keep_history: bool = True
+                ) -> SteerResult:
+    """Steer a generator toward a target attribute and rank what else changes.
+
+    Parameters
+    ----------
+    generator : ``z_dim`` and ``forward(z) -> (n, 3, H, W)`` in [-1, 1].
+    classifier : ``attribute_names`` and ``forward(images) -> (n, A)`` raw logits.
+    target : an attribute name or alias; ``-Male`` / ``Female`` steer toward less Male.
+    n_samples, steps, step_size : ``n`` noise vectors, ``K`` steps of size ``w``
+        (default ``1/K``).
+    direction : ``"+"``, ``"-"`` or ``"both"`` (+ pass then − pass from the same ``Z0``).
+    accumulate_grad : course-compatible mode (step with the running gradient sum).
+    disentangle : ``λ`` ≥ 0 of §2.5 (penalizes change of the other attributes).
+    top_k : rows in ``ranked``.
+    n_boot, fdr, test : bootstrap resamples over images, BH false-discovery rate and the
+        per-image test (see :func:`covariance_statistics`).
+    seed : seeds the noise and the resampling.
+    device : ``"cpu"``, ``"cuda"``, … The models are *copied* there (frozen, eval mode,
+        BatchNorm folded, channels_last; bf16 autocast on CUDA); the caller's models are
+        left untouched.
+    n_show : samples whose images are kept for the grid.
+    attribute_names : defaults to ``classifier.attribute_names``.
+    progress : ``progress(step, steps)`` callback.
+    keep_history : keep the ``(P·K, n, A)`` logit history in the result.
+    """
+    names = list(attribute_names if attribute_names is not None
+                 else getattr(classifier, "attribute_names", []) or [])
+    if not names:
+        raise BiasLensError("the classifier has no 'attribute_names'; pass attribute_names=")
+    t, sign = resolve_attribute(target, names)
+    if disentangle < 0:
+        raise BiasLensError(f"disentangle must be >= 0; got {disentangle}")
+    run = steer_history(generator, classifier, t, sign=sign, n_samples=n_samples, steps=steps,
+                        step_size=step_size, direction=direction,
+                        accumulate_grad=accumulate_grad, disentangle=disentangle, seed=seed,
+                        device=device, n_show=n_show, progress=progress)
+    if run.history.shape[2] != len(names):
+        raise BiasLensError(f"the classifier returns {run.history.shape[2]} logits but "
+                            f"{len(names)} attribute names were given")
+    deltas = run.history - run.initial[None]  # D = H − L0, per image from its own start
+    st = covariance_statistics(deltas, t, sign, n_boot=n_boot, fdr=fdr, seed=seed, test=test)
+    order, _ = covariance_ranking(deltas, t, top_k)
+    ranked = [RankedAttribute(name=names[j], index=int(j), covariance=float(st.covariance[j]),
+                              ci_low=float(st.ci_low[j]), ci_high=float(st.ci_high[j]),
+                              correlation=float(st.correlation[j]),
+                              p_value=float(st.p_values[j]), q_value=float(st.q_values[j]),
+                              significant=bool(st.significant[j])) for j in order]
+    last = deltas.reshape(len(run.push_signs), steps, n_samples, -1)[:, -1]  # (P, n, A)
+    return SteerResult(
+        target=display_name(t, sign, names), target_index=t, sign=sign, attribute_names=names,
+        direction=direction, push_signs=run.push_signs, n_samples=n_samples, steps=steps,
+        step_size=1.0 / steps if step_size is None else float(step_size),
+        accumulate_grad=accumulate_grad, disentangle=float(disentangle), seed=seed,
+        test=test, fdr=fdr, n_boot=n_boot, covariance=st.covariance,
+        correlation=st.correlation, ci_low=st.ci_low, ci_high=st.ci_high,
+        corr_ci_low=st.corr_ci_low, corr_ci_high=st.corr_ci_high, p_values=st.p_values,
+        q_values=st.q_values, significant=st.significant, ranked=ranked,
+        mean_change=last.mean(axis=1), images=run.images,
+        history=run.history if keep_history else None, initial=run.initial,
+        elapsed_s=run.elapsed_s)

@@ -1,0 +1,151 @@
+"""Pictures of a steering audit: the image grid along the steps and the covariance bars.
+
+Rendering only: everything here takes a :class:`biaslens.audit.steer.SteerResult` (or
+plain arrays) and returns a uint8 array or a matplotlib ``Figure`` (Agg, no pyplot state).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from rich.table import Table
+
+from biaslens.report.tables import fmt_num
+
+if TYPE_CHECKING:
+    from biaslens.audit.steer import SteerResult
+
+__all__ = ["make_grid", "plot_covariance_bars", "plot_steer_grid", "save_figure", "steer_grid",
+           "steer_table"]
+
+_POS, _NEG, _NS = "#c0392b", "#2c6fbb", "#b0b0b0"
+
+
+def make_grid(images: np.ndarray, pad: int = 2, pad_value: int = 255) -> np.ndarray:
+    """Tile ``(rows, cols, H, W, C)`` uint8 images into one ``(R, C', C)`` uint8 image.
+
+    >>> make_grid(np.zeros((2, 3, 4, 4, 3), np.uint8), pad=1).shape
+    (11, 16, 3)
+    """
+    imgs = np.asarray(images)
+    if imgs.ndim != 5:
+        raise ValueError(f"images must be (rows, cols, H, W, C); got shape {imgs.shape}")
+    rows, cols, h, w, c = imgs.shape
+    out = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), pad_value, np.uint8)
+    # View the padded canvas as (rows, h+pad, cols, w+pad, c) and fill the cells at once.
+    cells = out[pad:, pad:].reshape(rows, h + pad, cols, w + pad, c)
+    cells[:, :h, :, :w] = imgs.transpose(0, 2, 1, 3, 4)
+    return out
+
+
+def steer_grid(result: SteerResult, skip: int = 2, pad: int = 2) -> list[np.ndarray]:
+    """One uint8 grid per pass: rows = shown samples, columns = every ``skip``-th step."""
+    n_pass, steps = len(result.push_signs), result.steps
+    grids = []
+    for p in range(n_pass):
+        frames = result.images[p * steps:(p + 1) * steps:max(1, skip)]  # (cols, rows, H, W, 3)
+        grids.append(make_grid(frames.transpose(1, 0, 2, 3, 4), pad=pad))
+    return grids
+
+
+def _pass_title(result: SteerResult, push: int) -> str:
+    base = result.attribute_names[result.target_index]
+    return f"{'more' if push > 0 else 'less'} {base}"
+
+
+def plot_steer_grid(result: SteerResult, skip: int = 2) -> Figure:
+    """The course/app visual: samples (rows) along the steering steps (columns), per pass."""
+    grids = steer_grid(result, skip)
+    fig = Figure(figsize=(min(4 + 6 * len(grids), 20), 4 + 0.3 * result.images.shape[1]))
+    FigureCanvasAgg(fig)
+    for p, (grid, push) in enumerate(zip(grids, result.push_signs)):
+        ax = fig.add_subplot(1, len(grids), p + 1)
+        ax.imshow(grid, interpolation="nearest")
+        ax.set_title(f"{_pass_title(result, push)}  (every {skip} of {result.steps} steps →)")
+        ax.set_axis_off()
+    fig.suptitle(f"Steering toward {result.target}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_covariance_bars(result: SteerResult, top_k: int | None = None) -> Figure:
+    """Ranked covariances with the target, bootstrap CIs as error bars.
+
+    Significant entries (after Benjamini–Hochberg) are coloured by sign (red positive,
+    blue negative); the others are grey. The correlation is printed beside each bar.
+    """
+    rows = result.ranked[:top_k] if top_k else result.ranked
+    names = [r.name for r in rows][::-1]  # largest at the top
+    cov = np.array([r.covariance for r in rows])[::-1]
+    lo = np.array([r.ci_low for r in rows])[::-1]
+    hi = np.array([r.ci_high for r in rows])[::-1]
+    sig = np.array([r.significant for r in rows], dtype=bool)[::-1]
+    corr = np.array([r.correlation for r in rows])[::-1]
+    colors = [(_POS if c > 0 else _NEG) if s else _NS for c, s in zip(cov, sig)]
+
+    fig = Figure(figsize=(7, 1.2 + 0.38 * max(len(rows), 1)))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    y = np.arange(len(rows))
+    ax.barh(y, cov, color=colors)
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    if ok.any():
+        err = np.vstack([cov - lo, hi - cov])[:, ok]
+        ax.errorbar(cov[ok], y[ok], xerr=np.clip(err, 0, None), fmt="none", ecolor="black",
+                    capsize=3, lw=1)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, [f"{nm}  (r={r:+.2f})" for nm, r in zip(names, corr)])
+    ax.set_xlabel(f"covariance with {result.target}\n(95% bootstrap CI; coloured = "
+                  f"significant at FDR {result.fdr:g}, red +, blue −; r = correlation)")
+    ax.set_title(f"What changes when steering toward {result.target}")
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig: Figure, path: str | Path, dpi: int = 120) -> Path:
+    """Save ``fig`` as PNG atomically (temp file in the same folder + ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, format="png", dpi=dpi)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _fmt_g(x: float) -> str:
+    """Signed, 3 significant digits: covariances of logits span many scales."""
+    return "—" if not np.isfinite(x) else f"{x:+.3g}"
+
+
+def _fmt_p(p: float) -> str:
+    return "—" if not np.isfinite(p) else (f"{p:.4f}" if p >= 1e-3 else f"{p:.1e}")
+
+
+def steer_table(result: SteerResult) -> Table:
+    """Rich table of the ranked covariances: attribute, covariance, 95% CI, correlation,
+    q-value (BH-adjusted) and significance."""
+    table = Table(title=f"Steering toward {result.target}: covariance of the change in each "
+                        f"attribute with the target ({result.n_samples} images × "
+                        f"{len(result.push_signs) * result.steps} steps)")
+    for col in ("attribute", "covariance", "95% CI", "correlation", "q-value"):
+        table.add_column(col, justify="left" if col == "attribute" else "right")
+    table.add_column("significant", justify="center")
+    for r in result.ranked:
+        style = ("red" if r.covariance > 0 else "blue") if r.significant else "dim"
+        table.add_row(r.name, _fmt_g(r.covariance),
+                      f"[{_fmt_g(r.ci_low)}, {_fmt_g(r.ci_high)}]"
+                      if np.isfinite(r.ci_low) and np.isfinite(r.ci_high) else "—",
+                      fmt_num(r.correlation, 3, signed=True),
+                      _fmt_p(r.q_value), "yes" if r.significant else "no", style=style)
+    return table

@@ -1,0 +1,98 @@
+"""Tests for ``biaslens audit steer`` and the steering plots."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from biaslens.cli import audit_steer
+from biaslens.cli.main import app
+from biaslens.errors import BiasLensError
+from biaslens.report.plots_steer import make_grid
+
+torch.set_num_threads(1)
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    """Tiny course-architecture generator and classifier saved as biaslens checkpoints."""
+    from biaslens.models.checkpoint import save_checkpoint
+    from biaslens.models.coursera import CourseraClassifier, CourseraDCGANGenerator
+
+    root = tmp_path_factory.mktemp("ckpt")
+    torch.manual_seed(0)
+    save_checkpoint(CourseraDCGANGenerator(hidden_dim=4), root / "gen")
+    save_checkpoint(CourseraClassifier(hidden_dim=4), root / "clf")
+    return root / "gen", root / "clf"
+
+
+def _args(ckpt, out, *extra):
+    gen, clf = ckpt
+    return ["audit", "steer", "--target", "-Male", "--generator", str(gen), "--classifier",
+            str(clf), "--n", "6", "--steps", "4", "--n-boot", "50", "--n-show", "2",
+            "--device", "cpu", "--out", str(out), *extra]
+
+
+def test_end_to_end_writes_json_and_pngs(checkpoints, tmp_path):
+    out = tmp_path / "run"
+    res = runner.invoke(app, _args(checkpoints, out))
+    assert res.exit_code == 0, res.output
+    assert "Steering toward -Male" in res.output
+    data = json.loads((out / "steer.json").read_text())
+    assert data["target"] == "-Male" and data["sign"] == -1
+    assert len(data["ranked"]) == 10 and len(data["covariance"]) == 40
+    assert all(r["name"] != "Male" for r in data["ranked"])
+    for name in ("steer_grid.png", "steer_covariance.png"):
+        with Image.open(out / name) as im:
+            assert im.format == "PNG" and im.size[0] > 100
+
+
+def test_json_flag_prints_machine_readable(checkpoints, tmp_path):
+    res = runner.invoke(app, _args(checkpoints, tmp_path / "j", "--json", "--direction", "+"))
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["settings"]["direction"] == "+" and data["settings"]["steps"] == 4
+    assert data == json.loads((tmp_path / "j" / "steer.json").read_text())
+
+
+def test_dry_run_does_not_write(checkpoints, tmp_path):
+    res = runner.invoke(app, _args(checkpoints, tmp_path / "d", "--dry-run"))
+    assert res.exit_code == 0, res.output
+    assert '"target": "-Male"' in res.output and not (tmp_path / "d").exists()
+
+
+def test_missing_default_models_is_a_clear_error(tmp_path):
+    res = runner.invoke(app, ["audit", "steer", "--out", str(tmp_path)])
+    assert isinstance(res.exception, BiasLensError)
+    assert "no --generator given" in str(res.exception)
+
+
+def test_missing_checkpoint_file_is_named(tmp_path):
+    with pytest.raises(BiasLensError, match="nope.pth: generator checkpoint not found"):
+        audit_steer.resolve_model_path(tmp_path / "nope.pth", "generator")
+
+
+def test_unknown_target_is_a_user_error(checkpoints, tmp_path):
+    gen, clf = checkpoints
+    res = runner.invoke(app, ["audit", "steer", "--target", "Beardy", "--generator", str(gen),
+                              "--classifier", str(clf), "--n", "4", "--steps", "1",
+                              "--out", str(tmp_path)])
+    assert isinstance(res.exception, BiasLensError) and "Beardy" in str(res.exception)
+
+
+def test_make_grid_places_every_image():
+    imgs = np.arange(2 * 3, dtype=np.uint8).reshape(2, 3, 1, 1, 1) * 10 + 5
+    imgs = np.broadcast_to(imgs, (2, 3, 2, 2, 3))
+    grid = make_grid(imgs, pad=1, pad_value=255)
+    assert grid.shape == (2 * 3 + 1, 3 * 3 + 1, 3)
+    for r in range(2):
+        for c in range(3):
+            cell = grid[1 + 3 * r:3 + 3 * r, 1 + 3 * c:3 + 3 * c]
+            assert (cell == imgs[r, c, 0, 0, 0]).all()
+    assert (grid[0] == 255).all() and (grid[:, 0] == 255).all()

@@ -1,1 +1,89 @@
-"""CLI commands (filled in by their module owner)."""
+"""``biaslens data stats``: bias statistics of a dataset cache (prevalence, phi, groups)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import typer
+
+from biaslens.audit.dataset import DatasetStats, dataset_stats
+from biaslens.cli._common import console, data_app, write_json
+from biaslens.errors import BiasLensError
+
+SPLITS = {"train": 0, "val": 1, "test": 2}
+
+
+def parse_list(value: str | None) -> list[str]:
+    """Split a comma-separated option (``Male,Pale_Skin``) into names; empty -> []."""
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def cache_stats(cache_path: str | Path, *, target: str | None = None,
+                groups: list[str] | None = None, split: str = "all", **kwargs) -> DatasetStats:
+    """Load a cache, select a split and run :func:`dataset_stats` on it.
+
+    The cache's group columns (e.g. ``skin_type``) are available as group names.
+    Extra keyword arguments go to :func:`dataset_stats`.
+    """
+    from biaslens.data.cache import load_cache
+
+    if split != "all" and split not in SPLITS:
+        raise BiasLensError(f"unknown split {split!r}; choose one of train, val, test, all")
+    cache = load_cache(cache_path)
+    attrs = np.asarray(cache.attrs)
+    group_cols = {}
+    if cache.groups is not None and len(cache.group_names):
+        g = np.asarray(cache.groups)
+        group_cols = {name: g[:, i] for i, name in enumerate(cache.group_names)}
+    if split != "all":
+        mask = np.asarray(cache.split) == SPLITS[split]
+        attrs = attrs[mask]
+        group_cols = {k: v[mask] for k, v in group_cols.items()}
+    return dataset_stats(attrs, list(cache.attribute_names), target=target, groups=groups,
+                         group_columns=group_cols, split=split, **kwargs)
+
+
+def print_stats(stats: DatasetStats, *, limit: int | None = None,
+                true_phi: dict[str, float] | None = None) -> None:
+    """Print every table of ``stats`` to the CLI console."""
+    from biaslens.report.tables import dataset_stats_tables
+
+    for table in dataset_stats_tables(stats, limit=limit, true_phi=true_phi):
+        console.print(table)
+    if stats.small_groups:
+        console.print(f"[bold red]{len(stats.small_groups)} group(s) below the size "
+                      f"threshold:[/] " + "; ".join(g.label for g in stats.small_groups))
+
+
+@data_app.command("stats")
+def stats_cmd(
+    cache: Path = typer.Argument(..., help="Dataset cache folder."),
+    target: str = typer.Option(None, help="Rank attributes by correlation with this one "
+                               "(CelebA name or alias; '-Male'/'Female' flip signs)."),
+    groups: str = typer.Option(None, help="Comma-separated columns to cross into "
+                               "intersectional groups: attributes or cache groups "
+                               "(e.g. Male,skin_type)."),
+    split: str = typer.Option("all", help="train, val, test or all."),
+    min_group: int = typer.Option(30, help="Flag groups with fewer rows than this."),
+    min_share: float = typer.Option(None, help="Also flag groups with a smaller share."),
+    top: int = typer.Option(10, help="How many correlated attributes to show."),
+    n_boot: int = typer.Option(1000, help="Bootstrap resamples for the correlation CIs."),
+    seed: int = typer.Option(0, help="Bootstrap seed."),
+    limit: int = typer.Option(None, help="Show only the N most prevalent attributes."),
+    json_out: Path = typer.Option(None, "--json", help="Also write the results as JSON."),
+) -> None:
+    """Prevalence (Wilson CIs), phi correlations with a target (bootstrap CIs) and
+    intersectional group counts of a cache.
+
+    Example: ``biaslens data stats CACHE --target Male --groups Male,skin_type --json s.json``
+    """
+    stats = cache_stats(cache, target=target, groups=parse_list(groups), split=split,
+                        k=top, n_boot=n_boot, seed=seed, min_group=min_group,
+                        min_share=min_share)
+    print_stats(stats, limit=limit)
+    if json_out is not None:
+        d = stats.to_dict()
+        d["cache"] = str(cache)
+        write_json(d, json_out)
+        console.print(f"wrote {json_out}")

@@ -44,6 +44,10 @@ _COMMAND_MODULES = [
 for _mod in _COMMAND_MODULES:
     importlib.import_module(_mod)
 
+from biaslens.cli.data_world import demo_cmd  # noqa: E402
+
+app.command("demo", help="The main job on the embedded default (see README).")(demo_cmd)
+
 
 def main() -> None:
     """Entry point: run the app, turning :class:`BiasLensError` into one clear line (exit 2)."""

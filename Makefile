@@ -17,6 +17,7 @@ demo: setup
 	$(BIN)/biaslens demo --out demo-out
 
 test: setup
+	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -q -n 2
 
 bench: setup

@@ -6,9 +6,9 @@ Pure numpy; no I/O. Every random function takes ``seed``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from statistics import NormalDist
 
 import numpy as np
-from scipy import stats as _st
 
 
 def wilson_ci(k: np.ndarray | float, n: np.ndarray | float, level: float = 0.95
@@ -20,7 +20,7 @@ def wilson_ci(k: np.ndarray | float, n: np.ndarray | float, level: float = 0.95
     """
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
-    z = _st.norm.ppf(0.5 + level / 2)
+    z = NormalDist().inv_cdf(0.5 + level / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = k / n
         denom = 1 + z**2 / n

@@ -67,7 +67,8 @@ def test_dry_run_does_not_write(checkpoints, tmp_path):
     assert '"target": "-Male"' in res.output and not (tmp_path / "d").exists()
 
 
-def test_missing_default_models_is_a_clear_error(tmp_path):
+def test_missing_default_models_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("BIASLENS_MODELS_DIR", str(tmp_path / "no-models"))
     res = runner.invoke(app, ["audit", "steer", "--out", str(tmp_path)])
     assert isinstance(res.exception, BiasLensError)
     assert "no --generator given" in str(res.exception)

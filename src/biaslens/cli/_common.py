@@ -33,3 +33,27 @@ def write_json(obj: Any, path: str | Path) -> Path:
         f.write("\n")
     os.replace(tmp, path)
     return path
+
+
+def resolve_model_arg(given: str | Path | None, role: str) -> Path:
+    """The checkpoint for a ``--generator/--classifier/--vae/--cvae/--dbvae`` option.
+
+    An explicit path must exist; otherwise the shipped default
+    (:func:`biaslens.defaults.default_model_path`) is used, and its absence is one clear
+    error naming the option to pass.
+    """
+    from biaslens.errors import BiasLensError
+
+    if given is not None:
+        given = Path(given)
+        if not given.exists():
+            raise BiasLensError(f"{given}: {role} checkpoint not found (expected a biaslens "
+                                "checkpoint folder or a .pth file)")
+        return given
+    from biaslens import defaults
+
+    try:
+        return defaults.default_model_path(role)
+    except BiasLensError as exc:
+        raise BiasLensError(f"no --{role} given and {str(exc).rstrip('.')}; pass --{role} "
+                            "CKPT (a biaslens checkpoint folder or a course .pth file)") from None

@@ -9,37 +9,15 @@ Example::
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 
 import typer
 from torch import nn
 
-from biaslens.cli._common import audit_app, console, err_console, write_json
+from biaslens.cli._common import audit_app, console, err_console, resolve_model_arg, write_json
 from biaslens.errors import BiasLensError
 
-#: Where shipped default models would live (checkpoint folders), relative to the package.
-DEFAULT_MODEL_DIR = "resources/models"
-DEFAULT_MODELS = {"generator": "coursera_dcgan_generator", "classifier": "coursera_classifier"}
-
-
-def resolve_model_path(given: Path | None, role: str) -> Path:
-    """The checkpoint to load for ``role`` ("generator"/"classifier").
-
-    An explicit path must exist; otherwise the shipped default
-    ``biaslens/resources/models/<name>/`` is used, and its absence is a clear error.
-    """
-    if given is not None:
-        if not given.exists():
-            raise BiasLensError(f"{given}: {role} checkpoint not found (expected a biaslens "
-                                "checkpoint folder or a .pth file)")
-        return given
-    shipped = Path(str(resources.files("biaslens"))) / DEFAULT_MODEL_DIR / DEFAULT_MODELS[role]
-    if (shipped / "config.json").is_file():
-        return shipped
-    raise BiasLensError(f"no --{role} given and no shipped default {role} in "
-                        f"biaslens/{DEFAULT_MODEL_DIR}/{DEFAULT_MODELS[role]}/; pass "
-                        f"--{role} CKPT (a biaslens checkpoint folder or a course .pth file)")
+resolve_model_path = resolve_model_arg
 
 
 def load_model(path: Path) -> nn.Module:

@@ -40,6 +40,8 @@ _COMMAND_MODULES = [
     "biaslens.cli.audit_steer",
     "biaslens.cli.train_cmds",
     "biaslens.cli.models_cmds",
+    "biaslens.cli.audit_generators",
+    "biaslens.cli.mitigate_cmds",
 ]
 for _mod in _COMMAND_MODULES:
     importlib.import_module(_mod)
@@ -47,6 +49,11 @@ for _mod in _COMMAND_MODULES:
 from biaslens.cli.data_world import demo_cmd  # noqa: E402
 
 app.command("demo", help="The main job on the embedded default (see README).")(demo_cmd)
+
+from biaslens.cli.app_report import app_command, report_command  # noqa: E402
+
+app.command("app", help="Start the Streamlit app on localhost (zero config).")(app_command)
+app.command("report", help="Write a self-contained HTML audit report + report.json.")(report_command)
 
 
 def main() -> None:

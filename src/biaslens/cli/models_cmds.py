@@ -12,7 +12,6 @@ from rich.table import Table
 
 from biaslens.cli._common import console, models_app, write_json
 
-RESOURCE_MODELS = Path(__file__).resolve().parents[1] / "resources" / "models"
 
 
 def architectures_table() -> list[dict[str, Any]]:
@@ -31,22 +30,49 @@ def architectures_table() -> list[dict[str, Any]]:
     return rows
 
 
-def shipped_checkpoints(root: Path = RESOURCE_MODELS) -> list[dict[str, Any]]:
+def shipped_checkpoints(root: Path | None = None) -> list[dict[str, Any]]:
     """Checkpoints shipped in ``resources/models/*/`` (their ``config.json`` summaries)."""
     from biaslens.errors import CheckpointError
     from biaslens.models import read_checkpoint_info
 
+    from biaslens.defaults import models_root
+
     rows = []
-    for cfg in sorted(root.glob("*/config.json")):
+    for cfg in sorted((root or models_root()).glob("*/config.json")):
         try:
             info = read_checkpoint_info(cfg.parent)
         except CheckpointError as exc:  # list it with the reason rather than hide it
             rows.append({"name": cfg.parent.name, "path": str(cfg.parent), "error": str(exc)})
             continue
+        extra = info.extra or {}
         rows.append({"name": cfg.parent.name, "path": str(cfg.parent),
                      "architecture": info.architecture, "n_parameters": info.n_parameters,
-                     "image_size": info.image_size})
+                     "image_size": info.image_size,
+                     "size_bytes": sum(f.stat().st_size for f in cfg.parent.iterdir()
+                                       if f.is_file()),
+                     "command": extra.get("command"),
+                     "data": (extra.get("data") or {}).get("content_hash"),
+                     "quality": quality_summary(extra.get("quality"))})
     return rows
+
+
+#: Headline held-out numbers shown by ``models list`` (in this order, when present).
+QUALITY_KEYS = ("mean_auc_rendered", "min_auc_rendered", "n_within_tolerance", "n_rendered",
+                "mean_abs_difference", "recon_mse", "accuracy", "auc")
+
+
+def quality_summary(quality: Any) -> dict[str, Any]:
+    """The scalar headline numbers of a checkpoint's ``extra["quality"]`` (see
+    :data:`QUALITY_KEYS`); an empty dict when the checkpoint records none."""
+    if not isinstance(quality, dict):
+        return {}
+    return {k: quality[k] for k in QUALITY_KEYS
+            if isinstance(quality.get(k), (int, float)) and not isinstance(quality.get(k), bool)}
+
+
+def _format_quality(q: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                     for k, v in q.items()) or "-"
 
 
 @models_app.command("list")
@@ -68,11 +94,13 @@ def list_cmd(
     shipped = shipped_checkpoints()
     if shipped:
         st = Table(title="Shipped checkpoints")
-        for col in ("name", "architecture", "parameters"):
-            st.add_column(col)
+        for col in ("name", "architecture", "parameters", "held-out quality", "command"):
+            st.add_column(col, overflow="fold")
         for r in shipped:
             st.add_row(r["name"], r.get("architecture", f"[red]{escape(str(r.get('error')))}[/]"),
-                       f"{r['n_parameters']:,}" if r.get("n_parameters") else "")
+                       f"{r['n_parameters']:,}" if r.get("n_parameters") else "",
+                       escape(_format_quality(r.get("quality") or {})),
+                       escape(r.get("command") or "-"))
         console.print(st)
     else:
         console.print("no shipped checkpoints")

@@ -125,7 +125,7 @@ def _vae_opts(steps, batch_size, lr, beta, recon_loss, log_every, sample_every,
 def vae_cmd(
     cache: Optional[Path] = CacheArg, out: Optional[Path] = OutOpt,
     steps: int = typer.Option(2000), batch_size: int = typer.Option(128),
-    lr: float = typer.Option(1e-3), beta: float = typer.Option(1.0, help="KL weight."),
+    lr: float = typer.Option(1e-3), beta: float = typer.Option(1e-3, help="KL weight (reconstruction is a per-pixel mean; 1.0 collapses the posterior)."),
     recon_loss: str = typer.Option("mse", help="mse | l1"),
     log_every: int = typer.Option(50), sample_every: int = typer.Option(500),
     checkpoint_every: int = typer.Option(1000), seed: int = typer.Option(0),
@@ -145,7 +145,7 @@ def cvae_cmd(
     condition: Optional[list[str]] = typer.Option(None, help="Condition attribute (repeat); "
                                                   "default Male."),
     steps: int = typer.Option(2000), batch_size: int = typer.Option(128),
-    lr: float = typer.Option(1e-3), beta: float = typer.Option(1.0, help="KL weight."),
+    lr: float = typer.Option(1e-3), beta: float = typer.Option(1e-3, help="KL weight (reconstruction is a per-pixel mean; 1.0 collapses the posterior)."),
     recon_loss: str = typer.Option("mse", help="mse | l1"),
     log_every: int = typer.Option(50), sample_every: int = typer.Option(500),
     checkpoint_every: int = typer.Option(1000), seed: int = typer.Option(0),

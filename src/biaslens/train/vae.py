@@ -131,7 +131,7 @@ def train_vae(
     betas: tuple[float, float] = (0.9, 0.999),  # Adam betas
     arch: str = "vae",                      # registry name
     model_config: dict[str, Any] | None = None,  # constructor arguments (image_size from data)
-    beta: float = 1.0,                      # KL weight (beta-VAE)
+    beta: float = 1e-3,                     # KL weight; Rec is a per-pixel mean, so 1 collapses
     recon_loss: str = "mse",                # mse | l1, pixel-averaged
     split: str = "train",                   # training rows
     log_every: int = 50,                    # metrics.jsonl every N steps
@@ -152,7 +152,7 @@ def train_vae(
 
     Examples
     --------
-    >>> train_vae("caches/synth64", out="runs/vae", beta=1.0)   # doctest: +SKIP
+    >>> train_vae("caches/synth64", out="runs/vae", beta=1e-3)   # doctest: +SKIP
     """
     return _train_vae_family(
         "vae", data, out=out, steps=steps, batch_size=batch_size, lr=lr, betas=betas,
@@ -174,7 +174,7 @@ def train_cvae(
     betas: tuple[float, float] = (0.9, 0.999),  # Adam betas
     arch: str = "cvae",                     # registry name
     model_config: dict[str, Any] | None = None,  # constructor arguments
-    beta: float = 1.0,                      # KL weight
+    beta: float = 1e-3,                     # KL weight (see train_vae)
     recon_loss: str = "mse",                # mse | l1
     split: str = "train",                   # training rows
     log_every: int = 50,                    # metrics.jsonl every N steps

@@ -1,0 +1,107 @@
+"""The sidebar (model and data choice) and the cached loaders every page uses.
+
+Heavy objects (models, caches, the default synthetic data set) are loaded once per
+server process with ``st.cache_resource``, keyed by path and modification time, so an
+edited checkpoint is reloaded and an unchanged one is not.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+from torch import nn
+
+from biaslens.app import resources
+from biaslens.errors import BiasLensError
+
+__all__ = ["AppContext", "ENV_VARS", "sidebar"]
+
+#: Model roles the sidebar offers and the environment variable that presets each path
+#: (``biaslens app --generator ...`` sets them).
+ENV_VARS = {"generator": "BIASLENS_APP_GENERATOR", "classifier": "BIASLENS_APP_CLASSIFIER",
+            "cvae": "BIASLENS_APP_CVAE", "cache": "BIASLENS_APP_CACHE"}
+_DEFAULT = "(shipped default)"
+_DEFAULT_DATA = "(synthetic default world)"
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return max(p.stat().st_mtime for p in [path, *path.glob("*")])
+    except (OSError, ValueError):
+        return 0.0
+
+
+@st.cache_resource(show_spinner="loading model…", max_entries=16)
+def _load_model(path: str, mtime: float) -> nn.Module:
+    del mtime  # part of the cache key only
+    return resources.load_any_model(path)
+
+
+@st.cache_resource(show_spinner="opening data set…", max_entries=4)
+def _load_cache(path: str, mtime: float) -> Any:
+    del mtime
+    return resources.load_data_cache(path)
+
+
+@st.cache_resource(show_spinner="rendering the default synthetic data set (once)…")
+def _default_cache(n: int, size: int, seed: int) -> Any:
+    return resources.default_cache(n, size=size, seed=seed)
+
+
+@dataclass
+class AppContext:
+    """What the user chose in the sidebar; pages ask it for models and data."""
+
+    paths: dict[str, str]  # role -> path, "" = shipped default
+    cache_path: str        # "" = synthetic default world
+
+    def model_path(self, role: str) -> Path:
+        """The checkpoint path for ``role`` (shipped default when none was given)."""
+        given = self.paths.get(role, "")
+        return Path(given).expanduser() if given else resources.default_model_path(role)
+
+    def model(self, role: str) -> nn.Module:
+        """The loaded (cached) model for ``role``; a :class:`BiasLensError` if missing."""
+        path = self.model_path(role)
+        if not path.exists():
+            raise BiasLensError(f"{path}: no such {role} checkpoint")
+        return _load_model(str(path.resolve()), _mtime(path))
+
+    def model_key(self, role: str) -> str:
+        """A cache key for results computed with ``role``'s model."""
+        path = self.model_path(role)
+        return f"{path.resolve()}@{_mtime(path)}"
+
+    def cache(self) -> Any:
+        """The chosen dataset cache, or the default synthetic one (rendered once)."""
+        if self.cache_path:
+            p = Path(self.cache_path).expanduser()
+            if not p.exists():
+                raise BiasLensError(f"{p}: no such cache folder")
+            return _load_cache(str(p.resolve()), _mtime(p / "manifest.json"))
+        return _default_cache(resources.DEFAULT_CACHE_N, 64, 0)
+
+
+def sidebar() -> AppContext:
+    """Draw the model/data choice in the sidebar and return the context."""
+    st.sidebar.header("Models and data")
+    shipped = resources.shipped_models()
+    st.sidebar.caption("Leave a path empty to use the shipped default "
+                       f"({', '.join(shipped) or 'none installed'}).")
+    paths = {}
+    for role in ("generator", "classifier", "cvae"):
+        paths[role] = st.sidebar.text_input(
+            f"{role} checkpoint", value=os.environ.get(ENV_VARS[role], ""),
+            placeholder=_DEFAULT, key=f"path_{role}",
+            help="A biaslens checkpoint folder (config.json + model.safetensors) or a "
+                 "course .pth file.").strip()
+    cache_path = st.sidebar.text_input(
+        "dataset cache", value=os.environ.get(ENV_VARS["cache"], ""),
+        placeholder=_DEFAULT_DATA, key="path_cache",
+        help="A cache folder from `biaslens data ingest` or `biaslens data synth`. Empty: "
+             f"{resources.DEFAULT_CACHE_N} faces of the synthetic CelebA-like world.").strip()
+    return AppContext(paths=paths, cache_path=cache_path)

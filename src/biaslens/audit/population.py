@@ -1,0 +1,584 @@
+"""Population audit: does a generator reproduce the attribute and group mix of its data?
+
+Generate ``N`` faces, label them with an attribute classifier, and compare with the
+training labels: per-attribute prevalence (difference, ratio, bias amplification),
+the share of each intersectional group (fairness discrepancy, Choi et al. 2020), and
+per-group prevalence. Classifier error is corrected with the Rogan–Gladen estimator
+when the classifier's held-out rates are given (:func:`classifier_rates`).
+
+Formulas (``p̂`` generated, ``p`` data, ``q`` group-share vectors, ``u`` uniform):
+
+- Rogan–Gladen: ``p_true = (p_obs − FPR) / (TPR − FPR)``, clipped to [0, 1];
+  undefined (NaN) when ``TPR ≤ FPR``. For intersectional groups the per-attribute
+  confusion matrices are combined by a Kronecker product (errors assumed independent
+  across attributes given the true cell) and ``q_true = M⁻¹ q_obs`` is clipped and
+  renormalized; with one group attribute this *is* Rogan–Gladen.
+- difference ``p̂ − p`` (Newcombe hybrid-score CI from the two Wilson intervals),
+  ratio ``p̂ / p`` (Katz log CI on the counts; on ``p̂·N`` when corrected).
+- bias amplification ``s · (p̂ − p)`` with ``s = sign(p − ½)``: positive when the
+  generator pushes further toward the side the data already favours.
+- fairness discrepancy ``‖q̂ − r‖₂`` and total variation ``½‖q̂ − r‖₁`` for the
+  reference ``r = q`` (data) and ``r = u`` (uniform), with bootstrap CIs over the
+  generated samples (the data shares are treated as fixed).
+
+Example
+-------
+>>> import torch
+>>> class G(torch.nn.Module):
+...     z_dim = 2
+...     def forward(self, z):
+...         return z[:, :1, None, None].expand(-1, 3, 4, 4).clamp(-1, 1)
+>>> class C(torch.nn.Module):
+...     attribute_names = ["Male"]
+...     def forward(self, x):
+...         return x[:, :1, 0, 0] * 10
+>>> data = np.array([[1], [0], [0], [0]], bool)
+>>> res = population_audit(G(), C(), data, ["Male"], n=400, n_boot=50)
+>>> round(float(res.generated[0]), 1), float(res.data[0])
+(0.5, 0.25)
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from scipy import stats as _st
+from torch import nn
+
+from biaslens.errors import BiasLensError, DataError
+from biaslens.names import canonical_name
+from biaslens.stats import bootstrap_ci, wilson_ci
+
+__all__ = [
+    "ClassifierRates",
+    "PopulationResult",
+    "classifier_rates",
+    "generate_images",
+    "group_cells",
+    "newcombe_diff_ci",
+    "population_audit",
+    "predict_logits",
+    "rogan_gladen",
+    "share_correction",
+]
+
+CORRECTION_NOTE = ("generated prevalences are corrected for classifier error with the "
+                   "Rogan–Gladen estimator p_true = (p_obs − FPR)/(TPR − FPR), clipped to "
+                   "[0, 1], using the classifier's TPR/FPR on held-out labelled data")
+NO_CORRECTION_NOTE = ("generated prevalences are the classifier's raw labels (no "
+                      "classifier_rates given): they include the classifier's own error")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _num(x: float) -> float | None:
+    """JSON-safe float (NaN/inf -> None)."""
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _nums(a: np.ndarray) -> Any:
+    """Nested list of JSON-safe floats."""
+    a = np.asarray(a, dtype=float)
+    if a.ndim == 0:
+        return _num(a)
+    return [_nums(r) for r in a] if a.ndim > 1 else [_num(v) for v in a]
+
+
+def to_model_images(images: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """uint8 NHWC (numpy/memmap/tensor) -> float NCHW in [-1, 1]; float tensors pass."""
+    if isinstance(images, torch.Tensor) and images.is_floating_point():
+        return images
+    t = torch.as_tensor(np.ascontiguousarray(images))
+    if t.dtype != torch.uint8 or t.ndim != 4 or t.shape[-1] != 3:
+        raise DataError(f"images must be uint8 (n, H, W, 3); got {t.dtype} {tuple(t.shape)}",
+                        field="images")
+    return t.float().div(127.5).sub(1).permute(0, 3, 1, 2).contiguous()
+
+
+@torch.no_grad()
+def predict_logits(classifier: nn.Module, images: np.ndarray | torch.Tensor, *,
+                   batch_size: int = 512, device: str | torch.device = "cpu") -> np.ndarray:
+    """Classifier logits ``(n, A)`` float32 for uint8 NHWC or float NCHW images, in batches.
+
+    The classifier runs in eval mode (its training flag is restored afterwards).
+    """
+    device = torch.device(device)
+    was = classifier.training
+    classifier.eval()
+    try:
+        out = []
+        for s in range(0, len(images), batch_size):
+            x = to_model_images(images[s:s + batch_size]).to(device)
+            out.append(classifier(x).float().cpu())
+    finally:
+        classifier.train(was)
+    if not out:
+        return np.zeros((0, 0), np.float32)
+    logits = torch.cat(out).numpy()
+    if logits.ndim != 2:
+        raise BiasLensError(f"the classifier must return logits (n, A); got {logits.shape}")
+    return logits
+
+
+def _classifier_names(classifier: nn.Module) -> list[str]:
+    names = list(getattr(classifier, "attribute_names", None) or [])
+    if not names:
+        raise BiasLensError("the classifier has no 'attribute_names' (protocol: "
+                            "classifier.attribute_names, classifier(x) -> (n, A) logits)")
+    return names
+
+
+def _column_map(clf_names: Sequence[str], data_names: Sequence[str]) -> tuple[list[int], list[int]]:
+    """Indices ``(clf_cols, data_cols)`` of the attributes both sides share, by name."""
+    clf_cols, data_cols = [], []
+    for j, name in enumerate(data_names):
+        if name in clf_names:
+            clf_cols.append(list(clf_names).index(name))
+            data_cols.append(j)
+    if not clf_cols:
+        raise BiasLensError(f"the classifier's attributes {list(clf_names)[:5]}… share no name "
+                            f"with the data's {list(data_names)[:5]}…")
+    return clf_cols, data_cols
+
+
+# --------------------------------------------------------------------------- correction
+
+
+def rogan_gladen(p_obs: np.ndarray | float, tpr: np.ndarray | float,
+                 fpr: np.ndarray | float) -> np.ndarray:
+    """Rogan–Gladen prevalence ``(p_obs − FPR)/(TPR − FPR)`` clipped to [0, 1].
+
+    NaN where ``TPR ≤ FPR`` (a classifier no better than chance carries no information).
+
+    >>> float(rogan_gladen(0.5, 0.9, 0.1))
+    0.5
+    >>> round(float(rogan_gladen(0.24, 0.8, 0.1)), 6)
+    0.2
+    """
+    p, t, f = (np.asarray(v, dtype=float) for v in (p_obs, tpr, fpr))
+    den = t - f
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.clip((p - f) / den, 0.0, 1.0)
+    return np.where(den > 0, out, np.nan)
+
+
+@dataclass
+class ClassifierRates:
+    """Per-attribute true/false positive rates of a classifier on labelled data."""
+
+    attribute_names: list[str]
+    tpr: np.ndarray
+    fpr: np.ndarray
+    n_pos: np.ndarray
+    n_neg: np.ndarray
+
+    def rates_for(self, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """``(tpr, fpr)`` aligned to ``names`` (NaN for attributes not measured)."""
+        idx = {n: i for i, n in enumerate(self.attribute_names)}
+        tpr = np.array([self.tpr[idx[n]] if n in idx else np.nan for n in names])
+        fpr = np.array([self.fpr[idx[n]] if n in idx else np.nan for n in names])
+        return tpr, fpr
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"attribute_names": list(self.attribute_names), "tpr": _nums(self.tpr),
+                "fpr": _nums(self.fpr), "n_pos": [int(v) for v in self.n_pos],
+                "n_neg": [int(v) for v in self.n_neg]}
+
+
+def classifier_rates(classifier: nn.Module, images: np.ndarray | torch.Tensor,
+                     attrs: np.ndarray, attribute_names: Sequence[str] | None = None, *,
+                     batch_size: int = 512, device: str | torch.device = "cpu"
+                     ) -> ClassifierRates:
+    """TPR and FPR of each attribute (logit > 0) on labelled held-out images.
+
+    Parameters
+    ----------
+    images : uint8 (n, H, W, 3), e.g. the val split of the training cache.
+    attrs : bool (n, A') true labels with names ``attribute_names`` (default: the
+        classifier's own names, in its order). Attributes are matched by name.
+    """
+    clf_names = _classifier_names(classifier)
+    data_names = list(attribute_names) if attribute_names is not None else clf_names
+    y = np.asarray(attrs).astype(bool)
+    if y.ndim != 2 or y.shape[1] != len(data_names) or y.shape[0] != len(images):
+        raise DataError(f"attrs must be ({len(images)}, {len(data_names)}); got {y.shape}",
+                        field="attrs")
+    clf_cols, data_cols = _column_map(clf_names, data_names)
+    pred = predict_logits(classifier, images, batch_size=batch_size, device=device)[:, clf_cols] > 0
+    y = y[:, data_cols]
+    n_pos, n_neg = y.sum(0), (~y).sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tpr = (pred & y).sum(0) / n_pos
+        fpr = (pred & ~y).sum(0) / n_neg
+    return ClassifierRates([data_names[j] for j in data_cols], tpr.astype(float),
+                           fpr.astype(float), n_pos, n_neg)
+
+
+# --------------------------------------------------------------------------- groups
+
+
+def group_cells(labels: np.ndarray) -> np.ndarray:
+    """Intersectional cell of each row of a bool ``(n, g)`` matrix: ``Σ_k b_k 2^(g−1−k)``.
+
+    The first column is the most significant bit, so cell order is lexicographic.
+    """
+    b = np.asarray(labels, dtype=np.int64)
+    return b @ (1 << np.arange(b.shape[1])[::-1]) if b.shape[1] else np.zeros(len(b), np.int64)
+
+
+def _cell_labels(names: Sequence[str]) -> list[str]:
+    g = len(names)
+    return [",".join(f"{nm}={(c >> (g - 1 - k)) & 1}" for k, nm in enumerate(names))
+            for c in range(2 ** g)]
+
+
+def share_correction(q_obs: np.ndarray, tpr: np.ndarray, fpr: np.ndarray) -> np.ndarray:
+    """Correct observed intersectional shares ``(..., 2^g)`` for classifier error.
+
+    Builds ``M = ⊗_k [[1−FPR_k, 1−TPR_k], [FPR_k, TPR_k]]`` (``P(observed | true)`` per
+    attribute, bit order as :func:`group_cells`), solves ``M q = q_obs``, clips at 0 and
+    renormalizes. NaN when some ``TPR_k ≤ FPR_k``.
+    """
+    q_obs = np.asarray(q_obs, dtype=float)
+    tpr, fpr = np.atleast_1d(tpr).astype(float), np.atleast_1d(fpr).astype(float)
+    if np.any(~(tpr > fpr)):
+        return np.full_like(q_obs, np.nan)
+    m = np.ones((1, 1))
+    for t, f in zip(tpr, fpr):
+        m = np.kron(m, np.array([[1 - f, 1 - t], [f, t]]))
+    q = np.linalg.solve(m, q_obs.reshape(-1, q_obs.shape[-1]).T).T.reshape(q_obs.shape)
+    q = np.clip(q, 0.0, None)
+    s = q.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(s > 0, q / s, np.nan)
+
+
+def newcombe_diff_ci(p1: np.ndarray, lo1: np.ndarray, hi1: np.ndarray, p2: np.ndarray,
+                     lo2: np.ndarray, hi2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Newcombe's hybrid score interval for ``p1 − p2`` from the two Wilson intervals."""
+    d = p1 - p2
+    return (d - np.sqrt((p1 - lo1) ** 2 + (hi2 - p2) ** 2),
+            d + np.sqrt((hi1 - p1) ** 2 + (p2 - lo2) ** 2))
+
+
+def _katz_ratio_ci(k1: np.ndarray, n1: int, k2: np.ndarray, n2: int, level: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ratio of two proportions with the Katz log interval (NaN where a count is 0)."""
+    z = _st.norm.ppf(0.5 + level / 2)
+    k1, k2 = np.asarray(k1, float), np.asarray(k2, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (k1 / n1) / (k2 / n2)
+        se = np.sqrt(1 / k1 - 1 / n1 + 1 / k2 - 1 / n2)
+        lo, hi = r * np.exp(-z * se), r * np.exp(z * se)
+    bad = (k1 == 0) | (k2 == 0)
+    return np.where(k2 == 0, np.nan, r), np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
+
+
+# --------------------------------------------------------------------------- generation
+
+
+def _is_decoder(model: nn.Module) -> bool:
+    return hasattr(model, "decode") and hasattr(model, "encode")
+
+
+@torch.no_grad()
+def generate_images(generator: nn.Module, n: int, *, batch_size: int = 512, seed: int = 0,
+                    device: str | torch.device = "cpu", condition: np.ndarray | None = None,
+                    consumer: Callable[[torch.Tensor, slice], None]) -> None:
+    """Draw ``z ~ N(0, I)`` (CPU generator seeded by ``seed``) and generate ``n`` images.
+
+    A GAN generator is called as ``generator(z)``; a (conditional) VAE as
+    ``decode(z)`` / ``decode(z, c)`` with ``condition`` rows ``(n, C)``. Each batch
+    ``(b, 3, H, W)`` is handed to ``consumer(images, rows)`` so nothing of size ``n``
+    is held in image memory.
+    """
+    z_dim = getattr(generator, "z_dim", None) or getattr(generator, "latent_dim", None)
+    if not isinstance(z_dim, int):
+        raise BiasLensError("the generator has no integer 'z_dim' (protocol: generator.z_dim, "
+                            "generator(z) -> (n, 3, H, W)) nor a VAE 'latent_dim'")
+    device = torch.device(device)
+    gen = torch.Generator().manual_seed(seed)
+    was = generator.training
+    generator.eval()
+    try:
+        for s in range(0, n, batch_size):
+            rows = slice(s, min(n, s + batch_size))
+            z = torch.randn(rows.stop - s, z_dim, generator=gen).to(device)
+            if _is_decoder(generator):
+                if condition is not None:
+                    c = torch.as_tensor(condition[rows], dtype=torch.float32, device=device)
+                    x = generator.decode(z, c)
+                else:
+                    x = generator.decode(z)
+            else:
+                x = generator(z)
+            consumer(x.float(), rows)
+    finally:
+        generator.train(was)
+
+
+# --------------------------------------------------------------------------- result
+
+
+@dataclass
+class PopulationResult:
+    """Result of :func:`population_audit`.
+
+    Arrays ``(A,)`` are indexed like ``attribute_names`` (the attributes both the data
+    and the classifier know). ``generated`` is the corrected prevalence when rates were
+    given (``corrected`` is True), else the observed one; ``observed`` is always the
+    raw classifier rate. Group arrays ``(C,)`` / ``(C, A)`` are indexed like
+    ``group_labels`` (cells of ``groups``, first column most significant).
+    """
+
+    attribute_names: list[str]
+    n_generated: int
+    n_data: int
+    corrected: bool
+    correction_note: str
+    observed: np.ndarray
+    observed_ci: tuple[np.ndarray, np.ndarray]
+    generated: np.ndarray
+    generated_ci: tuple[np.ndarray, np.ndarray]
+    data: np.ndarray
+    data_ci: tuple[np.ndarray, np.ndarray]
+    difference: np.ndarray
+    difference_ci: tuple[np.ndarray, np.ndarray]
+    ratio: np.ndarray
+    ratio_ci: tuple[np.ndarray, np.ndarray]
+    amplification: np.ndarray
+    amplification_ci: tuple[np.ndarray, np.ndarray]
+    tpr: np.ndarray
+    fpr: np.ndarray
+    groups: list[str]
+    group_labels: list[str]
+    group_share_data: np.ndarray
+    group_share_observed: np.ndarray
+    group_share_generated: np.ndarray
+    group_share_ci: tuple[np.ndarray, np.ndarray]
+    discrepancy: dict[str, float]
+    discrepancy_ci: dict[str, tuple[float, float]]
+    group_prevalence_generated: np.ndarray
+    group_prevalence_data: np.ndarray
+    condition_agreement: dict[str, dict[str, float]] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def ranked_amplification(self, k: int | None = None) -> list[int]:
+        """Attribute indices by |amplification|, largest first (NaN last)."""
+        a = np.nan_to_num(np.abs(self.amplification), nan=-1.0)
+        order = np.argsort(-a, kind="stable")
+        return [int(i) for i in order[:k]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary (undefined numbers as ``None``)."""
+        def ci(pair):
+            return {"low": _nums(pair[0]), "high": _nums(pair[1])}
+
+        attrs = [{
+            "name": nm, "generated": _num(self.generated[j]),
+            "generated_ci": [_num(self.generated_ci[0][j]), _num(self.generated_ci[1][j])],
+            "observed": _num(self.observed[j]), "data": _num(self.data[j]),
+            "data_ci": [_num(self.data_ci[0][j]), _num(self.data_ci[1][j])],
+            "difference": _num(self.difference[j]),
+            "difference_ci": [_num(self.difference_ci[0][j]), _num(self.difference_ci[1][j])],
+            "ratio": _num(self.ratio[j]),
+            "ratio_ci": [_num(self.ratio_ci[0][j]), _num(self.ratio_ci[1][j])],
+            "amplification": _num(self.amplification[j]),
+            "amplification_ci": [_num(self.amplification_ci[0][j]),
+                                 _num(self.amplification_ci[1][j])],
+            "tpr": _num(self.tpr[j]), "fpr": _num(self.fpr[j]),
+        } for j, nm in enumerate(self.attribute_names)]
+        return {
+            "audit": "population",
+            "n_generated": self.n_generated, "n_data": self.n_data,
+            "corrected": self.corrected, "correction": self.correction_note,
+            "attribute_names": list(self.attribute_names),
+            "attributes": attrs,
+            "groups": {
+                "columns": list(self.groups), "labels": list(self.group_labels),
+                "share_data": _nums(self.group_share_data),
+                "share_observed": _nums(self.group_share_observed),
+                "share_generated": _nums(self.group_share_generated),
+                "share_generated_ci": ci(self.group_share_ci),
+                "prevalence_generated_observed": _nums(self.group_prevalence_generated),
+                "prevalence_data": _nums(self.group_prevalence_data),
+            },
+            "fairness_discrepancy": {k: _num(v) for k, v in self.discrepancy.items()},
+            "fairness_discrepancy_ci": {k: [_num(v[0]), _num(v[1])]
+                                        for k, v in self.discrepancy_ci.items()},
+            "condition_agreement": self.condition_agreement,
+            "settings": dict(self.settings),
+        }
+
+
+def _discrepancies(q: np.ndarray, q_data: np.ndarray) -> dict[str, np.ndarray]:
+    """L2 and TV of share vectors ``q`` (..., C) to the data and to uniform."""
+    u = np.full(q.shape[-1], 1.0 / q.shape[-1])
+    return {"l2_to_data": np.linalg.norm(q - q_data, axis=-1),
+            "tv_to_data": 0.5 * np.abs(q - q_data).sum(-1),
+            "l2_to_uniform": np.linalg.norm(q - u, axis=-1),
+            "tv_to_uniform": 0.5 * np.abs(q - u).sum(-1)}
+
+
+def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np.ndarray,
+                     attribute_names: Sequence[str], *, n: int = 10000, batch_size: int = 512,
+                     groups: Sequence[str] = ("Male",),
+                     classifier_rates: ClassifierRates | None = None, seed: int = 0,
+                     device: str | torch.device = "cpu", n_boot: int = 1000,
+                     level: float = 0.95) -> PopulationResult:
+    """Compare the attributes of ``n`` generated faces with the training data's labels.
+
+    Parameters
+    ----------
+    generator : GAN generator (``z_dim``, ``forward(z)``) or (conditional) VAE
+        (``decode(z)`` / ``decode(z, c)``); a conditional model gets conditions drawn
+        (seeded) from the rows of ``data_attrs``, and ``condition_agreement`` reports how
+        often the classifier agrees with the requested condition.
+    classifier : ``attribute_names`` and ``forward(x) -> (n, A)`` logits (label = logit > 0).
+    data_attrs, attribute_names : the training labels ``(N, A')`` and their names.
+    groups : attribute names crossed into intersectional groups (``2^g`` cells).
+    classifier_rates : from :func:`classifier_rates` on held-out labelled data; enables
+        the Rogan–Gladen correction (stated in ``correction_note``).
+    seed : seeds the noise, the condition draw and the bootstrap.
+    n_boot, level : bootstrap resamples (fairness discrepancy, share CIs) and CI level.
+    """
+    if n < 2:
+        raise BiasLensError(f"need n >= 2 generated samples; got {n}")
+    data = np.asarray(data_attrs).astype(bool)
+    data_names = list(attribute_names)
+    if data.ndim != 2 or data.shape[1] != len(data_names) or len(data) == 0:
+        raise DataError(f"data_attrs must be (N > 0, {len(data_names)}); got {data.shape}",
+                        field="data_attrs")
+    clf_names = _classifier_names(classifier)
+    clf_cols, data_cols = _column_map(clf_names, data_names)
+    names = [data_names[j] for j in data_cols]
+    group_names = [canonical_name(g, names) for g in groups]
+    gcols = [names.index(g) for g in group_names]
+
+    # conditional generators: conditions resampled from the data rows (seeded)
+    cond_names = list(getattr(generator, "condition_names", None) or [])
+    condition = None
+    if cond_names and _is_decoder(generator):
+        cidx = [data_names.index(canonical_name(c, data_names)) for c in cond_names]
+        rows = np.random.default_rng(seed).integers(0, len(data), n)
+        condition = data[rows][:, cidx].astype(np.float32)
+
+    logits = np.empty((n, len(clf_names)), np.float32)
+
+    def keep(x: torch.Tensor, rows: slice) -> None:
+        logits[rows] = classifier(x).float().cpu().numpy()
+
+    was = classifier.training
+    classifier.eval()
+    try:
+        with torch.no_grad():
+            generate_images(generator, n, batch_size=batch_size, seed=seed, device=device,
+                            condition=condition, consumer=keep)
+    finally:
+        classifier.train(was)
+    pred = logits[:, clf_cols] > 0  # (n, A)
+    data = data[:, data_cols]
+    n_data = len(data)
+
+    # per-attribute prevalence
+    k_gen, k_data = pred.sum(0), data.sum(0)
+    p_obs, p_data = k_gen / n, k_data / n_data
+    obs_lo, obs_hi = wilson_ci(k_gen, n, level)
+    dat_lo, dat_hi = wilson_ci(k_data, n_data, level)
+    if classifier_rates is not None:
+        tpr, fpr = classifier_rates.rates_for(names)
+        p_gen = rogan_gladen(p_obs, tpr, fpr)
+        gen_lo, gen_hi = rogan_gladen(obs_lo, tpr, fpr), rogan_gladen(obs_hi, tpr, fpr)
+        note = CORRECTION_NOTE
+    else:
+        tpr = fpr = np.full(len(names), np.nan)
+        p_gen, gen_lo, gen_hi = p_obs, obs_lo, obs_hi
+        note = NO_CORRECTION_NOTE
+    diff = p_gen - p_data
+    d_lo, d_hi = newcombe_diff_ci(p_gen, gen_lo, gen_hi, p_data, dat_lo, dat_hi)
+    if classifier_rates is not None:  # Katz CI on the corrected count p̂·n (rates taken as exact)
+        ratio = np.where(p_data > 0, p_gen / np.where(p_data > 0, p_data, 1), np.nan)
+        _, r_lo, r_hi = _katz_ratio_ci(np.round(p_gen * n), n, k_data, n_data, level)
+    else:
+        ratio, r_lo, r_hi = _katz_ratio_ci(k_gen, n, k_data, n_data, level)
+    side = np.sign(p_data - 0.5)
+    amp = side * diff
+    a_lo = np.where(side >= 0, side * d_lo, side * d_hi)
+    a_hi = np.where(side >= 0, side * d_hi, side * d_lo)
+
+    # intersectional group shares
+    g = len(gcols)
+    n_cells = 2 ** g
+    cell_gen = group_cells(pred[:, gcols])
+    cell_data = group_cells(data[:, gcols])
+    q_obs = np.bincount(cell_gen, minlength=n_cells) / n
+    q_data = np.bincount(cell_data, minlength=n_cells) / n_data
+    g_tpr, g_fpr = tpr[gcols], fpr[gcols]
+
+    def shares(idx: np.ndarray) -> np.ndarray:  # (b, n) resamples -> (b, C) shares
+        b = idx.shape[0]
+        flat = cell_gen[idx] + n_cells * np.arange(b)[:, None]
+        q = np.bincount(flat.ravel(), minlength=b * n_cells).reshape(b, n_cells) / n
+        return share_correction(q, g_tpr, g_fpr) if classifier_rates is not None else q
+
+    q_gen = shares(np.arange(n)[None])[0]
+    disc = {k: float(v) for k, v in _discrepancies(q_gen, q_data).items()}
+    keys = list(disc)
+
+    def stat(idx: np.ndarray) -> np.ndarray:
+        q = shares(idx)
+        d = _discrepancies(q, q_data)
+        return np.concatenate([q, np.stack([d[k] for k in keys], 1)], axis=1)
+
+    nan_pair = (np.full(n_cells, np.nan), np.full(n_cells, np.nan))
+    share_ci, disc_ci = nan_pair, {k: (math.nan, math.nan) for k in keys}
+    if n_boot > 0:
+        with warnings.catch_warnings():  # undefined corrections stay NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lo, hi, _ = bootstrap_ci(stat, n, n_boot=n_boot, level=level, seed=seed)
+        share_ci = (lo[:n_cells], hi[:n_cells])
+        disc_ci = {k: (float(lo[n_cells + i]), float(hi[n_cells + i]))
+                   for i, k in enumerate(keys)}
+
+    # per-group prevalence (observed classifier labels vs data labels), (C, A)
+    def by_cell(cells: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        sums = np.zeros((n_cells, labels.shape[1]))
+        np.add.at(sums, cells, labels)  # unbuffered scatter-add: one pass, no one-hot
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return sums / np.bincount(cells, minlength=n_cells)[:, None]
+
+    gp_gen, gp_data = by_cell(cell_gen, pred), by_cell(cell_data, data)
+
+    agreement: dict[str, dict[str, float]] = {}
+    if condition is not None:
+        for k, cname in enumerate(cond_names):
+            cn = canonical_name(cname, data_names)
+            if cn in clf_names:
+                agree = (logits[:, clf_names.index(cn)] > 0) == condition[:, k].astype(bool)
+                lo_, hi_ = wilson_ci(agree.sum(), n, level)
+                agreement[cn] = {"rate": float(agree.mean()), "ci_low": float(lo_),
+                                 "ci_high": float(hi_)}
+
+    return PopulationResult(
+        attribute_names=names, n_generated=n, n_data=n_data,
+        corrected=classifier_rates is not None, correction_note=note,
+        observed=p_obs, observed_ci=(obs_lo, obs_hi), generated=p_gen,
+        generated_ci=(gen_lo, gen_hi), data=p_data, data_ci=(dat_lo, dat_hi),
+        difference=diff, difference_ci=(d_lo, d_hi), ratio=ratio, ratio_ci=(r_lo, r_hi),
+        amplification=amp, amplification_ci=(a_lo, a_hi), tpr=tpr, fpr=fpr,
+        groups=group_names, group_labels=_cell_labels(group_names),
+        group_share_data=q_data, group_share_observed=q_obs, group_share_generated=q_gen,
+        group_share_ci=share_ci, discrepancy=disc, discrepancy_ci=disc_ci,
+        group_prevalence_generated=gp_gen, group_prevalence_data=gp_data,
+        condition_agreement=agreement,
+        settings={"n": n, "batch_size": batch_size, "groups": group_names, "seed": seed,
+                  "n_boot": n_boot, "level": level, "device": str(device),
+                  "conditional": condition is not None})

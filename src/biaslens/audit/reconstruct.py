@@ -1,0 +1,308 @@
+"""Reconstruction audit: does a VAE reconstruct some intersectional groups worse?
+
+On an audit set balanced over intersectional groups (gender × skin type by default),
+every image is encoded and decoded (``z = μ``, deterministic) and each group gets:
+
+- reconstruction error per image in [0, 1] pixel units — ``MSE = mean((x̂ − x)²)`` and
+  ``L1 = mean|x̂ − x|`` over pixels and channels with ``x = (x_model + 1)/2`` — averaged
+  over the group with a percentile-bootstrap CI;
+- *label preservation*: for each group column that is a classifier attribute, the
+  fraction of reconstructions the classifier labels like the original's **true**
+  label (Wilson CI), next to the same rate on the originals (the classifier's own
+  accuracy, so reconstruction loss and classifier error can be told apart).
+
+The worst group (largest mean MSE) is flagged. A conditional VAE is reconstructed with
+its true condition at both ends.
+
+Example
+-------
+>>> import torch
+>>> class V(torch.nn.Module):          # identity "VAE"
+...     def encode(self, x): return x.flatten(1), x.flatten(1)
+...     def decode(self, z): return z.view(-1, 3, 2, 2)
+>>> class C(torch.nn.Module):
+...     attribute_names = ["Male"]
+...     def forward(self, x): return x[:, :1, 0, 0]
+>>> imgs = np.zeros((8, 2, 2, 3), np.uint8); attrs = np.array([[0], [1]] * 4, bool)
+>>> res = reconstruct_audit(V(), C(), imgs, attrs, ["Male"], groups=["Male"], per_group=4,
+...                         n_boot=20)
+>>> res.group_labels, [float(m) for m in res.mse]
+(['Male=0', 'Male=1'], [0.0, 0.0])
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from biaslens.audit.population import _num, _nums, predict_logits, to_model_images
+from biaslens.errors import BiasLensError, DataError
+from biaslens.names import canonical_name
+from biaslens.stats import bootstrap_ci, wilson_ci
+
+__all__ = ["ReconstructResult", "balanced_sample", "reconstruct_audit", "reconstruct_images",
+           "resolve_group_columns"]
+
+
+def resolve_group_columns(groups: Sequence[str], attrs: np.ndarray,
+                          attribute_names: Sequence[str],
+                          group_columns: Mapping[str, np.ndarray] | None = None
+                          ) -> tuple[list[str], np.ndarray, list[bool]]:
+    """Resolve group names to integer columns ``(n, g)``.
+
+    Each name is an attribute (aliases accepted) or a key of ``group_columns`` (e.g.
+    ``{"skin_type": cache.groups[:, 0]}``). Returns ``(names, columns, is_attribute)``.
+    """
+    extra = dict(group_columns or {})
+    valid = list(attribute_names) + [k for k in extra if k not in attribute_names]
+    names, cols, is_attr = [], [], []
+    for g in groups:
+        canon = canonical_name(g, valid)  # UnknownNameError lists attributes and groups
+        if canon in extra:
+            col = np.asarray(extra[canon]).reshape(-1).astype(np.int64)
+            if len(col) != len(attrs):
+                raise DataError(f"group column has {len(col)} rows, attributes have "
+                                f"{len(attrs)}", field=canon)
+            is_attr.append(False)
+        else:
+            col = np.asarray(attrs)[:, list(attribute_names).index(canon)].astype(np.int64)
+            is_attr.append(True)
+        names.append(canon)
+        cols.append(col)
+    if not names:
+        raise BiasLensError("at least one group column is needed")
+    return names, np.stack(cols, 1), is_attr
+
+
+def balanced_sample(columns: np.ndarray, per_group: int, seed: int = 0
+                    ) -> tuple[list[tuple[int, ...]], list[np.ndarray], list[tuple[int, ...]]]:
+    """Up to ``per_group`` row indices of each observed group (seeded, without replacement).
+
+    Rows with a negative value in any column (e.g. ``skin_type = -1`` for non-faces) are
+    left out. Returns ``(cells, index arrays, missing cells)``; the missing cells are the
+    combinations of observed column values with no row at all.
+    """
+    cols = np.asarray(columns, dtype=np.int64)
+    ok = (cols >= 0).all(1)
+    rows = np.flatnonzero(ok)
+    cells, inverse = np.unique(cols[rows], axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(rows))  # one shuffle; groups take their first rows in it
+    picked = []
+    for c in range(len(cells)):  # loop over groups (few), not samples
+        mine = order[inverse[order] == c]
+        picked.append(np.sort(rows[mine[:per_group]]))
+    values = [np.unique(cols[rows, k]) for k in range(cols.shape[1])]
+    present = {tuple(int(v) for v in c) for c in cells}
+    missing = [t for t in itertools.product(*[[int(v) for v in vs] for vs in values])
+               if t not in present]
+    return [tuple(int(v) for v in c) for c in cells], picked, missing
+
+
+@torch.no_grad()
+def reconstruct_images(vae: nn.Module, images: np.ndarray | torch.Tensor,
+                       condition: np.ndarray | None = None, *, batch_size: int = 256,
+                       device: str | torch.device = "cpu") -> torch.Tensor:
+    """Deterministic reconstructions ``decode(μ)`` as float NCHW in [-1, 1] (CPU).
+
+    ``condition`` ``(n, C)`` is passed to both ends of a conditional VAE.
+    """
+    if not (hasattr(vae, "encode") and hasattr(vae, "decode")):
+        raise BiasLensError("the model is not a VAE (protocol: encode(x) -> (mu, logvar), "
+                            "decode(z) -> x)")
+    device = torch.device(device)
+    was = vae.training
+    vae.eval()
+    out = []
+    try:
+        for s in range(0, len(images), batch_size):
+            x = to_model_images(images[s:s + batch_size]).to(device)
+            if condition is not None:
+                c = torch.as_tensor(condition[s:s + batch_size], dtype=torch.float32,
+                                    device=device)
+                mu, _ = vae.encode(x, c)
+                out.append(vae.decode(mu, c).float().cpu())
+            else:
+                mu, _ = vae.encode(x)
+                out.append(vae.decode(mu).float().cpu())
+    finally:
+        vae.train(was)
+    return torch.cat(out)
+
+
+def _condition_of(model: nn.Module, attrs: np.ndarray, attribute_names: Sequence[str]
+                  ) -> np.ndarray | None:
+    """The true condition rows ``(n, C)`` of a conditional VAE (0/1 floats), else None."""
+    names = list(getattr(model, "condition_names", None) or [])
+    if not names:
+        return None
+    idx = [list(attribute_names).index(canonical_name(c, attribute_names)) for c in names]
+    return np.asarray(attrs)[:, idx].astype(np.float32)
+
+
+@dataclass
+class ReconstructResult:
+    """Result of :func:`reconstruct_audit`; arrays ``(G,)`` are indexed like ``group_labels``.
+
+    ``preserved`` / ``original_accuracy`` map each attribute group column to ``(G,)``
+    arrays (with ``*_ci`` pairs).
+    """
+
+    groups: list[str]
+    group_labels: list[str]
+    cells: list[tuple[int, ...]]
+    n: np.ndarray
+    mse: np.ndarray
+    mse_ci: tuple[np.ndarray, np.ndarray]
+    l1: np.ndarray
+    l1_ci: tuple[np.ndarray, np.ndarray]
+    preserved: dict[str, np.ndarray]
+    preserved_ci: dict[str, tuple[np.ndarray, np.ndarray]]
+    original_accuracy: dict[str, np.ndarray]
+    worst_group: str
+    worst_preservation: dict[str, str]
+    missing_groups: list[str]
+    per_group: int
+    examples: np.ndarray | None = None  # (G, 2, k, H, W, 3) uint8: originals, recons
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def mse_gap(self) -> float:
+        """Worst minus best group mean MSE."""
+        return float(np.nanmax(self.mse) - np.nanmin(self.mse))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary (no images)."""
+        rows = []
+        for g, label in enumerate(self.group_labels):
+            row = {"group": label, "cell": list(self.cells[g]), "n": int(self.n[g]),
+                   "mse": _num(self.mse[g]),
+                   "mse_ci": [_num(self.mse_ci[0][g]), _num(self.mse_ci[1][g])],
+                   "l1": _num(self.l1[g]),
+                   "l1_ci": [_num(self.l1_ci[0][g]), _num(self.l1_ci[1][g])],
+                   "preserved": {k: _num(v[g]) for k, v in self.preserved.items()},
+                   "preserved_ci": {k: [_num(v[0][g]), _num(v[1][g])]
+                                    for k, v in self.preserved_ci.items()},
+                   "original_accuracy": {k: _num(v[g])
+                                         for k, v in self.original_accuracy.items()}}
+            rows.append(row)
+        return {"audit": "reconstruct", "groups": list(self.groups), "per_group": self.per_group,
+                "by_group": rows, "worst_group": self.worst_group,
+                "worst_preservation": dict(self.worst_preservation),
+                "mse_gap": _num(self.mse_gap), "missing_groups": list(self.missing_groups),
+                "mse": _nums(self.mse), "l1": _nums(self.l1), "settings": dict(self.settings)}
+
+
+def _label(names: Sequence[str], cell: Sequence[int]) -> str:
+    return ",".join(f"{n}={v}" for n, v in zip(names, cell))
+
+
+def reconstruct_audit(vae: nn.Module, classifier: nn.Module | None,
+                      images_uint8: np.ndarray, attrs: np.ndarray,
+                      attribute_names: Sequence[str], *,
+                      groups: Sequence[str] = ("Male", "skin_type"),
+                      group_columns: Mapping[str, np.ndarray] | None = None,
+                      per_group: int = 200, batch_size: int = 256, n_boot: int = 1000,
+                      level: float = 0.95, n_show: int = 4, seed: int = 0,
+                      device: str | torch.device = "cpu") -> ReconstructResult:
+    """Per-group reconstruction error and label preservation of a VAE.
+
+    Parameters
+    ----------
+    vae : ``encode``/``decode`` (a conditional VAE gets the true condition at both ends).
+    classifier : attribute classifier for label preservation (``None`` skips it).
+    images_uint8, attrs, attribute_names : the pool to sample the audit set from
+        (uint8 ``(N, H, W, 3)``, bool ``(N, A)``).
+    groups : group columns crossed into intersectional groups: attribute names or keys
+        of ``group_columns`` (e.g. ``{"skin_type": cache.groups[:, 0]}``).
+    per_group : images per group (fewer if the group is smaller; ``n`` says how many).
+    n_boot, level : bootstrap resamples for the error CIs and the CI level.
+    n_show : example pairs kept per group for the picture.
+    seed : seeds the sampling and the bootstrap.
+    """
+    attrs = np.asarray(attrs).astype(bool)
+    if len(attrs) != len(images_uint8):
+        raise DataError(f"{len(images_uint8)} images but {len(attrs)} attribute rows",
+                        field="attrs")
+    if per_group < 1:
+        raise BiasLensError(f"per_group must be >= 1; got {per_group}")
+    gnames, cols, is_attr = resolve_group_columns(groups, attrs, attribute_names,
+                                                  group_columns)
+    cells, picked, missing = balanced_sample(cols, per_group, seed)
+    if not cells:
+        raise DataError("no rows with non-negative group labels to audit", field="groups")
+    idx = np.concatenate(picked)
+    sizes = np.array([len(p) for p in picked])
+    member = np.repeat(np.arange(len(cells)), sizes)  # group of each audited row
+    imgs = np.asarray(images_uint8[idx])  # (m, H, W, 3), sorted within groups
+    cond = _condition_of(vae, attrs[idx], attribute_names)
+    recon = reconstruct_images(vae, imgs, cond, batch_size=batch_size, device=device)
+    x = to_model_images(imgs)
+    if recon.shape != x.shape:
+        raise BiasLensError(f"reconstructions have shape {tuple(recon.shape)} but the images "
+                            f"{tuple(x.shape)}; image size must match the VAE")
+    diff = (recon - x).div(2).flatten(1)  # [0, 1] pixel units
+    mse_i = diff.pow(2).mean(1).double().numpy()
+    l1_i = diff.abs().mean(1).double().numpy()
+
+    g_count = len(cells)
+    mse, l1 = np.zeros(g_count), np.zeros(g_count)
+    mse_lo, mse_hi, l1_lo, l1_hi = (np.full(g_count, np.nan) for _ in range(4))
+    for g in range(g_count):  # groups are few; each bootstrap is vectorized
+        e = np.stack([mse_i[member == g], l1_i[member == g]], 1)  # (n_g, 2)
+        mse[g], l1[g] = e.mean(0)
+        if n_boot > 0 and len(e) > 1:
+            lo, hi, _ = bootstrap_ci(lambda ix, e=e: e[ix].mean(1), len(e), n_boot=n_boot,
+                                     level=level, seed=seed + g)
+            mse_lo[g], l1_lo[g] = lo
+            mse_hi[g], l1_hi[g] = hi
+
+    preserved, preserved_ci, orig_acc, worst_pres = {}, {}, {}, {}
+    if classifier is not None:
+        clf_names = list(getattr(classifier, "attribute_names", None) or [])
+        attr_groups = [(k, n) for k, (n, a) in enumerate(zip(gnames, is_attr))
+                       if a and n in clf_names]
+        if attr_groups:
+            lr = predict_logits(classifier, recon, batch_size=batch_size, device=device)
+            lo_ = predict_logits(classifier, x, batch_size=batch_size, device=device)
+            onehot = np.eye(g_count)[member]  # (m, G)
+            for k, name in attr_groups:
+                j = clf_names.index(name)
+                truth = cols[idx, k] > 0
+                keep = (lr[:, j] > 0) == truth
+                hits = onehot.T @ keep
+                preserved[name] = hits / sizes
+                preserved_ci[name] = wilson_ci(hits, sizes, level)
+                orig_acc[name] = (onehot.T @ ((lo_[:, j] > 0) == truth)) / sizes
+                worst_pres[name] = _label(gnames, cells[int(np.argmin(preserved[name]))])
+
+    k_show = max(0, min(n_show, int(sizes.min())))
+    examples = None
+    if k_show:
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        rows = (starts[:, None] + np.arange(k_show)[None]).ravel()
+        rec_u8 = recon[rows].clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+        rec_u8 = rec_u8.permute(0, 2, 3, 1).numpy()
+        examples = np.stack([imgs[rows], rec_u8], 1).reshape(
+            g_count, k_show, 2, *imgs.shape[1:]).transpose(0, 2, 1, 3, 4, 5)
+
+    labels = [_label(gnames, c) for c in cells]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        worst = labels[int(np.nanargmax(mse))]
+    return ReconstructResult(
+        groups=gnames, group_labels=labels, cells=cells, n=sizes, mse=mse,
+        mse_ci=(mse_lo, mse_hi), l1=l1, l1_ci=(l1_lo, l1_hi), preserved=preserved,
+        preserved_ci=preserved_ci, original_accuracy=orig_acc, worst_group=worst,
+        worst_preservation=worst_pres, missing_groups=[_label(gnames, c) for c in missing],
+        per_group=per_group, examples=examples,
+        settings={"per_group": per_group, "groups": gnames, "seed": seed, "n_boot": n_boot,
+                  "level": level, "conditional": cond is not None, "device": str(device)})

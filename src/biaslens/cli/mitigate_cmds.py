@@ -1,0 +1,272 @@
+"""``biaslens mitigate dbvae|latent-aug`` and ``biaslens experiment latent-aug``.
+
+Thin layers over :mod:`biaslens.mitigate`; every command writes JSON (and a PNG) into its
+run folder and prints a table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from biaslens.cli._common import console, experiment_app, mitigate_app, write_json
+from biaslens.errors import BiasLensError
+
+
+
+def _progress_cb(prog: Progress):
+    tasks: dict[str, Any] = {}
+
+    def cb(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = prog.add_task(stage, total=total)
+        prog.update(tasks[stage], completed=done, total=total)
+    return cb
+
+
+def _resolve_model(path: str | None, kind: str, device: str):
+    """A model from ``--generator/--classifier``, else the shipped default, else an error."""
+    from biaslens.cli._common import resolve_model_arg
+    from biaslens.models import load_model
+
+    return load_model(str(resolve_model_arg(path, kind)), device=device)
+
+
+# --------------------------------------------------------------------------- DB-VAE
+
+
+@mitigate_app.command("dbvae")
+def dbvae_cmd(
+    cache: str = typer.Argument(None, help="Face/non-face cache (group column is_face); "
+                                "default: synthesize the default world."),
+    out: Path = typer.Option(..., "--out", help="Run folder."),
+    epochs: int = typer.Option(2, help="Epochs of both detectors."),
+    n_faces: int = typer.Option(4000, help="Faces to synthesize (without CACHE)."),
+    n_nonfaces: int = typer.Option(4000, help="Non-faces to synthesize (without CACHE)."),
+    n_per_group: int = typer.Option(250, help="Balanced test faces per skin type × gender."),
+    bins: int = typer.Option(10, help="Latent histogram bins."),
+    smoothing: float = typer.Option(1e-3, help="Histogram smoothing α."),
+    latent_dim: int = typer.Option(100, help="DB-VAE latent size k."),
+    n_boot: int = typer.Option(1000, help="Bootstrap resamples."),
+    device: str = typer.Option("auto", help="auto | cpu | cuda."),
+    seed: int = typer.Option(0, help="Seed of data, weights, sampling and bootstrap."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved config only."),
+) -> None:
+    """Train the standard CNN and the DB-VAE face detectors; compare them per group.
+
+    Writes RUN/dbvae_eval.json, RUN/dbvae_groups.png and RUN/checkpoints/{standard_cnn,dbvae}.
+
+    Example: biaslens mitigate dbvae --out runs/dbvae --epochs 2
+    """
+    from biaslens.mitigate.dbvae import GROUPS, DBVAEConfig, run_dbvae_experiment
+    from biaslens.report.plots_mitigate import plot_group_detection
+
+    cfg = DBVAEConfig(epochs=epochs, n_faces=n_faces, n_nonfaces=n_nonfaces,
+                      n_per_group=n_per_group, bins=bins, smoothing=smoothing,
+                      latent_dim=latent_dim, n_boot=n_boot, device=device, seed=seed)
+    if dry_run:
+        console.print_json(data={"cache": cache, "out": str(out), **cfg.to_dict()})
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    write_json({"cache": cache, **cfg.to_dict()}, out / "config.json")
+    with Progress(console=console, transient=True) as prog:
+        res = run_dbvae_experiment(cache, out=out, config=cfg, progress=_progress_cb(prog))
+    d = res.to_dict()
+    write_json(d, out / "dbvae_eval.json")
+    plot_group_detection(d["evaluation"], out / "dbvae_groups.png", groups=list(GROUPS))
+    ev = d["evaluation"]
+    table = Table(title="Face detection per group (mean probability; accuracy at 0.5)")
+    table.add_column("group")
+    for k in ev["detectors"]:
+        table.add_column(k, justify="right")
+    for gname in GROUPS:
+        row = [gname]
+        for k, det in ev["detectors"].items():
+            b = det["by_group"][gname]
+            row.append(f"{b['mean_prob']:.3f} [{b['mean_prob_ci'][0]:.3f}, "
+                       f"{b['mean_prob_ci'][1]:.3f}]; acc {b['accuracy']:.3f}")
+        table.add_row(*row)
+    table.add_row("gap (best − worst)", *[
+        f"{det['gap_prob']:.3f} [{det['gap_prob_ci'][0]:.3f}, {det['gap_prob_ci'][1]:.3f}]"
+        for det in ev["detectors"].values()])
+    console.print(table)
+    for k, ch in ev["gap_change"].items():
+        c = ch["gap_prob"]
+        console.print(f"{k}: gap change {c['difference']:+.3f} "
+                      f"[{c['ci'][0]:+.3f}, {c['ci'][1]:+.3f}] → {c['verdict']}")
+    console.print(f"wrote {out / 'dbvae_eval.json'}, {out / 'dbvae_groups.png'}")
+
+
+# --------------------------------------------------------------------------- latent augmentation
+
+
+def _split_test(td, cache: str) -> tuple[np.ndarray, np.ndarray]:
+    from biaslens.errors import DataError
+    from biaslens.names import CELEBA_ATTRIBUTES
+
+    idx = td.indices("test")
+    if len(idx) < 20:
+        raise DataError(f"the cache has {len(idx)} test rows; latent-aug needs >= 20 "
+                        "(half calibrate the threshold, half are scored)", path=cache,
+                        field="split")
+    if list(td.attribute_names) != list(CELEBA_ATTRIBUTES):
+        raise DataError("latent-aug needs the 40 CelebA attributes in CelebA order",
+                        path=cache, field="attribute_names")
+    return np.asarray(td.images[idx]), td.attrs[idx]
+
+
+def _toy_setup(target: str, protected: str, cosine: float, n_real: int, seed: int):
+    """The planted world: generator with cos(target, protected) = ``cosine``; test world
+    independent (cos 0) with a different renderer seed."""
+    from biaslens.mitigate.world_generator import WorldGenerator
+
+    gen = WorldGenerator(attributes=(target, protected),
+                         cosines={f"{target},{protected}": cosine}, seed=seed)
+    real = gen.sample_dataset(n_real, seed=seed + 1)
+    test = WorldGenerator(attributes=(target, protected), seed=seed + 7).sample_dataset(
+        n_real, seed=seed + 2)
+    return gen, real, (np.asarray(test.images), test.attrs)
+
+
+def _print_pair(res: dict[str, Any]) -> None:
+    table = Table(title=f"{res['target']} (protected {', '.join(res['protected'])})")
+    for c in ("model", "AP", "DEO", "BA", "KL"):
+        table.add_column(c, justify="right")
+    for k in ("baseline", "augmented"):
+        r = res[k]
+        table.add_row(k, *[f"{r[m]:.2f} ± {r[m + '_pm']:.2f}" for m in ("ap", "deo", "ba", "kl")])
+    console.print(table)
+    for m in ("deo", "ba"):
+        c = res["change"][m]
+        console.print(f"{m.upper()} change {c['difference']:+.2f} "
+                      f"[{c['ci'][0]:+.2f}, {c['ci'][1]:+.2f}] → {c['verdict']}")
+
+
+_COMMON = dict(
+    n_fit=typer.Option(10_000, help="z sampled to fit the hyperplanes."),
+    n_aug=typer.Option(10_000, help="Pairs (z, z') added to the training data."),
+    epochs=typer.Option(2, help="Epochs of each classifier."),
+    arch=typer.Option("coursera_classifier", help="Target classifier architecture."),
+)
+
+
+@mitigate_app.command("latent-aug")
+def latent_aug_cmd(
+    cache: str = typer.Argument(..., help="Real training data (cache with train/val/test)."),
+    target: str = typer.Option(..., help="Target attribute, e.g. Smiling."),
+    protected: str = typer.Option("Male", help="Protected attribute, or two comma-separated."),
+    generator: str = typer.Option(None, help="Generator checkpoint (default: shipped)."),
+    classifier: str = typer.Option(None, help="Labelling classifier (default: shipped; "
+                                   "'baseline' = the classifier trained here)."),
+    out: Path = typer.Option(..., "--out", help="Run folder."),
+    n_fit: int = _COMMON["n_fit"], n_aug: int = _COMMON["n_aug"],
+    epochs: int = _COMMON["epochs"], arch: str = _COMMON["arch"],
+    mode: str = typer.Option("single", help="single | domain (domain-dependent planes)."),
+    variant: str = typer.Option("complementary", help="complementary | on_hyperplane | "
+                                "perp | perp_on_hyperplane."),
+    method: str = typer.Option("svm", help="svm (LinearSVC) | logistic."),
+    n_boot: int = typer.Option(500, help="Bootstrap resamples."),
+    device: str = typer.Option("cpu", help="cpu | cuda."),
+    seed: int = typer.Option(0, help="Seed."),
+) -> None:
+    """Ramaswamy et al. latent augmentation: baseline vs augmented classifier on CACHE.
+
+    Example: biaslens mitigate latent-aug caches/synth64 --target Smiling --out runs/la
+    """
+    from biaslens.mitigate.latent_aug import run_latent_aug
+    from biaslens.report.plots_mitigate import plot_latent_aug
+    from biaslens.train import as_train_data
+
+    td = as_train_data(cache)
+    test = _split_test(td, cache)
+    gen = _resolve_model(generator, "generator", device)
+    lab = None if classifier == "baseline" else _resolve_model(classifier, "classifier", device)
+    prot = [p.strip() for p in protected.split(",")]
+    with Progress(console=console, transient=True) as prog:
+        res = run_latent_aug(td, gen, target=target, protected=prot if len(prot) > 1 else prot[0],
+                             test=test, out=out, labeler=lab, n_fit=n_fit, n_aug=n_aug,
+                             epochs=epochs, arch=arch, mode=mode, variant=variant,
+                             method=method, n_boot=n_boot, device=device, seed=seed,
+                             progress=_progress_cb(prog)).to_dict()
+    write_json(res, out / "latent_aug.json")
+    plot_latent_aug({k: res[k] for k in ("baseline", "augmented")}, out / "latent_aug.png",
+                    title=res["target"])
+    _print_pair(res)
+    console.print(f"wrote {out / 'latent_aug.json'}")
+
+
+@experiment_app.command("latent-aug")
+def latent_aug_experiment_cmd(
+    cache: str = typer.Argument(None, help="Real data cache; omit with --toy."),
+    targets: str = typer.Option(..., help="Comma-separated targets, e.g. Smiling,Young."),
+    protected: str = typer.Option("Male", help="Protected attribute."),
+    generator: str = typer.Option(None, help="Generator checkpoint (default: shipped)."),
+    classifier: str = typer.Option(None, help="Labelling classifier (default: the baseline)."),
+    toy: bool = typer.Option(False, "--toy", help="Planted world: WorldGenerator with "
+                             "cos(target, protected) = --cosine; independent test world."),
+    cosine: float = typer.Option(0.8, help="Planted latent cosine (--toy)."),
+    n_real: int = typer.Option(2000, help="Real training faces (--toy)."),
+    out: Path = typer.Option(..., "--out", help="Run folder."),
+    n_fit: int = _COMMON["n_fit"], n_aug: int = _COMMON["n_aug"],
+    epochs: int = _COMMON["epochs"], arch: str = _COMMON["arch"],
+    n_boot: int = typer.Option(500, help="Bootstrap resamples."),
+    device: str = typer.Option("cpu", help="cpu | cuda."),
+    seed: int = typer.Option(0, help="Seed."),
+) -> None:
+    """Baseline vs augmented over several targets; the paper's table (means per category).
+
+    Example: biaslens experiment latent-aug --toy --targets Wearing_Earrings,Smiling --out runs/x
+    """
+    from biaslens.mitigate.latent_aug import run_latent_aug, summarize_by_category
+    from biaslens.report.plots_mitigate import plot_latent_aug
+    from biaslens.train import as_train_data
+
+    names = [t.strip() for t in targets.split(",") if t.strip()]
+    if not names:
+        raise BiasLensError("--targets is empty")
+    if not toy and cache is None:
+        raise BiasLensError("pass a CACHE (with --generator or a shipped generator) or --toy")
+    rows = []
+    with Progress(console=console, transient=True) as prog:
+        cb = _progress_cb(prog)
+        if not toy:
+            td = as_train_data(cache)
+            test = _split_test(td, cache)
+            gen = _resolve_model(generator, "generator", device)
+            lab = None if classifier is None else _resolve_model(classifier, "classifier",
+                                                                    device)
+        for t in names:
+            if toy:
+                gen, td, test = _toy_setup(t, protected, cosine, n_real, seed)
+                lab = None
+            res = run_latent_aug(td, gen, target=t, protected=protected, test=test,
+                                 out=out / t, labeler=lab, n_fit=n_fit, n_aug=n_aug,
+                                 epochs=epochs, arch=arch, n_boot=n_boot, device=device,
+                                 seed=seed, progress=cb).to_dict()
+            write_json(res, out / t / "latent_aug.json")
+            plot_latent_aug({k: res[k] for k in ("baseline", "augmented")},
+                            out / t / "latent_aug.png", title=t)
+            rows.append(res)
+    summary = summarize_by_category(rows)
+    write_json({"targets": rows, "summary": summary, "toy": toy, "cosine": cosine if toy
+                else None}, out / "experiment.json")
+    table = Table(title=f"Latent augmentation, protected {protected} (median ± 2·std)")
+    for c in ("category", "n", "AP base", "AP ours", "DEO base", "DEO ours", "BA base",
+              "BA ours", "KL base", "KL ours"):
+        table.add_column(c, justify="right")
+    for cat, s in summary.items():
+        table.add_row(cat, str(s["n_targets"]), *[
+            f"{s[m][k]:.2f}±{s[m][k + '_pm']:.2f}" for m in ("ap", "deo", "ba", "kl")
+            for k in ("baseline", "augmented")])
+    console.print(table)
+    for r in rows:
+        c = r["change"]["deo"]
+        console.print(f"{r['target']}: DEO {r['baseline']['deo']:.2f} → "
+                      f"{r['augmented']['deo']:.2f} (change {c['difference']:+.2f} "
+                      f"[{c['ci'][0]:+.2f}, {c['ci'][1]:+.2f}], {c['verdict']})")
+    console.print(f"wrote {out / 'experiment.json'}")

@@ -1,0 +1,170 @@
+"""Training-ratio sweep: how does a generator's output share follow its training share?
+
+For each target share ``s`` of an attribute (``Male`` by default) the same model is
+trained on a synthetic world whose ``group_shares`` puts that attribute at ``s``, then
+``n`` samples are labelled by an attribute classifier (Rogan–Gladen corrected with the
+classifier's rates on the world's val split) and the generated share is set against
+the share in the training split. Points on the identity line mean the model reproduces
+its data's mix; points further from ½ than the line mean it amplifies the skew.
+
+Pipeline per share: :meth:`World.from_json` → :func:`synthesize_cache` →
+:func:`train_vae` / :func:`train_gan` → :func:`classifier_rates` →
+:func:`population_audit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from biaslens.errors import BiasLensError
+
+__all__ = ["MODELS", "RatioSweepResult", "RatioSweepRow", "ratio_sweep"]
+
+#: Model families the sweep can train, with the run sub-folder holding the generator.
+MODELS = {"vae": "vae", "gan": "generator"}
+
+
+def _jsonable(v: Any) -> Any:
+    """Tuples to lists, NaN/inf to ``None``."""
+    if isinstance(v, (tuple, list)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, float):
+        return v if np.isfinite(v) else None
+    return v
+
+
+@dataclass
+class RatioSweepRow:
+    """One training share: what the data had and what the model generated."""
+
+    target_share: float
+    data_share: float
+    generated_share: float
+    generated_ci: tuple[float, float]
+    observed_share: float
+    run: str
+    cache: str
+    train_status: str
+
+
+@dataclass
+class RatioSweepResult:
+    """Result of :func:`ratio_sweep` (JSON-able through :meth:`to_dict`)."""
+
+    model: str
+    attribute: str
+    corrected: bool
+    rows: list[RatioSweepRow]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def slope(self) -> float:
+        """Least-squares slope of generated on data share (1 = tracks the data)."""
+        x = np.array([r.data_share for r in self.rows])
+        y = np.array([r.generated_share for r in self.rows])
+        if len(x) < 2 or np.ptp(x) == 0 or not np.isfinite(y).all():
+            return float("nan")
+        return float(np.polyfit(x, y, 1)[0])
+
+    def to_dict(self) -> dict[str, Any]:
+        slope = self.slope
+        return {"experiment": "ratio-sweep", "model": self.model, "attribute": self.attribute,
+                "corrected": self.corrected,
+                "rows": [{k: _jsonable(v) for k, v in asdict(r).items()} for r in self.rows],
+                "slope": _jsonable(slope), "settings": dict(self.settings)}
+
+
+def ratio_sweep(
+    shares: Sequence[float],                # target training shares of `attribute`
+    *,
+    classifier: nn.Module,                  # labels the generated samples (logit > 0)
+    out: str | Path,                        # experiment folder: share-<s>/{cache,run}
+    model: str = "vae",                     # vae | gan
+    attribute: str = "Male",                # the swept attribute
+    world: str = "celeba",                  # base world preset
+    n_data: int = 2000,                     # faces per synthetic training set
+    size: int = 64,                         # image side (must suit model and classifier)
+    n: int = 4000,                          # generated samples per share
+    steps: int = 2000,                      # training steps per share
+    batch_size: int = 64,                   # training batch
+    model_config: dict[str, Any] | None = None,  # VAE / generator constructor arguments
+    train_config: dict[str, Any] | None = None,  # extra train_vae/train_gan keywords (beta, lr)
+    correct: bool = True,                   # Rogan–Gladen correction with val-split rates
+    n_boot: int = 200,                      # bootstrap resamples in the population audit
+    seed: int = 0,                          # data, training, sampling
+    device: str = "cpu",                    # training and audit device
+    log: Callable[[str], None] | None = None,   # one line per stage
+) -> RatioSweepResult:
+    """Train one model per training share and measure the share it generates.
+
+    Examples
+    --------
+    >>> ratio_sweep([0.3, 0.5], classifier=clf, out="runs/sweep", steps=2000)  # doctest: +SKIP
+    """
+    from biaslens.audit.population import classifier_rates, population_audit
+    from biaslens.models.checkpoint import load_checkpoint
+    from biaslens.train import train_gan, train_vae
+    from biaslens.world import World
+    from biaslens.world.synth import synthesize_cache
+
+    if model not in MODELS:
+        raise BiasLensError(f"unknown model {model!r}; valid: {', '.join(MODELS)}")
+    bad = [s for s in shares if not 0.0 < float(s) < 1.0]
+    if not shares or bad:
+        raise BiasLensError(f"shares must be in (0, 1); got {list(shares)}")
+    say = log or (lambda _msg: None)
+    out = Path(out)
+    rows: list[RatioSweepRow] = []
+    for share in shares:
+        folder = out / f"share-{float(share):g}"
+        wld = World.from_json({"base": world, "group_shares": {attribute: float(share)}})
+        say(f"share {share:g}: synthesizing {n_data} faces")
+        cache = synthesize_cache(wld, n_data, folder / "cache", size=size, seed=seed,
+                                 overwrite=True)
+        say(f"share {share:g}: training {model} for {steps} steps")
+        common = dict(out=folder / "run", steps=steps, batch_size=batch_size, seed=seed,
+                      device=device, sample_every=0, checkpoint_every=steps, log_every=max(
+                          1, steps // 10))
+        common.update(train_config or {})
+        if model == "vae":
+            tr = train_vae(cache, model_config=model_config, **common)
+        else:
+            tr = train_gan(cache, generator_config=model_config, **common)
+        if tr.checkpoint is None:
+            raise BiasLensError(f"training for share {share:g} produced no checkpoint "
+                                f"(status {tr.status}: {tr.message})")
+        gen, _ = load_checkpoint(Path(tr.checkpoint) / MODELS[model])
+        names = cache.attribute_names
+        train_rows = np.flatnonzero(cache.split == 0)
+        val_rows = np.flatnonzero(cache.split == 1)
+        rates = None
+        if correct:
+            if len(val_rows) == 0:
+                raise BiasLensError("the synthetic cache has no val rows for the classifier "
+                                    "rates; use correct=False or more faces")
+            rates = classifier_rates(classifier, cache.images[val_rows], cache.attrs[val_rows],
+                                     names, device=device)
+        say(f"share {share:g}: labelling {n} generated samples")
+        pop = population_audit(gen, classifier, cache.attrs[train_rows], names, n=n,
+                               groups=(attribute,), classifier_rates=rates, seed=seed,
+                               device=device, n_boot=n_boot)
+        j = pop.attribute_names.index(pop.groups[0])
+        rows.append(RatioSweepRow(
+            target_share=float(share), data_share=float(pop.data[j]),
+            generated_share=float(pop.generated[j]),
+            generated_ci=(float(pop.generated_ci[0][j]), float(pop.generated_ci[1][j])),
+            observed_share=float(pop.observed[j]), run=str(folder / "run"),
+            cache=str(folder / "cache"), train_status=tr.status))
+    return RatioSweepResult(
+        model=model, attribute=pop.groups[0], corrected=correct, rows=rows,
+        settings={"shares": [float(s) for s in shares], "world": world, "n_data": n_data,
+                  "size": size, "n": n, "steps": steps, "batch_size": batch_size,
+                  "model_config": model_config or {}, "train_config": train_config or {},
+                  "n_boot": n_boot, "seed": seed,
+                  "device": device})

@@ -1,0 +1,224 @@
+"""DB-VAE mitigation pipeline (Amini et al. 2019; MIT 6.S191 lab 2), ALGORITHMS.md §3.
+
+Face detection on the synthetic world: faces of the default (skin-tone-skewed) world are
+positives, rendered non-faces negatives. Two detectors are trained with the training
+engine on the same data and schedule:
+
+* the standard CNN (:func:`biaslens.train.train_classifier`, arch ``standard_cnn``),
+* the DB-VAE (:func:`biaslens.train.train_dbvae`: faces re-drawn every epoch with
+  probability inversely proportional to the density of their latent means),
+
+and both are evaluated on a fresh test set balanced over skin type × gender
+(:func:`balanced_test_faces`) with :func:`biaslens.mitigate.evaluate.compare_detectors`.
+
+>>> res = run_dbvae_experiment(None, out="runs/dbvae", epochs=2)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from biaslens.errors import BiasLensError, DataError
+from biaslens.mitigate.evaluate import DetectionComparison, compare_detectors
+
+__all__ = ["DBVAEConfig", "DBVAEExperiment", "balanced_test_faces", "face_probabilities",
+           "run_dbvae_experiment"]
+
+#: Group order used in tables and plots: skin type × gender (the lab's LF, LM, DF, DM).
+GROUPS = ("lighter female", "lighter male", "darker female", "darker male")
+
+
+@dataclass
+class DBVAEConfig:
+    """Every option of :func:`run_dbvae_experiment` (written to the run folder first)."""
+
+    epochs: int = 2                 # epochs of both detectors (§3.5: >= 2 for DB-VAE)
+    n_faces: int = 4000             # synthesized faces (when no cache is given)
+    n_nonfaces: int = 4000          # synthesized non-faces (when no cache is given)
+    world: str = "celeba"           # world of the training faces (skin tone skewed)
+    n_per_group: int = 250          # balanced test faces per skin type × gender group
+    test_world: str = "balanced"    # world of the test faces
+    batch_size: int = 32            # half faces, half non-faces for the DB-VAE
+    lr: float = 5e-4                # Adam learning rate (lab)
+    latent_dim: int = 100           # k
+    n_filters: int = 12             # base width of both networks
+    kl_weight: float = 5e-4         # c
+    bins: int = 10                  # latent histogram bins
+    smoothing: float = 1e-3         # α
+    threshold: float = 0.5          # face if probability > threshold
+    n_boot: int = 1000              # bootstrap resamples for CIs
+    device: str = "auto"            # auto | cpu | cuda
+    seed: int = 0                   # data, weights, sampling, bootstrap
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DBVAEExperiment:
+    """What :func:`run_dbvae_experiment` produced."""
+
+    config: DBVAEConfig
+    comparison: DetectionComparison
+    training: dict[str, Any] = field(default_factory=dict)
+    checkpoints: dict[str, str] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"config": self.config.to_dict(), "data": self.data,
+                "evaluation": self.comparison.to_dict(), "training": self.training,
+                "checkpoints": self.checkpoints}
+
+
+def balanced_test_faces(n_per_group: int, *, seed: int = 0, size: int = 64,
+                        world: str = "balanced") -> tuple[np.ndarray, np.ndarray]:
+    """Render ``n_per_group`` faces for each skin type × gender group.
+
+    Labels come from the ``balanced`` world (Male and skin type 50/50, independent);
+    rows are drawn until every group has its quota and are ordered group by group.
+
+    Returns
+    -------
+    images : uint8 (4·n_per_group, size, size, 3)
+    groups : str (4·n_per_group,) from :data:`GROUPS`
+    """
+    from biaslens.names import CELEBA_ATTRIBUTES
+    from biaslens.world import World
+    from biaslens.world.render import render_faces
+
+    if n_per_group < 1:
+        raise BiasLensError(f"n_per_group must be >= 1, got {n_per_group}")
+    w = World.preset(world)
+    male = CELEBA_ATTRIBUTES.index("Male")
+    n_draw = 8 * n_per_group + 64
+    s = w.sample(n_draw, seed=seed)
+    code = s.skin_type.astype(int) * 2 + s.attrs[:, male].astype(int)    # GROUPS order
+    pick = [np.flatnonzero(code == c)[:n_per_group] for c in range(4)]
+    if min(len(p) for p in pick) < n_per_group:
+        raise BiasLensError(f"the {world!r} world produced too few faces of some skin type × "
+                            "gender group; use a world where every group is common")
+    rows = np.concatenate(pick)
+    imgs = render_faces(s.attrs[rows], s.skin_tone[rows], seed=seed, size=size)
+    return imgs, np.repeat(np.array(GROUPS), n_per_group)
+
+
+@torch.no_grad()
+def face_probabilities(model: torch.nn.Module, images: np.ndarray, *, batch_size: int = 256,
+                       device: str | torch.device = "cpu") -> np.ndarray:
+    """Sigmoid face probability of uint8 NHWC ``images`` under a detector (eval mode).
+
+    A DB-VAE is read through ``classify``; any other model through its first logit.
+    """
+    from biaslens.train.data import to_model_input
+
+    dev = torch.device(device)
+    model = model.to(dev).eval()
+    fn = model.classify if hasattr(model, "classify") else model
+    out = []
+    for start in range(0, len(images), batch_size):
+        x = to_model_input(torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size])),
+                           dev)
+        out.append(torch.sigmoid(fn(x)[:, 0].float()).cpu())
+    return torch.cat(out).numpy() if out else np.zeros(0)
+
+
+def _face_data(cache: Any, cfg: DBVAEConfig, out: Path, progress: Any) -> Any:
+    """TrainData with an ``is_face`` group column: the given cache or a synthesized one."""
+    from biaslens.train.data import as_train_data
+    from biaslens.world.synth import synthesize_cache
+
+    if cache is None:
+        data_dir = out / "data"
+        if (data_dir / "manifest.json").exists():
+            cache = data_dir                      # re-use the synthesized data of a rerun
+        else:
+            cache = synthesize_cache(cfg.world, cfg.n_faces, data_dir, size=64, seed=cfg.seed,
+                                     nonfaces=cfg.n_nonfaces,
+                                     progress=None if progress is None else
+                                     (lambda d, t: progress("render", d, t)))
+    td = as_train_data(cache)
+    if td.image_size != (64, 64):
+        raise DataError(f"the DB-VAE and standard CNN need 64x64 images, the cache has "
+                        f"{td.image_size[0]}x{td.image_size[1]}", path=td.source, field="images")
+    td.group("is_face")   # clear error when the cache has no face/non-face column
+    return td
+
+
+def run_dbvae_experiment(cache: Any = None, *, out: str | Path,
+                         config: DBVAEConfig | None = None, progress: Any = None
+                         ) -> DBVAEExperiment:
+    """Train the standard CNN and the DB-VAE on faces + non-faces, evaluate per group.
+
+    Parameters
+    ----------
+    cache : a face/non-face cache (group column ``is_face``) or ``None`` to synthesize
+        ``config.n_faces`` faces of ``config.world`` and ``config.n_nonfaces`` non-faces
+        into ``out/data``.
+    out : run folder; training runs go to ``out/train_standard_cnn`` and
+        ``out/train_dbvae``, final weights to ``out/checkpoints/{standard_cnn,dbvae}``.
+    progress : optional ``progress(stage, done, total)`` callback.
+    """
+    from biaslens.models import save_checkpoint
+    from biaslens.train import TrainData, train_classifier, train_dbvae
+    from biaslens.train.loop import pick_device
+
+    cfg = config or DBVAEConfig()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    td = _face_data(cache, cfg, out, progress)
+    is_face = td.group("is_face").astype(bool)
+    n_train = len(td.indices("train"))
+    if n_train < cfg.batch_size:
+        raise DataError(f"only {n_train} training rows for batch size {cfg.batch_size}",
+                        path=td.source, field="split")
+    steps = cfg.epochs * max(1, n_train // cfg.batch_size)
+    dev = str(pick_device(cfg.device))
+    common = dict(batch_size=cfg.batch_size, lr=cfg.lr, betas=(0.9, 0.999), seed=cfg.seed,
+                  device=dev, log_every=max(1, steps // 20), checkpoint_every=0)
+
+    def stage(name: str):
+        return None if progress is None else (lambda s, t, m: progress(name, s, t))
+
+    # (a) standard CNN: same images, one "Face" label (is_face), uniform batches
+    face_td = TrainData(images=td.images, attrs=is_face[:, None], attribute_names=["Face"],
+                        split=td.split, content_hash=td.content_hash, source=td.source)
+    r_cnn = train_classifier(face_td, out=out / "train_standard_cnn", steps=steps,
+                             arch="standard_cnn", model_config={"n_filters": cfg.n_filters},
+                             eval_every=0, progress=stage("standard_cnn"), **common)
+    # (b) DB-VAE with per-epoch latent-histogram resampling of the faces
+    r_vae = train_dbvae(td, out=out / "train_dbvae", epochs=cfg.epochs,
+                        model_config={"latent_dim": cfg.latent_dim, "n_filters": cfg.n_filters},
+                        kl_weight=cfg.kl_weight, bins=cfg.bins, smoothing=cfg.smoothing,
+                        sample_every=0, progress=stage("dbvae"), **common)
+    from biaslens.models import load_checkpoint
+
+    cnn, _ = load_checkpoint(Path(r_cnn.checkpoint) / "classifier", device=dev)
+    vae, _ = load_checkpoint(Path(r_vae.checkpoint) / "dbvae", device=dev)
+    ckpts = {}
+    for name, model in (("standard_cnn", cnn), ("dbvae", vae)):
+        path = save_checkpoint(model, out / "checkpoints" / name,
+                               extra={"experiment": "mitigate dbvae", "data_hash": td.content_hash,
+                                      "config": cfg.to_dict()})
+        ckpts[name] = str(path)
+    images, groups = balanced_test_faces(cfg.n_per_group, seed=cfg.seed + 1,
+                                         world=cfg.test_world)
+    probs = {"standard_cnn": face_probabilities(cnn, images, device=dev),
+             "dbvae": face_probabilities(vae, images, device=dev)}
+    comparison = compare_detectors(probs, groups, reference="standard_cnn",
+                                   threshold=cfg.threshold, n_boot=cfg.n_boot, seed=cfg.seed)
+    faces = td.indices("train")[is_face[td.indices("train")]]
+    data = {"source": td.source, "content_hash": td.content_hash, "n_train": n_train,
+            "n_train_faces": int(len(faces)), "n_train_nonfaces": int(n_train - len(faces))}
+    if td.groups is not None and "skin_type" in td.group_names:
+        st = td.group("skin_type")[faces]
+        data["train_darker_share"] = float((st == 1).mean()) if len(faces) else float("nan")
+    if td.attrs is not None and "Male" in td.attribute_names:
+        data["train_male_share"] = float(td.attrs[faces, td.attribute_names.index("Male")].mean())
+    training = {"standard_cnn": {k: v for k, v in r_cnn.to_dict().items() if k != "config"},
+                "dbvae": {k: v for k, v in r_vae.to_dict().items() if k != "config"}}
+    return DBVAEExperiment(cfg, comparison, training, ckpts, data)

@@ -1,0 +1,215 @@
+"""Pictures and tables of the generator audits: population, reconstruction, counterfactual.
+
+Rendering only: every function takes a result object from :mod:`biaslens.audit.population`,
+:mod:`biaslens.audit.reconstruct`, :mod:`biaslens.audit.counterfactual` or
+:mod:`biaslens.experiments.ratio_sweep` and returns a matplotlib ``Figure`` (Agg, no
+pyplot state), a uint8 image or a rich ``Table``. Save figures with
+:func:`biaslens.report.plots_steer.save_figure`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from rich.table import Table
+
+from biaslens.report.plots_steer import make_grid
+from biaslens.report.tables import fmt_ci, fmt_num
+
+if TYPE_CHECKING:
+    from biaslens.audit.counterfactual import CounterfactualResult
+    from biaslens.audit.population import PopulationResult
+    from biaslens.audit.reconstruct import ReconstructResult
+    from biaslens.experiments.ratio_sweep import RatioSweepResult
+
+__all__ = ["counterfactual_grid", "counterfactual_table", "plot_counterfactual_pairs",
+           "plot_population", "plot_ratio_sweep", "plot_reconstruction", "population_table",
+           "reconstruct_table"]
+
+_GEN, _DATA, _OBS = "#c0392b", "#2c6fbb", "#e8a09a"
+
+
+def _err(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``(2, n)`` non-negative error-bar lengths; undefined bounds draw no bar."""
+    e = np.vstack([v - lo, hi - v])
+    return np.clip(np.nan_to_num(e, nan=0.0), 0, None)
+
+
+def plot_population(result: PopulationResult, top_k: int | None = 20) -> Figure:
+    """Generated vs data prevalence per attribute (95% CIs), largest |amplification| first,
+    beside the intersectional group shares (data, generated, uniform reference)."""
+    order = result.ranked_amplification(top_k)
+    names = [result.attribute_names[j] for j in order][::-1]
+    gen = result.generated[order][::-1]
+    dat = result.data[order][::-1]
+    g_lo, g_hi = (x[order][::-1] for x in result.generated_ci)
+    d_lo, d_hi = (x[order][::-1] for x in result.data_ci)
+
+    fig = Figure(figsize=(13, 1.8 + 0.32 * max(len(order), 4)))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 2, 1)
+    y = np.arange(len(names))
+    h = 0.4
+    ax.barh(y + h / 2, gen, h, color=_GEN, label="generated" +
+            (" (corrected)" if result.corrected else " (classifier labels)"),
+            xerr=_err(gen, g_lo, g_hi), error_kw={"lw": 1, "capsize": 2})
+    ax.barh(y - h / 2, dat, h, color=_DATA, label="training data",
+            xerr=_err(dat, d_lo, d_hi), error_kw={"lw": 1, "capsize": 2})
+    ax.set_yticks(y, [f"{nm}  (amp {a:+.2f})" for nm, a in
+                      zip(names, result.amplification[order][::-1])])
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("prevalence (95% CI); amp = bias amplification toward the data's majority")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(f"Attribute prevalence: {result.n_generated} generated vs {result.n_data} data")
+
+    ax2 = fig.add_subplot(1, 2, 2)
+    c = len(result.group_labels)
+    x = np.arange(c)
+    w = 0.38
+    q = result.group_share_generated
+    ax2.bar(x - w / 2, result.group_share_data, w, color=_DATA, label="training data")
+    ax2.bar(x + w / 2, q, w, color=_GEN, label="generated",
+            yerr=_err(q, *result.group_share_ci), error_kw={"lw": 1, "capsize": 3})
+    ax2.axhline(1 / c, color="black", ls="--", lw=0.8, label="uniform")
+    ax2.set_xticks(x, result.group_labels, rotation=30, ha="right")
+    ax2.set_ylabel("share of samples")
+    d = result.discrepancy
+    ax2.set_title(f"Group shares  (FD L2 to data {d['l2_to_data']:.3f}, "
+                  f"to uniform {d['l2_to_uniform']:.3f})")
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def population_table(result: PopulationResult, top_k: int | None = 15) -> Table:
+    """Rich table: prevalence generated vs data, difference (CI), ratio, amplification."""
+    basis = "corrected (Rogan–Gladen)" if result.corrected else "classifier labels"
+    table = Table(title=f"Population audit: {result.n_generated} generated ({basis}) vs "
+                        f"{result.n_data} training labels")
+    for col in ("attribute", "generated", "data", "difference", "95% CI", "ratio",
+                "amplification"):
+        table.add_column(col, justify="left" if col == "attribute" else "right")
+    for j in result.ranked_amplification(top_k):
+        a = result.amplification[j]
+        style = "red" if np.isfinite(a) and a > 0 else ""
+        table.add_row(result.attribute_names[j], fmt_num(result.generated[j]),
+                      fmt_num(result.data[j]), fmt_num(result.difference[j], signed=True),
+                      fmt_ci(result.difference_ci[0][j], result.difference_ci[1][j],
+                             signed=True),
+                      fmt_num(result.ratio[j], 2), fmt_num(a, signed=True), style=style)
+    return table
+
+
+def plot_reconstruction(result: ReconstructResult) -> Figure:
+    """Per-group reconstruction MSE (bootstrap CI) and label preservation (Wilson CI)."""
+    g = len(result.group_labels)
+    n_pres = len(result.preserved)
+    fig = Figure(figsize=(5 + 4 * n_pres, 4.2))
+    FigureCanvasAgg(fig)
+    x = np.arange(g)
+    ax = fig.add_subplot(1, 1 + n_pres, 1)
+    colors = [_GEN if lab == result.worst_group else _DATA for lab in result.group_labels]
+    ax.bar(x, result.mse, color=colors, yerr=_err(result.mse, *result.mse_ci),
+           error_kw={"lw": 1, "capsize": 3})
+    ax.set_xticks(x, [f"{lab}\n(n={n})" for lab, n in zip(result.group_labels, result.n)],
+                  rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("mean per-image MSE ([0, 1] pixels)")
+    ax.set_title(f"Reconstruction error (worst: {result.worst_group})")
+    for k, (name, rate) in enumerate(result.preserved.items()):
+        axp = fig.add_subplot(1, 1 + n_pres, 2 + k)
+        axp.bar(x, rate, color=_DATA, yerr=_err(rate, *result.preserved_ci[name]),
+                error_kw={"lw": 1, "capsize": 3}, label="reconstruction")
+        axp.scatter(x, result.original_accuracy[name], color="black", marker="_", s=200,
+                    zorder=3, label="original (classifier accuracy)")
+        axp.set_ylim(0, 1.05)
+        axp.set_xticks(x, result.group_labels, rotation=30, ha="right", fontsize=8)
+        axp.set_title(f"{name} label kept after reconstruction")
+        axp.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def reconstruct_table(result: ReconstructResult) -> Table:
+    """Rich table: per group n, MSE (CI), L1 and preservation rates."""
+    table = Table(title=f"Reconstruction audit over {' × '.join(result.groups)} "
+                        f"(worst group: {result.worst_group})")
+    for col in ("group", "n", "MSE", "95% CI", "L1", *[f"{k} kept" for k in result.preserved]):
+        table.add_column(col, justify="left" if col == "group" else "right")
+    for g, lab in enumerate(result.group_labels):
+        table.add_row(lab, str(int(result.n[g])), fmt_num(result.mse[g], 4),
+                      fmt_ci(result.mse_ci[0][g], result.mse_ci[1][g], 4),
+                      fmt_num(result.l1[g], 4),
+                      *[fmt_num(v[g]) for v in result.preserved.values()],
+                      style="red" if lab == result.worst_group else "")
+    return table
+
+
+def counterfactual_grid(result: CounterfactualResult, pad: int = 2) -> np.ndarray:
+    """uint8 grid: one row per image, columns original | recon | decoder flip |
+    encoder flip | scaled."""
+    return make_grid(result.pairs, pad=pad)
+
+
+def plot_counterfactual_pairs(result: CounterfactualResult) -> Figure:
+    """The before/after grid with its column titles."""
+    grid = counterfactual_grid(result)
+    rows = result.pairs.shape[0]
+    fig = Figure(figsize=(8, 1.2 + 1.3 * rows))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.imshow(grid, interpolation="nearest")
+    fr = result.flip_vs_recon
+    cols = ["original", "recon", f"decoder flip\n({fr['decoder_flip']:.0%})",
+            f"encoder flip\n({fr['encoder_flip']:.0%})",
+            f"×{result.scale:g}\n({fr['scaled']:.0%})"]
+    w = result.pairs.shape[3] + 2
+    ax.set_xticks([2 + w * k + w / 2 - 1 for k in range(5)], cols, fontsize=8)
+    ax.xaxis.tick_top()
+    ax.set_yticks([])
+    ax.set_xlabel(f"Condition {result.condition} flipped (in brackets: how often the "
+                  f"classified {result.condition} differs from the recon's)")
+    fig.tight_layout()
+    return fig
+
+
+def counterfactual_table(result: CounterfactualResult) -> Table:
+    """Rich table: flip rate and to-target rate per variant (Wilson CIs), then the
+    top shifts per direction."""
+    table = Table(title=f"Counterfactual audit: condition {result.condition} "
+                        f"({result.n} images)")
+    for col in ("variant", "flip rate", "95% CI", "vs recon", "classified as requested"):
+        table.add_column(col, justify="left" if col == "variant" else "right")
+    for v in result.flip_rate:
+        table.add_row(v, fmt_num(result.flip_rate[v]), fmt_ci(*result.flip_rate_ci[v]),
+                      fmt_num(result.flip_vs_recon[v]), fmt_num(result.to_target[v]))
+    for direction, rows in result.shifts.items():
+        table.add_section()
+        top = ", ".join(f"{s.name} {s.logit_shift:+.2f}" for s in rows[:5])
+        table.add_row(f"{direction}: also changes", top, "", "", "")
+    return table
+
+
+def plot_ratio_sweep(result: RatioSweepResult) -> Figure:
+    """Generated Male share against the training share, with CIs and the identity line."""
+    fig = Figure(figsize=(5, 5))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    x = np.array([r.data_share for r in result.rows])
+    y = np.array([r.generated_share for r in result.rows])
+    lo = np.array([r.generated_ci[0] for r in result.rows])
+    hi = np.array([r.generated_ci[1] for r in result.rows])
+    ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="identity (no amplification)")
+    ax.errorbar(x, y, yerr=_err(y, lo, hi), fmt="o-", color=_GEN, capsize=3,
+                label=f"generated ({result.model})")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel(f"training share of {result.attribute}")
+    ax.set_ylabel(f"generated share of {result.attribute}" +
+                  (" (corrected)" if result.corrected else ""))
+    ax.set_title("Training-ratio sweep")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

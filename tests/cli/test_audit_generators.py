@@ -1,0 +1,167 @@
+"""Tests for ``biaslens audit population|reconstruct|counterfactual`` and
+``biaslens experiment ratio-sweep`` (plumbing, with tiny random models)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from biaslens.cli import audit_generators  # registers the commands on the shared sub-apps
+from biaslens.cli.main import app
+from biaslens.errors import BiasLensError
+
+torch.set_num_threads(1)
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    """Tiny random checkpoints (64 px) and a 60-face synthetic cache."""
+    from biaslens.models import build_model
+    from biaslens.models.checkpoint import save_checkpoint
+    from biaslens.world.synth import synthesize_cache
+
+    root = tmp_path_factory.mktemp("gen-audits")
+    torch.manual_seed(0)
+    save_checkpoint(build_model("coursera_dcgan_generator", hidden_dim=4), root / "gen")
+    save_checkpoint(build_model("coursera_classifier", hidden_dim=4), root / "clf")
+    save_checkpoint(build_model("vae", hidden_dim=4, latent_dim=8), root / "vae")
+    save_checkpoint(build_model("cvae", condition_names=["Male"], hidden_dim=4, latent_dim=8),
+                    root / "cvae")
+    synthesize_cache("celeba", 60, root / "cache", size=64, seed=0)
+    return root
+
+
+def _png(path):
+    with Image.open(path) as im:
+        assert im.format == "PNG" and im.size[0] > 50
+
+
+def test_population_end_to_end(setup, tmp_path):
+    out = tmp_path / "pop"
+    args = ["audit", "population", "--generator", str(setup / "gen"), "--classifier",
+            str(setup / "clf"), "--cache", str(setup / "cache"), "--n", "40", "--batch-size",
+            "16", "--n-boot", "20", "--device", "cpu", "--out", str(out)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "Population audit" in res.output and "note:" in res.output
+    data = json.loads((out / "population.json").read_text())
+    assert data["audit"] == "population" and data["n_generated"] == 40
+    assert data["corrected"] is True and "Rogan–Gladen" in data["correction"]
+    assert len(data["inputs"]["classifier_rates"]["tpr"]) == 40
+    assert data["groups"]["labels"] == ["Male=0", "Male=1"]
+    _png(out / "population.png")
+    res = runner.invoke(app, args[:-1] + [str(tmp_path / "j"), "--json", "--no-correct"])
+    assert res.exit_code == 0, res.output
+    printed = json.loads(res.output)
+    assert printed == json.loads((tmp_path / "j" / "population.json").read_text())
+    assert printed["corrected"] is False
+
+
+def test_reconstruct_end_to_end(setup, tmp_path):
+    out = tmp_path / "rec"
+    res = runner.invoke(app, ["audit", "reconstruct", "--vae", str(setup / "vae"),
+                              "--classifier", str(setup / "clf"), "--cache",
+                              str(setup / "cache"), "--split", "all", "--per-group", "3",
+                              "--n-boot", "20", "--n-show", "2", "--device", "cpu",
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    data = json.loads((out / "reconstruct.json").read_text())
+    assert data["groups"] == ["Male", "skin_type"]
+    assert all(row["n"] <= 3 for row in data["by_group"])
+    assert data["worst_group"] in [row["group"] for row in data["by_group"]]
+    assert "Male" in data["by_group"][0]["preserved"]
+    _png(out / "reconstruct.png")
+    _png(out / "reconstruct_examples.png")
+
+
+def test_counterfactual_end_to_end(setup, tmp_path):
+    out = tmp_path / "cf"
+    res = runner.invoke(app, ["audit", "counterfactual", "--cvae", str(setup / "cvae"),
+                              "--classifier", str(setup / "clf"), "--cache",
+                              str(setup / "cache"), "--split", "all", "--n", "10",
+                              "--n-boot", "20", "--n-show", "3", "--groups", "Male,skin_type",
+                              "--device", "cpu", "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["condition"] == "Male" and data["n"] == 10
+    assert set(data["variants"]) == {"recon", "decoder_flip", "encoder_flip", "scaled"}
+    assert sum(data["direction_n"].values()) == 10
+    _png(out / "counterfactual_pairs.png")
+
+
+def test_ratio_sweep_plumbing(setup, tmp_path):
+    out = tmp_path / "sweep"
+    res = runner.invoke(app, ["experiment", "ratio-sweep", "--shares", "0.3,0.6", "--model",
+                              "vae", "--classifier", str(setup / "clf"), "--n-data", "40",
+                              "--n", "20", "--steps", "2", "--batch-size", "8",
+                              "--model-config", '{"hidden_dim": 4, "latent_dim": 8}',
+                              "--train-config", '{"beta": 0.01}',
+                              "--n-boot", "10", "--device", "cpu", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    data = json.loads((out / "ratio_sweep.json").read_text())
+    assert [r["target_share"] for r in data["rows"]] == [0.3, 0.6]
+    assert all(r["train_status"] == "completed" for r in data["rows"])
+    assert all(0 <= r["data_share"] <= 1 for r in data["rows"])
+    assert (out / "share-0.3" / "cache" / "manifest.json").is_file()
+    run_cfg = json.loads((out / "share-0.6" / "run" / "config.json").read_text())
+    assert run_cfg["beta"] == 0.01
+    _png(out / "ratio_sweep.png")
+
+
+def test_default_cache_is_synthesized_and_announced(setup, tmp_path, monkeypatch):
+    monkeypatch.setattr(audit_generators, "DEFAULT_CACHE_N", 30)
+    res = runner.invoke(app, ["audit", "population", "--generator", str(setup / "gen"),
+                              "--classifier", str(setup / "clf"), "--n", "10", "--n-boot",
+                              "0", "--no-correct", "--device", "cpu", "--out",
+                              str(tmp_path / "d")])
+    assert res.exit_code == 0, res.output
+    assert "synthesizing a default-world cache" in res.output
+    data = json.loads((tmp_path / "d" / "population.json").read_text())
+    assert data["n_data"] == 30 * 8 // 10 and data["inputs"]["cache"] == "synthesized"
+
+
+@pytest.mark.parametrize("cmd,role", [("population", "generator"), ("reconstruct", "vae"),
+                                      ("counterfactual", "cvae")])
+def test_missing_default_models_are_a_clear_error(cmd, role, tmp_path, monkeypatch):
+    monkeypatch.setenv("BIASLENS_MODELS_DIR", str(tmp_path / "no-models"))
+    res = runner.invoke(app, ["audit", cmd, "--out", str(tmp_path)])
+    assert isinstance(res.exception, BiasLensError)
+    assert f"no --{role} given" in str(res.exception)
+    assert f"pass --{role} CKPT" in str(res.exception)
+
+
+def test_ratio_sweep_needs_a_classifier_and_valid_options(tmp_path, monkeypatch):
+    monkeypatch.setenv("BIASLENS_MODELS_DIR", str(tmp_path / "no-models"))
+    res = runner.invoke(app, ["experiment", "ratio-sweep", "--out", str(tmp_path)])
+    assert isinstance(res.exception, BiasLensError)
+    assert "no --classifier given" in str(res.exception)
+    res = runner.invoke(app, ["experiment", "ratio-sweep", "--model", "diffusion"])
+    assert "must be one of vae, gan" in str(res.exception)
+
+
+def test_dry_run_and_bad_split(setup, tmp_path):
+    base = ["audit", "reconstruct", "--vae", str(setup / "vae"), "--classifier",
+            str(setup / "clf"), "--cache", str(setup / "cache"), "--out", str(tmp_path / "x")]
+    res = runner.invoke(app, base + ["--dry-run"])
+    assert res.exit_code == 0 and '"per_group": 200' in res.output
+    assert not (tmp_path / "x").exists()
+    res = runner.invoke(app, base + ["--split", "holdout"])
+    assert isinstance(res.exception, BiasLensError) and "unknown split" in str(res.exception)
+    with pytest.raises(BiasLensError, match="nope: vae checkpoint not found"):
+        audit_generators.resolve_checkpoint(tmp_path / "nope", "vae")
+
+
+def test_images_from_the_cache_view_match_the_cache(setup):
+    from biaslens.data.cache import load_cache
+
+    c = load_cache(setup / "cache")
+    view = audit_generators._view(c, "val")
+    assert len(view) == int((c.split == 1).sum())
+    np.testing.assert_array_equal(view.images[np.arange(len(view))],
+                                  c.images[np.flatnonzero(c.split == 1)])

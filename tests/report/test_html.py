@@ -1,0 +1,107 @@
+"""The HTML report's structure (no browser): sections, tables, embedded PNGs, JSON."""
+
+from __future__ import annotations
+
+import base64
+import json
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+
+from biaslens.errors import BiasLensError
+from biaslens.report.html import render_html, write_report
+
+
+class _Collect(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _parse(html: str) -> _Collect:
+    p = _Collect()
+    p.feed(html)
+    p.close()
+    return p
+
+
+def test_report_sections_images_and_self_containment(small_report):
+    html = render_html(small_report)
+    p = _parse(html)
+    ids = {a.get("id") for t, a in p.tags if t == "h2"}
+    assert {"summary", "dataset", "steering", "population", "fairness", "mitigation",
+            "inputs"} <= ids
+    imgs = [a["src"] for t, a in p.tags if t == "img"]
+    assert len(imgs) == len(small_report.figures)
+    for src in imgs:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    # nothing is fetched from elsewhere, and there is no script
+    assert not any(t == "script" for t, _ in p.tags)
+    for t, a in p.tags:
+        for key in ("src", "href"):
+            v = a.get(key)
+            assert v is None or v.startswith(("data:", "#")), (t, a)
+
+
+def test_report_tables_match_the_results(small_report):
+    html = render_html(small_report)
+    text = " ".join(_parse(html).text)
+    for r in small_report.steer:
+        assert f"Toward {r.target}" in text
+        for row in r.ranked:
+            assert row.name in text
+    assert [t for t, _ in small_report.fairness] == ["Smiling", "Young"]  # Male is protected
+    for t, rep in small_report.fairness:
+        assert f"{t} vs Male × skin_type" in text
+        assert sum(rep.counts) == 16  # the test split of the 160-face cache
+    assert "dbvae/compare.json" in text and "auc.after" in text
+    for line in small_report.to_dict()["summary"]:
+        assert line in text
+
+
+def test_report_escapes_text(small_report):
+    small_report.notes.append("<b>not bold</b> & more")
+    try:
+        html = render_html(small_report)
+    finally:
+        small_report.notes.pop()
+    assert "&lt;b&gt;not bold&lt;/b&gt; &amp; more" in html
+
+
+def test_write_report_html_and_json(small_report, tmp_path):
+    html_path, json_path = write_report(small_report, tmp_path / "out" / "r.html")
+    assert html_path.read_text().startswith("<!DOCTYPE html>")
+    data = json.loads(json_path.read_text())
+    assert json_path.name == "report.json" and data["format"] == "biaslens-report"
+    assert [s["target"] for s in data["steer"]] == ["Male", "-Smiling", "Young"]
+    assert data["summary"] == small_report.to_dict()["summary"]
+    assert data["dataset"]["n"] == 160
+    assert np.isclose(sum(g["share"] for g in data["dataset"]["groups"]), 1.0)
+    assert not list((tmp_path / "out").glob(".*tmp"))  # atomic writes leave no temp files
+
+
+def test_report_without_models_runs_dataset_only(tiny):
+    from biaslens.data.cache import load_cache
+    from biaslens.report.html import build_report
+
+    data = build_report(load_cache(tiny["cache"]), targets=["Smiling"], n_boot=20)
+    assert data.steer == [] and data.population is None and data.fairness == []
+    assert len(data.notes) == 2
+    assert 'id=\'steering\'' not in render_html(data)
+
+
+def test_report_rejects_unknown_targets_before_work(tiny):
+    from biaslens.data.cache import load_cache
+    from biaslens.report.html import build_report
+
+    with pytest.raises(BiasLensError, match="Smilng"):
+        build_report(load_cache(tiny["cache"]), targets=["Smilng"])

@@ -1,0 +1,189 @@
+"""Tests for the shipped default models (biaslens.defaults) and their training recipes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from biaslens import defaults
+from biaslens.defaults_train import (
+    RECIPES,
+    classifier_quality,
+    generate,
+    generator_quality,
+    to_model_input,
+)
+from biaslens.errors import CheckpointError, UnknownNameError
+from biaslens.names import CELEBA_ATTRIBUTES
+from biaslens.train.evaluate import rank_auc
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def fresh_faces():
+    """256 freshly rendered faces of the default world (a seed the training data never used)."""
+    from biaslens.world import World
+    from biaslens.world.render import render_faces
+
+    sample = World.preset("celeba").sample(256, seed=12345)
+    images = render_faces(sample.attrs, sample.skin_tone, seed=12345, size=64)
+    return images, np.asarray(sample.attrs, dtype=bool)
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return defaults.load_default("classifier")
+
+
+# ------------------------------------------------------------------ loader
+
+def test_every_default_is_shipped_and_small():
+    assert defaults.available_defaults() == list(defaults.DEFAULT_NAMES)
+    total = sum(f.stat().st_size for n in defaults.DEFAULT_NAMES
+                for f in defaults.default_model_path(n).iterdir())
+    assert total <= 25 * 2**20
+
+
+@pytest.mark.parametrize("name", defaults.DEFAULT_NAMES)
+def test_default_records_its_provenance_and_quality(name):
+    info = defaults.default_info(name)
+    assert info["architecture"] == defaults.DEFAULT_ARCHITECTURES[name]
+    extra = info["extra"]
+    assert extra["command"].endswith(f"defaults_train {name} --root runs/defaults")
+    assert extra["data"]["content_hash"].startswith("sha256:")
+    assert extra["training"]["kwargs"] == RECIPES[name].kwargs
+    assert extra["quality"], "no held-out quality recorded"
+
+
+def test_unknown_and_missing_defaults_are_clear_errors(tmp_path):
+    with pytest.raises(UnknownNameError, match="Valid names: generator"):
+        defaults.default_model_path("gan")
+    with pytest.raises(CheckpointError, match="not shipped.*defaults_train vae"):
+        defaults.default_model_path("vae", root=tmp_path)
+    assert defaults.available_defaults(root=tmp_path) == []
+
+
+# ------------------------------------------------------------------ interfaces
+
+def test_generator_interface_and_output_range():
+    gen = defaults.load_default("generator")
+    out = generate(gen, 64, seed=1)
+    assert out.shape == (64, 3, 64, 64) and gen.z_dim == 64
+    assert out.min() >= -1 and out.max() <= 1
+    assert out.std() > 0.2                                      # not a flat image
+    assert out.std(0).mean() > 0.05                             # not one face for every z
+
+
+def test_classifier_interface(classifier):
+    assert tuple(classifier.attribute_names) == tuple(CELEBA_ATTRIBUTES)
+    assert classifier(torch.zeros(2, 3, 64, 64)).shape == (2, 40)
+
+
+def test_vae_and_cvae_interfaces(fresh_faces):
+    x = to_model_input(fresh_faces[0][:8])
+    vae, cvae = defaults.load_default("vae"), defaults.load_default("cvae")
+    mu, logvar = vae.encode(x)
+    assert mu.shape == logvar.shape == (8, vae.z_dim)
+    assert vae.decode(mu).shape == x.shape
+    assert tuple(cvae.condition_names) == ("Male",)
+    c = torch.ones(8, 1)
+    assert cvae.decode(cvae.encode(x, c)[0], c).shape == x.shape
+
+
+# ------------------------------------------------------------------ quality smoke tests
+
+@pytest.mark.parametrize("attribute", ["Eyeglasses", "Wearing_Hat", "Male", "Smiling"])
+def test_classifier_separates_strongly_rendered_attributes(classifier, fresh_faces, attribute):
+    images, attrs = fresh_faces
+    j = CELEBA_ATTRIBUTES.index(attribute)
+    y = attrs[:, j]
+    assert 0 < y.sum() < len(y)
+    logits = classifier(to_model_input(images)).detach().numpy()[:, j]
+    majority = max(y.mean(), 1 - y.mean())
+    assert rank_auc(y, logits) > 0.9
+    assert ((logits > 0) == y).mean() >= majority
+
+
+def test_vae_reconstructs_better_than_the_mean_face(fresh_faces):
+    x = to_model_input(fresh_faces[0][:64])
+    vae = defaults.load_default("vae")
+    with torch.no_grad():
+        recon, _, _ = vae(x)
+    mse = (recon - x).pow(2).mean()
+    baseline = (x - x.mean(0, keepdim=True)).pow(2).mean()
+    assert mse < 0.6 * baseline
+
+
+def test_dbvae_tells_faces_from_nonfaces(fresh_faces):
+    from biaslens.world.nonface import render_nonfaces
+
+    faces = fresh_faces[0][:64]
+    non = render_nonfaces(64, seed=12345, size=64)
+    dbvae = defaults.load_default("dbvae")
+    with torch.no_grad():
+        logit = dbvae.classify(to_model_input(np.concatenate([faces, non])))[:, 0].numpy()
+    y = np.r_[np.ones(64, bool), np.zeros(64, bool)]
+    assert ((logit > 0) == y).mean() > 0.9
+
+
+# ------------------------------------------------------------------ evaluation functions
+
+class _ColumnReader(nn.Module):
+    """A 'classifier' whose logit k is the mean of channel (k mod 3) minus a threshold."""
+
+    def __init__(self, names: list[str]):
+        super().__init__()
+        self.attribute_names = names
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = x.mean((2, 3))                                      # (n, 3)
+        return torch.stack([m[:, k % 3] for k in range(len(self.attribute_names))], 1)
+
+
+def test_classifier_quality_matches_rank_auc():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (40, 4, 4, 3), dtype=np.uint8)
+    names = ["A", "B", "C"]
+    attrs = rng.random((40, 3)) < 0.5
+    q = classifier_quality(_ColumnReader(names), images, attrs, names, rendered=["A", "C"])
+    logits = to_model_input(images).mean((2, 3)).numpy()
+    expected = rank_auc(attrs, logits)
+    assert q["auc"] == pytest.approx(dict(zip(names, expected)))
+    assert q["mean_auc_rendered"] == pytest.approx((expected[0] + expected[2]) / 2)
+
+
+class _ConstantGenerator(nn.Module):
+    """Generates images whose channel means are fixed: (+0.5, -0.5, +0.5)."""
+
+    z_dim = 2
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        v = torch.tensor([0.5, -0.5, 0.5])[None, :, None, None]
+        return v.expand(len(z), 3, 4, 4) + 0 * z[:, :1, None, None]
+
+
+def test_generator_quality_flags_attributes_outside_the_tolerance():
+    names = ["A", "B", "C"]
+    train_attrs = np.array([[1, 0, 0]] * 3 + [[1, 1, 1]] * 1, dtype=bool)  # prevalence 1, .25, .25
+    real = np.zeros((5, 4, 4, 3), np.uint8)
+    q = generator_quality(_ConstantGenerator(), _ColumnReader(names), train_attrs, real,
+                          names, names, n=10, tolerance=0.05)
+    gen = {a: q["prevalence"][a]["generated"] for a in names}
+    assert gen == {"A": 1.0, "B": 0.0, "C": 1.0}
+    assert q["misses"] == ["B", "C"] and q["n_within_tolerance"] == 1
+    assert q["prevalence"]["B"]["difference"] == pytest.approx(-0.25)
+
+
+def test_models_list_summarises_shipped_quality():
+    from biaslens.cli.models_cmds import quality_summary, shipped_checkpoints
+
+    rows = {r["name"]: r for r in shipped_checkpoints()}
+    assert set(rows) >= set(defaults.DEFAULT_NAMES)
+    assert "mean_auc_rendered" in rows["classifier"]["quality"]
+    assert "recon_mse" in rows["vae"]["quality"]
+    assert quality_summary({"recon_mse": 0.1, "prevalence": {}, "flag": True}) == {
+        "recon_mse": 0.1}
+    assert quality_summary(None) == {}

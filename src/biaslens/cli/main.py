@@ -46,7 +46,7 @@ _COMMAND_MODULES = [
 for _mod in _COMMAND_MODULES:
     importlib.import_module(_mod)
 
-from biaslens.cli.data_world import demo_cmd  # noqa: E402
+from biaslens.cli.demo import demo_cmd  # noqa: E402
 
 app.command("demo", help="The main job on the embedded default (see README).")(demo_cmd)
 

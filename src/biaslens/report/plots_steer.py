@@ -115,7 +115,7 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 120) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png", dpi=dpi)
+            fig.savefig(f, format="png", dpi=dpi, bbox_inches="tight")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

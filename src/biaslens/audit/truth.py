@@ -1,0 +1,120 @@
+"""Score an audit against the synthetic world's known truth.
+
+The synthetic world knows exactly how every attribute co-varies with a target
+(:meth:`biaslens.world.World.truth`). A steering audit on models trained on that world
+should recover it: the attributes that move with the target when the generator is
+pushed are the ones the data tied to it. :func:`score_steering` measures how well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from scipy.stats import spearmanr
+
+#: Acceptance bars (issue: "scored against the truth").
+MIN_SPEARMAN = 0.7
+TOP_TRUE = 5
+TOP_MEASURED = 10
+
+
+@dataclass
+class TruthRow:
+    """One attribute: measured correlation with the target vs the world's true phi."""
+
+    attribute: str
+    measured: float
+    ci_low: float
+    ci_high: float
+    significant: bool
+    true_phi: float
+    sign_ok: bool
+
+
+@dataclass
+class TruthScore:
+    """How well a steering audit recovered the world's truth.
+
+    ``spearman`` is the rank correlation between the measured (signed) correlations and
+    the true phi over ``attributes``; ``top_true_in_measured`` says whether every one of
+    the true top-5 (by |phi|) is in the measured top-10 (by |correlation|);
+    ``wrong_signs`` lists significant entries whose sign disagrees with the truth.
+    """
+
+    target: str
+    attributes: list[str]
+    spearman: float
+    true_top: list[str]
+    measured_top: list[str]
+    top_true_in_measured: bool
+    n_significant: int
+    wrong_signs: list[str]
+    rows: list[TruthRow]
+
+    @property
+    def passed(self) -> dict[str, bool]:
+        return {
+            f"spearman>={MIN_SPEARMAN}": bool(self.spearman >= MIN_SPEARMAN),
+            f"true_top{TOP_TRUE}_in_measured_top{TOP_MEASURED}": self.top_true_in_measured,
+            "signs_right_for_significant": not self.wrong_signs,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["passed"] = self.passed
+        return d
+
+
+def score_steering(result: Any, truth: Any, *, attributes: Sequence[str] | None = None
+                   ) -> TruthScore:
+    """Compare a :class:`~biaslens.audit.steer.SteerResult` with a world's ``TruthTable``.
+
+    Parameters
+    ----------
+    result : SteerResult
+        Steering audit of a (possibly negated) target; its ``correlation`` row is used
+        (scale-free, unlike the covariance of logits).
+    truth : TruthTable
+        ``World.truth(target)`` for the *same* signed target.
+    attributes : sequence of str, optional
+        The attributes to compare; default: every attribute the renderer draws
+        (label-only ones such as Attractive cannot move in pixels), minus the target.
+    """
+    if attributes is None:
+        from biaslens.world.render import RENDERED_ATTRIBUTES
+
+        attributes = RENDERED_ATTRIBUTES
+    target_name = result.attribute_names[result.target_index]
+    names = [a for a in attributes if a != target_name and a in result.attribute_names
+             and a in truth.names]
+    mi = np.array([result.attribute_names.index(a) for a in names])
+    ti = np.array([list(truth.names).index(a) for a in names])
+    measured = np.asarray(result.correlation, dtype=float)[mi]
+    true_phi = np.asarray(truth.phi, dtype=float)[ti]
+    sig = np.asarray(result.significant, dtype=bool)[mi]
+    lo = np.asarray(result.corr_ci_low, dtype=float)[mi]
+    hi = np.asarray(result.corr_ci_high, dtype=float)[mi]
+
+    rho = float(spearmanr(measured, true_phi).statistic) if len(names) > 2 else float("nan")
+    order_true = np.argsort(-np.abs(true_phi), kind="stable")[:TOP_TRUE]
+    order_meas = np.argsort(-np.abs(np.nan_to_num(measured)), kind="stable")[:TOP_MEASURED]
+    true_top = [names[i] for i in order_true]
+    measured_top = [names[i] for i in order_meas]
+    sign_ok = np.sign(measured) == np.sign(true_phi)
+    rows = [TruthRow(a, float(m), float(lo_), float(hi_), bool(s), float(t), bool(ok))
+            for a, m, lo_, hi_, s, t, ok in zip(names, measured, lo, hi, sig, true_phi, sign_ok)]
+    rows.sort(key=lambda r: -abs(r.true_phi))
+    return TruthScore(
+        target=result.target,
+        attributes=list(names),
+        spearman=rho,
+        true_top=true_top,
+        measured_top=measured_top,
+        top_true_in_measured=set(true_top) <= set(measured_top),
+        n_significant=int(sig.sum()),
+        wrong_signs=[a for a, s, ok in zip(names, sig, sign_ok) if s and not ok],
+        rows=rows,
+    )

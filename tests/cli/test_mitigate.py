@@ -70,3 +70,20 @@ def test_experiment_toy_prints_the_category_table(tmp_path):
     assert (tmp_path / "Wearing_Earrings" / "latent_aug.json").exists()
     assert (tmp_path / "Wearing_Earrings" / "latent_aug.png").stat().st_size > 1000
     assert "DEO" in res.output
+
+
+@pytest.mark.slow
+def test_latent_aug_with_the_shipped_generator_runs_end_to_end(tmp_path):
+    from biaslens.defaults import available_defaults
+    from biaslens.world.synth import synthesize_cache
+
+    if not {"generator", "classifier"} <= set(available_defaults()):
+        pytest.skip("shipped generator/classifier not installed")
+    cache = synthesize_cache("celeba", 300, tmp_path / "c", size=64, seed=0, test_frac=0.3)
+    res = runner.invoke(app, ["mitigate", "latent-aug", str(cache.path), "--target", "Smiling",
+                              "--protected", "Male", "--n-fit", "400", "--n-aug", "200",
+                              "--epochs", "1", "--n-boot", "50", "--out", str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    out = json.loads((tmp_path / "r" / "latent_aug.json").read_text())
+    text = json.dumps(out)
+    assert "baseline" in text and "augmented" in text

@@ -148,7 +148,7 @@ def population_cmd(
         return
     from biaslens.audit.population import classifier_rates, population_audit
     from biaslens.report.plots_generators import plot_population, population_table
-    from biaslens.report.plots_steer import save_figure
+    from biaslens.report.figures import save_figure
 
     gen, clf = _load(gen_path), _load(clf_path)
     with open_cache(cache, _image_size(clf, _image_size(gen)), quiet=json_flag) as c:
@@ -216,7 +216,7 @@ def reconstruct_cmd(
         return
     from biaslens.audit.reconstruct import reconstruct_audit
     from biaslens.report.plots_generators import plot_reconstruction, reconstruct_table
-    from biaslens.report.plots_steer import save_figure
+    from biaslens.report.figures import save_figure
     from biaslens.train.images import save_image
 
     model, clf = _load(vae_path), _load(clf_path)
@@ -280,7 +280,7 @@ def counterfactual_cmd(
         return
     from biaslens.audit.counterfactual import counterfactual_audit
     from biaslens.report.plots_generators import counterfactual_table, plot_counterfactual_pairs
-    from biaslens.report.plots_steer import save_figure
+    from biaslens.report.figures import save_figure
 
     model, clf = _load(cvae_path), _load(clf_path)
     with open_cache(cache, _image_size(model), quiet=json_flag) as c:
@@ -353,7 +353,7 @@ def ratio_sweep_cmd(
         console.print_json(json.dumps(settings))
         return
     from biaslens.report.plots_generators import plot_ratio_sweep
-    from biaslens.report.plots_steer import save_figure
+    from biaslens.report.figures import save_figure
 
     say = (lambda _m: None) if json_flag else (lambda m: err_console.print(m))
     result = ratio_sweep(share_list, classifier=_load(clf_path), out=out, model=model,

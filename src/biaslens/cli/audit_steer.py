@@ -15,7 +15,6 @@ import typer
 from torch import nn
 
 from biaslens.cli._common import audit_app, console, err_console, resolve_model_arg, write_json
-from biaslens.errors import BiasLensError
 
 resolve_model_path = resolve_model_arg
 

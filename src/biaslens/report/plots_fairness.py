@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -50,14 +48,6 @@ def plot_fairness(report: FairnessReport, path: str | Path) -> Path:
     ax.legend(fontsize="small", ncol=min(G, 4), loc="upper center",
               bbox_to_anchor=(0.5, -0.1))
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    from biaslens.report.figures import save_figure
+
+    return save_figure(fig, path, dpi=110)

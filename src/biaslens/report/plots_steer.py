@@ -6,9 +6,6 @@ plain arrays) and returns a uint8 array or a matplotlib ``Figure`` (Agg, no pypl
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,6 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from rich.table import Table
 
+from biaslens.report.figures import save_figure  # noqa: F401  (re-exported)
 from biaslens.report.tables import fmt_num
 
 if TYPE_CHECKING:
@@ -106,21 +104,6 @@ def plot_covariance_bars(result: SteerResult, top_k: int | None = None) -> Figur
     ax.set_title(f"What changes when steering toward {result.target}")
     fig.tight_layout()
     return fig
-
-
-def save_figure(fig: Figure, path: str | Path, dpi: int = 120) -> Path:
-    """Save ``fig`` as PNG atomically (temp file in the same folder + ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png", dpi=dpi, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _fmt_g(x: float) -> str:

@@ -33,6 +33,9 @@ from torch import nn
 #: Where the shipped checkpoints live.
 from biaslens.defaults import RESOURCE_MODELS  # noqa: E402  (the shipped folder)
 
+#: The world the shipped defaults are trained on (only this world ships).
+DEFAULT_WORLD = "celeba"
+
 #: Caches rendered from the default world ("celeba" preset), 64 px.
 DATASETS: dict[str, dict[str, Any]] = {
     "faces": {"folder": "synth64", "world": "celeba", "n": 30000, "nonfaces": 0, "size": 64,
@@ -230,31 +233,70 @@ def dbvae_quality(dbvae: nn.Module, images: np.ndarray, is_face: np.ndarray) -> 
 
 # --------------------------------------------------------------------------- I/O steps
 
-def _command(step: str, root: Path) -> str:
-    return shlex.join(["python", "-m", "biaslens.defaults_train", step, "--root", str(root)])
+def _command(step: str, root: Path, world: str | None = None,
+             n_faces: int | None = None) -> str:
+    argv = ["python", "-m", "biaslens.defaults_train", step, "--root", str(root)]
+    if world is not None and world != DEFAULT_WORLD:
+        argv += ["--world", world]
+    if n_faces is not None:
+        argv += ["--n-faces", str(n_faces)]
+    return shlex.join(argv)
 
 
-def make_data(key: str, root: Path) -> Path:
-    """Render the cache of :data:`DATASETS` ``key`` under ``root`` (kept when complete)."""
+def dataset_spec(key: str, world: str | None = None, n_faces: int | None = None
+                 ) -> dict[str, Any]:
+    """:data:`DATASETS` ``key`` with the world and/or face count overridden.
+
+    ``None`` keeps the recipe's value, so ``dataset_spec(key) == DATASETS[key]``. The
+    override lets the same recipes train on another preset (e.g. the ``independent``
+    world of the validation in docs/validation.md) into another ``--root``.
+    """
+    spec = dict(DATASETS[key])
+    if world is not None:
+        spec["world"] = world
+    if n_faces is not None:
+        if n_faces < 10:
+            raise ValueError(f"n_faces must be >= 10 (got {n_faces})")
+        spec["n"] = int(n_faces)
+    return spec
+
+
+def make_data(key: str, root: Path, *, world: str | None = None,
+              n_faces: int | None = None) -> Path:
+    """Render the cache of :data:`DATASETS` ``key`` under ``root`` (kept when complete).
+
+    A complete cache rendered from another world or face count is never reused silently:
+    it raises :class:`~biaslens.errors.DataError` naming the folder.
+    """
     from biaslens.data.cache import load_cache
+    from biaslens.errors import DataError
     from biaslens.world.synth import synthesize_cache
 
-    spec = DATASETS[key]
+    spec = dataset_spec(key, world, n_faces)
     out = root / spec["folder"]
     try:
-        load_cache(out)
-        return out
+        cache = load_cache(out)
     except Exception:  # noqa: BLE001 - missing or incomplete: (re)render
-        pass
+        cache = None
+    if cache is not None:
+        src = cache.manifest.get("source", {})
+        have = (src.get("world", {}).get("name"), src.get("n_faces"))
+        if have != (spec["world"], spec["n"]):
+            raise DataError(f"cache was rendered from world {have[0]!r} with {have[1]} faces, "
+                            f"the recipe needs world {spec['world']!r} with {spec['n']}; "
+                            "use another --root or delete the folder", path=out,
+                            field="manifest.json:source")
+        return out
     synthesize_cache(spec["world"], spec["n"], out, size=spec["size"], seed=spec["seed"],
                      nonfaces=spec["nonfaces"], workers=2, overwrite=True)
     return out
 
 
-def _data_record(key: str, root: Path) -> dict[str, Any]:
+def _data_record(key: str, root: Path, world: str | None = None,
+                 n_faces: int | None = None) -> dict[str, Any]:
     from biaslens.data.cache import load_cache
 
-    spec = DATASETS[key]
+    spec = dataset_spec(key, world, n_faces)
     cache = load_cache(root / spec["folder"])
     synth = ["biaslens", "data", "synth", "--world", spec["world"], "--n", str(spec["n"]),
              "--size", str(spec["size"]), "--seed", str(spec["seed"])]
@@ -334,9 +376,11 @@ def train_generator_as_decoder(data: Path, *, out: Path, generator_config: dict[
             "images_per_s": step * batch_size / wall, "checkpoint": str(ckpt)}
 
 
-def train(name: str, root: Path, *, log: Callable[[str], None] = print) -> Path:
+def train(name: str, root: Path, *, log: Callable[[str], None] = print,
+          world: str | None = None, n_faces: int | None = None) -> Path:
     """Run the recipe's training (stops early, with a checkpoint, after ``max_minutes``;
-    resumes the run in ``root/run-<name>`` when it has a checkpoint)."""
+    resumes the run in ``root/run-<name>`` when it has a checkpoint). ``world`` and
+    ``n_faces`` only enter the recorded command (the data is ``root``'s cache)."""
     import biaslens.train as engine
 
     rec = RECIPES[name]
@@ -356,7 +400,7 @@ def train(name: str, root: Path, *, log: Callable[[str], None] = print) -> Path:
     resume = (out / "checkpoints" / "latest").is_dir()
     fn = (train_generator_as_decoder if rec.train_fn == "train_generator_as_decoder"
           else getattr(engine, rec.train_fn))
-    result = fn(data, out=out, command=_command(name, root), progress=progress,
+    result = fn(data, out=out, command=_command(name, root, world, n_faces), progress=progress,
                 should_stop=lambda: time.monotonic() - t0 > rec.max_minutes * 60,
                 device="cpu", resume=resume, **rec.kwargs)
     summary = result if isinstance(result, dict) else {
@@ -397,7 +441,8 @@ def evaluate(name: str, root: Path) -> dict[str, Any]:
             **cvae_flip_quality(model, clf, images[:1000], cond[:1000])}
 
 
-def ship(name: str, root: Path, quality: dict[str, Any], dest: Path = RESOURCE_MODELS) -> Path:
+def ship(name: str, root: Path, quality: dict[str, Any], dest: Path = RESOURCE_MODELS, *,
+         world: str | None = None, n_faces: int | None = None) -> Path:
     """Copy the trained weights to ``dest/<name>`` with the provenance in ``extra``."""
     from biaslens.models import load_checkpoint, save_checkpoint
 
@@ -407,7 +452,7 @@ def ship(name: str, root: Path, quality: dict[str, Any], dest: Path = RESOURCE_M
                                expected_architecture=rec.architecture)
     result = json.loads((run / "result.json").read_text())
     extra = {"default_model": name,
-             "command": _command(name, root),
+             "command": _command(name, root, world, n_faces),
              "training": {"function": (f"biaslens.defaults_train.{rec.train_fn}"
                                       if rec.train_fn == "train_generator_as_decoder"
                                       else f"biaslens.train.{rec.train_fn}"),
@@ -416,7 +461,7 @@ def ship(name: str, root: Path, quality: dict[str, Any], dest: Path = RESOURCE_M
                           "status": result["status"], "step": result["step"],
                           "steps": result["steps"], "wall_s": result["wall_s"],
                           "images_per_s": result["images_per_s"]},
-             "data": _data_record(rec.dataset, root),
+             "data": _data_record(rec.dataset, root, world, n_faces),
              "quality": quality}
     return save_checkpoint(model, dest / name, extra=json.loads(json.dumps(extra, default=float)))
 
@@ -429,7 +474,13 @@ def save_generated_grid(gen: nn.Module, path: Path, *, n: int = 64, seed: int = 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``python -m biaslens.defaults_train STEP... [--root runs/defaults]``."""
+    """Entry point: ``python -m biaslens.defaults_train STEP... [--root runs/defaults]``.
+
+    Only the default call (world ``celeba``, the recipe's face counts, no ``--no-ship``)
+    copies weights into the package; any other world or ``--n-faces`` trains and evaluates
+    into ``--root`` only (quality in ``ROOT/run-<name>/quality.json``, the generator's
+    sample grid in ``ROOT/generated_grid.png``).
+    """
     p = argparse.ArgumentParser(prog="python -m biaslens.defaults_train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("steps", nargs="+", choices=["all", "data", *RECIPES, "grid"],
@@ -440,39 +491,69 @@ def main(argv: list[str] | None = None) -> int:
                    help="torch CPU threads (1 was 2-3x faster than 2 on the shared 2-core box)")
     p.add_argument("--no-train", action="store_true",
                    help="evaluate and ship an existing run without training")
+    p.add_argument("--world", default=DEFAULT_WORLD,
+                   help=f"world preset the caches are rendered from (default {DEFAULT_WORLD}; "
+                        "any other world never ships)")
+    p.add_argument("--n-faces", type=int, default=None, metavar="N",
+                   help="faces per cache instead of the recipe's (never ships)")
+    p.add_argument("--no-ship", action="store_true",
+                   help="train and evaluate only; leave the shipped models untouched")
     p.add_argument("--grid", type=Path, default=Path("docs/img/generated_grid.png"),
-                   help="where the generator step saves its sample grid")
+                   help="where the generator step saves its sample grid (when shipping)")
     args = p.parse_args(argv)
+    from biaslens.world import World
+
+    try:
+        World.preset(args.world)
+    except Exception as exc:  # noqa: BLE001 - argparse prints one line, exit 2
+        p.error(f"--world: {exc}")
+    if args.n_faces is not None and args.n_faces < 10:
+        p.error(f"--n-faces must be >= 10 (got {args.n_faces})")
     torch.set_num_threads(args.threads)
     steps = ["data", *RECIPES] if "all" in args.steps else args.steps
     root = args.root
+    world = None if args.world == DEFAULT_WORLD else args.world
+    n_faces = args.n_faces
+    shipping = not args.no_ship and world is None and n_faces is None
 
     def log(msg: str) -> None:
         print(time.strftime("%H:%M:%S"), msg, flush=True)
 
+    if not shipping:
+        log(f"not shipping: results stay in {root} (world {args.world}, "
+            f"n_faces {n_faces or 'recipe'})")
     for step in steps:
         if step == "data":
             for key in DATASETS:
-                log(f"data {key}: {make_data(key, root)}")
+                log(f"data {key}: {make_data(key, root, world=world, n_faces=n_faces)}")
             continue
         if step == "grid":
             from biaslens.models import load_checkpoint
 
-            gen, _ = load_checkpoint(RESOURCE_MODELS / "generator")
-            log(f"grid: {save_generated_grid(gen, args.grid)}")
+            src = (RESOURCE_MODELS / "generator" if shipping
+                   else root / "run-generator" / "checkpoints" / "latest" / "generator")
+            gen, _ = load_checkpoint(src)
+            log(f"grid: {save_generated_grid(gen, args.grid if shipping else root / 'generated_grid.png')}")
             continue
         if not args.no_train:
-            make_data(RECIPES[step].dataset, root)
-            train(step, root, log=log)
+            make_data(RECIPES[step].dataset, root, world=world, n_faces=n_faces)
+            train(step, root, log=log, world=world, n_faces=n_faces)
         quality = evaluate(step, root)
         log(f"[{step}] quality: " + json.dumps(
             {k: v for k, v in quality.items() if not isinstance(v, dict)}, default=float))
-        log(f"[{step}] shipped: {ship(step, root, quality)}")
+        if shipping:
+            log(f"[{step}] shipped: {ship(step, root, quality)}")
+        else:
+            qpath = root / f"run-{step}" / "quality.json"
+            qpath.write_text(json.dumps(quality, indent=1, default=float))
+            log(f"[{step}] quality written to {qpath} (not shipped)")
         if step == "generator":
             from biaslens.models import load_checkpoint
 
-            gen, _ = load_checkpoint(RESOURCE_MODELS / "generator")
-            log(f"grid: {save_generated_grid(gen, args.grid)}")
+            src = (RESOURCE_MODELS / "generator" if shipping
+                   else root / "run-generator" / "checkpoints" / "latest" / "generator")
+            gen, _ = load_checkpoint(src)
+            log(f"grid: {save_generated_grid(gen, args.grid if shipping else root / 'generated_grid.png')}")
     return 0
 
 

@@ -18,11 +18,10 @@ import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import typer
-from torch import nn
 
 from biaslens.cli._common import (
     audit_app,
@@ -33,6 +32,9 @@ from biaslens.cli._common import (
     write_json,
 )
 from biaslens.errors import BiasLensError
+
+if TYPE_CHECKING:  # torch loads lazily: `biaslens --help` stays fast
+    from torch import nn
 
 #: Size of the default cache synthesized when no ``--cache`` is given.
 DEFAULT_CACHE_N = 2000

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from torch import nn
 
 from biaslens.cli._common import audit_app, console, err_console, resolve_model_arg, write_json
+
+if TYPE_CHECKING:  # torch loads lazily: `biaslens --help` stays fast
+    from torch import nn
 
 resolve_model_path = resolve_model_arg
 

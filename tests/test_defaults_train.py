@@ -125,3 +125,23 @@ def test_make_data_refuses_a_cache_of_another_world(tmp_path: Path,
     assert str(out) in str(exc.value)
     with pytest.raises(DataError, match="12 faces"):
         dt.make_data("faces", tmp_path, world="independent", n_faces=13)
+
+
+@pytest.mark.parametrize("extra, shipped", [([], True), (["--world", "independent"], False)])
+def test_generator_grid_goes_to_root_unless_shipping(recorder, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     extra: list[str], shipped: bool) -> None:
+    """Only the shipping call loads the shipped generator and writes the docs grid."""
+    import biaslens.models
+
+    loaded, grids = [], []
+    monkeypatch.setattr(biaslens.models, "load_checkpoint",
+                        lambda path, **kw: (loaded.append(Path(path)), None))
+    monkeypatch.setattr(dt, "save_generated_grid", lambda gen, path: grids.append(path) or path)
+    docs_grid = tmp_path / "docs_grid.png"
+    dt.main(["generator", "--root", str(tmp_path), "--grid", str(docs_grid), *extra])
+    if shipped:
+        assert loaded == [dt.RESOURCE_MODELS / "generator"] and grids == [docs_grid]
+    else:
+        assert loaded == [tmp_path / "run-generator" / "checkpoints" / "latest" / "generator"]
+        assert grids == [tmp_path / "generated_grid.png"]

@@ -12,6 +12,11 @@ one call of the training engine with fixed keywords, a held-out evaluation
 weights into the package whose checkpoint ``extra`` records the command, the data (cache
 content hash and synth settings), the training keywords and the quality numbers.
 The evaluation functions are pure compute (models and arrays in, dicts out).
+
+The same recipes train on another world preset without touching the shipped models
+(``--world independent --n-faces 20000 --root runs/independent``; any ``--world`` other
+than ``celeba``, any ``--n-faces`` or ``--no-ship`` evaluates into ``--root`` only, see
+docs/validation.md).
 """
 
 from __future__ import annotations
@@ -490,7 +495,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (1 was 2-3x faster than 2 on the shared 2-core box)")
     p.add_argument("--no-train", action="store_true",
-                   help="evaluate and ship an existing run without training")
+                   help="evaluate (and, for the default world, ship) an existing run "
+                        "without training")
     p.add_argument("--world", default=DEFAULT_WORLD,
                    help=f"world preset the caches are rendered from (default {DEFAULT_WORLD}; "
                         "any other world never ships)")
@@ -519,6 +525,16 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg: str) -> None:
         print(time.strftime("%H:%M:%S"), msg, flush=True)
 
+    def grid() -> Path:
+        """Sample grid of the shipped generator (or, when not shipping, of the run's)."""
+        from biaslens.models import load_checkpoint
+
+        if shipping:
+            return save_generated_grid(load_checkpoint(RESOURCE_MODELS / "generator")[0],
+                                       args.grid)
+        run = root / "run-generator" / "checkpoints" / "latest" / "generator"
+        return save_generated_grid(load_checkpoint(run)[0], root / "generated_grid.png")
+
     if not shipping:
         log(f"not shipping: results stay in {root} (world {args.world}, "
             f"n_faces {n_faces or 'recipe'})")
@@ -528,12 +544,7 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"data {key}: {make_data(key, root, world=world, n_faces=n_faces)}")
             continue
         if step == "grid":
-            from biaslens.models import load_checkpoint
-
-            src = (RESOURCE_MODELS / "generator" if shipping
-                   else root / "run-generator" / "checkpoints" / "latest" / "generator")
-            gen, _ = load_checkpoint(src)
-            log(f"grid: {save_generated_grid(gen, args.grid if shipping else root / 'generated_grid.png')}")
+            log(f"grid: {grid()}")
             continue
         if not args.no_train:
             make_data(RECIPES[step].dataset, root, world=world, n_faces=n_faces)
@@ -548,12 +559,7 @@ def main(argv: list[str] | None = None) -> int:
             qpath.write_text(json.dumps(quality, indent=1, default=float))
             log(f"[{step}] quality written to {qpath} (not shipped)")
         if step == "generator":
-            from biaslens.models import load_checkpoint
-
-            src = (RESOURCE_MODELS / "generator" if shipping
-                   else root / "run-generator" / "checkpoints" / "latest" / "generator")
-            gen, _ = load_checkpoint(src)
-            log(f"grid: {save_generated_grid(gen, args.grid if shipping else root / 'generated_grid.png')}")
+            log(f"grid: {grid()}")
     return 0
 
 

@@ -44,6 +44,26 @@ SPLITS = ("train", "val", "test", "all")
 resolve_checkpoint = resolve_model_arg
 
 
+def _prologue(models: dict[str, Path | None], device: str, cache: Path | None, out: Path,
+              dry_run: bool, **options: Any) -> tuple[dict[str, Path], Any, dict] | None:
+    """Resolve the model checkpoints and the device and collect the run's settings.
+
+    Returns ``(paths, device, settings)``, or ``None`` after printing the settings when
+    ``dry_run`` (the command then stops before loading anything).
+    """
+    from biaslens.models.checkpoint import resolve_device
+
+    paths = {role: resolve_checkpoint(given, role) for role, given in models.items()}
+    dev = resolve_device(device)
+    settings = {**{role: str(p) for role, p in paths.items()},
+                "cache": None if cache is None else str(cache), **options,
+                "device": str(dev), "out": str(out)}
+    if dry_run:
+        console.print_json(json.dumps(settings))
+        return None
+    return paths, dev, settings
+
+
 def _load(path: Path) -> nn.Module:
     from biaslens.models.importers import load_model
 
@@ -135,19 +155,13 @@ def population_cmd(
 
     Writes OUT/population.json and OUT/population.png.
     """
-    from biaslens.models.checkpoint import resolve_device
-
-    gen_path = resolve_checkpoint(generator, "generator")
-    clf_path = resolve_checkpoint(classifier, "classifier")
-    dev = resolve_device(device)
-    settings = {"generator": str(gen_path), "classifier": str(clf_path),
-                "cache": None if cache is None else str(cache), "n": n,
-                "batch_size": batch_size, "groups": _split_list(groups), "split": split,
-                "correct": correct, "n_boot": n_boot, "seed": seed, "device": str(dev),
-                "out": str(out)}
-    if dry_run:
-        console.print_json(json.dumps(settings))
+    start = _prologue({"generator": generator, "classifier": classifier}, device, cache, out,
+                      dry_run, n=n, batch_size=batch_size, groups=_split_list(groups),
+                      split=split, correct=correct, n_boot=n_boot, seed=seed)
+    if start is None:
         return
+    paths, dev, settings = start
+    gen_path, clf_path = paths["generator"], paths["classifier"]
     from biaslens.audit.population import classifier_rates, population_audit
     from biaslens.report.plots_generators import plot_population, population_table
     from biaslens.report.figures import save_figure
@@ -204,18 +218,13 @@ def reconstruct_cmd(
 
     Writes OUT/reconstruct.json, OUT/reconstruct.png and OUT/reconstruct_examples.png.
     """
-    from biaslens.models.checkpoint import resolve_device
-
-    vae_path = resolve_checkpoint(vae, "vae")
-    clf_path = resolve_checkpoint(classifier, "classifier")
-    dev = resolve_device(device)
-    settings = {"vae": str(vae_path), "classifier": str(clf_path),
-                "cache": None if cache is None else str(cache), "groups": _split_list(groups),
-                "per_group": per_group, "split": split, "n_boot": n_boot, "seed": seed,
-                "device": str(dev), "out": str(out)}
-    if dry_run:
-        console.print_json(json.dumps(settings))
+    start = _prologue({"vae": vae, "classifier": classifier}, device, cache, out, dry_run,
+                      groups=_split_list(groups), per_group=per_group, split=split,
+                      n_boot=n_boot, seed=seed)
+    if start is None:
         return
+    paths, dev, settings = start
+    vae_path, clf_path = paths["vae"], paths["classifier"]
     from biaslens.audit.reconstruct import reconstruct_audit
     from biaslens.report.plots_generators import plot_reconstruction, reconstruct_table
     from biaslens.report.figures import save_figure
@@ -268,18 +277,13 @@ def counterfactual_cmd(
     Writes OUT/counterfactual.json and OUT/counterfactual_pairs.png
     (original | recon | decoder flip | encoder flip | ×scale).
     """
-    from biaslens.models.checkpoint import resolve_device
-
-    cvae_path = resolve_checkpoint(cvae, "cvae")
-    clf_path = resolve_checkpoint(classifier, "classifier")
-    dev = resolve_device(device)
-    settings = {"cvae": str(cvae_path), "classifier": str(clf_path),
-                "cache": None if cache is None else str(cache), "condition": condition,
-                "groups": _split_list(groups), "n": n, "scale": scale, "split": split,
-                "n_boot": n_boot, "seed": seed, "device": str(dev), "out": str(out)}
-    if dry_run:
-        console.print_json(json.dumps(settings))
+    start = _prologue({"cvae": cvae, "classifier": classifier}, device, cache, out, dry_run,
+                      condition=condition, groups=_split_list(groups), n=n, scale=scale,
+                      split=split, n_boot=n_boot, seed=seed)
+    if start is None:
         return
+    paths, dev, settings = start
+    cvae_path, clf_path = paths["cvae"], paths["classifier"]
     from biaslens.audit.counterfactual import counterfactual_audit
     from biaslens.report.plots_generators import counterfactual_table, plot_counterfactual_pairs
     from biaslens.report.figures import save_figure

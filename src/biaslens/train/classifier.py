@@ -95,8 +95,7 @@ def train_classifier(
                checkpoint_every=checkpoint_every, mixed_precision=mixed_precision,
                compile=compile)
     if dry_run:
-        return TrainResult("classifier", str(out), "dry_run", 0, steps,
-                           config={**cfg, "steps": steps, "seed": seed, "device": device})
+        return TrainResult.dry_run("classifier", out, cfg, steps=steps, seed=seed, device=device)
     s = Session("classifier", out=out, config=cfg, steps=steps, seed=seed, device=device,
                 log_every=log_every, sample_every=0, checkpoint_every=checkpoint_every,
                 resume=resume, mixed_precision=mixed_precision, progress=progress,

@@ -141,8 +141,7 @@ def train_dbvae(
                sample_every=sample_every, n_samples=n_samples,
                checkpoint_every=checkpoint_every, mixed_precision=mixed_precision)
     if dry_run:
-        return TrainResult("dbvae", str(out), "dry_run", 0, steps,
-                           config={**cfg, "steps": steps, "seed": seed, "device": device})
+        return TrainResult.dry_run("dbvae", out, cfg, steps=steps, seed=seed, device=device)
     s = Session("dbvae", out=out, config=cfg, steps=steps, seed=seed, device=device,
                 log_every=log_every, sample_every=sample_every,
                 checkpoint_every=checkpoint_every, resume=resume,

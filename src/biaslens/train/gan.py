@@ -65,8 +65,7 @@ def train_gan(
                checkpoint_every=checkpoint_every, mixed_precision=mixed_precision,
                compile=compile, collapse_std=collapse_std, collapse_patience=collapse_patience)
     if dry_run:
-        return TrainResult("gan", str(out), "dry_run", 0, steps,
-                           config={**cfg, "steps": steps, "seed": seed, "device": device})
+        return TrainResult.dry_run("gan", out, cfg, steps=steps, seed=seed, device=device)
     s = Session("gan", out=out, config=cfg, steps=steps, seed=seed, device=device,
                 log_every=log_every, sample_every=sample_every,
                 checkpoint_every=checkpoint_every, resume=resume,

@@ -75,6 +75,13 @@ class TrainResult:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def dry_run(cls, family: str, out: str | Path, config: dict[str, Any], *, steps: int,
+                seed: int, device: str) -> TrainResult:
+        """The result of ``dry_run=True``: the resolved configuration, nothing trained."""
+        return cls(family, str(out), "dry_run", 0, steps,
+                   config={**config, "steps": steps, "seed": seed, "device": device})
+
 
 def pick_device(device: str | torch.device = "auto") -> torch.device:
     """``auto`` -> the local CUDA device when there is one (per torchrun LOCAL_RANK), else CPU."""

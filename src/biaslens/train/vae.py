@@ -57,8 +57,7 @@ def _train_vae_family(family: str, data: Any, *, out, steps, batch_size, lr, bet
                checkpoint_every=checkpoint_every, mixed_precision=mixed_precision,
                compile=compile)
     if dry_run:
-        return TrainResult(family, str(out), "dry_run", 0, steps,
-                           config={**cfg, "steps": steps, "seed": seed, "device": device})
+        return TrainResult.dry_run(family, out, cfg, steps=steps, seed=seed, device=device)
     s = Session(family, out=out, config=cfg, steps=steps, seed=seed, device=device,
                 log_every=log_every, sample_every=sample_every,
                 checkpoint_every=checkpoint_every, resume=resume,

@@ -59,7 +59,8 @@ def biaslens_loop(images_u8: np.ndarray, steps: int, batch: int, device: str) ->
         # steps+1 steps logged every `steps`: the last window is the final step(s) after
         # the first (warm-up) window, like the reference's timing
         r = train_gan(images_u8, out=tmp, steps=2 * steps, batch_size=batch, log_every=steps,
-                      sample_every=0, checkpoint_every=0, device=device, command="benchmark")
+                      sample_every=0, checkpoint_every=0, device=device, command="benchmark",
+                      discriminator="coursera_dcgan_discriminator", loss="bce", init="default")
     return r.images_per_s
 
 

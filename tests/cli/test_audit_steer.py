@@ -97,3 +97,29 @@ def test_make_grid_places_every_image():
             cell = grid[1 + 3 * r:3 + 3 * r, 1 + 3 * c:3 + 3 * c]
             assert (cell == imgs[r, c, 0, 0, 0]).all()
     assert (grid[0] == 255).all() and (grid[:, 0] == 255).all()
+
+
+def test_reference_and_judge_options(checkpoints, tmp_path):
+    out = tmp_path / "ref"
+    gen, clf = checkpoints
+    res = runner.invoke(app, _args(checkpoints, out, "--reference", "world:celeba",
+                                   "--reference-n", "20", "--judge", str(clf)))
+    assert res.exit_code == 0, res.output
+    data = json.loads((out / "steer.json").read_text())
+    dc = data["data_comparison"]
+    assert dc["n_reference"] == 20 and "celeba" in dc["reference"]
+    assert len(dc["path_slope"]) == 40 and data["judge"]["used"] is True
+    assert data["inputs"]["reference"] == "world:celeba"
+    assert "excesssignificantatFDR" in "".join(res.output.split())  # the table caption
+
+
+def test_user_checkpoints_default_to_no_reference(checkpoints, tmp_path):
+    res = runner.invoke(app, _args(checkpoints, tmp_path / "n", "--json"))
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["data_comparison"] is None
+
+
+def test_bad_reference_is_one_clear_error(checkpoints, tmp_path):
+    res = runner.invoke(app, _args(checkpoints, tmp_path / "b", "--reference", "nowhere"))
+    assert res.exit_code != 0
+    assert "--reference nowhere" in res.output or "--reference nowhere" in str(res.exception)

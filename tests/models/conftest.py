@@ -16,6 +16,7 @@ TINY: dict[str, dict] = {
     "dcgan_generator": {"z_dim": 16, "ngf": 8, "image_size": 32},
     "pytorch_dcgan_generator": {"z_dim": 16, "ngf": 8},
     "dcgan_discriminator": {"ndf": 8, "image_size": 32},
+    "sn_dcgan_discriminator": {"ndf": 8, "image_size": 32},
     "resnet_classifier": {"image_size": 32, "widths": [8, 16], "blocks": 1,
                           "attribute_names": ["Male", "Smiling"]},
     "vae": {"image_size": 32, "latent_dim": 8, "hidden_dim": 8},

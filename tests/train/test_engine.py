@@ -14,7 +14,7 @@ from biaslens.train import (TrainingDiverged, train_classifier, train_cvae, trai
 from .conftest import make_data
 
 TINY_G = {"hidden_dim": 4}
-TINY_D = {"hidden_dim": 4}
+TINY_D = {"ndf": 4}  # the default sn_dcgan_discriminator
 
 
 def _gan(data, out, steps, **kw):
@@ -142,3 +142,33 @@ def test_dbvae_resume_exact_across_epoch_boundary(tmp_path):
 def test_dbvae_needs_face_column(tmp_path, data64):
     with pytest.raises(BiasLensError, match="is_face"):
         train_dbvae(data64, out=tmp_path / "x", steps=1, device="cpu")
+
+
+def test_gan_losses_and_inits_are_options(tmp_path, data64):
+    # The course's pair (BCE, BatchNorm D, PyTorch init) still trains through the engine.
+    r = train_gan(data64, out=tmp_path / "course", steps=2, batch_size=8,
+                  generator_config=TINY_G, discriminator="coursera_dcgan_discriminator",
+                  discriminator_config={"hidden_dim": 4}, loss="bce", init="default",
+                  log_every=1, sample_every=0, checkpoint_every=0, device="cpu")
+    assert r.status == "completed" and r.config["loss"] == "bce"
+    # hinge: D's loss is 2 when D outputs 0 everywhere, and lr_d is recorded
+    r = _gan(data64, tmp_path / "hinge", 1, lr_d=1e-3)
+    assert r.config["lr_d"] == 1e-3 and r.config["init"] == "dcgan"
+    for bad in ({"loss": "wgan"}, {"init": "xavier"}):
+        with pytest.raises(BiasLensError, match="must be"):
+            _gan(data64, tmp_path / "bad", 1, **bad)
+
+
+def test_dcgan_init_draws_conv_weights_with_std_002():
+    from biaslens.models import build_model, dcgan_init_
+
+    torch.manual_seed(0)
+    g = build_model("coursera_dcgan_generator", hidden_dim=16)
+    dcgan_init_(g)
+    w = torch.cat([m.weight.flatten() for m in g.modules()
+                   if isinstance(m, torch.nn.ConvTranspose2d)])
+    assert abs(w.std().item() - 0.02) < 0.002 and abs(w.mean().item()) < 0.002
+    d = build_model("sn_dcgan_discriminator", ndf=8)
+    before = [p.clone() for p in d.parameters()]
+    dcgan_init_(d)                      # spectrally normalised convs are left alone
+    assert all(torch.equal(a, b) for a, b in zip(before, d.parameters()))

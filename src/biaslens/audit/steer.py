@@ -51,6 +51,7 @@ import torch
 from scipy import stats as _st
 from torch import nn
 
+from biaslens.audit.steer_reference import DataComparison, compare_with_data
 from biaslens.errors import BiasLensError
 from biaslens.names import display_name, resolve_attribute
 from biaslens.stats import benjamini_hochberg, bootstrap_ci
@@ -143,6 +144,8 @@ class SteerHistory:
     initial : (n, A) float32 — ``L0``, the logits at the starting noise.
     images : (P·K, n_show, H, W, 3) uint8 — the first ``n_show`` samples at every step.
     push_signs : the sign applied to the *raw* target logit in each pass.
+    guide_target : (P·K, n) float32 — the *guide's* target logit at every step when a
+        separate judge recorded ``history``; ``None`` otherwise.
     """
 
     history: np.ndarray
@@ -151,6 +154,7 @@ class SteerHistory:
     push_signs: tuple[int, ...]
     steps: int
     elapsed_s: float
+    guide_target: np.ndarray | None = None
 
 
 _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d,
@@ -219,6 +223,7 @@ def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int
                   step_size: float | None = None, direction: Direction = "both",
                   accumulate_grad: bool = False, disentangle: float = 0.0, seed: int = 0,
                   device: str | torch.device = "cpu", n_show: int = 8,
+                  judge: nn.Module | None = None,
                   progress: Callable[[int, int], None] | None = None) -> SteerHistory:
     """Run the batched steering loop and record every attribute's logit at every step.
 
@@ -237,6 +242,9 @@ def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int
     disentangle : ``λ`` of §2.5; penalizes the L2 change of the other attributes.
     seed : seeds the CPU ``torch.Generator`` that draws ``Z0`` (then moved to ``device``).
     n_show : how many samples keep their images (bounds memory).
+    judge : a second classifier that *records* the logits while ``classifier`` (the guide)
+        supplies the gradient; ``history`` then holds the judge's logits and
+        ``guide_target`` the guide's target logit (see :func:`steer_audit`).
     progress : called as ``progress(step, steps)`` after each step (no host sync).
     """
     if direction not in _DIRECTIONS:
@@ -262,10 +270,13 @@ def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int
 
     t0 = time.perf_counter()
     gen_model, clf_model = _fast_copy(generator, device), _fast_copy(classifier, device)
-    with _frozen(gen_model, clf_model):
+    judge_model = _fast_copy(judge, device) if judge is not None else None
+    frozen = (gen_model, clf_model) + ((judge_model,) if judge_model is not None else ())
+    with _frozen(*frozen):
         z = z0.repeat(n_pass, 1)  # (P·n, z_dim), every pass starts from Z0
         grad_sum = torch.zeros_like(z) if accumulate_grad else None
         hist: torch.Tensor | None = None  # (K, P·n, A), allocated once A is known
+        guide_t: torch.Tensor | None = None  # (K, P·n) guide target logit (judge runs only)
         imgs: torch.Tensor | None = None  # (K, P·n_show, H, W, 3) uint8
         start: torch.Tensor | None = None
         others: list[int] = []
@@ -276,6 +287,11 @@ def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int
                 if x.ndim == 4:
                     x = x.contiguous(memory_format=torch.channels_last)
                 logits = clf_model(x).float()  # (P·n, A)
+                if judge_model is not None:
+                    with torch.no_grad():
+                        recorded = judge_model(x.detach()).float()  # (P·n, A_judge)
+                else:
+                    recorded = logits
             if hist is None:
                 if logits.ndim != 2 or logits.shape[0] != n_pass * n:
                     raise BiasLensError(f"the classifier must return logits of shape (n, A); "
@@ -284,12 +300,19 @@ def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int
                 if not 0 <= target_index < a:
                     raise BiasLensError(f"target index {target_index} is out of range for a "
                                         f"classifier with {a} outputs")
-                hist = torch.empty(steps, n_pass * n, a, device=device)
+                if recorded.ndim != 2 or recorded.shape[0] != n_pass * n:
+                    raise BiasLensError(f"the judge must return logits of shape (n, A); "
+                                        f"got {tuple(recorded.shape)}")
+                hist = torch.empty(steps, n_pass * n, recorded.shape[1], device=device)
+                if judge_model is not None:
+                    guide_t = torch.empty(steps, n_pass * n, device=device)
                 imgs = torch.empty(steps, n_pass * n_show, x.shape[2], x.shape[3], 3,
                                    dtype=torch.uint8, device=device)
                 start = logits.detach()
                 others = [j for j in range(a) if j != target_index]
-            hist[k] = logits.detach()
+            hist[k] = recorded.detach()
+            if guide_t is not None:
+                guide_t[k] = logits.detach()[:, target_index]
             imgs[k] = to_uint8_nhwc(x.detach()[show_rows])
             obj = steering_objective(logits, start, [target_index], others, disentangle, signs)
             (grad,) = torch.autograd.grad(obj.sum() / n, z)  # per-pass mean => 1/n per image
@@ -303,17 +326,22 @@ def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int
     assert hist is not None and imgs is not None
     hist_np = hist.cpu().numpy()  # the one host sync
     imgs_np = imgs.cpu().numpy()
+    guide_np = guide_t.cpu().numpy() if guide_t is not None else None
     elapsed = time.perf_counter() - t0
     # (K, P·n, A) -> (P·K, n, A): pass p occupies steps p·K … p·K + K − 1.
     a = hist_np.shape[2]
     history = hist_np.reshape(steps, n_pass, n, a).transpose(1, 0, 2, 3).reshape(-1, n, a)
+    if guide_np is not None:
+        guide_np = np.ascontiguousarray(
+            guide_np.reshape(steps, n_pass, n).transpose(1, 0, 2).reshape(-1, n),
+            dtype=np.float32)
     h, wd = imgs_np.shape[2:4]
     images = imgs_np.reshape(steps, n_pass, n_show, h, wd, 3).transpose(1, 0, 2, 3, 4, 5)
     images = images.reshape(-1, n_show, h, wd, 3)
     return SteerHistory(history=np.ascontiguousarray(history, dtype=np.float32),
                         initial=history[0].astype(np.float32, copy=True),
                         images=np.ascontiguousarray(images), push_signs=push, steps=steps,
-                        elapsed_s=elapsed)
+                        elapsed_s=elapsed, guide_target=guide_np)
 
 
 # --------------------------------------------------------------------------- §2.3 ranking
@@ -531,6 +559,7 @@ class SteerResult:
     history: np.ndarray | None = None
     initial: np.ndarray | None = None
     elapsed_s: float = 0.0
+    data: DataComparison | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -564,6 +593,7 @@ class SteerResult:
             "significant": [bool(v) for v in self.significant],
             "mean_change": [_floats(row) for row in self.mean_change],
             "timing": {"elapsed_s": self.elapsed_s, "image_steps_per_s": self.image_steps_per_s},
+            "data_comparison": self.data.to_dict() if self.data is not None else None,
             **self.extra,
         }
 
@@ -575,8 +605,10 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
                 fdr: float = 0.05, seed: int = 0, device: str | torch.device = "cpu",
                 n_show: int = 8, attribute_names: Sequence[str] | None = None,
                 progress: Callable[[int, int], None] | None = None,
-                test: Literal["t", "signflip"] = "t", keep_history: bool = True
-                ) -> SteerResult:
+                test: Literal["t", "signflip"] = "t", keep_history: bool = True,
+                judge: nn.Module | None = None,
+                reference: np.ndarray | torch.Tensor | None = None,
+                reference_name: str = "reference") -> SteerResult:
     """Steer a generator toward a target attribute and rank what else changes.
 
     Parameters
@@ -600,20 +632,48 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
     attribute_names : defaults to ``classifier.attribute_names``.
     progress : ``progress(step, steps)`` callback.
     keep_history : keep the ``(P·K, n, A)`` logit history in the result.
+    judge : an independently trained classifier that *measures* the steered images while
+        ``classifier`` (the guide) only supplies the gradient. Gradient ascent on the
+        guide also moves the guide's other logits through its shared features (an
+        artefact of the guide, not a change in the faces); an independent judge sees only
+        what changed in the pixels. Covariances, tests and ``attribute_names`` are then
+        the judge's; ``extra["judge"]`` reports how far the push moved the guide's and the
+        judge's target logits. ``attribute_names=`` names the judge's outputs.
+    reference : images of the generator's training data (uint8 ``(m, H, W, 3)`` or float
+        ``(m, 3, H, W)`` in [-1, 1]; a few thousand suffice). Adds ``data``, a
+        :class:`~biaslens.audit.steer_reference.DataComparison`: each attribute's slope on
+        the target along the path against the same classifier's slope across these
+        images, and which excesses are significant (``beyond_data``: associations the
+        generator added rather than learned). Needs ``n_boot >= 50``.
+    reference_name : how the reference set is described in the result.
     """
+    guide_names = list(getattr(classifier, "attribute_names", []) or [])
+    measurer = judge if judge is not None else classifier
     names = list(attribute_names if attribute_names is not None
-                 else getattr(classifier, "attribute_names", []) or [])
+                 else getattr(measurer, "attribute_names", []) or [])
     if not names:
-        raise BiasLensError("the classifier has no 'attribute_names'; pass attribute_names=")
+        who = "judge" if judge is not None else "classifier"
+        raise BiasLensError(f"the {who} has no 'attribute_names'; pass attribute_names=")
     t, sign = resolve_attribute(target, names)
+    if judge is not None:
+        if not guide_names:
+            raise BiasLensError("the guide classifier has no 'attribute_names'")
+        try:
+            t_guide, sign_guide = resolve_attribute(target, guide_names)
+        except BiasLensError as exc:
+            raise BiasLensError(f"the guide classifier cannot steer the judge's target: "
+                                f"{exc}") from None
+    else:
+        t_guide, sign_guide = t, sign
     if disentangle < 0:
         raise BiasLensError(f"disentangle must be >= 0; got {disentangle}")
-    run = steer_history(generator, classifier, t, sign=sign, n_samples=n_samples, steps=steps,
-                        step_size=step_size, direction=direction,
+    run = steer_history(generator, classifier, t_guide, sign=sign_guide, n_samples=n_samples,
+                        steps=steps, step_size=step_size, direction=direction,
                         accumulate_grad=accumulate_grad, disentangle=disentangle, seed=seed,
-                        device=device, n_show=n_show, progress=progress)
+                        device=device, n_show=n_show, judge=judge, progress=progress)
+    who = "judge" if judge is not None else "classifier"
     if run.history.shape[2] != len(names):
-        raise BiasLensError(f"the classifier returns {run.history.shape[2]} logits but "
+        raise BiasLensError(f"the {who} returns {run.history.shape[2]} logits but "
                             f"{len(names)} attribute names were given")
     deltas = run.history - run.initial[None]  # D = H − L0, per image from its own start
     st = covariance_statistics(deltas, t, sign, n_boot=n_boot, fdr=fdr, seed=seed, test=test)
@@ -624,6 +684,22 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
                               p_value=float(st.p_values[j]), q_value=float(st.q_values[j]),
                               significant=bool(st.significant[j])) for j in order]
     last = deltas.reshape(len(run.push_signs), steps, n_samples, -1)[:, -1]  # (P, n, A)
+    data = None
+    if reference is not None:
+        from biaslens.audit.population import predict_logits
+
+        dev = torch.device(device)
+        ref_logits = predict_logits(_fast_copy(measurer, dev), reference, device=dev)
+        data = compare_with_data(deltas, ref_logits, t, sign, n_boot=n_boot, fdr=fdr,
+                                 seed=seed, reference=reference_name)
+    extra: dict[str, Any] = {}
+    if run.guide_target is not None:
+        g = run.guide_target.reshape(len(run.push_signs), steps, n_samples)
+        extra["judge"] = {
+            "used": True,
+            "guide_target_change": _floats((g[:, -1] - g[:, 0]).mean(axis=1)),
+            "judge_target_change": _floats(last[:, :, t].mean(axis=1)),
+        }
     return SteerResult(
         target=display_name(t, sign, names), target_index=t, sign=sign, attribute_names=names,
         direction=direction, push_signs=run.push_signs, n_samples=n_samples, steps=steps,
@@ -635,4 +711,4 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
         q_values=st.q_values, significant=st.significant, ranked=ranked,
         mean_change=last.mean(axis=1), images=run.images,
         history=run.history if keep_history else None, initial=run.initial,
-        elapsed_s=run.elapsed_s)
+        elapsed_s=run.elapsed_s, data=data, extra=extra)

@@ -32,6 +32,7 @@ class TruthRow:
     significant: bool
     true_phi: float
     sign_ok: bool
+    beyond_data: bool | None = None
 
 
 @dataclass
@@ -41,7 +42,9 @@ class TruthScore:
     ``spearman`` is the rank correlation between the measured (signed) correlations and
     the true phi over ``attributes``; ``top_true_in_measured`` says whether every one of
     the true top-5 (by |phi|) is in the measured top-10 (by |correlation|);
-    ``wrong_signs`` lists significant entries whose sign disagrees with the truth.
+    ``wrong_signs`` lists significant entries whose sign disagrees with the truth;
+    ``beyond_data`` lists the entries the audit's data comparison marks as added or
+    weakened by the model (``None`` when the audit had no reference data).
     """
 
     target: str
@@ -53,6 +56,7 @@ class TruthScore:
     n_significant: int
     wrong_signs: list[str]
     rows: list[TruthRow]
+    beyond_data: list[str] | None = None
 
     @property
     def passed(self) -> dict[str, bool]:
@@ -104,8 +108,13 @@ def score_steering(result: Any, truth: Any, *, attributes: Sequence[str] | None 
     true_top = [names[i] for i in order_true]
     measured_top = [names[i] for i in order_meas]
     sign_ok = np.sign(measured) == np.sign(true_phi)
-    rows = [TruthRow(a, float(m), float(lo_), float(hi_), bool(s), float(t), bool(ok))
-            for a, m, lo_, hi_, s, t, ok in zip(names, measured, lo, hi, sig, true_phi, sign_ok)]
+    data = getattr(result, "data", None)
+    beyond = (np.asarray(data.beyond_data, dtype=bool)[mi] if data is not None
+              else [None] * len(names))
+    rows = [TruthRow(a, float(m), float(lo_), float(hi_), bool(s), float(t), bool(ok),
+                     None if b is None else bool(b))
+            for a, m, lo_, hi_, s, t, ok, b in zip(names, measured, lo, hi, sig, true_phi,
+                                                   sign_ok, beyond)]
     rows.sort(key=lambda r: -abs(r.true_phi))
     return TruthScore(
         target=result.target,
@@ -117,4 +126,5 @@ def score_steering(result: Any, truth: Any, *, attributes: Sequence[str] | None 
         n_significant=int(sig.sum()),
         wrong_signs=[a for a, s, ok in zip(names, sig, sign_ok) if s and not ok],
         rows=rows,
+        beyond_data=None if data is None else [a for a, b in zip(names, beyond) if b],
     )

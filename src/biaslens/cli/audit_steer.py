@@ -35,6 +35,14 @@ def steer_cmd(
                                "toward less Male (course aliases accepted)."),
     generator: Path = typer.Option(None, help="Generator checkpoint folder or .pth file."),
     classifier: Path = typer.Option(None, help="Attribute-classifier checkpoint or .pth."),
+    judge: Path = typer.Option(None, help="A second, independently trained classifier that "
+                               "measures the steered images (the --classifier only "
+                               "steers)."),
+    reference: str = typer.Option("auto", help="Training data to compare the steering "
+                                  "slopes with: a cache folder, 'world[:PRESET]' or 'none'; "
+                                  "'auto' = the default world for the shipped models, else "
+                                  "none."),
+    reference_n: int = typer.Option(2000, help="Reference images used (sampled, seeded)."),
     n: int = typer.Option(256, "--n", help="Number of noise vectors (images)."),
     steps: int = typer.Option(30, help="Gradient steps per direction."),
     step_size: float = typer.Option(None, help="Step size w (default 1/steps)."),
@@ -64,8 +72,13 @@ def steer_cmd(
 
     gen_path = resolve_model_path(generator, "generator")
     clf_path = resolve_model_path(classifier, "classifier")
+    judge_path = resolve_model_path(judge, "judge") if judge is not None else None
+    if reference == "auto":
+        reference = "world:celeba" if generator is None and classifier is None else "none"
     dev = resolve_device(device)
     settings = {"target": target, "generator": str(gen_path), "classifier": str(clf_path),
+                "judge": str(judge_path) if judge_path else None, "reference": reference,
+                "reference_n": reference_n,
                 "n_samples": n, "steps": steps, "step_size": step_size, "direction": direction,
                 "accumulate_grad": accumulate_grad, "disentangle": disentangle, "top_k": top_k,
                 "n_boot": n_boot, "fdr": fdr, "test": test, "seed": seed, "device": str(dev),
@@ -83,16 +96,26 @@ def steer_cmd(
         steer_table,
     )
 
+    from biaslens.data.reference import load_reference
+
     gen_model, clf_model = load_model(gen_path), load_model(clf_path)
+    judge_model = load_model(judge_path) if judge_path is not None else None
+    measurer = judge_model if judge_model is not None else clf_model
+    ref = load_reference(reference, n=reference_n, seed=seed,
+                         image_size=int(getattr(measurer, "image_size", 64)))
     with Progress(console=err_console, transient=True, disable=json_flag) as bar:
         task = bar.add_task(f"steering toward {target}", total=steps)
         result = steer_audit(
             gen_model, clf_model, target, n_samples=n, steps=steps, step_size=step_size,
             direction=direction, accumulate_grad=accumulate_grad, disentangle=disentangle,
             top_k=top_k, n_boot=n_boot, fdr=fdr, seed=seed, device=dev, n_show=n_show,
-            test=test, progress=lambda k, total: bar.update(task, completed=k))
+            test=test, judge=judge_model, reference=None if ref is None else ref.images,
+            reference_name="" if ref is None else ref.description,
+            progress=lambda k, total: bar.update(task, completed=k))
     data = result.to_dict()
-    data["inputs"] = {"generator": str(gen_path), "classifier": str(clf_path)}
+    data["inputs"] = {"generator": str(gen_path), "classifier": str(clf_path),
+                      "judge": str(judge_path) if judge_path else None,
+                      "reference": reference}
     write_json(data, out / "steer.json")
     save_figure(plot_steer_grid(result, skip=skip), out / "steer_grid.png")
     save_figure(plot_covariance_bars(result), out / "steer_covariance.png")

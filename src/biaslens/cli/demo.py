@@ -24,12 +24,14 @@ def truth_table(score) -> Table:
     """Rich table of :class:`biaslens.audit.truth.TruthScore` rows (top 12 by true |phi|)."""
     t = Table(title=f"Steering {score.target}: measured vs the world's truth "
                     f"(Spearman {score.spearman:.2f} over {len(score.attributes)} rendered attributes)")
-    for col in ("attribute", "measured corr", "95% CI", "significant", "true phi", "sign"):
+    for col in ("attribute", "measured corr", "95% CI", "significant", "true phi", "sign",
+                "beyond data"):
         t.add_column(col, justify="left" if col == "attribute" else "right")
     for r in score.rows[:12]:
         t.add_row(r.attribute, f"{r.measured:+.3f}", f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}]",
                   "yes" if r.significant else "", f"{r.true_phi:+.3f}",
-                  "ok" if r.sign_ok else ("WRONG" if r.significant else "differs"))
+                  "ok" if r.sign_ok else ("WRONG" if r.significant else "differs"),
+                  {None: "—", True: "yes", False: ""}[r.beyond_data])
     return t
 
 
@@ -53,6 +55,7 @@ def demo_cmd(
     from biaslens.audit.steer import steer_audit
     from biaslens.audit.truth import score_steering
     from biaslens.cli.data_world import run_demo
+    from biaslens.data.reference import load_reference
     from biaslens.models.importers import load_model
     from biaslens.report.plots_steer import (
         plot_covariance_bars,
@@ -72,8 +75,13 @@ def demo_cmd(
     torch.set_num_threads(max(1, torch.get_num_threads()))
     # The course's rule (z.grad never cleared), so magnitudes are comparable with the
     # GANs-course tables; `biaslens audit steer` defaults to plain gradient ascent.
+    # Reference: faces of the default world, the data the shipped models were trained on
+    # (compares the steering slopes with the classifier's slopes on that data).
+    ref = load_reference("world:celeba", n=2000, seed=seed + 1,
+                         image_size=int(getattr(clf, "image_size", 64)))
     result = steer_audit(gen, clf, target, n_samples=n_steer, steps=steps,
-                         accumulate_grad=True, n_boot=500, seed=seed)
+                         accumulate_grad=True, n_boot=500, seed=seed,
+                         reference=ref.images, reference_name=ref.description)
     console.print(steer_table(result))
     write_json(result.to_dict(), out / "steer.json")
     save_figure(plot_steer_grid(result, skip=4), out / "steer_grid.png")
@@ -86,6 +94,9 @@ def demo_cmd(
         console.print(f"  {'PASS' if ok else 'FAIL'}  {check}"
                       + (f" (wrong: {', '.join(score.wrong_signs)})"
                          if check.startswith("signs") and not ok else ""))
+    if score.beyond_data is not None:
+        console.print(f"  beyond the data (the models' own, not the world's): "
+                      f"{', '.join(score.beyond_data) or 'none'}")
     write_json(score.to_dict(), out / "truth_score.json")
     console.print(f"wrote {out}/steer.json, steer_grid.png, steer_covariance.png, "
                   f"truth_score.json in {time.perf_counter() - t0:.0f} s")

@@ -72,21 +72,25 @@ def gan_cmd(
     out: Optional[Path] = OutOpt,
     steps: int = typer.Option(2000, help="Optimizer steps."),
     batch_size: int = typer.Option(128, help="Global batch size."),
-    lr: float = typer.Option(2e-4, help="Adam learning rate."),
+    lr: float = typer.Option(2e-4, help="Adam learning rate (G, and D unless --lr-d)."),
+    lr_d: Optional[float] = typer.Option(None, help="Adam learning rate of D."),
     generator: str = typer.Option("coursera_dcgan_generator", help="Generator architecture."),
-    discriminator: str = typer.Option("coursera_dcgan_discriminator",
-                                      help="Discriminator architecture."),
+    discriminator: str = typer.Option("sn_dcgan_discriminator",
+                                      help="Discriminator architecture (the course's: "
+                                      "coursera_dcgan_discriminator)."),
+    loss: str = typer.Option("hinge", help="'hinge' or 'bce' (the course's)."),
+    init: str = typer.Option("dcgan", help="'dcgan' (N(0, 0.02) convs) or 'default'."),
     log_every: int = typer.Option(50), sample_every: int = typer.Option(500),
     checkpoint_every: int = typer.Option(1000), seed: int = typer.Option(0),
     device: str = DeviceOpt, compile: bool = typer.Option(False, "--compile"),
     resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
 ) -> None:
-    """Train a GAN (course DCGAN, BCE, Adam 2e-4 betas (0.5, 0.999), batch 128)."""
+    """Train a GAN: course generator vs spectrally normalised D, hinge loss, Adam 2e-4."""
     from biaslens.train import train_gan
 
     _run("gan", train_gan, cache, out, resume, dry_run, dict(
-        steps=steps, batch_size=batch_size, lr=lr, generator=generator,
-        discriminator=discriminator, log_every=log_every, sample_every=sample_every,
+        steps=steps, batch_size=batch_size, lr=lr, lr_d=lr_d, generator=generator,
+        discriminator=discriminator, loss=loss, init=init, log_every=log_every, sample_every=sample_every,
         checkpoint_every=checkpoint_every, seed=seed, device=device, compile=compile))
 
 

@@ -22,7 +22,13 @@ from biaslens.models.coursera import (
     CourseraDCGANGenerator,
 )
 from biaslens.models.dbvae import DBVAE, StandardCNN
-from biaslens.models.dcgan import DCGANDiscriminator, DCGANGenerator, PyTorchDCGANGenerator
+from biaslens.models.dcgan import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    PyTorchDCGANGenerator,
+    SNDCGANDiscriminator,
+    dcgan_init_,
+)
 from biaslens.models.importers import import_checkpoint, import_to_checkpoint, load_model
 from biaslens.models.registry import (
     build_model,
@@ -37,7 +43,7 @@ from biaslens.models.vae import VAE, ConditionalVAE, reparameterize
 __all__ = [
     "CheckpointInfo", "load_checkpoint", "read_checkpoint_info", "resolve_device",
     "save_checkpoint", "CourseraClassifier", "CourseraDCGANDiscriminator",
-    "CourseraDCGANGenerator", "DBVAE", "StandardCNN", "DCGANDiscriminator", "DCGANGenerator",
+    "CourseraDCGANGenerator", "DBVAE", "StandardCNN", "DCGANDiscriminator", "DCGANGenerator", "SNDCGANDiscriminator", "dcgan_init_",
     "PyTorchDCGANGenerator", "import_checkpoint", "import_to_checkpoint", "load_model",
     "build_model", "count_parameters", "get_architecture", "list_architectures",
     "register_model", "ResNetClassifier", "VAE", "ConditionalVAE", "reparameterize",

@@ -106,3 +106,59 @@ class DCGANDiscriminator(nn.Module):
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """Images (n, im_chan, S, S) in [-1, 1] -> real/fake logits (n,)."""
         return self.main(image).view(len(image))
+
+
+@register_model("sn_dcgan_discriminator")
+class SNDCGANDiscriminator(nn.Module):
+    """DCGAN discriminator with spectral normalisation and no BatchNorm (SNGAN, Miyato 2018).
+
+    Every conv's weight is divided by its largest singular value (one power iteration per
+    training forward), which bounds the discriminator's Lipschitz constant; with the hinge
+    loss this is the standard stable recipe. On this project's synthetic faces it is what
+    made adversarial training of the course generator work on a CPU (the BatchNorm
+    discriminators collapsed, docs/default-models.md).
+
+    Parameters
+    ----------
+    im_chan : input channels.
+    ndf : base width (first conv), doubling per block up to 8 x ndf.
+    image_size : input side (64 or 128; 32 and 256 also work).
+    slope : LeakyReLU negative slope (SNGAN uses 0.1).
+    """
+
+    def __init__(self, im_chan: int = 3, ndf: int = 64, image_size: int = 64,
+                 slope: float = 0.1):
+        super().__init__()
+        from torch.nn.utils.parametrizations import spectral_norm
+
+        self.config = {"im_chan": im_chan, "ndf": ndf, "image_size": image_size,
+                       "slope": slope}
+        self.image_size = image_size
+        k = _n_blocks(image_size)
+        widths = [ndf * min(8, 2 ** i) for i in range(k)]             # e.g. 32 ... 256
+        layers: list[nn.Module] = []
+        for cin, cout in zip([im_chan] + widths[:-1], widths):          # /2 per block, to 4x4
+            layers += [spectral_norm(nn.Conv2d(cin, cout, 4, 2, 1)),
+                       nn.LeakyReLU(slope, inplace=True)]
+        layers += [spectral_norm(nn.Conv2d(widths[-1], 1, 4, 1, 0))]  # (n, 1, 1, 1)
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """Images (n, im_chan, S, S) in [-1, 1] -> real/fake logits (n,)."""
+        return self.main(image).view(len(image))
+
+
+def dcgan_init_(*models: nn.Module) -> None:
+    """DCGAN weight initialisation in place: conv weights N(0, 0.02), BN weights N(1, 0.02).
+
+    Spectrally normalised convs are left alone (their scale is normalised anyway).
+    """
+    from torch.nn.utils import parametrize
+
+    for model in models:
+        for m in model.modules():
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) and not parametrize.is_parametrized(m):
+                nn.init.normal_(m.weight, 0.0, 0.02)
+            elif isinstance(m, (nn.BatchNorm2d,)):
+                nn.init.normal_(m.weight, 1.0, 0.02)
+                nn.init.zeros_(m.bias)

@@ -117,18 +117,35 @@ def _fmt_p(p: float) -> str:
 
 def steer_table(result: SteerResult) -> Table:
     """Rich table of the ranked covariances: attribute, covariance, 95% CI, correlation,
-    q-value (BH-adjusted) and significance."""
+    q-value (BH-adjusted) and significance; with a data comparison (``reference=``) also
+    the path and data slopes and whether the excess is significant ("beyond data")."""
     table = Table(title=f"Steering toward {result.target}: covariance of the change in each "
                         f"attribute with the target ({result.n_samples} images × "
                         f"{len(result.push_signs) * result.steps} steps)")
     for col in ("attribute", "covariance", "95% CI", "correlation", "q-value"):
         table.add_column(col, justify="left" if col == "attribute" else "right")
     table.add_column("significant", justify="center")
+    dc = result.data
+    if dc is not None:
+        for col in ("path slope", "data slope"):
+            table.add_column(col, justify="right")
+        table.add_column("beyond data", justify="center")
     for r in result.ranked:
         style = ("red" if r.covariance > 0 else "blue") if r.significant else "dim"
-        table.add_row(r.name, _fmt_g(r.covariance),
-                      f"[{_fmt_g(r.ci_low)}, {_fmt_g(r.ci_high)}]"
-                      if np.isfinite(r.ci_low) and np.isfinite(r.ci_high) else "—",
-                      fmt_num(r.correlation, 3, signed=True),
-                      _fmt_p(r.q_value), "yes" if r.significant else "no", style=style)
+        cells = [r.name, _fmt_g(r.covariance),
+                 f"[{_fmt_g(r.ci_low)}, {_fmt_g(r.ci_high)}]"
+                 if np.isfinite(r.ci_low) and np.isfinite(r.ci_high) else "—",
+                 fmt_num(r.correlation, 3, signed=True),
+                 _fmt_p(r.q_value), "yes" if r.significant else "no"]
+        if dc is not None:
+            j = r.index
+            cells += [fmt_num(dc.path_slope[j], 2, signed=True),
+                      fmt_num(dc.data_slope[j], 2, signed=True),
+                      ("added" if dc.excess[j] * dc.path_slope[j] > 0 else "weakened")
+                      if dc.beyond_data[j] else "no"]
+        table.add_row(*cells, style=style)
+    if dc is not None:
+        table.caption = (f"slopes: logit change per unit of {result.target} logit, along the "
+                         f"steering path vs across {dc.n_reference} {dc.reference} images "
+                         f"(same classifier); beyond data: excess significant at FDR {dc.fdr}")
     return table

@@ -1,4 +1,9 @@
-"""GAN training (course DCGAN by default): BCE-with-logits, Adam 2e-4, betas (0.5, 0.999)."""
+"""GAN training (course DCGAN by default): BCE-with-logits or hinge loss, Adam 2e-4, betas (0.5, 0.999).
+
+The stable recipe on this project's data is the course generator with DCGAN init against a
+spectrally normalised discriminator (``sn_dcgan_discriminator``) and the hinge loss; the
+course's BatchNorm discriminator with BCE collapsed in every CPU run (docs/default-models.md).
+"""
 
 from __future__ import annotations
 
@@ -21,12 +26,15 @@ def train_gan(
     out: str | Path,                        # run folder (config.json, metrics.jsonl, ...)
     steps: int = 2000,                      # optimizer steps (one D and one G update each)
     batch_size: int = 128,                  # global batch (split evenly over torchrun ranks)
-    lr: float = 2e-4,                       # Adam learning rate for both networks
+    lr: float = 2e-4,                       # Adam learning rate of G (and of D unless lr_d)
+    lr_d: float | None = None,              # Adam learning rate of D (None: same as lr)
     betas: tuple[float, float] = (0.5, 0.999),  # Adam betas (DCGAN's beta1 = 0.5)
     generator: str = "coursera_dcgan_generator",        # registry name of G
-    discriminator: str = "coursera_dcgan_discriminator",  # registry name of D
+    discriminator: str = "sn_dcgan_discriminator",      # registry name of D
     generator_config: dict[str, Any] | None = None,     # G constructor arguments
     discriminator_config: dict[str, Any] | None = None, # D constructor arguments
+    loss: str = "hinge",                    # "hinge" | "bce" (non-saturating, the course's)
+    init: str = "dcgan",                    # "dcgan" (N(0, 0.02) convs) | "default" (PyTorch)
     split: str = "train",                   # rows used for training
     log_every: int = 50,                    # metrics.jsonl line every N steps
     sample_every: int = 500,                # samples/step_XXXXXXX.png every N steps (0: end only)
@@ -44,21 +52,28 @@ def train_gan(
     progress: ProgressFn | None = None,     # progress(step, steps, metrics) after each step
     should_stop: StopFn | None = None,      # polled after each step: True saves and returns
 ) -> TrainResult:
-    """Train a generator/discriminator pair with the non-saturating BCE GAN loss.
+    """Train a generator/discriminator pair adversarially.
 
-    Each step: ``D`` on real (label 1) and ``G(z).detach()`` (label 0), then ``G`` to make
-    ``D(G(z))`` say 1 — the course's loop, with data from a seeded permutation and losses
-    read back only at log steps.
+    Each step: ``D`` on real and ``G(z).detach()``, then ``G`` against ``D(G(z))`` — the
+    course's loop, with data from a seeded permutation and losses read back only at log
+    steps. ``loss="bce"``: non-saturating BCE (real 1, fake 0; G wants 1).
+    ``loss="hinge"``: ``L_D = E[relu(1 − D(x))] + E[relu(1 + D(G(z)))]``, ``L_G = −E[D(G(z))]``.
 
     Examples
     --------
     >>> train_gan("caches/synth64", out="runs/gan", steps=2000)   # doctest: +SKIP
     """
-    from biaslens.models import build_model
+    from biaslens.errors import BiasLensError
+    from biaslens.models import build_model, dcgan_init_
 
+    if loss not in ("bce", "hinge"):
+        raise BiasLensError(f"loss must be 'bce' or 'hinge'; got {loss!r}")
+    if init not in ("default", "dcgan"):
+        raise BiasLensError(f"init must be 'default' or 'dcgan'; got {init!r}")
     td = as_train_data(data)
     cfg = dict(data=td.source, data_hash=td.content_hash, image_size=list(td.image_size),
-               batch_size=batch_size, lr=lr, betas=list(betas), generator=generator,
+               batch_size=batch_size, lr=lr, lr_d=lr if lr_d is None else lr_d,
+               betas=list(betas), loss=loss, init=init, generator=generator,
                discriminator=discriminator, generator_config=generator_config or {},
                discriminator_config=discriminator_config or {}, split=split,
                log_every=log_every, sample_every=sample_every, n_samples=n_samples,
@@ -75,10 +90,12 @@ def train_gan(
     dev = s.device
     G = build_model(generator, **(generator_config or {})).to(dev)
     D = build_model(discriminator, **(discriminator_config or {})).to(dev)
+    if init == "dcgan":
+        dcgan_init_(G, D)                   # before register(): a resume loads over it
     if dev.type == "cuda":
         G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
     opt_g = s.adam(G.parameters(), lr=lr, betas=betas)
-    opt_d = s.adam(D.parameters(), lr=lr, betas=betas)
+    opt_d = s.adam(D.parameters(), lr=lr if lr_d is None else lr_d, betas=betas)
     noise = s.generator("noise")
     fixed_z = torch.randn(n_samples, G.z_dim, generator=torch.Generator().manual_seed(seed))
     s.register(models={"generator": G, "discriminator": D},
@@ -100,8 +117,12 @@ def train_gan(
             fake = g_fw(z)
             d_real = d_fw(real).float()
             d_fake = d_fw(fake.detach()).float()
-            loss_d = 0.5 * (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
-                            + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+            if loss == "hinge":
+                loss_d = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+            else:
+                loss_d = 0.5 * (
+                    F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+                    + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
         loss_d.backward()
         s.sync_grads(D)
         opt_d.step()
@@ -109,7 +130,10 @@ def train_gan(
         opt_g.zero_grad(set_to_none=True)
         with s.autocast():
             d_gen = d_fw(fake).float()
-            loss_g = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
+            if loss == "hinge":
+                loss_g = -d_gen.mean()
+            else:
+                loss_g = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
         loss_g.backward()
         s.sync_grads(G)
         opt_g.step()

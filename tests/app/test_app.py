@@ -67,6 +67,13 @@ def test_steering_widgets_bounds_and_determinism(tiny):
     assert "Male" not in set(table["attribute"])  # the target itself is never ranked
     assert set(table.columns) >= {"attribute", "covariance", "CI low", "CI high", "significant"}
     assert "6 faces" in at.image[0].captions[0]
+    assert "data slope" not in table.columns
+
+    at.checkbox(key="steer_compare").check().run()     # compare with the training data
+    _ok(at)
+    table = at.dataframe[0].value
+    assert {"path slope", "data slope", "beyond data"} <= set(table.columns)
+    assert set(table["beyond data"]) <= {"no", "added", "weakened"}
 
     seed = at.number_input(key="steer_seed").value
     at.button(key="steer_new").click().run()

@@ -71,4 +71,13 @@ def steer_rows(result: Any, top_k: int = 10) -> list[dict[str, Any]]:
                      "CI high": round(r.ci_high, 4) if np.isfinite(r.ci_high) else None,
                      "q-value": float(r.q_value) if np.isfinite(r.q_value) else None,
                      "significant": bool(r.significant)})
+        data = getattr(result, "data", None)
+        if data is not None:
+            j = r.index
+            beyond = bool(data.beyond_data[j])
+            rows[-1].update({
+                "path slope": round(float(data.path_slope[j]), 3),
+                "data slope": round(float(data.data_slope[j]), 3),
+                "beyond data": (("added" if data.excess[j] * data.path_slope[j] > 0
+                                 else "weakened") if beyond else "no")})
     return rows

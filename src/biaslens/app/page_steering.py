@@ -11,19 +11,32 @@ from biaslens.app.context import AppContext
 __all__ = ["render"]
 
 N_BOOT = 300  # bootstrap resamples: CIs in about a second for 64 faces
+N_REFERENCE = 1000  # default-world faces for the data comparison (about 1 s to render)
+
+
+@st.cache_resource(show_spinner="rendering reference faces…", max_entries=2)
+def _reference(image_size: int):
+    """Faces of the default world: the data the shipped models were trained on."""
+    from biaslens.data.reference import load_reference
+
+    return load_reference("world:celeba", n=N_REFERENCE, seed=1, image_size=image_size)
 
 
 @st.cache_resource(show_spinner="steering…", max_entries=6)
 def _steer(_ctx: AppContext, gen_key: str, clf_key: str, target: str, n: int, steps: int,
-           step_size: float | None, disentangle: float, seed: int):
+           step_size: float | None, disentangle: float, seed: int, compare: bool = False):
     """Cached steering run; the keys (model paths + mtimes and settings) identify it."""
     from biaslens.audit.steer import steer_audit
 
     del gen_key, clf_key
-    return steer_audit(_ctx.model("generator"), _ctx.model("classifier"), target,
+    clf = _ctx.model("classifier")
+    ref = _reference(int(getattr(clf, "image_size", 64))) if compare else None
+    return steer_audit(_ctx.model("generator"), clf, target,
                        n_samples=n, steps=steps, step_size=step_size, direction="+",
                        disentangle=disentangle, n_boot=N_BOOT, seed=seed,
-                       n_show=min(n, 8), keep_history=False)
+                       n_show=min(n, 8), keep_history=False,
+                       reference=None if ref is None else ref.images,
+                       reference_name="" if ref is None else ref.description)
 
 
 def _new_faces() -> None:
@@ -55,10 +68,17 @@ def render(ctx: AppContext) -> None:
         st.session_state["steer_seed"] = 0
     seed = c2.number_input("seed", 0, 2**31 - 1, key="steer_seed", step=1)
     c2.button("new faces", on_click=_new_faces, key="steer_new")
+    compare = c2.checkbox("compare with the training data (default-world faces)", value=False,
+                          key="steer_compare",
+                          help="Adds each attribute's slope along the path and across "
+                               f"{N_REFERENCE} training faces, and flags what the model "
+                               "added beyond the data (for models trained on the default "
+                               "world).")
 
     result = _steer(ctx, ctx.model_key("generator"), ctx.model_key("classifier"),
                     options[label], int(n), int(steps),
-                    float(step_size) if step_size > 0 else None, float(disentangle), int(seed))
+                    float(step_size) if step_size > 0 else None, float(disentangle), int(seed),
+                    bool(compare))
     skip = max(1, steps // 10)
     grid = steer_grid(result, skip=skip)[0]
     st.image(grid, caption=f"{label}: {result.images.shape[1]} faces (rows) every {skip} "

@@ -121,9 +121,24 @@ def test_default_cache_is_synthesized_and_announced(setup, tmp_path, monkeypatch
                               "0", "--no-correct", "--device", "cpu", "--out",
                               str(tmp_path / "d")])
     assert res.exit_code == 0, res.output
-    assert "synthesizing a default-world cache" in res.output
+    assert "synthesizing a 'celeba'-world cache" in res.output
     data = json.loads((tmp_path / "d" / "population.json").read_text())
     assert data["n_data"] == 30 * 8 // 10 and data["inputs"]["cache"] == "synthesized"
+
+
+def test_reconstruct_without_cache_uses_a_balanced_set(setup, tmp_path, monkeypatch):
+    monkeypatch.setattr(audit_generators, "DEFAULT_CACHE_N", 80)
+    res = runner.invoke(app, ["audit", "reconstruct", "--vae", str(setup / "vae"),
+                              "--classifier", str(setup / "clf"), "--per-group", "12",
+                              "--n-boot", "0", "--device", "cpu", "--out",
+                              str(tmp_path / "r"), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads((tmp_path / "r" / "reconstruct.json").read_text())
+    assert data["inputs"]["cache"].startswith("synthesized (balanced world")
+    # Male x skin type are 50/50 and independent in the balanced world: 80 faces give
+    # every one of the four cells its 12 images
+    assert len(data["by_group"]) == 4 and data["missing_groups"] == []
+    assert all(g["n"] == 12 for g in data["by_group"]), data["by_group"]
 
 
 @pytest.mark.parametrize("cmd,role", [("population", "generator"), ("reconstruct", "vae"),

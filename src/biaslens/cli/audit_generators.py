@@ -75,12 +75,12 @@ def _split_list(text: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def open_cache(path: Path | None, size: int, seed: int = 0, quiet: bool = False
-               ) -> Iterator[Any]:
-    """Load ``path``, or synthesize a small default-world cache in a temp folder.
+def open_cache(path: Path | None, size: int, seed: int = 0, quiet: bool = False,
+               world: str = "celeba") -> Iterator[Any]:
+    """Load ``path``, or synthesize a small cache of ``world`` in a temp folder.
 
-    The temporary cache (``DEFAULT_CACHE_N`` faces of the ``celeba`` world, seed ``seed``,
-    ``size`` pixels) is removed on exit; the user is told it was made.
+    The temporary cache (``DEFAULT_CACHE_N`` faces of ``world``, seed ``seed``, ``size``
+    pixels) is removed on exit; the user is told it was made.
     """
     from biaslens.data.cache import load_cache
 
@@ -90,10 +90,10 @@ def open_cache(path: Path | None, size: int, seed: int = 0, quiet: bool = False
     from biaslens.world.synth import synthesize_cache
 
     if not quiet:
-        err_console.print(f"no --cache given: synthesizing a default-world cache "
+        err_console.print(f"no --cache given: synthesizing a {world!r}-world cache "
                           f"({DEFAULT_CACHE_N} faces, seed {seed}, {size}px) in a temp folder")
     with tempfile.TemporaryDirectory(prefix="biaslens-cache-") as tmp:
-        yield synthesize_cache("celeba", DEFAULT_CACHE_N, Path(tmp) / "cache", size=size,
+        yield synthesize_cache(world, DEFAULT_CACHE_N, Path(tmp) / "cache", size=size,
                                seed=seed)
 
 
@@ -205,7 +205,8 @@ def reconstruct_cmd(
     groups: str = typer.Option("Male,skin_type", help="Comma-separated group columns "
                                "(attributes or cache group names)."),
     per_group: int = typer.Option(200, help="Images per intersectional group."),
-    split: str = typer.Option("test", help="Rows to sample from (train/val/test/all)."),
+    split: str = typer.Option("test", help="Rows to sample from (train/val/test/all); "
+                              "without --cache all rows of a synthesized balanced set."),
     n_boot: int = typer.Option(1000, help="Bootstrap resamples."),
     n_show: int = typer.Option(4, help="Example pairs per group in the picture."),
     seed: int = typer.Option(0, help="Seed of the sampling and the resampling."),
@@ -231,14 +232,18 @@ def reconstruct_cmd(
     from biaslens.train.images import save_image
 
     model, clf = _load(vae_path), _load(clf_path)
-    with open_cache(cache, _image_size(model), quiet=json_flag) as c:
-        view = _view(c, split)
+    # Without a cache the audit set is synthesized from the `balanced` world (Male and skin
+    # type 50/50 and independent), all rows: 500 faces per gender x skin-type cell.
+    with open_cache(cache, _image_size(model), quiet=json_flag,
+                    world="celeba" if cache else "balanced") as c:
+        view = _view(c, split if cache else "all")
         result = reconstruct_audit(model, clf, view.images, view.attrs,
                                    c.attribute_names, groups=_split_list(groups),
                                    group_columns=_group_columns(view), per_group=per_group,
                                    n_boot=n_boot, n_show=n_show, seed=seed, device=dev)
         data = result.to_dict()
-        data["inputs"] = {**settings, "cache": str(c.path) if cache else "synthesized"}
+        data["inputs"] = {**settings, "cache": str(c.path) if cache else
+                          "synthesized (balanced world, all rows)"}
     save_figure(plot_reconstruction(result), out / "reconstruct.png")
     if result.examples is not None:  # rows = groups, columns = original, recon, original, ...
         ex = result.examples  # (G, 2, k, H, W, 3) -> (G·2k, H, W, 3), pairs side by side

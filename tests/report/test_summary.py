@@ -100,3 +100,24 @@ def test_fairness_summary_and_summarize():
     report = {"dataset": None, "steer": [{"target": "Male", "ranked": [_row("Bald", 1.0, 0.1)]}],
               "population": None, "fairness": [{"target": "Smiling", "report": fair}]}
     assert summarize(report) == [steer_summary(report["steer"][0]), line]
+
+
+def test_beyond_data_sentences():
+    from biaslens.report.summary import beyond_data_summary, summarize
+
+    steer = {"target": "-Male", "attribute_names": ["Male", "Bald", "Smiling", "Young", "A"],
+             "ranked": [],
+             "data_comparison": {"beyond_data": [False, True, True, True, True],
+                                 "path_slope": [1.0, -0.5, 0.3, 0.2, 0.1],
+                                 "data_slope": [1.0, -0.1, 0.2, 0.0, 0.05],
+                                 "excess": [None, -0.4, 0.1, 0.2, 0.05],
+                                 "n_reference": 50}}
+    text = beyond_data_summary(steer)
+    # largest excess first, at most three named, the target's sign kept in the sentence
+    assert text.startswith("Beyond the training data, pushing toward -Male moves Bald")
+    assert "per unit of Male logit" in text and "and 1 more" in text
+    assert text.index("Young") < text.index("Smiling")
+    steer["data_comparison"]["beyond_data"] = [False] * 5
+    assert "consistent with the training data (50 reference images)" in beyond_data_summary(steer)
+    assert beyond_data_summary({"target": "Male", "attribute_names": ["Male"]}) is None
+    assert any(s.startswith("Every co-movement") for s in summarize({"steer": [steer]}))

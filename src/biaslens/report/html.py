@@ -207,11 +207,19 @@ def build_report(cache: Any, *, generator: nn.Module | None = None,
         from biaslens.report.plots_generators import plot_population
         from biaslens.report.plots_steer import plot_covariance_bars, plot_steer_grid
 
+        # reference for the data comparison: up to 2,000 training images of the cache
+        train_rows = np.flatnonzero(np.asarray(cache.split) == 0)
+        train_rows = train_rows if len(train_rows) else np.arange(len(cache))
+        pick = np.sort(np.random.default_rng(seed).choice(
+            train_rows, size=min(2000, len(train_rows)), replace=False))
+        ref_images = np.asarray(cache.images[pick]) if len(pick) >= 10 and n_boot >= 50 \
+            else None
         for t in targets:
             say(f"steering toward {t}")
             res = steer_audit(generator, classifier, t, n_samples=steer_n, steps=steer_steps,
                               direction="+", n_boot=n_boot, seed=seed, n_show=6,
-                              keep_history=False)
+                              keep_history=False, reference=ref_images,
+                              reference_name="training images of the report's data")
             data.steer.append(res)
             key = res.target
             data.figures[f"steer_grid_{key}"] = fig_to_png(
@@ -370,13 +378,24 @@ def _steer_section(data: ReportData) -> str:
         parts.append(f"<h3>Toward {_e(r.target)}</h3>")
         parts.append(_img(data, f"steer_grid_{r.target}", f"faces steered toward {r.target}"))
         parts.append(_img(data, f"steer_cov_{r.target}", f"covariance with {r.target}"))
-        parts.append(_table(
-            ["attribute", "covariance", "95% CI", "correlation", "q-value", "significant"],
-            [[x.name, _n(x.covariance, signed=True), _ci(x.ci_low, x.ci_high, signed=True),
-              _n(x.correlation, signed=True), _n(x.q_value, 4),
-              "yes" if x.significant else "no"] for x in r.ranked],
-            classes=["sig" if x.significant else "" for x in r.ranked],
-            caption=f"{r.n_samples} faces × {r.steps} steps, seed {r.seed}"))
+        head = ["attribute", "covariance", "95% CI", "correlation", "q-value", "significant"]
+        rows = [[x.name, _n(x.covariance, signed=True), _ci(x.ci_low, x.ci_high, signed=True),
+                 _n(x.correlation, signed=True), _n(x.q_value, 4),
+                 "yes" if x.significant else "no"] for x in r.ranked]
+        caption = f"{r.n_samples} faces × {r.steps} steps, seed {r.seed}"
+        dc = r.data
+        if dc is not None:
+            head += ["path slope", "data slope", "beyond data"]
+            for row, x in zip(rows, r.ranked):
+                j = x.index
+                row += [_n(dc.path_slope[j], signed=True), _n(dc.data_slope[j], signed=True),
+                        ("added" if dc.excess[j] * dc.path_slope[j] > 0 else "weakened")
+                        if dc.beyond_data[j] else "no"]
+            caption += (f"; slopes: logit change per unit of target logit along the path vs "
+                        f"across {dc.n_reference} training images (same classifier), beyond "
+                        f"data = excess significant at FDR {dc.fdr:g}")
+        parts.append(_table(head, rows, classes=["sig" if x.significant else "" for x in r.ranked],
+                            caption=caption))
     return "".join(parts)
 
 

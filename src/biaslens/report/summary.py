@@ -20,8 +20,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["dataset_summary", "fairness_summary", "population_summary", "signed",
-           "steer_summary", "summarize"]
+__all__ = ["beyond_data_summary", "dataset_summary", "fairness_summary",
+           "population_summary", "signed", "steer_summary", "summarize"]
 
 _MINUS = "\u2212"
 
@@ -72,6 +72,38 @@ def steer_summary(steer: Mapping[str, Any]) -> str | None:
         parts.append(f"decreases {down['name']} "
                      f"({_pm(down, 'covariance', 'ci_low', 'ci_high', d)})")
     return f"Pushing toward {target} most {' and '.join(parts)}."
+
+
+def beyond_data_summary(steer: Mapping[str, Any], limit: int = 3) -> str | None:
+    """The co-movements the generator added beyond its training data (largest excess first).
+
+    Uses the steering result's ``data_comparison`` (present when the audit had reference
+    data); says so when every co-movement is consistent with the data.
+
+    >>> steer = {"target": "Male", "attribute_names": ["Male", "Bald", "Smiling"],
+    ...          "data_comparison": {"beyond_data": [False, True, False],
+    ...                              "path_slope": [1.0, 0.54, 0.1],
+    ...                              "data_slope": [1.0, 0.28, 0.09],
+    ...                              "excess": [None, 0.26, 0.01], "n_reference": 2000}}
+    >>> beyond_data_summary(steer)
+    'Beyond the training data, pushing toward Male moves Bald +0.54 per unit of Male logit (the data: +0.28).'
+    """
+    dc = steer.get("data_comparison")
+    names = steer.get("attribute_names") or []
+    if not dc or not names:
+        return None
+    target = steer.get("target", "the target")
+    flagged = [j for j, b in enumerate(dc.get("beyond_data", [])) if b
+               and _finite(dc["excess"][j]) and _finite(dc["path_slope"][j])]
+    if not flagged:
+        return (f"Every co-movement found by pushing toward {target} is consistent with the "
+                f"training data ({dc.get('n_reference', '?')} reference images).")
+    flagged.sort(key=lambda j: -abs(dc["excess"][j]))
+    bare = target.lstrip("-")
+    parts = [f"{names[j]} {signed(dc['path_slope'][j], 2)} per unit of {bare} logit "
+             f"(the data: {signed(dc['data_slope'][j], 2)})" for j in flagged[:limit]]
+    more = f", and {len(flagged) - limit} more" if len(flagged) > limit else ""
+    return f"Beyond the training data, pushing toward {target} moves {'; '.join(parts)}{more}."
 
 
 def dataset_summary(stats: Mapping[str, Any]) -> list[str]:
@@ -143,9 +175,9 @@ def summarize(report: Mapping[str, Any]) -> list[str]:
     if report.get("dataset"):
         out += dataset_summary(report["dataset"])
     for s in report.get("steer", []) or []:
-        line = steer_summary(s)
-        if line:
-            out.append(line)
+        for line in (steer_summary(s), beyond_data_summary(s)):
+            if line:
+                out.append(line)
     if report.get("population"):
         out += population_summary(report["population"])
     for f in report.get("fairness", []) or []:

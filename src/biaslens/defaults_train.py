@@ -78,7 +78,7 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
                 generator_config={"hidden_dim": 32, "z_dim": 64},
                 discriminator="sn_dcgan_discriminator", discriminator_config={"ndf": 32},
                 loss="hinge", init="dcgan", steps=7000, batch_size=64, lr=2e-4,
-                betas=(0.5, 0.999), log_every=100, sample_every=1000, checkpoint_every=500,
+                log_every=100, sample_every=1000, checkpoint_every=500,
                 seed=0),
            max_minutes=80),
     Recipe("vae", "train_vae", "faces", "vae", "vae",
@@ -316,73 +316,6 @@ def _data_record(key: str, root: Path, world: str | None = None,
                        "test": int((cache.split == 2).sum())}}
 
 
-def train_generator_as_decoder(data: Path, *, out: Path, generator_config: dict[str, Any],
-                               encoder_config: dict[str, Any], steps: int, batch_size: int,
-                               lr: float, beta: float, log_every: int, seed: int,
-                               command: str | None = None,
-                               progress: Callable[[int, int, dict[str, float]], None] | None = None,
-                               should_stop: Callable[[], bool] | None = None,
-                               device: str = "cpu", resume: bool = False) -> dict[str, Any]:
-    """Train ``coursera_dcgan_generator`` as the decoder of a VAE; save only the generator.
-
-    ``loss = mean_i[Rec_i + beta·KL_i]`` (:func:`biaslens.train.vae.vae_loss`; the encoder
-    is the ``vae`` architecture's), so ``G(z)`` with ``z ~ N(0, I)`` draws faces. Data order
-    is a seeded permutation per epoch; ``resume`` is not supported (runs are short).
-    Writes ``out/metrics.jsonl``, ``out/checkpoints/latest/generator`` and returns the
-    summary that :func:`ship` reads from ``result.json``.
-    """
-    from biaslens.data.cache import load_cache
-    from biaslens.models import build_model, save_checkpoint
-    from biaslens.train.vae import vae_loss
-
-    if resume:
-        raise ValueError("train_generator_as_decoder cannot resume; delete the run folder")
-    cache = load_cache(data)
-    images = torch.from_numpy(np.ascontiguousarray(cache.images[np.flatnonzero(cache.split == 0)]))
-    torch.manual_seed(seed)
-    enc = build_model("vae", **encoder_config)
-    gen = build_model("coursera_dcgan_generator", **generator_config)
-    if enc.latent_dim != gen.z_dim:
-        raise ValueError(f"encoder latent_dim {enc.latent_dim} != generator z_dim {gen.z_dim}")
-    params = [*enc.encoder.parameters(), *gen.parameters()]
-    opt = torch.optim.Adam(params, lr=lr)
-    noise = torch.Generator().manual_seed(seed + 1)
-    out.mkdir(parents=True, exist_ok=True)
-    metrics = (out / "metrics.jsonl").open("w")
-    t0, n_per_epoch, perm = time.monotonic(), len(images) // batch_size, None
-    status, step = "completed", 0
-    for step in range(1, steps + 1):
-        epoch, k = divmod(step - 1, n_per_epoch)
-        if k == 0:
-            perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(
-                seed * 1000 + epoch))
-        x = images[perm[k * batch_size:(k + 1) * batch_size]].float().div(127.5).sub(1)
-        x = x.permute(0, 3, 1, 2)                                          # (b, 3, 64, 64)
-        mu, logvar = enc.encode(x)
-        z = mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=noise)
-        loss, rec, kl = vae_loss(x, gen(z), mu, logvar, beta=beta)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if step % log_every == 0 or step == steps:
-            m = {"loss": loss.item(), "recon": rec.item(), "kl": kl.item()}
-            metrics.write(json.dumps({"step": step, "epoch": epoch,
-                                      "elapsed_s": time.monotonic() - t0, **m}) + "\n")
-            metrics.flush()
-            if progress is not None:
-                progress(step, steps, m)
-        if should_stop is not None and should_stop():
-            status = "stopped"
-            break
-    metrics.close()
-    wall = time.monotonic() - t0
-    gen.eval()
-    ckpt = save_checkpoint(gen, out / "checkpoints" / "latest" / "generator",
-                           extra={"command": command, "step": step})
-    return {"status": status, "step": step, "steps": steps, "wall_s": wall,
-            "images_per_s": step * batch_size / wall, "checkpoint": str(ckpt)}
-
-
 def train(name: str, root: Path, *, log: Callable[[str], None] = print,
           world: str | None = None, n_faces: int | None = None) -> Path:
     """Run the recipe's training (stops early, with a checkpoint, after ``max_minutes``;
@@ -405,13 +338,11 @@ def train(name: str, root: Path, *, log: Callable[[str], None] = print,
     # An existing run continues exactly where it stopped (the engine's resume is
     # bit-exact on CPU), so a longer recipe extends a shorter run to the same weights.
     resume = (out / "checkpoints" / "latest").is_dir()
-    fn = (train_generator_as_decoder if rec.train_fn == "train_generator_as_decoder"
-          else getattr(engine, rec.train_fn))
+    fn = getattr(engine, rec.train_fn)
     result = fn(data, out=out, command=_command(name, root, world, n_faces), progress=progress,
                 should_stop=lambda: time.monotonic() - t0 > rec.max_minutes * 60,
                 device="cpu", resume=resume, **rec.kwargs)
-    summary = result if isinstance(result, dict) else {
-        k: v for k, v in result.to_dict().items() if k != "config"}
+    summary = {k: v for k, v in result.to_dict().items() if k != "config"}
     (out / "result.json").write_text(json.dumps(summary, indent=1, default=str))
     log(f"[{name}] {summary['status']} at step {summary['step']}/{summary['steps']}, "
         f"{summary['images_per_s']:.1f} images/s, {summary['wall_s']:.0f}s")
@@ -460,9 +391,7 @@ def ship(name: str, root: Path, quality: dict[str, Any], dest: Path = RESOURCE_M
     result = json.loads((run / "result.json").read_text())
     extra = {"default_model": name,
              "command": _command(name, root, world, n_faces),
-             "training": {"function": (f"biaslens.defaults_train.{rec.train_fn}"
-                                      if rec.train_fn == "train_generator_as_decoder"
-                                      else f"biaslens.train.{rec.train_fn}"),
+             "training": {"function": f"biaslens.train.{rec.train_fn}",
                           "kwargs": rec.kwargs,
                           "device": "cpu", "threads": torch.get_num_threads(),
                           "status": result["status"], "step": result["step"],

@@ -44,7 +44,9 @@ class TruthScore:
     the true top-5 (by |phi|) is in the measured top-10 (by |correlation|);
     ``wrong_signs`` lists significant entries whose sign disagrees with the truth;
     ``beyond_data`` lists the entries the audit's data comparison marks as added or
-    weakened by the model (``None`` when the audit had no reference data).
+    weakened by the model and ``wrong_signs_data_backed`` the wrong signs among the
+    significant entries it does *not* mark — the co-movements the audit attributes to the
+    data (both ``None`` when the audit had no reference data).
     """
 
     target: str
@@ -57,14 +59,18 @@ class TruthScore:
     wrong_signs: list[str]
     rows: list[TruthRow]
     beyond_data: list[str] | None = None
+    wrong_signs_data_backed: list[str] | None = None
 
     @property
     def passed(self) -> dict[str, bool]:
-        return {
+        checks = {
             f"spearman>={MIN_SPEARMAN}": bool(self.spearman >= MIN_SPEARMAN),
             f"true_top{TOP_TRUE}_in_measured_top{TOP_MEASURED}": self.top_true_in_measured,
             "signs_right_for_significant": not self.wrong_signs,
         }
+        if self.wrong_signs_data_backed is not None:
+            checks["signs_right_for_data_backed"] = not self.wrong_signs_data_backed
+        return checks
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -127,4 +133,6 @@ def score_steering(result: Any, truth: Any, *, attributes: Sequence[str] | None 
         wrong_signs=[a for a, s, ok in zip(names, sig, sign_ok) if s and not ok],
         rows=rows,
         beyond_data=None if data is None else [a for a, b in zip(names, beyond) if b],
+        wrong_signs_data_backed=None if data is None else [
+            a for a, s, ok, b in zip(names, sig, sign_ok, beyond) if s and not ok and not b],
     )

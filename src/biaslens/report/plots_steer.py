@@ -146,6 +146,7 @@ def steer_table(result: SteerResult) -> Table:
         table.add_row(*cells, style=style)
     if dc is not None:
         table.caption = (f"slopes: logit change per unit of {result.target} logit, along the "
-                         f"steering path vs across {dc.n_reference} {dc.reference} images "
-                         f"(same classifier); beyond data: excess significant at FDR {dc.fdr}")
+                         f"steering path vs across {dc.n_reference} reference images "
+                         f"({dc.reference}; same classifier); beyond data: excess "
+                         f"significant at FDR {dc.fdr}")
     return table

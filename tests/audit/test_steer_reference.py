@@ -164,3 +164,16 @@ def test_judge_without_the_target_is_a_user_error():
 
     with pytest.raises(BiasLensError, match="guide classifier cannot steer"):
         steer_audit(_gen(), Other(), "Male", n_samples=4, steps=2, n_boot=0, judge=Clf())
+
+
+def test_undefined_slopes_are_never_flagged():
+    # One step: every logit change is 0, so the path slopes are undefined (0/0).
+    rng, A, ref = _linear_world(0)
+    d = np.zeros((1, 16, 5))
+    res = compare_with_data(d, ref, 0, n_boot=60)
+    assert np.isnan(res.path_slope[1:]).all() and np.isnan(res.p_values).all()
+    assert not res.beyond_data.any()
+    gen, clf = _gen(), Clf()
+    img = np.random.default_rng(0).integers(0, 256, size=(20, 4, 4, 3), dtype=np.uint8)
+    r = steer_audit(gen, clf, "Male", n_samples=8, steps=1, n_boot=60, reference=img)
+    assert not r.data.beyond_data.any()

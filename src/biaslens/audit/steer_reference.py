@@ -176,7 +176,7 @@ def compare_with_data(deltas: np.ndarray, reference_logits: np.ndarray, target_i
         zstat = excess / se
     p = np.where(se > 0, 2 * _st.norm.sf(np.abs(zstat)), np.where(excess == 0, 1.0, 0.0))
     mask = np.arange(a) != target_index
-    p = np.where(mask & np.isfinite(p), p, np.nan)
+    p = np.where(mask & np.isfinite(excess) & np.isfinite(p), p, np.nan)  # undefined: untested
     reject, qv = benjamini_hochberg(p, fdr)
     def nan_t(x: np.ndarray) -> np.ndarray:
         return np.where(mask, x, np.nan)

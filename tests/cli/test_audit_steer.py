@@ -123,3 +123,18 @@ def test_bad_reference_is_one_clear_error(checkpoints, tmp_path):
     res = runner.invoke(app, _args(checkpoints, tmp_path / "b", "--reference", "nowhere"))
     assert res.exit_code != 0
     assert "--reference nowhere" in res.output or "--reference nowhere" in str(res.exception)
+
+
+def test_auto_reference_is_skipped_without_bootstrap(checkpoints, tmp_path, monkeypatch):
+    # shipped-model defaults: 'auto' compares with the world only when n_boot >= 50
+    gen, clf = checkpoints
+    monkeypatch.setattr(audit_steer, "resolve_model_path",
+                        lambda given, role: {"generator": gen, "classifier": clf}[role])
+    base = ["audit", "steer", "--n", "6", "--steps", "3", "--device", "cpu", "--json",
+            "--reference-n", "20"]
+    res = runner.invoke(app, base + ["--n-boot", "0", "--out", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["data_comparison"] is None
+    res = runner.invoke(app, base + ["--n-boot", "50", "--out", str(tmp_path / "b")])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["data_comparison"]["n_reference"] == 20

@@ -40,8 +40,8 @@ def steer_cmd(
                                "steers)."),
     reference: str = typer.Option("auto", help="Training data to compare the steering "
                                   "slopes with: a cache folder, 'world[:PRESET]' or 'none'; "
-                                  "'auto' = the default world for the shipped models, else "
-                                  "none."),
+                                  "'auto' = the default world for the shipped models (with "
+                                  "--n-boot >= 50), else none."),
     reference_n: int = typer.Option(2000, help="Reference images used (sampled, seeded)."),
     n: int = typer.Option(256, "--n", help="Number of noise vectors (images)."),
     steps: int = typer.Option(30, help="Gradient steps per direction."),
@@ -73,8 +73,9 @@ def steer_cmd(
     gen_path = resolve_model_path(generator, "generator")
     clf_path = resolve_model_path(classifier, "classifier")
     judge_path = resolve_model_path(judge, "judge") if judge is not None else None
-    if reference == "auto":
-        reference = "world:celeba" if generator is None and classifier is None else "none"
+    if reference == "auto":   # the comparison needs >= 50 bootstrap resamples
+        shipped = generator is None and classifier is None
+        reference = "world:celeba" if shipped and n_boot >= 50 else "none"
     dev = resolve_device(device)
     settings = {"target": target, "generator": str(gen_path), "classifier": str(clf_path),
                 "judge": str(judge_path) if judge_path else None, "reference": reference,

@@ -36,6 +36,23 @@ def wilson_ci(k: np.ndarray | float, n: np.ndarray | float, level: float = 0.95
     return lo, hi
 
 
+def row_bincount(labels: np.ndarray, k: int, weights: np.ndarray | None = None
+                 ) -> np.ndarray:
+    """Counts of each value ``0..k-1`` in every row of ``labels`` ``(b, m)``: ``(b, k)`` floats.
+
+    One ``np.bincount`` over row-offset labels; the workhorse of the vectorized bootstraps
+    (resample indices -> per-unit counts, or resampled cells -> per-cell counts).
+
+    >>> row_bincount(np.array([[0, 0, 2], [1, 2, 2]]), 3)
+    array([[2., 0., 1.],
+           [0., 1., 2.]])
+    """
+    b = labels.shape[0]
+    flat = (labels + k * np.arange(b)[:, None]).ravel()
+    w = None if weights is None else np.asarray(weights).ravel()
+    return np.bincount(flat, weights=w, minlength=b * k).reshape(b, k).astype(np.float64)
+
+
 def bootstrap_indices(n: int, n_boot: int, seed: int | None = 0) -> np.ndarray:
     """(n_boot, n) int array of resampling indices, drawn with replacement."""
     rng = np.random.default_rng(seed)

@@ -27,7 +27,7 @@ import numpy as np
 
 from biaslens.errors import BiasLensError, DataError
 from biaslens.names import canonical_name, display_name, resolve_attribute
-from biaslens.stats import bootstrap_ci, wilson_ci
+from biaslens.stats import bootstrap_ci, row_bincount, wilson_ci
 
 __all__ = [
     "CorrelatedAttribute",
@@ -194,10 +194,7 @@ def top_correlated(attrs: np.ndarray, attribute_names: Sequence[str], target: st
         kk = len(order)
 
         def stat(idx: np.ndarray) -> np.ndarray:              # idx (b, N) -> (b, k)
-            b = idx.shape[0]
-            offs = (idx + (np.arange(b) * n)[:, None]).ravel()
-            w = np.bincount(offs, minlength=b * n).reshape(b, n).astype(np.float64)
-            s = w @ cols                                       # (b, 1+2k)
+            s = row_bincount(idx, n) @ cols                    # (b, 1+2k)
             return _phi_from_counts(s[:, :1], s[:, 1:1 + kk], s[:, 1 + kk:], float(n))
 
         chunk = int(max(1, min(64, 4_000_000 // max(n, 1))))  # bound memory at ~32 MB

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from biaslens.errors import BiasLensError, DataError, UnknownNameError
+from biaslens.stats import row_bincount
 
 __all__ = [
     "GROUP_METRICS",
@@ -475,8 +476,7 @@ def _bootstrap_tables(cell: np.ndarray, w: np.ndarray | None, G: int, n_boot: in
     for start in range(0, n_boot, chunk):
         b = min(chunk, n_boot - start)
         idx = rng.integers(0, n, size=(b, n))
-        flat = (cell[idx] + K * np.arange(b)[:, None]).ravel()
-        conf[start:start + b] = np.bincount(flat, weights=w[idx].ravel(),
-                                            minlength=b * K).reshape(b, K)
-        cnt[start:start + b] = np.bincount(flat, minlength=b * K).reshape(b, K)
+        cells = cell[idx]
+        conf[start:start + b] = row_bincount(cells, K, weights=w[idx])
+        cnt[start:start + b] = row_bincount(cells, K)
     return conf.reshape(n_boot, G, 2, 2), cnt.reshape(n_boot, G, 2, 2).sum(axis=(-2, -1))

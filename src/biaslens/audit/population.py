@@ -53,7 +53,7 @@ from torch import nn
 
 from biaslens.errors import BiasLensError, DataError
 from biaslens.names import canonical_name
-from biaslens.stats import bootstrap_ci, wilson_ci
+from biaslens.stats import bootstrap_ci, row_bincount, wilson_ci
 
 __all__ = [
     "ClassifierRates",
@@ -524,9 +524,7 @@ def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np
     g_tpr, g_fpr = tpr[gcols], fpr[gcols]
 
     def shares(idx: np.ndarray) -> np.ndarray:  # (b, n) resamples -> (b, C) shares
-        b = idx.shape[0]
-        flat = cell_gen[idx] + n_cells * np.arange(b)[:, None]
-        q = np.bincount(flat.ravel(), minlength=b * n_cells).reshape(b, n_cells) / n
+        q = row_bincount(cell_gen[idx], n_cells) / n
         return share_correction(q, g_tpr, g_fpr) if classifier_rates is not None else q
 
     q_gen = shares(np.arange(n)[None])[0]

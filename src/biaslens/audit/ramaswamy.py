@@ -19,6 +19,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from biaslens.audit.frame import _div, _quantiles, as_binary, nanmean
 from biaslens.errors import BiasLensError, DataError
+from biaslens.stats import row_bincount
 
 __all__ = [
     "DirectionalBAResult",
@@ -114,9 +115,7 @@ def _table(g: np.ndarray, y: np.ndarray, yh: np.ndarray, idx: np.ndarray | None 
     cell = g.view(np.uint8) * 4 + y.view(np.uint8) * 2 + yh.view(np.uint8)
     if idx is None:
         return np.bincount(cell, minlength=8).reshape(1, 2, 2, 2).astype(float)
-    b = idx.shape[0]
-    flat = (cell[idx] + 8 * np.arange(b)[:, None]).ravel()
-    return np.bincount(flat, minlength=8 * b).reshape(b, 2, 2, 2).astype(float)
+    return row_bincount(cell[idx], 8).reshape(-1, 2, 2, 2)
 
 
 def _deo_from_table(t: np.ndarray) -> np.ndarray:

@@ -54,7 +54,7 @@ from torch import nn
 from biaslens.audit.steer_reference import DataComparison, compare_with_data
 from biaslens.errors import BiasLensError
 from biaslens.names import display_name, resolve_attribute
-from biaslens.stats import benjamini_hochberg, bootstrap_ci
+from biaslens.stats import benjamini_hochberg, bootstrap_ci, row_bincount
 
 __all__ = [
     "RankedAttribute",
@@ -451,10 +451,7 @@ def covariance_statistics(deltas: np.ndarray, target_index: int, sign: int = 1, 
     lo, hi, clo, chi = nan.copy(), nan.copy(), nan.copy(), nan.copy()
     if n_boot > 0:
         def stat(idx: np.ndarray) -> np.ndarray:
-            b = idx.shape[0]
-            counts = np.bincount((idx + n * np.arange(b)[:, None]).ravel(), minlength=b * n)
-            cv, cr = _weighted_cov_corr(counts.reshape(b, n).astype(np.float64), s, c, q,
-                                        steps_, target_index)
+            cv, cr = _weighted_cov_corr(row_bincount(idx, n), s, c, q, steps_, target_index)
             return np.stack([cv * flip, cr * flip], axis=1)  # (b, 2, A)
 
         with warnings.catch_warnings():  # an all-NaN column (zero variance) stays NaN

@@ -32,16 +32,9 @@ import numpy as np
 from scipy import stats as _st
 
 from biaslens.errors import BiasLensError
-from biaslens.stats import benjamini_hochberg
+from biaslens.stats import benjamini_hochberg, row_bincount
 
 __all__ = ["DataComparison", "compare_with_data", "data_slopes", "path_slopes"]
-
-
-def _counts(rng: np.random.Generator, n: int, b: int) -> np.ndarray:
-    """``(b, n)`` multinomial resample counts (each row sums to ``n``)."""
-    idx = rng.integers(0, n, size=(b, n))
-    return np.bincount((idx + n * np.arange(b)[:, None]).ravel(),
-                       minlength=b * n).reshape(b, n).astype(np.float64)
 
 
 def _boot_slopes(units: np.ndarray, t: int, n_boot: int, rng: np.random.Generator,
@@ -69,7 +62,8 @@ def _boot_slopes(units: np.ndarray, t: int, n_boot: int, rng: np.random.Generato
             return np.where(var > 0, cov / np.where(var > 0, var, 1.0), np.nan)
 
     point = rows(np.ones((1, m)))[0]
-    reps = [rows(_counts(rng, m, min(chunk, n_boot - s))) for s in range(0, n_boot, chunk)]
+    reps = [rows(row_bincount(rng.integers(0, m, size=(min(chunk, n_boot - s), m)), m))
+            for s in range(0, n_boot, chunk)]
     return point, (np.concatenate(reps) if reps else np.empty((0, point.shape[0])))
 
 

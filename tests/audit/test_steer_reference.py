@@ -69,6 +69,7 @@ def test_added_association_is_flagged_and_negated_target_flips():
     d[:, :, 2] += 0.8 * d[:, :, 0]                  # the "generator" ties attribute 2 to 0
     res = compare_with_data(d, ref, 0, n_boot=300)
     assert res.beyond_data[2] and not res.beyond_data[0]
+    assert res.verdict(2) == "added" and res.verdict(1) in ("no", "added", "weakened")
     assert res.excess[2] == pytest.approx(0.8, abs=0.05)
     assert res.excess_ci_low[2] < res.excess[2] < res.excess_ci_high[2]
     neg = compare_with_data(d, ref, 0, sign=-1, n_boot=300)

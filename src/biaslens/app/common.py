@@ -74,10 +74,7 @@ def steer_rows(result: Any, top_k: int = 10) -> list[dict[str, Any]]:
         data = getattr(result, "data", None)
         if data is not None:
             j = r.index
-            beyond = bool(data.beyond_data[j])
-            rows[-1].update({
-                "path slope": round(float(data.path_slope[j]), 3),
-                "data slope": round(float(data.data_slope[j]), 3),
-                "beyond data": (("added" if data.excess[j] * data.path_slope[j] > 0
-                                 else "weakened") if beyond else "no")})
+            rows[-1].update({"path slope": round(float(data.path_slope[j]), 3),
+                             "data slope": round(float(data.data_slope[j]), 3),
+                             "beyond data": data.verdict(j)})
     return rows

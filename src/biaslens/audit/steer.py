@@ -646,10 +646,10 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
     """
     guide_names = list(getattr(classifier, "attribute_names", []) or [])
     measurer = judge if judge is not None else classifier
+    who = "judge" if judge is not None else "classifier"
     names = list(attribute_names if attribute_names is not None
                  else getattr(measurer, "attribute_names", []) or [])
     if not names:
-        who = "judge" if judge is not None else "classifier"
         raise BiasLensError(f"the {who} has no 'attribute_names'; pass attribute_names=")
     t, sign = resolve_attribute(target, names)
     if judge is not None:
@@ -668,7 +668,6 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
                         steps=steps, step_size=step_size, direction=direction,
                         accumulate_grad=accumulate_grad, disentangle=disentangle, seed=seed,
                         device=device, n_show=n_show, judge=judge, progress=progress)
-    who = "judge" if judge is not None else "classifier"
     if run.history.shape[2] != len(names):
         raise BiasLensError(f"the {who} returns {run.history.shape[2]} logits but "
                             f"{len(names)} attribute names were given")

@@ -110,6 +110,13 @@ class DataComparison:
     fdr: float
     n_boot: int
 
+    def verdict(self, j: int) -> str:
+        """``"added"`` (the excess points the way the path moves: amplified), ``"weakened"``
+        (against it) or ``"no"`` (not beyond the data) for attribute ``j``."""
+        if not self.beyond_data[j]:
+            return "no"
+        return "added" if self.excess[j] * self.path_slope[j] > 0 else "weakened"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (undefined numbers as ``None``)."""
         out: dict[str, Any] = {"reference": self.reference, "n_reference": self.n_reference,

@@ -389,8 +389,7 @@ def _steer_section(data: ReportData) -> str:
             for row, x in zip(rows, r.ranked):
                 j = x.index
                 row += [_n(dc.path_slope[j], signed=True), _n(dc.data_slope[j], signed=True),
-                        ("added" if dc.excess[j] * dc.path_slope[j] > 0 else "weakened")
-                        if dc.beyond_data[j] else "no"]
+                        dc.verdict(j)]
             caption += (f"; slopes: logit change per unit of target logit along the path vs "
                         f"across {dc.n_reference} training images (same classifier), beyond "
                         f"data = excess significant at FDR {dc.fdr:g}")

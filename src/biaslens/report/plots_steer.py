@@ -140,9 +140,7 @@ def steer_table(result: SteerResult) -> Table:
         if dc is not None:
             j = r.index
             cells += [fmt_num(dc.path_slope[j], 2, signed=True),
-                      fmt_num(dc.data_slope[j], 2, signed=True),
-                      ("added" if dc.excess[j] * dc.path_slope[j] > 0 else "weakened")
-                      if dc.beyond_data[j] else "no"]
+                      fmt_num(dc.data_slope[j], 2, signed=True), dc.verdict(j)]
         table.add_row(*cells, style=style)
     if dc is not None:
         table.caption = (f"slopes: logit change per unit of {result.target} logit, along the "

@@ -18,7 +18,7 @@ import numpy as np
 
 from biaslens.errors import BiasLensError
 
-__all__ = ["ReferenceSet", "load_reference"]
+__all__ = ["ReferenceSet", "load_reference", "sample_training_images"]
 
 
 @dataclass
@@ -27,6 +27,17 @@ class ReferenceSet:
 
     images: np.ndarray
     description: str
+
+
+def sample_training_images(cache, n: int, seed: int = 0) -> np.ndarray:
+    """A seeded sample (sorted rows) of at most ``n`` images of ``cache``'s training split,
+    or of all rows when it has no training split: uint8 ``(m, H, W, 3)``."""
+    rows = np.flatnonzero(np.asarray(cache.split) == 0)
+    if len(rows) == 0:
+        rows = np.arange(len(cache))
+    rng = np.random.default_rng(seed)
+    take = np.sort(rng.choice(rows, size=min(n, len(rows)), replace=False))
+    return np.asarray(cache.images[take])
 
 
 def load_reference(spec: str | Path, *, n: int = 2000, seed: int = 0,
@@ -60,13 +71,7 @@ def load_reference(spec: str | Path, *, n: int = 2000, seed: int = 0,
                             "folder (make one with `biaslens data ingest` or `data synth`)")
     from biaslens.data.cache import load_cache
 
-    cache = load_cache(path)
-    rows = np.flatnonzero(np.asarray(cache.split) == 0)
-    if len(rows) == 0:
-        rows = np.arange(len(cache))
-    rng = np.random.default_rng(seed)
-    take = np.sort(rng.choice(rows, size=min(n, len(rows)), replace=False))
-    images = np.asarray(cache.images[take])
+    images = sample_training_images(load_cache(path), n, seed)
     if images.shape[1:3] != (image_size, image_size):
         raise BiasLensError(f"--reference {text}: images are {images.shape[1]}x"
                             f"{images.shape[2]} but the classifier expects "

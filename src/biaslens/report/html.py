@@ -207,13 +207,11 @@ def build_report(cache: Any, *, generator: nn.Module | None = None,
         from biaslens.report.plots_generators import plot_population
         from biaslens.report.plots_steer import plot_covariance_bars, plot_steer_grid
 
+        from biaslens.data.reference import sample_training_images
+
         # reference for the data comparison: up to 2,000 training images of the cache
-        train_rows = np.flatnonzero(np.asarray(cache.split) == 0)
-        train_rows = train_rows if len(train_rows) else np.arange(len(cache))
-        pick = np.sort(np.random.default_rng(seed).choice(
-            train_rows, size=min(2000, len(train_rows)), replace=False))
-        ref_images = np.asarray(cache.images[pick]) if len(pick) >= 10 and n_boot >= 50 \
-            else None
+        ref_images = sample_training_images(cache, 2000, seed) if n_boot >= 50 else None
+        ref_images = ref_images if ref_images is not None and len(ref_images) >= 10 else None
         for t in targets:
             say(f"steering toward {t}")
             res = steer_audit(generator, classifier, t, n_samples=steer_n, steps=steer_steps,

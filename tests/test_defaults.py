@@ -169,11 +169,14 @@ def test_generator_quality_flags_attributes_outside_the_tolerance():
     names = ["A", "B", "C"]
     train_attrs = np.array([[1, 0, 0]] * 3 + [[1, 1, 1]] * 1, dtype=bool)  # prevalence 1, .25, .25
     real = np.zeros((5, 4, 4, 3), np.uint8)
+    real[..., [0, 2]] = 255                  # the reader sees (A, B, C) = (1, 0, 1) on them
     q = generator_quality(_ConstantGenerator(), _ColumnReader(names), train_attrs, real,
                           names, names, n=10, tolerance=0.05)
     gen = {a: q["prevalence"][a]["generated"] for a in names}
     assert gen == {"A": 1.0, "B": 0.0, "C": 1.0}
     assert q["misses"] == ["B", "C"] and q["n_within_tolerance"] == 1
+    # like for like: the reader reads the same on real and generated faces, no misses
+    assert q["misses_of_real"] == [] and q["n_within_tolerance_of_real"] == 3
     assert q["prevalence"]["B"]["difference"] == pytest.approx(-0.25)
 
 

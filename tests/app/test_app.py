@@ -127,6 +127,13 @@ def test_population_page_widgets(tiny):
     at.run()
     _ok(at)
     assert len(at.dataframe[1].value) == 4  # 2 x 2 groups
+    assoc = at.dataframe[2].value                 # associations with Male (checkbox on)
+    assert {"generated slope", "data slope", "beyond data"} <= set(assoc.columns)
+    assert "Male" not in set(assoc["attribute"])
+    at.checkbox(key="pop_assoc").set_value(False)
+    at.run()
+    _ok(at)
+    assert len(at.dataframe) == 2
     at.multiselect(key="pop_groups").set_value([])
     at.run()
     _ok(at)

@@ -213,3 +213,50 @@ def test_clear_errors():
         population_audit(PixelGenerator(), nameless, data, NAMES, n=10)
     with pytest.raises(BiasLensError, match="z_dim"):
         population_audit(torch.nn.Identity(), PixelClassifier(), data, NAMES, n=10)
+
+
+def _reference(n, coupling, seed=0):
+    """Real-face stand-ins (float NCHW): Smiling's pixel = coupling · Male's + noise."""
+    g = torch.Generator().manual_seed(seed)
+    m = torch.rand(n, generator=g) - 0.5
+    s = coupling * m + 0.1 * (torch.rand(n, generator=g) - 0.5)
+    y = torch.rand(n, generator=g) - 0.5
+    return torch.stack([m, s, y], 1)[:, :, None, None].expand(-1, 3, 4, 4).contiguous()
+
+
+def test_associations_flag_what_the_generator_drops_and_nothing_else():
+    # The generator draws the three channels independently; the data couples Smiling
+    # to Male (slope 0.8): the audit must flag exactly Smiling, as weakened.
+    data = _data()
+    res = population_audit(PixelGenerator(), PixelClassifier(), data, NAMES, n=2000,
+                           batch_size=500, seed=0, n_boot=200,
+                           reference_images=_reference(1000, 0.8), reference_name="toy")
+    a = res.associations
+    assert res.association_target == "Male" and a is not None and a.reference == "toy"
+    assert a.data_slope[1] == pytest.approx(0.8, abs=0.05)
+    assert abs(a.path_slope[1]) < 0.1 and abs(a.excess[2]) < 0.1
+    assert a.beyond_data.tolist() == [False, True, False] and a.verdict(1) == "weakened"
+    assert res.ranked_associations() == [1, 2]
+    d = res.to_dict()["associations"]
+    assert d["generated_slope"][1] == pytest.approx(float(a.path_slope[1]))
+    assert "path_slope" not in d
+    json.dumps(res.to_dict(), allow_nan=False)
+
+
+def test_associations_are_quiet_when_the_data_matches():
+    # Reference drawn like the generator (independent channels): nothing beyond the data.
+    ref = PixelGenerator()(torch.randn(1500, 3, generator=torch.Generator().manual_seed(9)))
+    res = population_audit(PixelGenerator(), PixelClassifier(), _data(), NAMES, n=2000,
+                           batch_size=500, seed=1, n_boot=200, reference_images=ref,
+                           association_target="Young")
+    assert res.association_target == "Young"
+    assert not res.associations.beyond_data.any()
+    plain = population_audit(PixelGenerator(), PixelClassifier(), _data(), NAMES, n=50,
+                             n_boot=0)
+    assert plain.associations is None and plain.to_dict()["associations"] is None
+    with pytest.raises(BiasLensError, match="n_boot >= 50"):
+        population_audit(PixelGenerator(), PixelClassifier(), _data(), NAMES, n=50,
+                         n_boot=10, reference_images=ref)
+    with pytest.raises(BiasLensError, match="at least 10 reference"):
+        population_audit(PixelGenerator(), PixelClassifier(), _data(), NAMES, n=50,
+                         n_boot=50, reference_images=ref[:3])

@@ -61,6 +61,20 @@ def test_population_end_to_end(setup, tmp_path):
     printed = json.loads(res.output)
     assert printed == json.loads((tmp_path / "j" / "population.json").read_text())
     assert printed["corrected"] is False
+    assert printed["associations"] is None            # auto: skipped with --n-boot < 50
+    # the association comparison: generated vs real faces of the split, same classifier
+    res = runner.invoke(app, args[:-6] + ["--n-boot", "60", "--associations", "smiling",
+                                          "--reference-n", "30", "--device", "cpu",
+                                          "--out", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    assert "Associations with Smiling" in res.output
+    a = json.loads((tmp_path / "a" / "population.json").read_text())
+    assert a["association_target"] == "Smiling"
+    assert a["associations"]["n_reference"] == 30 and len(a["associations"]["excess"]) == 40
+    for bad, msg in ((["--associations", "Beardy", "--n-boot", "60"], "Beardy"),
+                     (["--associations", "Male"], "n-boot >= 50")):
+        res = runner.invoke(app, args + bad)
+        assert res.exit_code != 0 and msg in str(res.exception), res.output
 
 
 def test_reconstruct_end_to_end(setup, tmp_path):

@@ -20,4 +20,4 @@ def small_report(tiny):
     return build_report(load_cache(tiny["cache"]), generator=gen, classifier=clf,
                         targets=["Male", "-Smiling", "Young"], protected=["Male", "skin_type"],
                         mitigation={"dbvae/compare.json": {"auc": {"before": 0.8, "after": 0.9}}},
-                        steer_n=8, steer_steps=4, population_n=64, n_boot=30, seed=0)
+                        steer_n=8, steer_steps=4, population_n=64, n_boot=50, seed=0)

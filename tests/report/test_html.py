@@ -64,6 +64,12 @@ def test_report_tables_match_the_results(small_report):
         assert f"{t} vs Male × skin_type" in text
         assert sum(rep.counts) == 16  # the test split of the 160-face cache
     assert "dbvae/compare.json" in text and "auc.after" in text
+    # with n_boot >= 50 steering and population are both compared with the training images
+    assert all(r.data is not None for r in small_report.steer)
+    assert "path slope" in text and "beyond data" in text
+    pop = small_report.population
+    assert pop.associations is not None and pop.association_target == "Male"
+    assert "Associations with Male" in text and "generated slope" in text
     for line in small_report.to_dict()["summary"]:
         assert line in text
 

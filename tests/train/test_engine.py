@@ -172,3 +172,49 @@ def test_dcgan_init_draws_conv_weights_with_std_002():
     before = [p.clone() for p in d.parameters()]
     dcgan_init_(d)                      # spectrally normalised convs are left alone
     assert all(torch.equal(a, b) for a, b in zip(before, d.parameters()))
+
+
+def test_ema_beta_half_life_and_rampup():
+    from biaslens.train.gan import ema_beta
+
+    # after ema_kimg thousand images the old average weighs one half
+    b = ema_beta(10_000, 64, ema_kimg=10.0, ema_rampup=None)
+    assert b ** (10_000 / 64) == pytest.approx(0.5)
+    # early on the half-life is capped at 5 % of the images seen
+    assert ema_beta(10, 64, 10.0, 0.05) == pytest.approx(0.5 ** (64 / (10 * 64 * 0.05)))
+    assert ema_beta(10, 64, 10.0, 0.05) < ema_beta(1000, 64, 10.0, 0.05) < b
+
+
+def test_update_ema_lerps_parameters_and_copies_buffers():
+    from biaslens.models import build_model
+    from biaslens.train.gan import update_ema
+
+    torch.manual_seed(0)
+    a = build_model("coursera_dcgan_generator", hidden_dim=4)
+    torch.manual_seed(1)
+    m = build_model("coursera_dcgan_generator", hidden_dim=4)
+    for b in m.buffers():
+        if b.dtype.is_floating_point:
+            b.add_(1.0)
+    before = [p.clone() for p in a.parameters()]
+    update_ema(a, m, 0.75)
+    for p0, pe, pm in zip(before, a.parameters(), m.parameters()):
+        torch.testing.assert_close(pe, 0.75 * p0 + 0.25 * pm)
+    assert all(torch.equal(x, y) for x, y in zip(a.buffers(), m.buffers()))
+
+
+def test_gan_ema_is_checkpointed_and_resumes_exactly(tmp_path, data64):
+    _gan(data64, tmp_path / "full", 6, ema_kimg=0.02)
+    _gan(data64, tmp_path / "half", 3, ema_kimg=0.02)
+    r = _gan(data64, tmp_path / "half", 6, ema_kimg=0.02, resume=True)
+    assert r.config["ema_kimg"] == 0.02 and r.config["ema_rampup"] == 0.05
+    a, b = _weights(tmp_path / "full", "generator_ema"), _weights(tmp_path / "half", "generator_ema")
+    assert a.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    # the average differs from the last weights, and training G is unchanged by it
+    g = _weights(tmp_path / "full", "generator")
+    assert any(not torch.equal(a[k], g[k]) for k in a if k.endswith("weight"))
+    _gan(data64, tmp_path / "plain", 6)
+    p = _weights(tmp_path / "plain", "generator")
+    assert all(torch.equal(p[k], g[k]) for k in p)
+    with pytest.raises(BiasLensError, match="ema_kimg"):
+        _gan(data64, tmp_path / "bad", 1, ema_kimg=0.0)

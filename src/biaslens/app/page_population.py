@@ -16,15 +16,19 @@ __all__ = ["render"]
 
 @st.cache_resource(show_spinner="generating and classifying faces…", max_entries=4)
 def _population(_ctx: AppContext, _cache: Any, gen_key: str, clf_key: str, data_key: str,
-                n: int, groups: tuple[str, ...], seed: int):
+                n: int, groups: tuple[str, ...], seed: int, associations: bool = False):
     from biaslens.audit.population import population_audit
+    from biaslens.data.reference import sample_training_images
 
     del gen_key, clf_key, data_key
     train = _cache.subset("train")
     base = train if len(train) else _cache.subset(None)
+    ref = sample_training_images(_cache, 1000, seed) if associations else None
     return population_audit(_ctx.model("generator"), _ctx.model("classifier"),
                             np.asarray(base.attrs), list(_cache.attribute_names), n=n,
-                            groups=list(groups), seed=seed, n_boot=300, batch_size=256)
+                            groups=list(groups), seed=seed, n_boot=300, batch_size=256,
+                            reference_images=ref if ref is not None and len(ref) >= 10 else None,
+                            reference_name="training faces of the app's data")
 
 
 def render(ctx: AppContext) -> None:
@@ -46,11 +50,16 @@ def render(ctx: AppContext) -> None:
     groups = c2.multiselect("groups of", common,
                             default=[g for g in ("Male",) if g in common] or common[:1],
                             max_selections=3, key="pop_groups")
+    assoc = c2.checkbox("compare associations with the training faces", value=True,
+                        key="pop_assoc",
+                        help="Slope of every attribute's logit on the first group "
+                             "attribute's, across generated vs real training faces (same "
+                             "classifier): which associations the generator added or lost.")
     if not groups:
         st.info("Choose at least one attribute to form groups.")
         return
     res = _population(ctx, cache, ctx.model_key("generator"), ctx.model_key("classifier"),
-                      cache.content_hash, int(n), tuple(groups), int(seed))
+                      cache.content_hash, int(n), tuple(groups), int(seed), bool(assoc))
     st.image(fig_to_png(plot_population(res), dpi=80))
     st.caption(res.correction_note)
     st.subheader("Per attribute")
@@ -68,3 +77,16 @@ def render(ctx: AppContext) -> None:
     d = res.discrepancy
     st.caption(f"Fairness discrepancy (L2): to the data {d['l2_to_data']:.3f}, to uniform "
                f"{d['l2_to_uniform']:.3f}.")
+    dc = res.associations
+    if dc is not None:
+        st.subheader(f"Associations with {res.association_target}")
+        st.dataframe(pd.DataFrame([{
+            "attribute": res.attribute_names[j], "generated slope": dc.path_slope[j],
+            "data slope": dc.data_slope[j], "excess": dc.excess[j],
+            "CI low": dc.excess_ci_low[j], "CI high": dc.excess_ci_high[j],
+            "q-value": dc.q_values[j], "beyond data": dc.verdict(j)}
+            for j in res.ranked_associations()]), hide_index=True)
+        st.caption(f"Slope: logit change per unit of {res.association_target} logit, across "
+                   f"{res.n_generated} generated vs {dc.n_reference} training faces; beyond "
+                   f"data = excess significant at FDR {dc.fdr:g} "
+                   f"({int(dc.beyond_data.sum())} attributes).")

@@ -20,6 +20,12 @@ Formulas (``p̂`` generated, ``p`` data, ``q`` group-share vectors, ``u`` unifor
 - fairness discrepancy ``‖q̂ − r‖₂`` and total variation ``½‖q̂ − r‖₁`` for the
   reference ``r = q`` (data) and ``r = u`` (uniform), with bootstrap CIs over the
   generated samples (the data shares are treated as fixed).
+- associations (with ``reference_images``): for every attribute, the slope of its logit
+  on the association target's logit across the generated faces against the same slope
+  across real training faces, both read by the same classifier (so its own coupling of
+  heads is on both sides), with bootstrap CIs and a Benjamini–Hochberg test of the
+  excess (:func:`biaslens.audit.steer_reference.compare_with_data`): which associations
+  with e.g. Male the generator added or weakened.
 
 Example
 -------
@@ -51,6 +57,7 @@ import torch
 from scipy import stats as _st
 from torch import nn
 
+from biaslens.audit.steer_reference import DataComparison, compare_with_data
 from biaslens.errors import BiasLensError, DataError
 from biaslens.names import canonical_name
 from biaslens.stats import bootstrap_ci, row_bincount, wilson_ci
@@ -369,7 +376,20 @@ class PopulationResult:
     group_prevalence_generated: np.ndarray
     group_prevalence_data: np.ndarray
     condition_agreement: dict[str, dict[str, float]] = field(default_factory=dict)
+    association_target: str | None = None
+    #: slopes across generated faces (``path_*`` fields; ``generated_*`` in ``to_dict``)
+    #: against slopes across the reference images (``data_*``); None without a reference
+    associations: DataComparison | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+
+    def ranked_associations(self, k: int | None = None) -> list[int]:
+        """Non-target attribute indices by |excess| of the association comparison, largest
+        first (empty without one)."""
+        if self.associations is None:
+            return []
+        e = np.nan_to_num(np.abs(self.associations.excess), nan=-1.0)
+        order = [int(i) for i in np.argsort(-e, kind="stable") if e[i] >= 0]
+        return order[:k]
 
     def ranked_amplification(self, k: int | None = None) -> list[int]:
         """Attribute indices by |amplification|, largest first (NaN last)."""
@@ -415,6 +435,10 @@ class PopulationResult:
             "fairness_discrepancy_ci": {k: [_num(v[0]), _num(v[1])]
                                         for k, v in self.discrepancy_ci.items()},
             "condition_agreement": self.condition_agreement,
+            "association_target": self.association_target,
+            "associations": None if self.associations is None else {
+                k.replace("path_", "generated_"): v
+                for k, v in self.associations.to_dict().items()},
             "settings": dict(self.settings),
         }
 
@@ -433,7 +457,10 @@ def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np
                      groups: Sequence[str] = ("Male",),
                      classifier_rates: ClassifierRates | None = None, seed: int = 0,
                      device: str | torch.device = "cpu", n_boot: int = 1000,
-                     level: float = 0.95) -> PopulationResult:
+                     level: float = 0.95,
+                     reference_images: np.ndarray | torch.Tensor | None = None,
+                     association_target: str | None = None, reference_name: str = "reference",
+                     fdr: float = 0.05) -> PopulationResult:
     """Compare the attributes of ``n`` generated faces with the training data's labels.
 
     Parameters
@@ -449,6 +476,9 @@ def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np
         the Rogan–Gladen correction (stated in ``correction_note``).
     seed : seeds the noise, the condition draw and the bootstrap.
     n_boot, level : bootstrap resamples (fairness discrepancy, share CIs) and CI level.
+    reference_images : real training images (uint8 NHWC or float NCHW); enables the
+        association comparison against ``association_target`` (default: the first group
+        column), tested at Benjamini–Hochberg rate ``fdr`` (needs ``n_boot >= 50``).
     """
     if n < 2:
         raise BiasLensError(f"need n >= 2 generated samples; got {n}")
@@ -462,6 +492,17 @@ def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np
     names = [data_names[j] for j in data_cols]
     group_names = [canonical_name(g, names) for g in groups]
     gcols = [names.index(g) for g in group_names]
+    assoc_name = None
+    if reference_images is not None:
+        if not group_names and association_target is None:
+            raise BiasLensError("the association comparison needs association_target "
+                                "(or a group column)")
+        assoc_name = canonical_name(association_target or group_names[0], names)
+        if n_boot < 50:
+            raise BiasLensError(f"the association comparison needs n_boot >= 50; got {n_boot}")
+        if len(reference_images) < 10:
+            raise BiasLensError("the association comparison needs at least 10 reference "
+                                f"images; got {len(reference_images)}")
 
     # conditional generators: conditions resampled from the data rows (seeded)
     cond_names = list(getattr(generator, "condition_names", None) or [])
@@ -485,6 +526,13 @@ def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np
     finally:
         classifier.train(was)
     pred = logits[:, clf_cols] > 0  # (n, A)
+    associations = None
+    if assoc_name is not None:
+        ref_logits = predict_logits(classifier, reference_images, batch_size=batch_size,
+                                    device=device)[:, clf_cols]
+        associations = compare_with_data(logits[None, :, clf_cols], ref_logits,
+                                         names.index(assoc_name), n_boot=n_boot, fdr=fdr,
+                                         seed=seed, level=level, reference=reference_name)
     data = data[:, data_cols]
     n_data = len(data)
 
@@ -576,7 +624,8 @@ def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np
         group_share_data=q_data, group_share_observed=q_obs, group_share_generated=q_gen,
         group_share_ci=share_ci, discrepancy=disc, discrepancy_ci=disc_ci,
         group_prevalence_generated=gp_gen, group_prevalence_data=gp_data,
-        condition_agreement=agreement,
+        condition_agreement=agreement, association_target=assoc_name,
+        associations=associations,
         settings={"n": n, "batch_size": batch_size, "groups": group_names, "seed": seed,
                   "n_boot": n_boot, "level": level, "device": str(device),
                   "conditional": condition is not None})

@@ -111,11 +111,12 @@ class DataComparison:
     n_boot: int
 
     def verdict(self, j: int) -> str:
-        """``"added"`` (the excess points the way the path moves: amplified), ``"weakened"``
-        (against it) or ``"no"`` (not beyond the data) for attribute ``j``."""
+        """``"added"`` (the path's slope is steeper than the data's: amplified, new or
+        reversed), ``"weakened"`` (flatter: the model dropped part of the data's
+        association) or ``"no"`` (not beyond the data) for attribute ``j``."""
         if not self.beyond_data[j]:
             return "no"
-        return "added" if self.excess[j] * self.path_slope[j] > 0 else "weakened"
+        return "added" if abs(self.path_slope[j]) > abs(self.data_slope[j]) else "weakened"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (undefined numbers as ``None``)."""

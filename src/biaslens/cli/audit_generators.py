@@ -144,6 +144,12 @@ def population_cmd(
     correct: bool = typer.Option(True, help="Rogan–Gladen correction with the classifier's "
                                  "TPR/FPR on the cache's val split."),
     n_boot: int = typer.Option(1000, help="Bootstrap resamples."),
+    associations: str = typer.Option(
+        "auto", help="Compare every attribute's association with this attribute in "
+        "generated vs real faces of --split ('auto': the first --groups column, skipped "
+        "when --n-boot < 50; 'none': skip)."),
+    reference_n: int = typer.Option(2000, help="Real faces sampled for the association "
+                                     "comparison."),
     top_k: int = typer.Option(20, help="Attributes in the table and chart."),
     seed: int = typer.Option(0, help="Seed of the noise and the resampling."),
     device: str = _DEVICE,
@@ -157,13 +163,18 @@ def population_cmd(
     """
     start = _prologue({"generator": generator, "classifier": classifier}, device, cache, out,
                       dry_run, n=n, batch_size=batch_size, groups=_split_list(groups),
-                      split=split, correct=correct, n_boot=n_boot, seed=seed)
+                      split=split, correct=correct, n_boot=n_boot, seed=seed,
+                      associations=associations, reference_n=reference_n)
     if start is None:
         return
     paths, dev, settings = start
     gen_path, clf_path = paths["generator"], paths["classifier"]
     from biaslens.audit.population import classifier_rates, population_audit
-    from biaslens.report.plots_generators import plot_population, population_table
+    from biaslens.report.plots_generators import (
+        association_table,
+        plot_population,
+        population_table,
+    )
     from biaslens.report.figures import save_figure
 
     gen, clf = _load(gen_path), _load(clf_path)
@@ -177,12 +188,26 @@ def population_cmd(
                                     "TPR/FPR; pass --no-correct")
             rates = classifier_rates(clf, val.images, val.attrs, c.attribute_names,
                                      device=dev)
+        ref, assoc_kw = None, {}
+        auto = associations.lower() == "auto"
+        if associations.lower() != "none" and not (auto and n_boot < 50):
+            if n_boot < 50:
+                raise BiasLensError(f"the association comparison needs --n-boot >= 50 "
+                                    f"(got {n_boot}); or pass --associations none")
+            if reference_n < 10:
+                raise BiasLensError(f"--reference-n must be >= 10; got {reference_n}")
+            rows = np.sort(np.random.default_rng(seed + 1).choice(
+                len(view), size=min(reference_n, len(view)), replace=False))
+            ref = np.asarray(view.images[rows])
+            assoc_kw = dict(association_target=None if auto else associations,
+                            reference_name=f"{split} split of "
+                                           f"{c.path if cache else 'the synthesized cache'}")
         with console.status("generating and labelling", spinner="dots") if not json_flag \
                 else contextlib.nullcontext():
             result = population_audit(gen, clf, view.attrs, c.attribute_names, n=n,
                                       batch_size=batch_size, groups=_split_list(groups),
                                       classifier_rates=rates, seed=seed, device=dev,
-                                      n_boot=n_boot)
+                                      n_boot=n_boot, reference_images=ref, **assoc_kw)
         data = result.to_dict()
         data["inputs"] = {**settings, "cache": str(c.path) if cache else "synthesized",
                           "classifier_rates": None if rates is None else rates.to_dict()}
@@ -190,6 +215,9 @@ def population_cmd(
     if _finish(data, out / "population.json", json_flag):
         return
     console.print(population_table(result, top_k))
+    assoc = association_table(result, top_k)
+    if assoc is not None:
+        console.print(assoc)
     d = result.discrepancy
     console.print(f"groups {', '.join(result.group_labels)}: fairness discrepancy L2 to data "
                   f"{d['l2_to_data']:.3f}, to uniform {d['l2_to_uniform']:.3f}")

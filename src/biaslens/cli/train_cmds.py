@@ -80,6 +80,9 @@ def gan_cmd(
                                       "coursera_dcgan_discriminator)."),
     loss: str = typer.Option("hinge", help="'hinge' or 'bce' (the course's)."),
     init: str = typer.Option("dcgan", help="'dcgan' (N(0, 0.02) convs) or 'default'."),
+    ema_kimg: Optional[float] = typer.Option(
+        None, help="Keep an EMA of G (half-life in thousands of images, e.g. 10); "
+        "saved as checkpoints/latest/generator_ema."),
     log_every: int = typer.Option(50), sample_every: int = typer.Option(500),
     checkpoint_every: int = typer.Option(1000), seed: int = typer.Option(0),
     device: str = DeviceOpt, compile: bool = typer.Option(False, "--compile"),
@@ -90,7 +93,8 @@ def gan_cmd(
 
     _run("gan", train_gan, cache, out, resume, dry_run, dict(
         steps=steps, batch_size=batch_size, lr=lr, lr_d=lr_d, generator=generator,
-        discriminator=discriminator, loss=loss, init=init, log_every=log_every, sample_every=sample_every,
+        discriminator=discriminator, loss=loss, init=init, ema_kimg=ema_kimg,
+        log_every=log_every, sample_every=sample_every,
         checkpoint_every=checkpoint_every, seed=seed, device=device, compile=compile))
 
 

@@ -229,7 +229,10 @@ def build_report(cache: Any, *, generator: nn.Module | None = None,
         pop_groups = [g for g in protected if g in names] or ["Male"]
         data.population = population_audit(generator, classifier, np.asarray(base.attrs),
                                            names, n=population_n, groups=pop_groups,
-                                           seed=seed, n_boot=n_boot)
+                                           seed=seed, n_boot=n_boot,
+                                           reference_images=ref_images,
+                                           reference_name="training images of the "
+                                                          "report's data")
         data.figures["population"] = fig_to_png(plot_population(data.population), dpi=80)
 
     if classifier is None:
@@ -416,7 +419,28 @@ def _population_section(data: ReportData) -> str:
                caption=f"Groups of {' × '.join(p.groups)}; fairness discrepancy (L2) to data "
                        f"{_n(p.discrepancy['l2_to_data'])}, to uniform "
                        f"{_n(p.discrepancy['l2_to_uniform'])}"),
+        _association_table(p),
     ])
+
+
+def _association_table(p: Any) -> str:
+    """Associations with the first group column, generated vs training faces ('' without)."""
+    dc = p.associations
+    if dc is None:
+        return ""
+    order = p.ranked_associations(15)
+    rows = [[p.attribute_names[j], _n(dc.path_slope[j], signed=True),
+             _n(dc.data_slope[j], signed=True), _n(dc.excess[j], signed=True),
+             _ci(dc.excess_ci_low[j], dc.excess_ci_high[j], signed=True), _n(dc.q_values[j], 4),
+             dc.verdict(j)] for j in order]
+    return _table(["attribute", "generated slope", "data slope", "excess", "95% CI", "q-value",
+                   "beyond data"], rows,
+                  classes=["sig" if dc.beyond_data[j] else "" for j in order],
+                  caption=f"Associations with {p.association_target}: logit change per unit of "
+                          f"its logit across the generated faces vs across {dc.n_reference} "
+                          f"training images (same classifier); beyond data = excess "
+                          f"significant at FDR {dc.fdr:g}, {int(dc.beyond_data.sum())} "
+                          "attributes")
 
 
 def _fairness_section(data: ReportData) -> str:

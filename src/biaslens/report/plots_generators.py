@@ -103,6 +103,33 @@ def population_table(result: PopulationResult, top_k: int | None = 15) -> Table:
     return table
 
 
+def association_table(result: PopulationResult, top_k: int | None = 15) -> Table | None:
+    """Rich table of the association comparison (``None`` without one): per attribute the
+    slope of its logit on the target's across generated and across real faces, the excess
+    with its CI, the q-value and the verdict (added / weakened / no)."""
+    dc = result.associations
+    if dc is None:
+        return None
+    table = Table(title=f"Associations with {result.association_target}: generated faces vs "
+                        f"{dc.n_reference} real faces ({dc.reference}), same classifier")
+    for col in ("attribute", "generated slope", "data slope", "excess", "95% CI", "q-value",
+                "beyond data"):
+        table.add_column(col, justify="left" if col == "attribute" else "right")
+    for j in result.ranked_associations(top_k):
+        verdict = dc.verdict(j)
+        q = dc.q_values[j]
+        table.add_row(result.attribute_names[j], fmt_num(dc.path_slope[j], 2, signed=True),
+                      fmt_num(dc.data_slope[j], 2, signed=True),
+                      fmt_num(dc.excess[j], 2, signed=True),
+                      fmt_ci(dc.excess_ci_low[j], dc.excess_ci_high[j], signed=True),
+                      "—" if not np.isfinite(q) else (f"{q:.4f}" if q >= 1e-3 else f"{q:.1e}"),
+                      verdict, style={"added": "red", "weakened": "blue"}.get(verdict, "dim"))
+    table.caption = (f"slope: logit change per unit of {result.association_target} logit; "
+                     f"beyond data: excess significant at FDR {dc.fdr} "
+                     f"({int(dc.beyond_data.sum())} of {int(np.isfinite(dc.excess).sum())})")
+    return table
+
+
 def plot_reconstruction(result: ReconstructResult) -> Figure:
     """Per-group reconstruction MSE (bootstrap CI) and label preservation (Wilson CI)."""
     g = len(result.group_labels)

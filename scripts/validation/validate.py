@@ -17,7 +17,7 @@ import torch
 from biaslens.audit.steer import steer_audit
 from biaslens.audit.truth import score_steering
 from biaslens.data.cache import load_cache
-from biaslens.defaults_train import classifier_logits, generate
+from biaslens.defaults_train import RECIPES, classifier_logits, generate
 from biaslens.models import load_checkpoint
 from biaslens.stats import wilson_ci
 from biaslens.world import World
@@ -26,7 +26,9 @@ from biaslens.world.render import RENDERED_ATTRIBUTES
 torch.set_num_threads(1)
 root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("runs/independent")
 seeds = [int(s) for s in sys.argv[2:]] or [0]
-gen, _ = load_checkpoint(root / "run-generator/checkpoints/latest/generator")
+latest = root / "run-generator/checkpoints/latest"
+folder = RECIPES["generator"].model_folder                # generator_ema: the weight average
+gen, _ = load_checkpoint(latest / (folder if (latest / folder).is_dir() else "generator"))
 clf, _ = load_checkpoint(root / "run-classifier/checkpoints/latest/classifier")
 names = list(clf.attribute_names)
 truth = World.preset("independent").truth("Male")

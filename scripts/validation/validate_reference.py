@@ -21,6 +21,7 @@ from biaslens.audit.truth import score_steering
 from biaslens.data.cache import load_cache
 from biaslens.data.reference import load_reference
 from biaslens.defaults import load_default
+from biaslens.defaults_train import RECIPES
 from biaslens.models import load_checkpoint
 from biaslens.world import World
 from biaslens.world.render import RENDERED_ATTRIBUTES
@@ -33,7 +34,9 @@ if root == "shipped":
     ref = load_reference(f"world:{world}", n=2000, seed=1)
     ref_images, out_path = ref.images, Path("runs/validation_reference_shipped.json")
 else:
-    gen, _ = load_checkpoint(Path(root) / "run-generator/checkpoints/latest/generator")
+    latest = Path(root) / "run-generator/checkpoints/latest"
+    folder = RECIPES["generator"].model_folder            # generator_ema: the weight average
+    gen, _ = load_checkpoint(latest / (folder if (latest / folder).is_dir() else "generator"))
     clf, _ = load_checkpoint(Path(root) / "run-classifier/checkpoints/latest/classifier")
     cache = load_cache(Path(root) / "synth64")
     rows = np.flatnonzero(np.asarray(cache.split) == 0)

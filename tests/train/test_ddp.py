@@ -45,9 +45,10 @@ def test_two_gloo_ranks_match_single_process(tmp_path):
     env.pop("WORLD_SIZE", None)
     subprocess.run([sys.executable, str(script), str(tmp_path / "single")], check=True,
                    env=env, timeout=60)
-    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
-                    "--nproc_per_node", "2", str(script), str(tmp_path / "ddp")],
-                   check=True, env=env, timeout=90, capture_output=True)
+    ddp_run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                              "--nproc_per_node", "2", str(script), str(tmp_path / "ddp")],
+                             env=env, timeout=180, capture_output=True, text=True)
+    assert ddp_run.returncode == 0, ddp_run.stderr[-4000:]
     single, ddp = _weights(tmp_path / "single"), _weights(tmp_path / "ddp")
     for k in single:
         assert torch.allclose(single[k], ddp[k], atol=1e-5), k

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from rich.table import Table
 
 from biaslens.report.plots_steer import make_grid
-from biaslens.report.tables import fmt_ci, fmt_num
+from biaslens.report.tables import fmt_ci, fmt_num, fmt_p
 
 if TYPE_CHECKING:
     from biaslens.audit.counterfactual import CounterfactualResult
@@ -117,12 +117,11 @@ def association_table(result: PopulationResult, top_k: int | None = 15) -> Table
         table.add_column(col, justify="left" if col == "attribute" else "right")
     for j in result.ranked_associations(top_k):
         verdict = dc.verdict(j)
-        q = dc.q_values[j]
         table.add_row(result.attribute_names[j], fmt_num(dc.path_slope[j], 2, signed=True),
                       fmt_num(dc.data_slope[j], 2, signed=True),
                       fmt_num(dc.excess[j], 2, signed=True),
                       fmt_ci(dc.excess_ci_low[j], dc.excess_ci_high[j], signed=True),
-                      "—" if not np.isfinite(q) else (f"{q:.4f}" if q >= 1e-3 else f"{q:.1e}"),
+                      fmt_p(dc.q_values[j]),
                       verdict, style={"added": "red", "weakened": "blue"}.get(verdict, "dim"))
     table.caption = (f"slope: logit change per unit of {result.association_target} logit; "
                      f"beyond data: excess significant at FDR {dc.fdr} "

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from rich.table import Table
 
 from biaslens.report.figures import save_figure  # noqa: F401  (re-exported)
-from biaslens.report.tables import fmt_num
+from biaslens.report.tables import fmt_num, fmt_p
 
 if TYPE_CHECKING:
     from biaslens.audit.steer import SteerResult
@@ -111,9 +111,6 @@ def _fmt_g(x: float) -> str:
     return "—" if not np.isfinite(x) else f"{x:+.3g}"
 
 
-def _fmt_p(p: float) -> str:
-    return "—" if not np.isfinite(p) else (f"{p:.4f}" if p >= 1e-3 else f"{p:.1e}")
-
 
 def steer_table(result: SteerResult) -> Table:
     """Rich table of the ranked covariances: attribute, covariance, 95% CI, correlation,
@@ -136,7 +133,7 @@ def steer_table(result: SteerResult) -> Table:
                  f"[{_fmt_g(r.ci_low)}, {_fmt_g(r.ci_high)}]"
                  if np.isfinite(r.ci_low) and np.isfinite(r.ci_high) else "—",
                  fmt_num(r.correlation, 3, signed=True),
-                 _fmt_p(r.q_value), "yes" if r.significant else "no"]
+                 fmt_p(r.q_value), "yes" if r.significant else "no"]
         if dc is not None:
             j = r.index
             cells += [fmt_num(dc.path_slope[j], 2, signed=True),

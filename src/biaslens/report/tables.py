@@ -18,6 +18,7 @@ __all__ = [
     "dataset_stats_tables",
     "fmt_ci",
     "fmt_num",
+    "fmt_p",
     "groups_table",
     "prevalence_table",
     "top_correlated_table",
@@ -30,6 +31,13 @@ def fmt_num(x: float | None, digits: int = 3, signed: bool = False) -> str:
     if x is None or not math.isfinite(float(x)):
         return "—"
     return f"{float(x):+.{digits}f}" if signed else f"{float(x):.{digits}f}"
+
+
+def fmt_p(p: float | None) -> str:
+    """A p- or q-value: 4 decimals, scientific below 1e-3, em dash when undefined."""
+    if p is None or not math.isfinite(float(p)):
+        return "—"
+    return f"{float(p):.4f}" if float(p) >= 1e-3 else f"{float(p):.1e}"
 
 
 def fmt_ci(lo: float | None, hi: float | None, digits: int = 3, signed: bool = False) -> str:

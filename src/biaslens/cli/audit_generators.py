@@ -170,6 +170,7 @@ def population_cmd(
     paths, dev, settings = start
     gen_path, clf_path = paths["generator"], paths["classifier"]
     from biaslens.audit.population import classifier_rates, population_audit
+    from biaslens.data.reference import sample_images
     from biaslens.report.plots_generators import (
         association_table,
         plot_population,
@@ -196,9 +197,7 @@ def population_cmd(
                                     f"(got {n_boot}); or pass --associations none")
             if reference_n < 10:
                 raise BiasLensError(f"--reference-n must be >= 10; got {reference_n}")
-            rows = np.sort(np.random.default_rng(seed + 1).choice(
-                len(view), size=min(reference_n, len(view)), replace=False))
-            ref = np.asarray(view.images[rows])
+            ref = sample_images(view.images, reference_n, seed + 1)
             assoc_kw = dict(association_target=None if auto else associations,
                             reference_name=f"{split} split of "
                                            f"{c.path if cache else 'the synthesized cache'}")

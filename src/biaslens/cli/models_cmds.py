@@ -58,7 +58,8 @@ def shipped_checkpoints(root: Path | None = None) -> list[dict[str, Any]]:
 
 #: Headline held-out numbers shown by ``models list`` (in this order, when present).
 QUALITY_KEYS = ("mean_auc_rendered", "min_auc_rendered", "n_within_tolerance",
-                "n_within_tolerance_of_real", "n_rendered", "mean_abs_difference", "recon_mse", "accuracy", "auc")
+                "n_within_tolerance_of_real", "n_rendered", "mean_abs_difference",
+                "recon_mse", "accuracy", "auc")
 
 
 def quality_summary(quality: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from biaslens.errors import BiasLensError
 
-__all__ = ["ReferenceSet", "load_reference", "sample_training_images"]
+__all__ = ["ReferenceSet", "load_reference", "sample_images", "sample_training_images"]
 
 
 @dataclass
@@ -29,15 +29,20 @@ class ReferenceSet:
     description: str
 
 
+def sample_images(images, n: int, seed: int = 0, rows: np.ndarray | None = None) -> np.ndarray:
+    """A seeded sample of at most ``n`` of ``images`` (of ``rows`` of it when given), read
+    in ascending row order: uint8 ``(m, H, W, 3)``."""
+    rows = np.arange(len(images)) if rows is None else np.asarray(rows)
+    rng = np.random.default_rng(seed)
+    take = np.sort(rng.choice(rows, size=min(n, len(rows)), replace=False))
+    return np.asarray(images[take])
+
+
 def sample_training_images(cache, n: int, seed: int = 0) -> np.ndarray:
     """A seeded sample (sorted rows) of at most ``n`` images of ``cache``'s training split,
     or of all rows when it has no training split: uint8 ``(m, H, W, 3)``."""
     rows = np.flatnonzero(np.asarray(cache.split) == 0)
-    if len(rows) == 0:
-        rows = np.arange(len(cache))
-    rng = np.random.default_rng(seed)
-    take = np.sort(rng.choice(rows, size=min(n, len(rows)), replace=False))
-    return np.asarray(cache.images[take])
+    return sample_images(cache.images, n, seed, rows if len(rows) else None)
 
 
 def load_reference(spec: str | Path, *, n: int = 2000, seed: int = 0,

@@ -165,6 +165,39 @@ def test_missing_default_models_are_a_clear_error(cmd, role, tmp_path, monkeypat
     assert f"pass --{role} CKPT" in str(res.exception)
 
 
+@pytest.mark.parametrize("cmd,option,model,says", [
+    ("population", "--generator", "clf", "a classifier checkpoint (CourseraClassifier), but "
+                                         "--generator needs a generator or a vae"),
+    ("population", "--classifier", "vae", "a vae checkpoint (VAE), but --classifier needs "
+                                          "a classifier"),
+    ("reconstruct", "--vae", "gen", "a generator checkpoint (CourseraDCGANGenerator), but "
+                                    "--vae needs a vae"),
+    ("counterfactual", "--cvae", "vae", "a VAE without a condition (VAE), but --cvae needs "
+                                        "a conditional VAE"),
+    ("steer", "--judge", "gen", "but --judge needs a classifier"),
+])
+def test_a_checkpoint_in_the_wrong_role_is_named(setup, tmp_path, cmd, option, model, says):
+    from biaslens.cli import audit_steer  # noqa: F401  (registers `audit steer`)
+
+    data = ["--reference", "none"] if cmd == "steer" else ["--cache", str(setup / "cache")]
+    res = runner.invoke(app, ["audit", cmd, option, str(setup / model), *data,
+                              "--out", str(tmp_path / "o")])
+    assert isinstance(res.exception, BiasLensError), res.output
+    assert str(res.exception).startswith(f"{setup / model}: ")
+    assert says in str(res.exception)
+    assert not (tmp_path / "o").exists()
+
+
+def test_counterfactual_condition_is_checked_before_any_data(setup, tmp_path, monkeypatch):
+    monkeypatch.setattr(audit_generators, "open_cache", None)  # must not be reached
+    res = runner.invoke(app, ["audit", "counterfactual", "--cvae", str(setup / "cvae"),
+                              "--classifier", str(setup / "clf"), "--condition", "Smiling",
+                              "--out", str(tmp_path / "o")])
+    assert isinstance(res.exception, BiasLensError)
+    assert "--condition 'Smiling'" in str(res.exception)
+    assert "conditioned on Male" in str(res.exception)
+
+
 def test_ratio_sweep_needs_a_classifier_and_valid_options(tmp_path, monkeypatch):
     monkeypatch.setenv("BIASLENS_MODELS_DIR", str(tmp_path / "no-models"))
     res = runner.invoke(app, ["experiment", "ratio-sweep", "--out", str(tmp_path)])

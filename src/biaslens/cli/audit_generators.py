@@ -28,6 +28,7 @@ from biaslens.cli._common import (
     console,
     err_console,
     experiment_app,
+    load_role,
     resolve_model_arg,
     write_json,
 )
@@ -64,10 +65,8 @@ def _prologue(models: dict[str, Path | None], device: str, cache: Path | None, o
     return paths, dev, settings
 
 
-def _load(path: Path) -> nn.Module:
-    from biaslens.models.importers import load_model
-
-    return load_model(path, device="cpu")
+def _load(path: Path, role: str, accept: tuple[str, ...] | None = None) -> nn.Module:
+    return load_role(path, role, accept=accept)
 
 
 def _split_list(text: str) -> list[str]:
@@ -178,7 +177,8 @@ def population_cmd(
     )
     from biaslens.report.figures import save_figure
 
-    gen, clf = _load(gen_path), _load(clf_path)
+    gen = _load(gen_path, "generator", accept=("generator", "vae"))
+    clf = _load(clf_path, "classifier")
     with open_cache(cache, _image_size(clf, _image_size(gen)), quiet=json_flag) as c:
         view = _view(c, split)
         rates = None
@@ -258,7 +258,7 @@ def reconstruct_cmd(
     from biaslens.report.figures import save_figure
     from biaslens.train.images import save_image
 
-    model, clf = _load(vae_path), _load(clf_path)
+    model, clf = _load(vae_path, "vae"), _load(clf_path, "classifier")
     # Without a cache the audit set is synthesized from the `balanced` world (Male and skin
     # type 50/50 and independent), all rows: 500 faces per gender x skin-type cell.
     with open_cache(cache, _image_size(model), quiet=json_flag,
@@ -320,7 +320,10 @@ def counterfactual_cmd(
     from biaslens.report.plots_generators import counterfactual_table, plot_counterfactual_pairs
     from biaslens.report.figures import save_figure
 
-    model, clf = _load(cvae_path), _load(clf_path)
+    model, clf = _load(cvae_path, "cvae"), _load(clf_path, "classifier")
+    if condition not in model.condition_names:  # before any data is read or synthesized
+        raise BiasLensError(f"--condition {condition!r}: {cvae_path} is conditioned on "
+                            f"{', '.join(model.condition_names)}; flip one of those")
     with open_cache(cache, _image_size(model), quiet=json_flag) as c:
         view = _view(c, split)
         result = counterfactual_audit(model, clf, view.images, view.attrs,
@@ -394,7 +397,7 @@ def ratio_sweep_cmd(
     from biaslens.report.figures import save_figure
 
     say = (lambda _m: None) if json_flag else (lambda m: err_console.print(m))
-    result = ratio_sweep(share_list, classifier=_load(clf_path), out=out, model=model,
+    result = ratio_sweep(share_list, classifier=_load(clf_path, "classifier"), out=out, model=model,
                          attribute=attribute, world=world, n_data=n_data, size=size, n=n,
                          steps=steps, batch_size=batch_size, model_config=cfg or None,
                          train_config=tcfg or None,

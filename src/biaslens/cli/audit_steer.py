@@ -10,23 +10,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 import typer
 
-from biaslens.cli._common import audit_app, console, err_console, resolve_model_arg, write_json
-
-if TYPE_CHECKING:  # torch loads lazily: `biaslens --help` stays fast
-    from torch import nn
+from biaslens.cli._common import (
+    audit_app,
+    console,
+    err_console,
+    load_role,
+    resolve_model_arg,
+    write_json,
+)
 
 resolve_model_path = resolve_model_arg
 
 
-def load_model(path: Path) -> nn.Module:
-    """Load a checkpoint folder or a third-party ``.pth`` file on the CPU (eval mode)."""
-    from biaslens.models.importers import load_model as _load
-
-    return _load(path, device="cpu")
 
 
 @audit_app.command("steer")
@@ -99,8 +96,8 @@ def steer_cmd(
 
     from biaslens.data.reference import load_reference
 
-    gen_model, clf_model = load_model(gen_path), load_model(clf_path)
-    judge_model = load_model(judge_path) if judge_path is not None else None
+    gen_model, clf_model = load_role(gen_path, "generator"), load_role(clf_path, "classifier")
+    judge_model = load_role(judge_path, "judge") if judge_path is not None else None
     measurer = judge_model if judge_model is not None else clf_model
     ref = load_reference(reference, n=reference_n, seed=seed,
                          image_size=int(getattr(measurer, "image_size", 64)))

@@ -17,7 +17,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from biaslens.cli._common import console, resolve_model_arg, write_json
+from biaslens.cli._common import console, load_role, resolve_model_arg, write_json
 
 
 def truth_table(score) -> Table:
@@ -56,7 +56,6 @@ def demo_cmd(
     from biaslens.audit.truth import score_steering
     from biaslens.cli.data_world import run_demo
     from biaslens.data.reference import load_reference
-    from biaslens.models.importers import load_model
     from biaslens.report.plots_steer import (
         plot_covariance_bars,
         plot_steer_grid,
@@ -70,8 +69,8 @@ def demo_cmd(
     run_demo(out, n=n, seed=seed)
 
     console.rule(f"2. What the generator learned: steering toward {target}")
-    gen = load_model(resolve_model_arg(generator, "generator"), device="cpu")
-    clf = load_model(resolve_model_arg(classifier, "classifier"), device="cpu")
+    gen = load_role(resolve_model_arg(generator, "generator"), "generator")
+    clf = load_role(resolve_model_arg(classifier, "classifier"), "classifier")
     torch.set_num_threads(max(1, torch.get_num_threads()))
     # The course's rule (z.grad never cleared), so magnitudes are comparable with the
     # GANs-course tables; `biaslens audit steer` defaults to plain gradient ascent.

@@ -31,10 +31,9 @@ def _progress_cb(prog: Progress):
 
 def _resolve_model(path: str | None, kind: str, device: str):
     """A model from ``--generator/--classifier``, else the shipped default, else an error."""
-    from biaslens.cli._common import resolve_model_arg
-    from biaslens.models import load_model
+    from biaslens.cli._common import load_role, resolve_model_arg
 
-    return load_model(str(resolve_model_arg(path, kind)), device=device)
+    return load_role(resolve_model_arg(path, kind), kind, device=device)
 
 
 # --------------------------------------------------------------------------- DB-VAE

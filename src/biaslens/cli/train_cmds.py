@@ -41,6 +41,8 @@ def _run(family: str, fn: Callable[..., Any], cache: Optional[Path], out: Option
         cache, out = Path(stored["data"]), Path(resume)
     if cache is None:
         raise BiasLensError("give a CACHE folder (or --resume RUN)")
+    if not Path(cache).is_dir():  # before the progress bar starts
+        raise BiasLensError(f"{cache}: cache folder not found")
     out = out or Path("runs") / f"{family}-seed{opts.get('seed', 0)}"
     if dry_run:
         r = fn(cache, out=out, dry_run=True, command=command, **opts)

@@ -147,3 +147,19 @@ def test_dbvae_encoder_splits_logit_mean_logvar():
     torch.testing.assert_close(mu, raw[:, 1:1 + k])
     torch.testing.assert_close(logvar, raw[:, 1 + k:])
     torch.testing.assert_close(model.classify(x), raw[:, :1])
+
+
+@pytest.mark.parametrize("name", ARCHS)
+def test_every_architecture_plays_exactly_the_roles_of_its_kind(name):
+    from biaslens.errors import BiasLensError
+    from biaslens.models.registry import MODEL_ROLES, check_role
+
+    model = _build(name)
+    kind = model_kind(model)
+    for role, kinds in MODEL_ROLES.items():
+        fits = kind in kinds and (role != "cvae" or bool(getattr(model, "condition_names", ())))
+        if fits:
+            check_role(model, role, source="ckpt")
+        else:
+            with pytest.raises(BiasLensError, match=rf"^ckpt: .*\({type(model).__name__}\)"):
+                check_role(model, role, source="ckpt")

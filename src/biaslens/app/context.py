@@ -17,6 +17,7 @@ from torch import nn
 
 from biaslens.app import resources
 from biaslens.errors import BiasLensError
+from biaslens.models.registry import check_role
 
 __all__ = ["AppContext", "ENV_VARS", "sidebar"]
 
@@ -69,7 +70,9 @@ class AppContext:
         path = self.model_path(role)
         if not path.exists():
             raise BiasLensError(f"{path}: no such {role} checkpoint")
-        return _load_model(str(path.resolve()), _mtime(path))
+        model = _load_model(str(path.resolve()), _mtime(path))
+        check_role(model, role, source=path)
+        return model
 
     def model_key(self, role: str) -> str:
         """A cache key for results computed with ``role``'s model."""

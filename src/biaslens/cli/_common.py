@@ -35,34 +35,15 @@ def write_json(obj: Any, path: str | Path) -> Path:
     return path
 
 
-# Which duck-typed model kinds (biaslens.models.registry.model_kind) each CLI option takes.
-MODEL_ROLES: dict[str, tuple[str, ...]] = {
-    "generator": ("generator",), "classifier": ("classifier",), "judge": ("classifier",),
-    "vae": ("vae",), "cvae": ("vae",),
-}
-
-
 def load_role(path: str | Path, role: str, *, accept: tuple[str, ...] | None = None,
               device: str = "cpu") -> Any:
-    """Load the checkpoint given to ``--ROLE`` and check that it can play that role.
-
-    A checkpoint of the wrong kind (a VAE passed as ``--classifier``, a classifier as
-    ``--generator``, a plain VAE as ``--cvae``) is one error naming the file, what it is and
-    what the option needs, before any work starts.
-    """
-    from biaslens.errors import BiasLensError
+    """Load the checkpoint given to ``--ROLE`` and check that it can play that role
+    (:func:`biaslens.models.registry.check_role`: a wrong kind is one error naming the file)."""
     from biaslens.models.importers import load_model
-    from biaslens.models.registry import model_kind
+    from biaslens.models.registry import check_role
 
     model = load_model(path, device=device)
-    kinds = accept or MODEL_ROLES[role]
-    kind = model_kind(model)
-    if kind not in kinds:
-        raise BiasLensError(f"{path}: a {kind} checkpoint ({type(model).__name__}), but "
-                            f"--{role} needs a {' or a '.join(kinds)}")
-    if role == "cvae" and not getattr(model, "condition_names", None):
-        raise BiasLensError(f"{path}: a VAE without a condition ({type(model).__name__}), "
-                            "but --cvae needs a conditional VAE")
+    check_role(model, role, source=f"--{role} {path}", accept=accept)
     return model
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from torch import nn
 
-from biaslens.errors import UnknownNameError
+from biaslens.errors import BiasLensError, UnknownNameError
 
 _REGISTRY: dict[str, type[nn.Module]] = {}
 
@@ -115,3 +115,31 @@ def model_kind(model: nn.Module) -> str:
     if hasattr(model, "attribute_names"):
         return "classifier"
     return "discriminator"
+
+
+#: The model kinds (:func:`model_kind`) each audit role takes.
+MODEL_ROLES: dict[str, tuple[str, ...]] = {
+    "generator": ("generator",), "classifier": ("classifier",), "judge": ("classifier",),
+    "vae": ("vae",), "cvae": ("vae",), "dbvae": ("vae",),
+}
+_KIND_NAMES = {"generator": "a generator", "classifier": "an attribute classifier",
+               "vae": "a VAE", "discriminator": "a discriminator"}
+_ROLE_NAMES = {"cvae": "a conditional VAE", "dbvae": "a DB-VAE"}
+
+
+def check_role(model: nn.Module, role: str, *, source: object = "the model",
+               accept: tuple[str, ...] | None = None) -> None:
+    """Raise a :class:`~biaslens.errors.BiasLensError` naming ``source`` (a path) when
+    ``model`` cannot play ``role`` — a VAE given as the classifier, a classifier as the
+    generator, a VAE without a condition as the conditional VAE — so the mistake is one
+    clear message before any work starts, not an attribute error deep inside an audit.
+    ``accept`` widens the kinds (the population audit also samples a VAE's prior)."""
+    kinds = accept or MODEL_ROLES[role]
+    kind = model_kind(model)
+    found = f"{source}: {_KIND_NAMES[kind]} ({type(model).__name__})"
+    if kind not in kinds:
+        wanted = (_ROLE_NAMES.get(role) if accept is None else None) \
+            or " or ".join(_KIND_NAMES[k] for k in kinds)
+        raise BiasLensError(f"{found}, not {wanted}")
+    if role == "cvae" and not getattr(model, "condition_names", None):
+        raise BiasLensError(f"{found} without a condition, not a conditional VAE")

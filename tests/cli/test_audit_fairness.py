@@ -71,6 +71,7 @@ def test_bad_csv_errors_name_file_line_column(tmp_path):
                  "--y-pred", "y_hat", "--sensitive", "Male", "--n-boot", "0")
     assert r.returncode == 2
     assert "bad.csv" in r.stderr and "line 3" in r.stderr and "y_hat" in r.stderr
+    assert "value '2' is not binary" in r.stderr.replace("\n", " ")   # the value as written
     assert "Traceback" not in r.stderr
     # the other cases in-process (one subprocess is enough to check the exit path)
     res = runner.invoke(app, ["audit", "fairness", "--predictions", str(bad), "--y-true", "y",
@@ -82,3 +83,4 @@ def test_bad_csv_errors_name_file_line_column(tmp_path):
                               "--y-pred", "y_hat", "--score", "score", "--sensitive", "Male"])
     assert isinstance(res.exception, DataError)
     assert "line 2" in str(res.exception) and "score" in str(res.exception)
+    assert "value 'abc' is not a number" in str(res.exception)

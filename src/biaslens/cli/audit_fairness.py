@@ -55,7 +55,7 @@ def parse_binary(values: np.ndarray, lines: np.ndarray, *, path: Path, column: s
     bad = np.flatnonzero(~(pos | neg))
     if bad.size:
         i = bad[0]
-        raise DataError(f"value {values[i]!r} is not binary (expected 0/1, -1/1 or "
+        raise DataError(f"value {str(values[i])!r} is not binary (expected 0/1, -1/1 or "
                         f"true/false)", path=path, line=int(lines[i]), field=column)
     return pos
 
@@ -68,10 +68,10 @@ def parse_float(values: np.ndarray, lines: np.ndarray, *, path: Path, column: st
         try:
             out[i] = float(v)
         except ValueError:
-            raise DataError(f"value {v!r} is not a number", path=path, line=int(lines[i]),
+            raise DataError(f"value {str(v)!r} is not a number", path=path, line=int(lines[i]),
                             field=column) from None
         if not np.isfinite(out[i]):
-            raise DataError(f"value {v!r} is not finite", path=path, line=int(lines[i]),
+            raise DataError(f"value {str(v)!r} is not finite", path=path, line=int(lines[i]),
                             field=column)
     return out
 

@@ -67,6 +67,17 @@ def test_preview_of_a_world(tmp_path):
         assert im.size[0] > 3 * 24
 
 
+def test_preview_of_a_missing_path_names_it(tmp_path):
+    from biaslens.errors import DataError
+
+    for given in (tmp_path / "no-cache", "worlds/missing.json"):
+        res = CliRunner().invoke(app, ["data", "preview", str(given), "--out",
+                                       str(tmp_path / "w.png")])
+        assert isinstance(res.exception, DataError)
+        assert str(res.exception).startswith(f"{given}: no such cache folder or world file")
+        assert not (tmp_path / "w.png").exists()
+
+
 def test_truth_command(tmp_path, quick_truth):
     out = tmp_path / "t.json"
     res = CliRunner().invoke(app, ["data", "truth", "--world", "celeba", "--target", "Female",

@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from biaslens.cli._common import console, data_app, write_json
-from biaslens.errors import BiasLensError
+from biaslens.errors import BiasLensError, DataError
 
 
 def _progress_bar(label: str) -> Progress:
@@ -133,9 +133,13 @@ def write_preview(source: str | Path, out: str | Path, *, n: int = 32, seed: int
         tone = None if tone is None else tone[idx]
         names = list(cache.attribute_names)
     else:
+        from biaslens.world.attributes import PRESETS
         from biaslens.world.render import render_faces
         from biaslens.world.synth import load_world
 
+        if str(source) not in PRESETS and ("/" in str(source) or src.suffix):
+            raise DataError(f"{source}: no such cache folder or world file (a preset name "
+                            f"is one of {', '.join(PRESETS)})")
         sample = load_world(str(source)).sample(n, seed=seed)
         attrs, tone, names = sample.attrs, sample.skin_tone, list(sample.attribute_names)
         images = render_faces(attrs, tone, seed=seed, size=size)

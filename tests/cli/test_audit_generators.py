@@ -203,6 +203,9 @@ def test_ratio_sweep_needs_a_classifier_and_valid_options(tmp_path, monkeypatch)
     assert "no --classifier given" in str(res.exception)
     res = runner.invoke(app, ["experiment", "ratio-sweep", "--model", "diffusion"])
     assert "must be one of vae, gan" in str(res.exception)
+    res = runner.invoke(app, ["experiment", "ratio-sweep", "--shares", "0.3,1.5", "--dry-run"])
+    assert isinstance(res.exception, BiasLensError)   # checked before the dry run prints
+    assert str(res.exception) == "--shares 0.3,1.5: shares must be in (0, 1); got [0.3, 1.5]"
 
 
 def test_dry_run_and_bad_split(setup, tmp_path):

@@ -369,7 +369,7 @@ def ratio_sweep_cmd(
 
     Writes OUT/ratio_sweep.json, OUT/ratio_sweep.png and OUT/share-<s>/{cache,run}/.
     """
-    from biaslens.experiments.ratio_sweep import MODELS, ratio_sweep
+    from biaslens.experiments.ratio_sweep import MODELS, check_sweep, ratio_sweep
     from biaslens.train.loop import pick_device
 
     if model not in MODELS:
@@ -380,6 +380,10 @@ def ratio_sweep_cmd(
     except ValueError as exc:
         raise BiasLensError(f"--shares must be comma-separated numbers, --model-config and "
                             f"--train-config JSON objects: {exc}") from None
+    try:
+        check_sweep(share_list, model)
+    except BiasLensError as exc:
+        raise BiasLensError(f"--shares {shares}: {exc}") from None
     if not isinstance(cfg, dict) or not isinstance(tcfg, dict):
         raise BiasLensError("--model-config and --train-config must be JSON objects")
     clf_path = resolve_checkpoint(classifier, "classifier")

@@ -80,6 +80,15 @@ class RatioSweepResult:
                 "slope": _jsonable(slope), "settings": dict(self.settings)}
 
 
+def check_sweep(shares: Sequence[float], model: str) -> None:
+    """Refuse a sweep that cannot run (unknown model, a share outside (0, 1)) up front."""
+    if model not in MODELS:
+        raise BiasLensError(f"unknown model {model!r}; valid: {', '.join(MODELS)}")
+    bad = [s for s in shares if not 0.0 < float(s) < 1.0]
+    if not shares or bad:
+        raise BiasLensError(f"shares must be in (0, 1); got {list(shares)}")
+
+
 def ratio_sweep(
     shares: Sequence[float],                # target training shares of `attribute`
     *,
@@ -113,11 +122,7 @@ def ratio_sweep(
     from biaslens.world import World
     from biaslens.world.synth import synthesize_cache
 
-    if model not in MODELS:
-        raise BiasLensError(f"unknown model {model!r}; valid: {', '.join(MODELS)}")
-    bad = [s for s in shares if not 0.0 < float(s) < 1.0]
-    if not shares or bad:
-        raise BiasLensError(f"shares must be in (0, 1); got {list(shares)}")
+    check_sweep(shares, model)
     say = log or (lambda _msg: None)
     out = Path(out)
     rows: list[RatioSweepRow] = []

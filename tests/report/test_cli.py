@@ -51,3 +51,16 @@ def test_bad_inputs_are_clear(tmp_path):
         resolve_report_input(tmp_path / "missing", None)
     with pytest.raises(DataError, match="pass --cache"):
         resolve_report_input(tmp_path, None)
+
+
+def test_a_classifier_given_as_the_generator_is_refused_before_any_audit(tiny, tmp_path):
+    from biaslens.errors import BiasLensError
+
+    out = tmp_path / "r" / "report.html"
+    res = CliRunner().invoke(_cli(), [
+        "report", str(tiny["cache"]), "--out", str(out),
+        "--generator", str(tiny["classifier"]), "--classifier", str(tiny["classifier"])])
+    assert isinstance(res.exception, BiasLensError)
+    assert str(res.exception).startswith(f"--generator {tiny['classifier']}: an attribute "
+                                         "classifier")
+    assert not out.parent.exists()

@@ -128,6 +128,7 @@ def report_command(
     from rich.status import Status
 
     from biaslens.app.resources import default_model_path, load_any_model, load_data_cache
+    from biaslens.models.registry import check_role
     from biaslens.report.html import build_report, write_report
 
     cache_path, run = resolve_report_input(run_or_cache, cache)
@@ -141,6 +142,7 @@ def report_command(
             err_console.print(f"[yellow]note:[/] {exc}")
             continue
         models[role] = load_any_model(path)
+        check_role(models[role], role, source=f"--{role} {path}")
         inputs[role] = str(path)
     mitigation = read_run_results(run) if run is not None else {}
     if run is not None:

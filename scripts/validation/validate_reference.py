@@ -3,6 +3,7 @@
 Usage: .venv/bin/python scripts/validation/validate_reference.py WORLD ROOT TARGET SEEDS...
   WORLD  world preset the models were trained on (celeba | independent)
   ROOT   folder with run-generator/ and run-classifier/ (runs/independent), or "shipped"
+         (the shipped models), or "shipped:GEN" (generator checkpoint GEN, shipped classifier)
 Reference: 2,000 training-split images of ROOT/synth64 (or, for "shipped", 2,000 rendered
 faces of the celeba world). Prints one line per seed and writes ROOT/validation_reference.json.
 """
@@ -29,10 +30,15 @@ from biaslens.world.render import RENDERED_ATTRIBUTES
 torch.set_num_threads(1)
 world, root, target = sys.argv[1], sys.argv[2], sys.argv[3]
 seeds = [int(s) for s in sys.argv[4:]] or [0]
-if root == "shipped":
-    gen, clf = load_default("generator"), load_default("classifier")
+if root == "shipped" or root.startswith("shipped:"):
+    # "shipped:GEN" scores another generator checkpoint with the shipped classifier
+    gen_path = root.partition(":")[2]
+    gen = load_checkpoint(gen_path)[0] if gen_path else load_default("generator")
+    clf = load_default("classifier")
     ref = load_reference(f"world:{world}", n=2000, seed=1)
-    ref_images, out_path = ref.images, Path("runs/validation_reference_shipped.json")
+    ref_images = ref.images
+    out_path = (Path(gen_path).with_suffix(".validation_reference.json") if gen_path
+                else Path("runs/validation_reference_shipped.json"))
 else:
     latest = Path(root) / "run-generator/checkpoints/latest"
     folder = RECIPES["generator"].model_folder            # generator_ema: the weight average

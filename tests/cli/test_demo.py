@@ -24,7 +24,12 @@ def test_demo_writes_everything_and_scores_against_truth(tmp_path):
         assert (out / name).is_file(), name
     score = json.loads((out / "truth_score.json").read_text())
     assert set(score["passed"]) == {"spearman>=0.7", "true_top5_in_measured_top10",
-                                    "signs_right_for_significant", "signs_right_for_data_backed"}
+                                    "true_top5_in_table_top10", "signs_right_for_significant",
+                                    "signs_right_for_data_backed"}
+    assert len(score["table_top"]) == 10
+    # every check's line says what it rests on
+    assert f"(Spearman {score['spearman']:.2f})" in res.output
+    assert "(ranked by |covariance|" in res.output and "(ranked by |correlation|" in res.output
     assert isinstance(score["beyond_data"], list)         # the demo compares with the data
     assert -1 <= score["spearman"] <= 1
     assert "measured vs the world's truth" in res.output

@@ -41,7 +41,9 @@ class TruthScore:
 
     ``spearman`` is the rank correlation between the measured (signed) correlations and
     the true phi over ``attributes``; ``top_true_in_measured`` says whether every one of
-    the true top-5 (by |phi|) is in the measured top-10 (by |correlation|);
+    the true top-5 (by |phi|) is in the measured top-10 by |correlation|, and
+    ``top_true_in_table`` whether they are in the audit's own top-10 table, which ranks by
+    |covariance| of the logits (the course's ranking; ``None`` without a covariance row);
     ``wrong_signs`` lists significant entries whose sign disagrees with the truth;
     ``beyond_data`` lists the entries the audit's data comparison marks as added or
     weakened by the model and ``wrong_signs_data_backed`` the wrong signs among the
@@ -60,14 +62,18 @@ class TruthScore:
     rows: list[TruthRow]
     beyond_data: list[str] | None = None
     wrong_signs_data_backed: list[str] | None = None
+    table_top: list[str] | None = None
+    top_true_in_table: bool | None = None
 
     @property
     def passed(self) -> dict[str, bool]:
         checks = {
             f"spearman>={MIN_SPEARMAN}": bool(self.spearman >= MIN_SPEARMAN),
             f"true_top{TOP_TRUE}_in_measured_top{TOP_MEASURED}": self.top_true_in_measured,
-            "signs_right_for_significant": not self.wrong_signs,
         }
+        if self.top_true_in_table is not None:
+            checks[f"true_top{TOP_TRUE}_in_table_top{TOP_MEASURED}"] = self.top_true_in_table
+        checks["signs_right_for_significant"] = not self.wrong_signs
         if self.wrong_signs_data_backed is not None:
             checks["signs_right_for_data_backed"] = not self.wrong_signs_data_backed
         return checks
@@ -113,6 +119,12 @@ def score_steering(result: Any, truth: Any, *, attributes: Sequence[str] | None 
     order_meas = np.argsort(-np.abs(np.nan_to_num(measured)), kind="stable")[:TOP_MEASURED]
     true_top = [names[i] for i in order_true]
     measured_top = [names[i] for i in order_meas]
+    cov = getattr(result, "covariance", None)
+    table_top = None
+    if cov is not None:  # the audit table's ranking: |covariance| of the logits
+        cov = np.asarray(cov, dtype=float)[mi]
+        table_top = [names[i] for i in
+                     np.argsort(-np.abs(np.nan_to_num(cov)), kind="stable")[:TOP_MEASURED]]
     sign_ok = np.sign(measured) == np.sign(true_phi)
     data = getattr(result, "data", None)
     beyond = (np.asarray(data.beyond_data, dtype=bool)[mi] if data is not None
@@ -135,4 +147,6 @@ def score_steering(result: Any, truth: Any, *, attributes: Sequence[str] | None 
         beyond_data=None if data is None else [a for a, b in zip(names, beyond) if b],
         wrong_signs_data_backed=None if data is None else [
             a for a, s, ok, b in zip(names, sig, sign_ok, beyond) if s and not ok and not b],
+        table_top=table_top,
+        top_true_in_table=None if table_top is None else set(true_top) <= set(table_top),
     )

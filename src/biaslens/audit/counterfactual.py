@@ -55,7 +55,7 @@ from biaslens.names import canonical_name
 from biaslens.stats import bootstrap_ci, wilson_ci
 
 __all__ = ["VARIANTS", "AttributeShift", "CounterfactualResult", "counterfactual_audit",
-           "counterfactual_images"]
+           "counterfactual_images", "resolve_condition"]
 
 #: Output variants, in the column order of the picture (after the original).
 VARIANTS = ("recon", "decoder_flip", "encoder_flip", "scaled")
@@ -177,6 +177,18 @@ def _shifts(delta_logit: np.ndarray, delta_label: np.ndarray, names: Sequence[st
                            float(prev[j])) for j in order]
 
 
+def resolve_condition(cvae: nn.Module, condition: str) -> tuple[str, int]:
+    """``(canonical name, column)`` of ``condition`` among the CVAE's conditions (aliases
+    and case accepted); a :class:`BiasLensError` when the model is not a conditional VAE, an
+    :class:`~biaslens.errors.UnknownNameError` when it is not conditioned on ``condition``."""
+    cond_names = list(getattr(cvae, "condition_names", None) or [])
+    if not cond_names or not (hasattr(cvae, "encode") and hasattr(cvae, "decode")):
+        raise BiasLensError("the model is not a conditional VAE (needs condition_names, "
+                            "encode(x, c) and decode(z, c))")
+    cond = canonical_name(condition, cond_names)
+    return cond, cond_names.index(cond)
+
+
 def counterfactual_audit(cvae: nn.Module, classifier: nn.Module, images: np.ndarray,
                          attrs: np.ndarray, attribute_names: Sequence[str], *,
                          condition: str = "Male", groups: Sequence[str] = ("Male",),
@@ -202,15 +214,11 @@ def counterfactual_audit(cvae: nn.Module, classifier: nn.Module, images: np.ndar
     n_boot, level, top_k : bootstrap resamples, CI level, attributes in each shift ranking.
     n_show : before/after rows kept for the picture.
     """
-    cond_names = list(getattr(cvae, "condition_names", None) or [])
-    if not cond_names or not (hasattr(cvae, "encode") and hasattr(cvae, "decode")):
-        raise BiasLensError("the model is not a conditional VAE (needs condition_names, "
-                            "encode(x, c) and decode(z, c))")
+    cond, column = resolve_condition(cvae, condition)
+    cond_names = list(cvae.condition_names)
     attrs = np.asarray(attrs).astype(bool)
     if len(attrs) != len(images):
         raise DataError(f"{len(images)} images but {len(attrs)} attribute rows", field="attrs")
-    cond = canonical_name(condition, cond_names)
-    column = cond_names.index(cond)
     clf_names = list(getattr(classifier, "attribute_names", None) or [])
     if cond not in clf_names:
         raise BiasLensError(f"the classifier has no attribute {cond!r} to classify the "

@@ -32,7 +32,7 @@ from biaslens.cli._common import (
     resolve_model_arg,
     write_json,
 )
-from biaslens.errors import BiasLensError
+from biaslens.errors import BiasLensError, UnknownNameError
 
 if TYPE_CHECKING:  # torch loads lazily: `biaslens --help` stays fast
     from torch import nn
@@ -63,10 +63,6 @@ def _prologue(models: dict[str, Path | None], device: str, cache: Path | None, o
         console.print_json(json.dumps(settings))
         return None
     return paths, dev, settings
-
-
-def _load(path: Path, role: str, accept: tuple[str, ...] | None = None) -> nn.Module:
-    return load_role(path, role, accept=accept)
 
 
 def _split_list(text: str) -> list[str]:
@@ -177,8 +173,8 @@ def population_cmd(
     )
     from biaslens.report.figures import save_figure
 
-    gen = _load(gen_path, "generator", accept=("generator", "vae"))
-    clf = _load(clf_path, "classifier")
+    gen = load_role(gen_path, "generator", accept=("generator", "vae"))
+    clf = load_role(clf_path, "classifier")
     with open_cache(cache, _image_size(clf, _image_size(gen)), quiet=json_flag) as c:
         view = _view(c, split)
         rates = None
@@ -258,7 +254,7 @@ def reconstruct_cmd(
     from biaslens.report.figures import save_figure
     from biaslens.train.images import save_image
 
-    model, clf = _load(vae_path, "vae"), _load(clf_path, "classifier")
+    model, clf = load_role(vae_path, "vae"), load_role(clf_path, "classifier")
     # Without a cache the audit set is synthesized from the `balanced` world (Male and skin
     # type 50/50 and independent), all rows: 500 faces per gender x skin-type cell.
     with open_cache(cache, _image_size(model), quiet=json_flag,
@@ -316,14 +312,16 @@ def counterfactual_cmd(
         return
     paths, dev, settings = start
     cvae_path, clf_path = paths["cvae"], paths["classifier"]
-    from biaslens.audit.counterfactual import counterfactual_audit
+    from biaslens.audit.counterfactual import counterfactual_audit, resolve_condition
     from biaslens.report.plots_generators import counterfactual_table, plot_counterfactual_pairs
     from biaslens.report.figures import save_figure
 
-    model, clf = _load(cvae_path, "cvae"), _load(clf_path, "classifier")
-    if condition not in model.condition_names:  # before any data is read or synthesized
+    model, clf = load_role(cvae_path, "cvae"), load_role(clf_path, "classifier")
+    try:  # before any data is read or synthesized
+        resolve_condition(model, condition)
+    except UnknownNameError:
         raise BiasLensError(f"--condition {condition!r}: {cvae_path} is conditioned on "
-                            f"{', '.join(model.condition_names)}; flip one of those")
+                            f"{', '.join(model.condition_names)}; flip one of those") from None
     with open_cache(cache, _image_size(model), quiet=json_flag) as c:
         view = _view(c, split)
         result = counterfactual_audit(model, clf, view.images, view.attrs,
@@ -401,8 +399,8 @@ def ratio_sweep_cmd(
     from biaslens.report.figures import save_figure
 
     say = (lambda _m: None) if json_flag else (lambda m: err_console.print(m))
-    result = ratio_sweep(share_list, classifier=_load(clf_path, "classifier"), out=out, model=model,
-                         attribute=attribute, world=world, n_data=n_data, size=size, n=n,
+    result = ratio_sweep(share_list, classifier=load_role(clf_path, "classifier"), out=out,
+                         model=model, attribute=attribute, world=world, n_data=n_data, size=size, n=n,
                          steps=steps, batch_size=batch_size, model_config=cfg or None,
                          train_config=tcfg or None,
                          correct=correct, n_boot=n_boot, seed=seed, device=dev, log=say)

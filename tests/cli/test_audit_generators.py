@@ -228,3 +228,12 @@ def test_images_from_the_cache_view_match_the_cache(setup):
     assert len(view) == int((c.split == 1).sum())
     np.testing.assert_array_equal(view.images[np.arange(len(view))],
                                   c.images[np.flatnonzero(c.split == 1)])
+
+
+def test_counterfactual_condition_accepts_case_and_aliases(setup, tmp_path):
+    res = runner.invoke(app, ["audit", "counterfactual", "--cvae", str(setup / "cvae"),
+                              "--classifier", str(setup / "clf"), "--cache", str(setup / "cache"),
+                              "--condition", "male", "--n", "8", "--n-boot", "5",
+                              "--out", str(tmp_path / "o"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "o" / "counterfactual.json").read_text())["condition"] == "Male"

@@ -149,3 +149,15 @@ def test_shipped_models_recover_the_worlds_male_truth(shipped_score):
 def test_shipped_models_meet_the_full_acceptance_bar(shipped_score):
     s = shipped_score
     assert s.top_true_in_measured and not s.wrong_signs
+
+
+def test_every_check_has_its_detail():
+    names = ["Male"] + [f"X{i}" for i in range(15)]
+    phi = np.r_[1.0, np.linspace(0.9, 0.1, 15)]
+    res = _fake(names, phi, [True] * 16)
+    res.covariance = phi
+    res.data = SimpleNamespace(beyond_data=np.zeros(16, bool))
+    s = score_steering(res, SimpleNamespace(names=tuple(names), phi=phi), attributes=names)
+    assert list(s.details) == list(s.passed)
+    assert s.details["spearman>=0.7"] == "(Spearman 1.00)"
+    assert s.details["true_top5_in_table_top10"] == "(ranked by |covariance|)"

@@ -78,6 +78,29 @@ class TruthScore:
             checks["signs_right_for_data_backed"] = not self.wrong_signs_data_backed
         return checks
 
+    @property
+    def details(self) -> dict[str, str]:
+        """What each check in :attr:`passed` rests on (same keys): the Spearman value, the
+        ranking used and the true top-5 missing from it, or the wrong signs."""
+        def top(ranking: list[str], by: str) -> str:
+            missing = [a for a in self.true_top if a not in ranking]
+            return f"(ranked by {by}" + (f"; missing: {', '.join(missing)})" if missing
+                                          else ")")
+
+        def wrong(names: list[str] | None) -> str:
+            return f"(wrong: {', '.join(names)})" if names else ""
+
+        out = {f"spearman>={MIN_SPEARMAN}": f"(Spearman {self.spearman:.2f})",
+               f"true_top{TOP_TRUE}_in_measured_top{TOP_MEASURED}":
+                   top(self.measured_top, "|correlation|")}
+        if self.table_top is not None:
+            out[f"true_top{TOP_TRUE}_in_table_top{TOP_MEASURED}"] = top(self.table_top,
+                                                                         "|covariance|")
+        out["signs_right_for_significant"] = wrong(self.wrong_signs)
+        if self.wrong_signs_data_backed is not None:
+            out["signs_right_for_data_backed"] = wrong(self.wrong_signs_data_backed)
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["passed"] = self.passed

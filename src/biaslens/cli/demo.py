@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.table import Table
@@ -91,7 +90,7 @@ def demo_cmd(
     score = score_steering(result, World.preset("celeba").truth(target))
     console.print(truth_table(score))
     for check, ok in score.passed.items():
-        console.print(f"  {'PASS' if ok else 'FAIL'}  {check}  {_check_detail(score, check)}")
+        console.print(f"  {'PASS' if ok else 'FAIL'}  {check}  {score.details[check]}")
     if score.beyond_data is not None:
         console.print(f"  beyond the data (the models' own, not the world's): "
                       f"{', '.join(score.beyond_data) or 'none'}")
@@ -99,17 +98,3 @@ def demo_cmd(
     console.print(f"wrote {out}/steer.json, steer_grid.png, steer_covariance.png, "
                   f"truth_score.json in {time.perf_counter() - t0:.0f} s")
 
-
-def _check_detail(score: Any, check: str) -> str:
-    """The number or the names behind one PASS/FAIL line of the truth score."""
-    if check.startswith("spearman"):
-        return f"(Spearman {score.spearman:.2f})"
-    if "_in_" in check:
-        top = score.table_top if "table" in check else score.measured_top
-        missing = [a for a in score.true_top if a not in top]
-        ranked = "|covariance|" if "table" in check else "|correlation|"
-        return f"(ranked by {ranked}" + (f"; missing: {', '.join(missing)})" if missing
-                                          else ")")
-    wrong = score.wrong_signs if check == "signs_right_for_significant" \
-        else score.wrong_signs_data_backed
-    return f"(wrong: {', '.join(wrong)})" if wrong else ""

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from statistics import NormalDist
 
 import numpy as np
+from scipy import stats as _st
 
 
 def wilson_ci(k: np.ndarray | float, n: np.ndarray | float, level: float = 0.95
@@ -101,3 +102,66 @@ def benjamini_hochberg(pvalues: np.ndarray, q: float = 0.05) -> tuple[np.ndarray
     reject = np.zeros(flat.shape, dtype=bool)
     reject[ok] = adjusted[ok] <= q
     return reject.reshape(p.shape), adjusted.reshape(p.shape)
+
+
+# --------------------------------------------------------------------------- proportions
+
+
+def rogan_gladen(p_obs: np.ndarray | float, tpr: np.ndarray | float,
+                 fpr: np.ndarray | float) -> np.ndarray:
+    """Rogan–Gladen prevalence ``(p_obs − FPR)/(TPR − FPR)`` clipped to [0, 1].
+
+    NaN where ``TPR ≤ FPR`` (a classifier no better than chance carries no information).
+
+    >>> float(rogan_gladen(0.5, 0.9, 0.1))
+    0.5
+    >>> round(float(rogan_gladen(0.24, 0.8, 0.1)), 6)
+    0.2
+    """
+    p, t, f = (np.asarray(v, dtype=float) for v in (p_obs, tpr, fpr))
+    den = t - f
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.clip((p - f) / den, 0.0, 1.0)
+    return np.where(den > 0, out, np.nan)
+
+
+def share_correction(q_obs: np.ndarray, tpr: np.ndarray, fpr: np.ndarray) -> np.ndarray:
+    """Correct observed intersectional shares ``(..., 2^g)`` for classifier error.
+
+    Builds ``M = ⊗_k [[1−FPR_k, 1−TPR_k], [FPR_k, TPR_k]]`` (``P(observed | true)`` per
+    attribute, bit order as :func:`group_cells`), solves ``M q = q_obs``, clips at 0 and
+    renormalizes. NaN when some ``TPR_k ≤ FPR_k``.
+    """
+    q_obs = np.asarray(q_obs, dtype=float)
+    tpr, fpr = np.atleast_1d(tpr).astype(float), np.atleast_1d(fpr).astype(float)
+    if np.any(~(tpr > fpr)):
+        return np.full_like(q_obs, np.nan)
+    m = np.ones((1, 1))
+    for t, f in zip(tpr, fpr):
+        m = np.kron(m, np.array([[1 - f, 1 - t], [f, t]]))
+    q = np.linalg.solve(m, q_obs.reshape(-1, q_obs.shape[-1]).T).T.reshape(q_obs.shape)
+    q = np.clip(q, 0.0, None)
+    s = q.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(s > 0, q / s, np.nan)
+
+
+def newcombe_diff_ci(p1: np.ndarray, lo1: np.ndarray, hi1: np.ndarray, p2: np.ndarray,
+                     lo2: np.ndarray, hi2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Newcombe's hybrid score interval for ``p1 − p2`` from the two Wilson intervals."""
+    d = p1 - p2
+    return (d - np.sqrt((p1 - lo1) ** 2 + (hi2 - p2) ** 2),
+            d + np.sqrt((hi1 - p1) ** 2 + (p2 - lo2) ** 2))
+
+
+def katz_ratio_ci(k1: np.ndarray, n1: int, k2: np.ndarray, n2: int, level: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ratio of two proportions with the Katz log interval (NaN where a count is 0)."""
+    z = _st.norm.ppf(0.5 + level / 2)
+    k1, k2 = np.asarray(k1, float), np.asarray(k2, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (k1 / n1) / (k2 / n2)
+        se = np.sqrt(1 / k1 - 1 / n1 + 1 / k2 - 1 / n2)
+        lo, hi = r * np.exp(-z * se), r * np.exp(z * se)
+    bad = (k1 == 0) | (k2 == 0)
+    return np.where(k2 == 0, np.nan, r), np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)

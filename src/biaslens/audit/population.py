@@ -60,7 +60,12 @@ from torch import nn
 from biaslens.audit.steer_reference import DataComparison, compare_with_data
 from biaslens.errors import BiasLensError, DataError
 from biaslens.names import canonical_name
-from biaslens.stats import bootstrap_ci, row_bincount, wilson_ci
+from biaslens.io import json_float as _num
+from biaslens.io import json_floats as _nums
+from biaslens.stats import (bootstrap_ci, katz_ratio_ci, newcombe_diff_ci, rogan_gladen,
+                            row_bincount, share_correction, wilson_ci)
+from biaslens.tensors import generate_images, is_decoder, predict_logits
+from biaslens.tensors import to_model_pixels as to_model_images
 
 __all__ = [
     "ClassifierRates",
@@ -85,56 +90,6 @@ NO_CORRECTION_NOTE = ("generated prevalences are the classifier's raw labels (no
 # --------------------------------------------------------------------------- helpers
 
 
-def _num(x: float) -> float | None:
-    """JSON-safe float (NaN/inf -> None)."""
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def _nums(a: np.ndarray) -> Any:
-    """Nested list of JSON-safe floats."""
-    a = np.asarray(a, dtype=float)
-    if a.ndim == 0:
-        return _num(a)
-    return [_nums(r) for r in a] if a.ndim > 1 else [_num(v) for v in a]
-
-
-def to_model_images(images: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """uint8 NHWC (numpy/memmap/tensor) -> float NCHW in [-1, 1]; float tensors pass."""
-    if isinstance(images, torch.Tensor) and images.is_floating_point():
-        return images
-    t = torch.as_tensor(np.ascontiguousarray(images))
-    if t.dtype != torch.uint8 or t.ndim != 4 or t.shape[-1] != 3:
-        raise DataError(f"images must be uint8 (n, H, W, 3); got {t.dtype} {tuple(t.shape)}",
-                        field="images")
-    return t.float().div(127.5).sub(1).permute(0, 3, 1, 2).contiguous()
-
-
-@torch.no_grad()
-def predict_logits(classifier: nn.Module, images: np.ndarray | torch.Tensor, *,
-                   batch_size: int = 512, device: str | torch.device = "cpu") -> np.ndarray:
-    """Classifier logits ``(n, A)`` float32 for uint8 NHWC or float NCHW images, in batches.
-
-    The classifier runs in eval mode (its training flag is restored afterwards).
-    """
-    device = torch.device(device)
-    was = classifier.training
-    classifier.eval()
-    try:
-        out = []
-        for s in range(0, len(images), batch_size):
-            x = to_model_images(images[s:s + batch_size]).to(device)
-            out.append(classifier(x).float().cpu())
-    finally:
-        classifier.train(was)
-    if not out:
-        return np.zeros((0, 0), np.float32)
-    logits = torch.cat(out).numpy()
-    if logits.ndim != 2:
-        raise BiasLensError(f"the classifier must return logits (n, A); got {logits.shape}")
-    return logits
-
-
 def _classifier_names(classifier: nn.Module) -> list[str]:
     names = list(getattr(classifier, "attribute_names", None) or [])
     if not names:
@@ -157,24 +112,6 @@ def _column_map(clf_names: Sequence[str], data_names: Sequence[str]) -> tuple[li
 
 
 # --------------------------------------------------------------------------- correction
-
-
-def rogan_gladen(p_obs: np.ndarray | float, tpr: np.ndarray | float,
-                 fpr: np.ndarray | float) -> np.ndarray:
-    """Rogan–Gladen prevalence ``(p_obs − FPR)/(TPR − FPR)`` clipped to [0, 1].
-
-    NaN where ``TPR ≤ FPR`` (a classifier no better than chance carries no information).
-
-    >>> float(rogan_gladen(0.5, 0.9, 0.1))
-    0.5
-    >>> round(float(rogan_gladen(0.24, 0.8, 0.1)), 6)
-    0.2
-    """
-    p, t, f = (np.asarray(v, dtype=float) for v in (p_obs, tpr, fpr))
-    den = t - f
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.clip((p - f) / den, 0.0, 1.0)
-    return np.where(den > 0, out, np.nan)
 
 
 @dataclass
@@ -247,89 +184,7 @@ def _cell_labels(names: Sequence[str]) -> list[str]:
             for c in range(2 ** g)]
 
 
-def share_correction(q_obs: np.ndarray, tpr: np.ndarray, fpr: np.ndarray) -> np.ndarray:
-    """Correct observed intersectional shares ``(..., 2^g)`` for classifier error.
-
-    Builds ``M = ⊗_k [[1−FPR_k, 1−TPR_k], [FPR_k, TPR_k]]`` (``P(observed | true)`` per
-    attribute, bit order as :func:`group_cells`), solves ``M q = q_obs``, clips at 0 and
-    renormalizes. NaN when some ``TPR_k ≤ FPR_k``.
-    """
-    q_obs = np.asarray(q_obs, dtype=float)
-    tpr, fpr = np.atleast_1d(tpr).astype(float), np.atleast_1d(fpr).astype(float)
-    if np.any(~(tpr > fpr)):
-        return np.full_like(q_obs, np.nan)
-    m = np.ones((1, 1))
-    for t, f in zip(tpr, fpr):
-        m = np.kron(m, np.array([[1 - f, 1 - t], [f, t]]))
-    q = np.linalg.solve(m, q_obs.reshape(-1, q_obs.shape[-1]).T).T.reshape(q_obs.shape)
-    q = np.clip(q, 0.0, None)
-    s = q.sum(axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(s > 0, q / s, np.nan)
-
-
-def newcombe_diff_ci(p1: np.ndarray, lo1: np.ndarray, hi1: np.ndarray, p2: np.ndarray,
-                     lo2: np.ndarray, hi2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Newcombe's hybrid score interval for ``p1 − p2`` from the two Wilson intervals."""
-    d = p1 - p2
-    return (d - np.sqrt((p1 - lo1) ** 2 + (hi2 - p2) ** 2),
-            d + np.sqrt((hi1 - p1) ** 2 + (p2 - lo2) ** 2))
-
-
-def _katz_ratio_ci(k1: np.ndarray, n1: int, k2: np.ndarray, n2: int, level: float
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ratio of two proportions with the Katz log interval (NaN where a count is 0)."""
-    z = _st.norm.ppf(0.5 + level / 2)
-    k1, k2 = np.asarray(k1, float), np.asarray(k2, float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = (k1 / n1) / (k2 / n2)
-        se = np.sqrt(1 / k1 - 1 / n1 + 1 / k2 - 1 / n2)
-        lo, hi = r * np.exp(-z * se), r * np.exp(z * se)
-    bad = (k1 == 0) | (k2 == 0)
-    return np.where(k2 == 0, np.nan, r), np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
-
-
 # --------------------------------------------------------------------------- generation
-
-
-def _is_decoder(model: nn.Module) -> bool:
-    return hasattr(model, "decode") and hasattr(model, "encode")
-
-
-@torch.no_grad()
-def generate_images(generator: nn.Module, n: int, *, batch_size: int = 512, seed: int = 0,
-                    device: str | torch.device = "cpu", condition: np.ndarray | None = None,
-                    consumer: Callable[[torch.Tensor, slice], None]) -> None:
-    """Draw ``z ~ N(0, I)`` (CPU generator seeded by ``seed``) and generate ``n`` images.
-
-    A GAN generator is called as ``generator(z)``; a (conditional) VAE as
-    ``decode(z)`` / ``decode(z, c)`` with ``condition`` rows ``(n, C)``. Each batch
-    ``(b, 3, H, W)`` is handed to ``consumer(images, rows)`` so nothing of size ``n``
-    is held in image memory.
-    """
-    z_dim = getattr(generator, "z_dim", None) or getattr(generator, "latent_dim", None)
-    if not isinstance(z_dim, int):
-        raise BiasLensError("the generator has no integer 'z_dim' (protocol: generator.z_dim, "
-                            "generator(z) -> (n, 3, H, W)) nor a VAE 'latent_dim'")
-    device = torch.device(device)
-    gen = torch.Generator().manual_seed(seed)
-    was = generator.training
-    generator.eval()
-    try:
-        for s in range(0, n, batch_size):
-            rows = slice(s, min(n, s + batch_size))
-            z = torch.randn(rows.stop - s, z_dim, generator=gen).to(device)
-            if _is_decoder(generator):
-                if condition is not None:
-                    c = torch.as_tensor(condition[rows], dtype=torch.float32, device=device)
-                    x = generator.decode(z, c)
-                else:
-                    x = generator.decode(z)
-            else:
-                x = generator(z)
-            consumer(x.float(), rows)
-    finally:
-        generator.train(was)
 
 
 # --------------------------------------------------------------------------- result
@@ -507,7 +362,7 @@ def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np
     # conditional generators: conditions resampled from the data rows (seeded)
     cond_names = list(getattr(generator, "condition_names", None) or [])
     condition = None
-    if cond_names and _is_decoder(generator):
+    if cond_names and is_decoder(generator):
         cidx = [data_names.index(canonical_name(c, data_names)) for c in cond_names]
         rows = np.random.default_rng(seed).integers(0, len(data), n)
         condition = data[rows][:, cidx].astype(np.float32)
@@ -554,9 +409,9 @@ def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np
     d_lo, d_hi = newcombe_diff_ci(p_gen, gen_lo, gen_hi, p_data, dat_lo, dat_hi)
     if classifier_rates is not None:  # Katz CI on the corrected count p̂·n (rates taken as exact)
         ratio = np.where(p_data > 0, p_gen / np.where(p_data > 0, p_data, 1), np.nan)
-        _, r_lo, r_hi = _katz_ratio_ci(np.round(p_gen * n), n, k_data, n_data, level)
+        _, r_lo, r_hi = katz_ratio_ci(np.round(p_gen * n), n, k_data, n_data, level)
     else:
-        ratio, r_lo, r_hi = _katz_ratio_ci(k_gen, n, k_data, n_data, level)
+        ratio, r_lo, r_hi = katz_ratio_ci(k_gen, n, k_data, n_data, level)
     side = np.sign(p_data - 0.5)
     amp = side * diff
     a_lo = np.where(side >= 0, side * d_lo, side * d_hi)

@@ -10,10 +10,10 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from biaslens.app import resources
+import biaslens.app
 from biaslens.app.common import MAX_FACES, MAX_STEPS
 
-SCRIPT = str(Path(resources.__file__).with_name("streamlit_app.py"))
+SCRIPT = str(Path(biaslens.app.__file__).with_name("streamlit_app.py"))
 PAGES = ["Steering", "Dataset", "Population", "Counterfactual", "Fairness"]
 
 

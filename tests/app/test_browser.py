@@ -18,15 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from biaslens.app import resources
-from biaslens.app.context import ENV_VARS
+import biaslens.app
+from biaslens.pipelines.inputs import APP_ENV_VARS as ENV_VARS
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
-SCRIPT = str(Path(resources.__file__).with_name("streamlit_app.py"))
+SCRIPT = str(Path(biaslens.app.__file__).with_name("streamlit_app.py"))
 
 
 def _playwright():

@@ -1,4 +1,4 @@
-"""Unit tests of the app's plain helpers and default-model resources (no Streamlit)."""
+"""Unit tests of the app's plain helpers (no Streamlit)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from biaslens.app import resources
 from biaslens.app.common import MAX_UPLOAD_BYTES, decode_upload, target_options
 from biaslens.errors import BiasLensError, DataError
 from biaslens.names import CELEBA_ATTRIBUTES, resolve_attribute
@@ -53,33 +52,6 @@ def test_decode_upload_refuses_non_images(data):
 def test_decode_upload_refuses_huge_files():
     with pytest.raises(DataError, match="limit"):
         decode_upload(b"\0" * (MAX_UPLOAD_BYTES + 1), 8)
-
-
-def test_default_model_path_missing_is_clear(tmp_path, monkeypatch):
-    monkeypatch.setenv("BIASLENS_MODELS_DIR", str(tmp_path))
-    assert resources.shipped_models() == {}
-    with pytest.raises(BiasLensError, match="default model 'generator' is not shipped"):
-        resources.default_model_path("generator")
-    with pytest.raises(BiasLensError, match="unknown model role"):
-        resources.default_model_path("unet")
-    with pytest.raises(BiasLensError, match="is not shipped"):
-        resources.default_models(("classifier",))
-
-
-def test_default_models_load_from_the_resource_folder(tiny, tmp_path, monkeypatch):
-    import shutil
-
-    shutil.copytree(tiny["classifier"], tmp_path / "classifier")
-    monkeypatch.setenv("BIASLENS_MODELS_DIR", str(tmp_path))
-    models = resources.default_models(("classifier",))
-    assert list(models["classifier"].attribute_names) == ["Male", "Smiling", "Young"]
-
-
-def test_loaders_name_missing_paths(tmp_path):
-    with pytest.raises(BiasLensError, match="no such checkpoint"):
-        resources.load_any_model(tmp_path / "missing")
-    with pytest.raises(BiasLensError, match="no such cache"):
-        resources.load_data_cache(tmp_path / "missing")
 
 
 def test_app_command_checks_paths_before_starting(tmp_path):

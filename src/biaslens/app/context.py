@@ -15,16 +15,11 @@ from typing import Any
 import streamlit as st
 from torch import nn
 
-from biaslens.app import resources
 from biaslens.errors import BiasLensError
-from biaslens.models.registry import check_role
+from biaslens.pipelines import inputs
 
-__all__ = ["AppContext", "ENV_VARS", "sidebar"]
+__all__ = ["AppContext", "sidebar"]
 
-#: Model roles the sidebar offers and the environment variable that presets each path
-#: (``biaslens app --generator ...`` sets them).
-ENV_VARS = {"generator": "BIASLENS_APP_GENERATOR", "classifier": "BIASLENS_APP_CLASSIFIER",
-            "cvae": "BIASLENS_APP_CVAE", "cache": "BIASLENS_APP_CACHE"}
 _DEFAULT = "(shipped default)"
 _DEFAULT_DATA = "(synthetic default world)"
 
@@ -37,20 +32,20 @@ def _mtime(path: Path) -> float:
 
 
 @st.cache_resource(show_spinner="loading model…", max_entries=16)
-def _load_model(path: str, mtime: float) -> nn.Module:
+def _load_model(path: str, mtime: float, role: str) -> nn.Module:
     del mtime  # part of the cache key only
-    return resources.load_any_model(path)
+    return inputs.load_for_role(path, role, source=path)
 
 
 @st.cache_resource(show_spinner="opening data set…", max_entries=4)
 def _load_cache(path: str, mtime: float) -> Any:
     del mtime
-    return resources.load_data_cache(path)
+    return inputs.open_cache(path)
 
 
 @st.cache_resource(show_spinner="rendering the default synthetic data set (once)…")
 def _default_cache(n: int, size: int, seed: int) -> Any:
-    return resources.default_cache(n, size=size, seed=seed)
+    return inputs.session_default_cache(n, size=size, seed=seed)
 
 
 @dataclass
@@ -62,17 +57,12 @@ class AppContext:
 
     def model_path(self, role: str) -> Path:
         """The checkpoint path for ``role`` (shipped default when none was given)."""
-        given = self.paths.get(role, "")
-        return Path(given).expanduser() if given else resources.default_model_path(role)
+        return inputs.model_path(self.paths.get(role) or None, role)
 
     def model(self, role: str) -> nn.Module:
         """The loaded (cached) model for ``role``; a :class:`BiasLensError` if missing."""
         path = self.model_path(role)
-        if not path.exists():
-            raise BiasLensError(f"{path}: no such {role} checkpoint")
-        model = _load_model(str(path.resolve()), _mtime(path))
-        check_role(model, role, source=path)
-        return model
+        return _load_model(str(path.resolve()), _mtime(path), role)
 
     def model_key(self, role: str) -> str:
         """A cache key for results computed with ``role``'s model."""
@@ -86,25 +76,25 @@ class AppContext:
             if not p.exists():
                 raise BiasLensError(f"{p}: no such cache folder")
             return _load_cache(str(p.resolve()), _mtime(p / "manifest.json"))
-        return _default_cache(resources.DEFAULT_CACHE_N, 64, 0)
+        return _default_cache(inputs.DEFAULT_CACHE_N, 64, 0)
 
 
 def sidebar() -> AppContext:
     """Draw the model/data choice in the sidebar and return the context."""
     st.sidebar.header("Models and data")
-    shipped = resources.shipped_models()
+    shipped = inputs.shipped_models()
     st.sidebar.caption("Leave a path empty to use the shipped default "
                        f"({', '.join(shipped) or 'none installed'}).")
     paths = {}
     for role in ("generator", "classifier", "cvae"):
         paths[role] = st.sidebar.text_input(
-            f"{role} checkpoint", value=os.environ.get(ENV_VARS[role], ""),
+            f"{role} checkpoint", value=os.environ.get(inputs.APP_ENV_VARS[role], ""),
             placeholder=_DEFAULT, key=f"path_{role}",
             help="A biaslens checkpoint folder (config.json + model.safetensors) or a "
                  "course .pth file.").strip()
     cache_path = st.sidebar.text_input(
-        "dataset cache", value=os.environ.get(ENV_VARS["cache"], ""),
+        "dataset cache", value=os.environ.get(inputs.APP_ENV_VARS["cache"], ""),
         placeholder=_DEFAULT_DATA, key="path_cache",
         help="A cache folder from `biaslens data ingest` or `biaslens data synth`. Empty: "
-             f"{resources.DEFAULT_CACHE_N} faces of the synthetic CelebA-like world.").strip()
+             f"{inputs.DEFAULT_CACHE_N} faces of the synthetic CelebA-like world.").strip()
     return AppContext(paths=paths, cache_path=cache_path)

@@ -43,14 +43,14 @@ def app_command(
     except ImportError:
         raise BiasLensError("the app needs Streamlit: pip install 'biaslens[app]'") from None
     env = dict(os.environ)
-    from biaslens.app.context import ENV_VARS
+    from biaslens.pipelines.inputs import APP_ENV_VARS
 
     for role, path in (("generator", generator), ("classifier", classifier), ("cvae", cvae),
                        ("cache", cache)):
         if path is not None:
             if not path.exists():
                 raise BiasLensError(f"{path}: --{role} not found")
-            env[ENV_VARS[role]] = str(path.resolve())
+            env[APP_ENV_VARS[role]] = str(path.resolve())
     script = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"
     cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
            "--server.headless", str(headless).lower(), "--browser.gatherUsageStats", "false",
@@ -127,12 +127,11 @@ def report_command(
     """
     from rich.status import Status
 
-    from biaslens.app.resources import default_model_path, load_any_model, load_data_cache
-    from biaslens.models.registry import check_role
+    from biaslens.pipelines.inputs import default_model_path, load_for_role, open_cache
     from biaslens.report.html import build_report, write_report
 
     cache_path, run = resolve_report_input(run_or_cache, cache)
-    data_cache = load_data_cache(cache_path)
+    data_cache = open_cache(cache_path)
     models: dict[str, Any] = {}
     inputs: dict[str, Any] = {}
     for role, given in (("generator", generator), ("classifier", classifier)):
@@ -141,8 +140,7 @@ def report_command(
         except BiasLensError as exc:
             err_console.print(f"[yellow]note:[/] {exc}")
             continue
-        models[role] = load_any_model(path)
-        check_role(models[role], role, source=f"--{role} {path}")
+        models[role] = load_for_role(path, role)
         inputs[role] = str(path)
     mitigation = read_run_results(run) if run is not None else {}
     if run is not None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from biaslens.cli._common import audit_app, console, write_json
+from biaslens.cli._common import audit_app, console
+from biaslens.io import write_json
 from biaslens.errors import DataError
 
 _TRUE = {"1", "1.0", "true", "True", "TRUE"}

@@ -23,15 +23,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import typer
 
-from biaslens.cli._common import (
-    audit_app,
-    console,
-    err_console,
-    experiment_app,
-    load_role,
-    resolve_model_arg,
-    write_json,
-)
+from biaslens.cli._common import audit_app, console, err_console, experiment_app
+from biaslens.io import write_json
+from biaslens.pipelines.inputs import load_for_role, model_path
 from biaslens.errors import BiasLensError, UnknownNameError
 
 if TYPE_CHECKING:  # torch loads lazily: `biaslens --help` stays fast
@@ -42,7 +36,7 @@ DEFAULT_CACHE_N = 2000
 SPLITS = ("train", "val", "test", "all")
 
 
-resolve_checkpoint = resolve_model_arg
+resolve_checkpoint = model_path
 
 
 def _prologue(models: dict[str, Path | None], device: str, cache: Path | None, out: Path,
@@ -173,8 +167,8 @@ def population_cmd(
     )
     from biaslens.report.figures import save_figure
 
-    gen = load_role(gen_path, "generator", accept=("generator", "vae"))
-    clf = load_role(clf_path, "classifier")
+    gen = load_for_role(gen_path, "generator", accept=("generator", "vae"))
+    clf = load_for_role(clf_path, "classifier")
     with open_cache(cache, _image_size(clf, _image_size(gen)), quiet=json_flag) as c:
         view = _view(c, split)
         rates = None
@@ -254,7 +248,7 @@ def reconstruct_cmd(
     from biaslens.report.figures import save_figure
     from biaslens.train.images import save_image
 
-    model, clf = load_role(vae_path, "vae"), load_role(clf_path, "classifier")
+    model, clf = load_for_role(vae_path, "vae"), load_for_role(clf_path, "classifier")
     # Without a cache the audit set is synthesized from the `balanced` world (Male and skin
     # type 50/50 and independent), all rows: 500 faces per gender x skin-type cell.
     with open_cache(cache, _image_size(model), quiet=json_flag,
@@ -316,7 +310,7 @@ def counterfactual_cmd(
     from biaslens.report.plots_generators import counterfactual_table, plot_counterfactual_pairs
     from biaslens.report.figures import save_figure
 
-    model, clf = load_role(cvae_path, "cvae"), load_role(clf_path, "classifier")
+    model, clf = load_for_role(cvae_path, "cvae"), load_for_role(clf_path, "classifier")
     try:  # before any data is read or synthesized
         resolve_condition(model, condition)
     except UnknownNameError:
@@ -399,7 +393,7 @@ def ratio_sweep_cmd(
     from biaslens.report.figures import save_figure
 
     say = (lambda _m: None) if json_flag else (lambda m: err_console.print(m))
-    result = ratio_sweep(share_list, classifier=load_role(clf_path, "classifier"), out=out,
+    result = ratio_sweep(share_list, classifier=load_for_role(clf_path, "classifier"), out=out,
                          model=model, attribute=attribute, world=world, n_data=n_data, size=size, n=n,
                          steps=steps, batch_size=batch_size, model_config=cfg or None,
                          train_config=tcfg or None,

@@ -12,16 +12,11 @@ import json
 from pathlib import Path
 import typer
 
-from biaslens.cli._common import (
-    audit_app,
-    console,
-    err_console,
-    load_role,
-    resolve_model_arg,
-    write_json,
-)
+from biaslens.cli._common import audit_app, console, err_console
+from biaslens.io import write_json
+from biaslens.pipelines.inputs import load_for_role, model_path
 
-resolve_model_path = resolve_model_arg
+resolve_model_path = model_path
 
 
 
@@ -96,8 +91,8 @@ def steer_cmd(
 
     from biaslens.data.reference import load_reference
 
-    gen_model, clf_model = load_role(gen_path, "generator"), load_role(clf_path, "classifier")
-    judge_model = load_role(judge_path, "judge") if judge_path is not None else None
+    gen_model, clf_model = load_for_role(gen_path, "generator"), load_for_role(clf_path, "classifier")
+    judge_model = load_for_role(judge_path, "judge") if judge_path is not None else None
     measurer = judge_model if judge_model is not None else clf_model
     ref = load_reference(reference, n=reference_n, seed=seed,
                          image_size=int(getattr(measurer, "image_size", 64)))

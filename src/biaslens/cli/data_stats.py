@@ -8,7 +8,8 @@ import numpy as np
 import typer
 
 from biaslens.audit.dataset import DatasetStats, dataset_stats
-from biaslens.cli._common import console, data_app, write_json
+from biaslens.cli._common import console, data_app
+from biaslens.io import write_json
 from biaslens.errors import BiasLensError
 
 SPLITS = {"train": 0, "val": 1, "test": 2}

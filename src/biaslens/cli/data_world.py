@@ -10,7 +10,8 @@ import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from biaslens.cli._common import console, data_app, write_json
+from biaslens.cli._common import console, data_app
+from biaslens.io import write_json
 from biaslens.errors import BiasLensError, DataError
 
 

@@ -17,7 +17,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from biaslens.cli._common import console, load_role, resolve_model_arg, write_json
+from biaslens.cli._common import console
+from biaslens.io import write_json
+from biaslens.pipelines.inputs import load_for_role, model_path
 
 
 def truth_table(score) -> Table:
@@ -69,8 +71,8 @@ def demo_cmd(
     run_demo(out, n=n, seed=seed)
 
     console.rule(f"2. What the generator learned: steering toward {target}")
-    gen = load_role(resolve_model_arg(generator, "generator"), "generator")
-    clf = load_role(resolve_model_arg(classifier, "classifier"), "classifier")
+    gen = load_for_role(model_path(generator, "generator"), "generator")
+    clf = load_for_role(model_path(classifier, "classifier"), "classifier")
     torch.set_num_threads(max(1, torch.get_num_threads()))
     # The course's rule (z.grad never cleared), so magnitudes are comparable with the
     # GANs-course tables; `biaslens audit steer` defaults to plain gradient ascent.

@@ -14,7 +14,8 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from biaslens.cli._common import console, experiment_app, mitigate_app, write_json
+from biaslens.cli._common import console, experiment_app, mitigate_app
+from biaslens.io import write_json
 from biaslens.errors import BiasLensError
 
 
@@ -31,9 +32,9 @@ def _progress_cb(prog: Progress):
 
 def _resolve_model(path: str | None, kind: str, device: str):
     """A model from ``--generator/--classifier``, else the shipped default, else an error."""
-    from biaslens.cli._common import load_role, resolve_model_arg
+    from biaslens.pipelines.inputs import load_for_role, model_path
 
-    return load_role(resolve_model_arg(path, kind), kind, device=device)
+    return load_for_role(model_path(path, kind), kind, device=device)
 
 
 # --------------------------------------------------------------------------- DB-VAE

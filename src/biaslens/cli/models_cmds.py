@@ -10,7 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from biaslens.cli._common import console, models_app, write_json
+from biaslens.cli._common import console, models_app
+from biaslens.io import write_json
 
 
 

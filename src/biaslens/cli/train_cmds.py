@@ -61,7 +61,7 @@ def _run(family: str, fn: Callable[..., Any], cache: Optional[Path], out: Option
 
         result = fn(cache, out=out, command=command, progress=progress, **opts)
     summary = {k: v for k, v in result.to_dict().items() if k != "config"}
-    from biaslens.cli._common import write_json
+    from biaslens.io import write_json
 
     write_json(summary, Path(out) / "result.json")
     console.print(f"[green]{result.status}[/] at step {result.step}/{result.steps}; "

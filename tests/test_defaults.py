@@ -13,10 +13,10 @@ from biaslens.defaults_train import (
     classifier_quality,
     generate,
     generator_quality,
-    to_model_input,
 )
 from biaslens.errors import CheckpointError, UnknownNameError
 from biaslens.names import CELEBA_ATTRIBUTES
+from biaslens.tensors import to_model_pixels
 from biaslens.train.evaluate import rank_auc
 
 torch.set_num_threads(1)
@@ -83,7 +83,7 @@ def test_classifier_interface(classifier):
 
 
 def test_vae_and_cvae_interfaces(fresh_faces):
-    x = to_model_input(fresh_faces[0][:8])
+    x = to_model_pixels(fresh_faces[0][:8])
     vae, cvae = defaults.load_default("vae"), defaults.load_default("cvae")
     mu, logvar = vae.encode(x)
     assert mu.shape == logvar.shape == (8, vae.z_dim)
@@ -101,14 +101,14 @@ def test_classifier_separates_strongly_rendered_attributes(classifier, fresh_fac
     j = CELEBA_ATTRIBUTES.index(attribute)
     y = attrs[:, j]
     assert 0 < y.sum() < len(y)
-    logits = classifier(to_model_input(images)).detach().numpy()[:, j]
+    logits = classifier(to_model_pixels(images)).detach().numpy()[:, j]
     majority = max(y.mean(), 1 - y.mean())
     assert rank_auc(y, logits) > 0.9
     assert ((logits > 0) == y).mean() >= majority
 
 
 def test_vae_reconstructs_better_than_the_mean_face(fresh_faces):
-    x = to_model_input(fresh_faces[0][:64])
+    x = to_model_pixels(fresh_faces[0][:64])
     vae = defaults.load_default("vae")
     with torch.no_grad():
         recon, _, _ = vae(x)
@@ -124,7 +124,7 @@ def test_dbvae_tells_faces_from_nonfaces(fresh_faces):
     non = render_nonfaces(64, seed=12345, size=64)
     dbvae = defaults.load_default("dbvae")
     with torch.no_grad():
-        logit = dbvae.classify(to_model_input(np.concatenate([faces, non])))[:, 0].numpy()
+        logit = dbvae.classify(to_model_pixels(np.concatenate([faces, non])))[:, 0].numpy()
     y = np.r_[np.ones(64, bool), np.zeros(64, bool)]
     assert ((logit > 0) == y).mean() > 0.9
 
@@ -149,7 +149,7 @@ def test_classifier_quality_matches_rank_auc():
     names = ["A", "B", "C"]
     attrs = rng.random((40, 3)) < 0.5
     q = classifier_quality(_ColumnReader(names), images, attrs, names, rendered=["A", "C"])
-    logits = to_model_input(images).mean((2, 3)).numpy()
+    logits = to_model_pixels(images).mean((2, 3)).numpy()
     expected = rank_auc(attrs, logits)
     assert q["auc"] == pytest.approx(dict(zip(names, expected)))
     assert q["mean_auc_rendered"] == pytest.approx((expected[0] + expected[2]) / 2)

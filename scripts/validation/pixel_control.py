@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from biaslens.audit.steer import covariance_statistics, steer_audit
 from biaslens.data.cache import load_cache
-from biaslens.defaults_train import to_model_input
+from biaslens.tensors import to_model_pixels
 from biaslens.models import load_checkpoint
 from biaslens.world.render import RENDERED_ATTRIBUTES
 
@@ -20,7 +20,7 @@ names = list(clf.attribute_names); m = names.index("Male")
 others = [a for a in RENDERED_ATTRIBUTES if a != "Male"]; oi = [names.index(a) for a in others]
 cache = load_cache(root / "synth64")
 test = np.flatnonzero(cache.split == 2)[:128]
-x0 = to_model_input(np.asarray(cache.images[test]))
+x0 = to_model_pixels(np.asarray(cache.images[test]))
 K, alpha = 20, float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
 with torch.no_grad():
     l0 = clf(x0).numpy()

@@ -37,6 +37,7 @@ from torch import nn
 
 #: Where the shipped checkpoints live.
 from biaslens.defaults import RESOURCE_MODELS  # noqa: E402  (the shipped folder)
+from biaslens.tensors import to_model_pixels  # noqa: E402
 
 #: The world the shipped defaults are trained on (only this world ships).
 DEFAULT_WORLD = "celeba"
@@ -110,15 +111,9 @@ def _batched(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
         return torch.cat([fn(x[i:i + batch]) for i in range(0, len(x), batch)])
 
 
-def to_model_input(images: np.ndarray) -> torch.Tensor:
-    """uint8 NHWC -> float NCHW in [-1, 1] (the package convention)."""
-    return torch.from_numpy(np.ascontiguousarray(images)).float().div(127.5).sub(1).permute(
-        0, 3, 1, 2)
-
-
 def classifier_logits(clf: nn.Module, images: np.ndarray | torch.Tensor) -> np.ndarray:
     """Logits ``(n, A)`` of a classifier on uint8 NHWC images or float NCHW [-1, 1] tensors."""
-    x = images if isinstance(images, torch.Tensor) else to_model_input(images)
+    x = images if isinstance(images, torch.Tensor) else to_model_pixels(images)
     return _batched(clf, x).numpy()
 
 
@@ -198,7 +193,7 @@ def vae_quality(vae: nn.Module, images: np.ndarray, cond: np.ndarray | None = No
 
     ``cond`` (n, C) is the 0/1 condition of a conditional VAE (None for a plain VAE).
     """
-    x = to_model_input(images)
+    x = to_model_pixels(images)
     c = None if cond is None else torch.as_tensor(cond, dtype=torch.float32)
     mse, mae, kl = [], [], []
     with torch.no_grad():
@@ -217,7 +212,7 @@ def cvae_flip_quality(cvae: nn.Module, clf: nn.Module, images: np.ndarray, cond:
                       attribute: str = "Male") -> dict[str, Any]:
     """Does the decoder follow the condition? Classifier ``attribute`` rate on held-out
     reconstructions decoded with condition 0 and with condition 1 (encoder sees the truth)."""
-    x = to_model_input(images)
+    x = to_model_pixels(images)
     c = torch.as_tensor(cond, dtype=torch.float32)
     j = list(clf.attribute_names).index(attribute)
     rates = {}
@@ -234,7 +229,7 @@ def cvae_flip_quality(cvae: nn.Module, clf: nn.Module, images: np.ndarray, cond:
 
 def dbvae_quality(dbvae: nn.Module, images: np.ndarray, is_face: np.ndarray) -> dict[str, Any]:
     """Held-out face-detection accuracy (logit > 0) on faces and on non-faces."""
-    logit = _batched(lambda b: dbvae.classify(b)[:, 0], to_model_input(images)).numpy()
+    logit = _batched(lambda b: dbvae.classify(b)[:, 0], to_model_pixels(images)).numpy()
     pred = logit > 0
     is_face = np.asarray(is_face, dtype=bool)
     from biaslens.train.evaluate import rank_auc

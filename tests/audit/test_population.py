@@ -282,14 +282,14 @@ def test_associations_are_calibrated_on_real_faces_with_the_shipped_classifier()
     # Null check with real data: faces of the independent world "generated" by replaying
     # rendered faces, against other rendered faces of the same world. Nothing is beyond the
     # data, so the BH-controlled comparison should flag (almost) nothing.
-    from biaslens.audit.population import to_model_images
+    from biaslens.tensors import to_model_pixels
     from biaslens.data.reference import load_reference
     from biaslens.defaults import available_defaults, load_default
 
     if "classifier" not in available_defaults():
         pytest.skip("shipped classifier not installed")
     clf = load_default("classifier")
-    gen_faces = to_model_images(load_reference("world:independent", n=1500, seed=11).images)
+    gen_faces = to_model_pixels(load_reference("world:independent", n=1500, seed=11).images)
     ref = load_reference("world:independent", n=1000, seed=12).images
     data = np.random.default_rng(0).random((100, 40)) < 0.5
     res = population_audit(_ReplayGenerator(gen_faces), clf, data, list(clf.attribute_names),

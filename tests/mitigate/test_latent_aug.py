@@ -97,9 +97,9 @@ def test_domain_mode_multi_protected_and_validation():
 def test_f1_thresholds_from_validation_data():
     w_t, w_g, gen = _known(2)
     z = np.random.default_rng(3).standard_normal((200, 6))
-    from biaslens.train.images import to_uint8
+    from biaslens.tensors import to_uint8_numpy
 
-    imgs = to_uint8(gen(torch.tensor(z, dtype=torch.float32)))
+    imgs = to_uint8_numpy(gen(torch.tensor(z, dtype=torch.float32)))
     labels = np.stack([z @ w_t > 0, z @ w_g > 0], axis=1)
     aug = LatentAugmentation(T, G, n_fit=300).fit(gen, ReadOut(), val_images=imgs,
                                                   val_labels=labels)

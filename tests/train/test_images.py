@@ -2,7 +2,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from biaslens.train.images import make_grid, save_image, to_uint8
+from biaslens.tensors import to_uint8_numpy
+from biaslens.train.images import make_grid, save_image
 
 
 def test_grid_places_each_tile():
@@ -15,7 +16,7 @@ def test_grid_places_each_tile():
 
 def test_float_images_map_to_uint8_and_png(tmp_path):
     x = torch.tensor([-1.0, 0.0, 1.0, 2.0]).view(1, 1, 1, 4).expand(1, 3, 1, 4)
-    assert to_uint8(x)[0, 0, :, 0].tolist() == [0, 128, 255, 255]
+    assert to_uint8_numpy(x)[0, 0, :, 0].tolist() == [0, 128, 255, 255]
     path = save_image(torch.zeros(5, 3, 8, 8), tmp_path / "g.png")
     with Image.open(path) as im:
         assert im.size == make_grid(torch.zeros(5, 3, 8, 8)).shape[1::-1]

@@ -10,6 +10,7 @@ import streamlit as st
 
 from biaslens.app.common import MAX_COUNTERFACTUAL, decode_upload
 from biaslens.app.context import AppContext
+from biaslens.tensors import to_uint8_numpy
 
 __all__ = ["render"]
 
@@ -36,7 +37,7 @@ def _audit(_ctx: AppContext, _cache: Any, cvae_key: str, clf_key: str, data_key:
 def render(ctx: AppContext) -> None:
     """Draw the counterfactual page."""
     from biaslens.audit.counterfactual import VARIANTS, counterfactual_images
-    from biaslens.audit.population import predict_logits
+    from biaslens.tensors import predict_logits
     from biaslens.errors import BiasLensError
     from biaslens.names import canonical_name
 
@@ -83,7 +84,7 @@ def render(ctx: AppContext) -> None:
         raise BiasLensError(f"the conditional VAE works on {size}×{size} images but the "
                             f"face is {image.shape[1]}×{image.shape[2]}")
     outs = counterfactual_images(cvae, image, cvals, column, scale=2.0)
-    shown = [image[0]] + [_u8(outs[v][0]) for v in VARIANTS]
+    shown = [image[0]] + [to_uint8_numpy(outs[v][0]) for v in VARIANTS]
     st.caption(f"{condition} = {int(cvals[0, column])} → {1 - int(cvals[0, column])}")
     cols = st.columns(len(shown))
     for col, img, title in zip(cols, shown, _COLUMNS):
@@ -102,7 +103,3 @@ def render(ctx: AppContext) -> None:
         st.caption(f"{direction} also changes: " + ", ".join(
             f"{s.name} {s.logit_shift:+.2f}" for s in shifts[:5]))
 
-
-def _u8(x) -> np.ndarray:
-    """One float CHW image in [-1, 1] to uint8 HWC."""
-    return x.clamp(-1, 1).add(1).mul(127.5).round().byte().permute(1, 2, 0).numpy()

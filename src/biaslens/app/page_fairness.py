@@ -17,7 +17,7 @@ __all__ = ["render"]
 
 @st.cache_resource(show_spinner="classifying the test split…", max_entries=4)
 def _logits(_ctx: AppContext, _cache: Any, clf_key: str, data_key: str) -> tuple:
-    from biaslens.audit.population import predict_logits
+    from biaslens.tensors import predict_logits
 
     del clf_key, data_key
     view = _cache.subset("test")

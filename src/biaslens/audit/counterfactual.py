@@ -48,7 +48,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from biaslens.audit.population import _num, _nums, predict_logits, to_model_images
+from biaslens.io import json_float, json_floats
+from biaslens.tensors import predict_logits, to_model_pixels, to_uint8_numpy
 from biaslens.audit.reconstruct import resolve_group_columns
 from biaslens.errors import BiasLensError, DataError
 from biaslens.names import canonical_name
@@ -59,10 +60,6 @@ __all__ = ["VARIANTS", "AttributeShift", "CounterfactualResult", "counterfactual
 
 #: Output variants, in the column order of the picture (after the original).
 VARIANTS = ("recon", "decoder_flip", "encoder_flip", "scaled")
-
-
-def _u8(x: torch.Tensor) -> np.ndarray:
-    return x.clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
 @torch.no_grad()
@@ -81,7 +78,7 @@ def counterfactual_images(cvae: nn.Module, images: np.ndarray | torch.Tensor,
     parts: dict[str, list[torch.Tensor]] = {k: [] for k in VARIANTS}
     try:
         for s in range(0, len(images), batch_size):
-            x = to_model_images(images[s:s + batch_size]).to(device)
+            x = to_model_pixels(images[s:s + batch_size]).to(device)
             c = torch.as_tensor(condition[s:s + batch_size], dtype=torch.float32, device=device)
             cf = c.clone()
             cf[:, column] = 1 - c[:, column]
@@ -106,7 +103,7 @@ class AttributeShift:
     prevalence_shift: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (_num(v) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+        return {k: (json_float(v) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
 
 
 @dataclass
@@ -144,15 +141,15 @@ class CounterfactualResult:
         return {
             "audit": "counterfactual", "condition": self.condition, "scale": self.scale,
             "n": self.n,
-            "variants": {v: {"flip_rate": _num(self.flip_rate[v]),
-                             "flip_rate_ci": [_num(x) for x in self.flip_rate_ci[v]],
-                             "flip_vs_recon": _num(self.flip_vs_recon[v]),
-                             "flip_vs_recon_ci": [_num(x) for x in self.flip_vs_recon_ci[v]],
-                             "to_target": _num(self.to_target[v]),
-                             "to_target_ci": [_num(x) for x in self.to_target_ci[v]],
-                             "flip_rate_by_group": _nums(self.flip_rate_by_group[v]),
-                             "flip_rate_by_group_ci": [_nums(self.flip_rate_by_group_ci[v][0]),
-                                                       _nums(self.flip_rate_by_group_ci[v][1])]}
+            "variants": {v: {"flip_rate": json_float(self.flip_rate[v]),
+                             "flip_rate_ci": [json_float(x) for x in self.flip_rate_ci[v]],
+                             "flip_vs_recon": json_float(self.flip_vs_recon[v]),
+                             "flip_vs_recon_ci": [json_float(x) for x in self.flip_vs_recon_ci[v]],
+                             "to_target": json_float(self.to_target[v]),
+                             "to_target_ci": [json_float(x) for x in self.to_target_ci[v]],
+                             "flip_rate_by_group": json_floats(self.flip_rate_by_group[v]),
+                             "flip_rate_by_group_ci": [json_floats(self.flip_rate_by_group_ci[v][0]),
+                                                       json_floats(self.flip_rate_by_group_ci[v][1])]}
                          for v in VARIANTS},
             "groups": list(self.groups), "group_labels": list(self.group_labels),
             "group_n": [int(v) for v in self.group_n],
@@ -281,7 +278,7 @@ def counterfactual_audit(cvae: nn.Module, classifier: nn.Module, images: np.ndar
                                   seed + frm, top_k)
 
     k_show = min(n_show, m)
-    pairs = np.stack([imgs[:k_show]] + [_u8(outs[v][:k_show]) for v in VARIANTS], 1)
+    pairs = np.stack([imgs[:k_show]] + [to_uint8_numpy(outs[v][:k_show]) for v in VARIANTS], 1)
     return CounterfactualResult(
         condition=cond, scale=float(scale), n=m, flip_rate=flip, flip_rate_ci=flip_ci,
         flip_vs_recon=vs_r, flip_vs_recon_ci=vs_r_ci,

@@ -60,12 +60,10 @@ from torch import nn
 from biaslens.audit.steer_reference import DataComparison, compare_with_data
 from biaslens.errors import BiasLensError, DataError
 from biaslens.names import canonical_name
-from biaslens.io import json_float as _num
-from biaslens.io import json_floats as _nums
+from biaslens.io import json_float, json_floats
 from biaslens.stats import (bootstrap_ci, katz_ratio_ci, newcombe_diff_ci, rogan_gladen,
                             row_bincount, share_correction, wilson_ci)
 from biaslens.tensors import generate_images, is_decoder, predict_logits
-from biaslens.tensors import to_model_pixels as to_model_images
 
 __all__ = [
     "ClassifierRates",
@@ -132,8 +130,8 @@ class ClassifierRates:
         return tpr, fpr
 
     def to_dict(self) -> dict[str, Any]:
-        return {"attribute_names": list(self.attribute_names), "tpr": _nums(self.tpr),
-                "fpr": _nums(self.fpr), "n_pos": [int(v) for v in self.n_pos],
+        return {"attribute_names": list(self.attribute_names), "tpr": json_floats(self.tpr),
+                "fpr": json_floats(self.fpr), "n_pos": [int(v) for v in self.n_pos],
                 "n_neg": [int(v) for v in self.n_neg]}
 
 
@@ -255,21 +253,21 @@ class PopulationResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary (undefined numbers as ``None``)."""
         def ci(pair):
-            return {"low": _nums(pair[0]), "high": _nums(pair[1])}
+            return {"low": json_floats(pair[0]), "high": json_floats(pair[1])}
 
         attrs = [{
-            "name": nm, "generated": _num(self.generated[j]),
-            "generated_ci": [_num(self.generated_ci[0][j]), _num(self.generated_ci[1][j])],
-            "observed": _num(self.observed[j]), "data": _num(self.data[j]),
-            "data_ci": [_num(self.data_ci[0][j]), _num(self.data_ci[1][j])],
-            "difference": _num(self.difference[j]),
-            "difference_ci": [_num(self.difference_ci[0][j]), _num(self.difference_ci[1][j])],
-            "ratio": _num(self.ratio[j]),
-            "ratio_ci": [_num(self.ratio_ci[0][j]), _num(self.ratio_ci[1][j])],
-            "amplification": _num(self.amplification[j]),
-            "amplification_ci": [_num(self.amplification_ci[0][j]),
-                                 _num(self.amplification_ci[1][j])],
-            "tpr": _num(self.tpr[j]), "fpr": _num(self.fpr[j]),
+            "name": nm, "generated": json_float(self.generated[j]),
+            "generated_ci": [json_float(self.generated_ci[0][j]), json_float(self.generated_ci[1][j])],
+            "observed": json_float(self.observed[j]), "data": json_float(self.data[j]),
+            "data_ci": [json_float(self.data_ci[0][j]), json_float(self.data_ci[1][j])],
+            "difference": json_float(self.difference[j]),
+            "difference_ci": [json_float(self.difference_ci[0][j]), json_float(self.difference_ci[1][j])],
+            "ratio": json_float(self.ratio[j]),
+            "ratio_ci": [json_float(self.ratio_ci[0][j]), json_float(self.ratio_ci[1][j])],
+            "amplification": json_float(self.amplification[j]),
+            "amplification_ci": [json_float(self.amplification_ci[0][j]),
+                                 json_float(self.amplification_ci[1][j])],
+            "tpr": json_float(self.tpr[j]), "fpr": json_float(self.fpr[j]),
         } for j, nm in enumerate(self.attribute_names)]
         return {
             "audit": "population",
@@ -279,15 +277,15 @@ class PopulationResult:
             "attributes": attrs,
             "groups": {
                 "columns": list(self.groups), "labels": list(self.group_labels),
-                "share_data": _nums(self.group_share_data),
-                "share_observed": _nums(self.group_share_observed),
-                "share_generated": _nums(self.group_share_generated),
+                "share_data": json_floats(self.group_share_data),
+                "share_observed": json_floats(self.group_share_observed),
+                "share_generated": json_floats(self.group_share_generated),
                 "share_generated_ci": ci(self.group_share_ci),
-                "prevalence_generated_observed": _nums(self.group_prevalence_generated),
-                "prevalence_data": _nums(self.group_prevalence_data),
+                "prevalence_generated_observed": json_floats(self.group_prevalence_generated),
+                "prevalence_data": json_floats(self.group_prevalence_data),
             },
-            "fairness_discrepancy": {k: _num(v) for k, v in self.discrepancy.items()},
-            "fairness_discrepancy_ci": {k: [_num(v[0]), _num(v[1])]
+            "fairness_discrepancy": {k: json_float(v) for k, v in self.discrepancy.items()},
+            "fairness_discrepancy_ci": {k: [json_float(v[0]), json_float(v[1])]
                                         for k, v in self.discrepancy_ci.items()},
             "condition_agreement": self.condition_agreement,
             "association_target": self.association_target,

@@ -42,7 +42,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from biaslens.audit.population import _num, _nums, predict_logits, to_model_images
+from biaslens.io import json_float, json_floats
+from biaslens.tensors import predict_logits, to_model_pixels, to_uint8_numpy
 from biaslens.errors import BiasLensError, DataError
 from biaslens.names import canonical_name
 from biaslens.stats import bootstrap_ci, wilson_ci
@@ -124,7 +125,7 @@ def reconstruct_images(vae: nn.Module, images: np.ndarray | torch.Tensor,
     out = []
     try:
         for s in range(0, len(images), batch_size):
-            x = to_model_images(images[s:s + batch_size]).to(device)
+            x = to_model_pixels(images[s:s + batch_size]).to(device)
             if condition is not None:
                 c = torch.as_tensor(condition[s:s + batch_size], dtype=torch.float32,
                                     device=device)
@@ -184,21 +185,21 @@ class ReconstructResult:
         rows = []
         for g, label in enumerate(self.group_labels):
             row = {"group": label, "cell": list(self.cells[g]), "n": int(self.n[g]),
-                   "mse": _num(self.mse[g]),
-                   "mse_ci": [_num(self.mse_ci[0][g]), _num(self.mse_ci[1][g])],
-                   "l1": _num(self.l1[g]),
-                   "l1_ci": [_num(self.l1_ci[0][g]), _num(self.l1_ci[1][g])],
-                   "preserved": {k: _num(v[g]) for k, v in self.preserved.items()},
-                   "preserved_ci": {k: [_num(v[0][g]), _num(v[1][g])]
+                   "mse": json_float(self.mse[g]),
+                   "mse_ci": [json_float(self.mse_ci[0][g]), json_float(self.mse_ci[1][g])],
+                   "l1": json_float(self.l1[g]),
+                   "l1_ci": [json_float(self.l1_ci[0][g]), json_float(self.l1_ci[1][g])],
+                   "preserved": {k: json_float(v[g]) for k, v in self.preserved.items()},
+                   "preserved_ci": {k: [json_float(v[0][g]), json_float(v[1][g])]
                                     for k, v in self.preserved_ci.items()},
-                   "original_accuracy": {k: _num(v[g])
+                   "original_accuracy": {k: json_float(v[g])
                                          for k, v in self.original_accuracy.items()}}
             rows.append(row)
         return {"audit": "reconstruct", "groups": list(self.groups), "per_group": self.per_group,
                 "by_group": rows, "worst_group": self.worst_group,
                 "worst_preservation": dict(self.worst_preservation),
-                "mse_gap": _num(self.mse_gap), "missing_groups": list(self.missing_groups),
-                "mse": _nums(self.mse), "l1": _nums(self.l1), "settings": dict(self.settings)}
+                "mse_gap": json_float(self.mse_gap), "missing_groups": list(self.missing_groups),
+                "mse": json_floats(self.mse), "l1": json_floats(self.l1), "settings": dict(self.settings)}
 
 
 def _label(names: Sequence[str], cell: Sequence[int]) -> str:
@@ -245,7 +246,7 @@ def reconstruct_audit(vae: nn.Module, classifier: nn.Module | None,
     imgs = np.asarray(images_uint8[idx])  # (m, H, W, 3), sorted within groups
     cond = _condition_of(vae, attrs[idx], attribute_names)
     recon = reconstruct_images(vae, imgs, cond, batch_size=batch_size, device=device)
-    x = to_model_images(imgs)
+    x = to_model_pixels(imgs)
     if recon.shape != x.shape:
         raise BiasLensError(f"reconstructions have shape {tuple(recon.shape)} but the images "
                             f"{tuple(x.shape)}; image size must match the VAE")
@@ -289,8 +290,7 @@ def reconstruct_audit(vae: nn.Module, classifier: nn.Module | None,
     if k_show:
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         rows = (starts[:, None] + np.arange(k_show)[None]).ravel()
-        rec_u8 = recon[rows].clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
-        rec_u8 = rec_u8.permute(0, 2, 3, 1).numpy()
+        rec_u8 = to_uint8_numpy(recon[rows])
         examples = np.stack([imgs[rows], rec_u8], 1).reshape(
             g_count, k_show, 2, *imgs.shape[1:]).transpose(0, 2, 1, 3, 4, 5)
 

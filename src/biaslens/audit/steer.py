@@ -55,6 +55,7 @@ from biaslens.audit.steer_reference import DataComparison, compare_with_data
 from biaslens.errors import BiasLensError
 from biaslens.names import display_name, resolve_attribute
 from biaslens.stats import benjamini_hochberg, bootstrap_ci, row_bincount
+from biaslens.tensors import frozen, to_uint8
 
 __all__ = [
     "RankedAttribute",
@@ -68,7 +69,6 @@ __all__ = [
     "steer_history",
     "steering_objective",
     "steering_score",
-    "to_uint8_nhwc",
 ]
 
 Direction = Literal["+", "-", "both"]
@@ -122,12 +122,6 @@ def ascent_step(z: torch.Tensor, score_fn: Callable[[torch.Tensor], torch.Tensor
     if grad_sum is not None:
         grad = grad_sum + grad
     return (z + step_size * grad).detach(), grad
-
-
-def to_uint8_nhwc(images: torch.Tensor) -> torch.Tensor:
-    """Model images ``(n, 3, H, W)`` in [-1, 1] to display uint8 ``(n, H, W, 3)``."""
-    x = images.detach().float().add(1).mul(127.5).round_().clamp_(0, 255)
-    return x.to(torch.uint8).permute(0, 2, 3, 1)
 
 
 # --------------------------------------------------------------------------- §2.2 history
@@ -187,27 +181,12 @@ def _fold_batchnorm(model: nn.Module) -> int:
     return folded
 
 
-@contextlib.contextmanager
-def _frozen(*models: nn.Module) -> Iterator[None]:
-    """Eval mode and frozen parameters for the duration; restore the caller's state."""
-    saved = [(m, m.training, [p.requires_grad for p in m.parameters()]) for m in models]
-    try:
-        for m in models:
-            m.eval().requires_grad_(False)
-        yield
-    finally:
-        for m, training, flags in saved:
-            m.train(training)
-            for p, flag in zip(m.parameters(), flags):
-                p.requires_grad_(flag)
-
-
 def _fast_copy(model: nn.Module, device: torch.device) -> nn.Module:
     """A frozen eval-mode copy on ``device`` with BN folded and channels_last weights.
 
     Working on a copy leaves the caller's model untouched (device, memory format,
     training flag). A model that cannot be deep-copied is used as it is (moved to
-    ``device``; its eval/grad flags are restored by :func:`_frozen`).
+    ``device``; its eval/grad flags are restored by :func:`biaslens.tensors.frozen`).
     """
     try:
         m = copy.deepcopy(model)
@@ -271,8 +250,8 @@ def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int
     t0 = time.perf_counter()
     gen_model, clf_model = _fast_copy(generator, device), _fast_copy(classifier, device)
     judge_model = _fast_copy(judge, device) if judge is not None else None
-    frozen = (gen_model, clf_model) + ((judge_model,) if judge_model is not None else ())
-    with _frozen(*frozen):
+    frozen_models = (gen_model, clf_model) + ((judge_model,) if judge_model is not None else ())
+    with frozen(*frozen_models):
         z = z0.repeat(n_pass, 1)  # (P·n, z_dim), every pass starts from Z0
         grad_sum = torch.zeros_like(z) if accumulate_grad else None
         hist: torch.Tensor | None = None  # (K, P·n, A), allocated once A is known
@@ -313,7 +292,7 @@ def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int
             hist[k] = recorded.detach()
             if guide_t is not None:
                 guide_t[k] = logits.detach()[:, target_index]
-            imgs[k] = to_uint8_nhwc(x.detach()[show_rows])
+            imgs[k] = to_uint8(x.detach()[show_rows])
             obj = steering_objective(logits, start, [target_index], others, disentangle, signs)
             (grad,) = torch.autograd.grad(obj.sum() / n, z)  # per-pass mean => 1/n per image
             with torch.no_grad():
@@ -682,7 +661,7 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
     last = deltas.reshape(len(run.push_signs), steps, n_samples, -1)[:, -1]  # (P, n, A)
     data = None
     if reference is not None:
-        from biaslens.audit.population import predict_logits
+        from biaslens.tensors import predict_logits
 
         dev = torch.device(device)
         ref_logits = predict_logits(_fast_copy(measurer, dev), reference, device=dev)

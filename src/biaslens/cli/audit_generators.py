@@ -46,10 +46,10 @@ def _prologue(models: dict[str, Path | None], device: str, cache: Path | None, o
     Returns ``(paths, device, settings)``, or ``None`` after printing the settings when
     ``dry_run`` (the command then stops before loading anything).
     """
-    from biaslens.models.checkpoint import resolve_device
+    from biaslens.tensors import pick_device
 
     paths = {role: resolve_checkpoint(given, role) for role, given in models.items()}
-    dev = resolve_device(device)
+    dev = pick_device(device)
     settings = {**{role: str(p) for role, p in paths.items()},
                 "cache": None if cache is None else str(cache), **options,
                 "device": str(dev), "out": str(out)}
@@ -362,7 +362,7 @@ def ratio_sweep_cmd(
     Writes OUT/ratio_sweep.json, OUT/ratio_sweep.png and OUT/share-<s>/{cache,run}/.
     """
     from biaslens.experiments.ratio_sweep import MODELS, check_sweep, ratio_sweep
-    from biaslens.train.loop import pick_device
+    from biaslens.tensors import pick_device
 
     if model not in MODELS:
         raise BiasLensError(f"--model must be one of {', '.join(MODELS)}; got {model!r}")

@@ -60,7 +60,7 @@ def steer_cmd(
 
     Writes OUT/steer.json, OUT/steer_grid.png and OUT/steer_covariance.png.
     """
-    from biaslens.models.checkpoint import resolve_device
+    from biaslens.tensors import pick_device
 
     gen_path = resolve_model_path(generator, "generator")
     clf_path = resolve_model_path(classifier, "classifier")
@@ -68,7 +68,7 @@ def steer_cmd(
     if reference == "auto":   # the comparison needs >= 50 bootstrap resamples
         shipped = generator is None and classifier is None
         reference = "world:celeba" if shipped and n_boot >= 50 else "none"
-    dev = resolve_device(device)
+    dev = pick_device(device)
     settings = {"target": target, "generator": str(gen_path), "classifier": str(clf_path),
                 "judge": str(judge_path) if judge_path else None, "reference": reference,
                 "reference_n": reference_n,

@@ -114,14 +114,14 @@ def face_probabilities(model: torch.nn.Module, images: np.ndarray, *, batch_size
 
     A DB-VAE is read through ``classify``; any other model through its first logit.
     """
-    from biaslens.train.data import to_model_input
+    from biaslens.tensors import to_model_pixels
 
     dev = torch.device(device)
     model = model.to(dev).eval()
     fn = model.classify if hasattr(model, "classify") else model
     out = []
     for start in range(0, len(images), batch_size):
-        x = to_model_input(torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size])),
+        x = to_model_pixels(torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size])),
                            dev)
         out.append(torch.sigmoid(fn(x)[:, 0].float()).cpu())
     return torch.cat(out).numpy() if out else np.zeros(0)
@@ -165,7 +165,7 @@ def run_dbvae_experiment(cache: Any = None, *, out: str | Path,
     """
     from biaslens.models import save_checkpoint
     from biaslens.train import TrainData, train_classifier, train_dbvae
-    from biaslens.train.loop import pick_device
+    from biaslens.tensors import pick_device
 
     cfg = config or DBVAEConfig()
     out = Path(out)

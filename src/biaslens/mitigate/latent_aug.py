@@ -91,7 +91,7 @@ def classifier_scores(classifier: torch.nn.Module, images: torch.Tensor | np.nda
     Images are resized (antialiased) to the classifier's ``image_size`` when it differs,
     as the paper reduces real and generated images to 64 px.
     """
-    from biaslens.train.data import to_model_input
+    from biaslens.tensors import to_model_pixels
 
     classifier.eval()
     dev = _device_of(classifier)
@@ -99,7 +99,7 @@ def classifier_scores(classifier: torch.nn.Module, images: torch.Tensor | np.nda
     out = []
     for s in range(0, len(images), batch_size):
         x = images[s:s + batch_size]
-        x = (to_model_input(torch.from_numpy(np.ascontiguousarray(x)), dev)
+        x = (to_model_pixels(torch.from_numpy(np.ascontiguousarray(x)), dev)
              if isinstance(x, np.ndarray) else x.to(dev).float())
         if isinstance(size, int) and x.shape[-1] != size:
             x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True,
@@ -296,7 +296,7 @@ class LatentAugmentation:
         ``G(z')`` inherits ``t̂(z)`` and gets ``1 − ĝ(z)``. ``seed`` (default: the
         estimator's) selects a z stream disjoint from the fitting sample.
         """
-        from biaslens.train.images import to_uint8
+        from biaslens.tensors import to_uint8_numpy
 
         if not hasattr(self, "w_t_"):
             raise BiasLensError("call fit() before generate_pairs()")
@@ -309,7 +309,7 @@ class LatentAugmentation:
         lab = s > self.thresholds_
         lab_p = lab.copy()
         lab_p[:, 1:] = ~lab[:, 1:]
-        return LatentPairs(z, zp, to_uint8(imgs), to_uint8(imgs_p), lab, lab_p,
+        return LatentPairs(z, zp, to_uint8_numpy(imgs), to_uint8_numpy(imgs_p), lab, lab_p,
                            list(self.names_))
 
     def to_dict(self) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from torch import nn
 
 from biaslens.errors import BiasLensError
 from biaslens.names import CELEBA_ATTRIBUTES, canonical_name
+from biaslens.tensors import to_model_pixels
 
 __all__ = ["WorldGenerator"]
 
@@ -94,8 +95,7 @@ class WorldGenerator(nn.Module):
         z = z.reshape(len(z), -1)
         imgs = render_faces(self.attributes_of(z), self.skin_tone_of(z), seed=self.seed,
                             size=self.image_size)
-        x = torch.from_numpy(imgs).float().div(127.5).sub(1).permute(0, 3, 1, 2)
-        return x.contiguous().to(z.device)
+        return to_model_pixels(imgs).to(z.device)
 
     def sample_dataset(self, n: int, *, seed: int = 0, val_frac: float = 0.2,
                        batch_size: int = 256):
@@ -106,11 +106,11 @@ class WorldGenerator(nn.Module):
         zero cosines gives the matching unbiased test world.
         """
         from biaslens.train.data import TrainData
-        from biaslens.train.images import to_uint8
+        from biaslens.tensors import to_uint8_numpy
 
         g = torch.Generator().manual_seed(int(seed))
         z = torch.randn(n, self.z_dim, generator=g)
-        imgs = np.concatenate([to_uint8(self(z[s:s + batch_size]))
+        imgs = np.concatenate([to_uint8_numpy(self(z[s:s + batch_size]))
                                for s in range(0, n, batch_size)]) if n else \
             np.zeros((0, self.image_size, self.image_size, 3), np.uint8)
         split = np.zeros(n, dtype=np.int8)

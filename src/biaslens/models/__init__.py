@@ -13,7 +13,6 @@ from biaslens.models.checkpoint import (
     CheckpointInfo,
     load_checkpoint,
     read_checkpoint_info,
-    resolve_device,
     save_checkpoint,
 )
 from biaslens.models.coursera import (
@@ -41,7 +40,7 @@ from biaslens.models.resnet import ResNetClassifier
 from biaslens.models.vae import VAE, ConditionalVAE, reparameterize
 
 __all__ = [
-    "CheckpointInfo", "load_checkpoint", "read_checkpoint_info", "resolve_device",
+    "CheckpointInfo", "load_checkpoint", "read_checkpoint_info",
     "save_checkpoint", "CourseraClassifier", "CourseraDCGANDiscriminator",
     "CourseraDCGANGenerator", "DBVAE", "StandardCNN", "DCGANDiscriminator", "DCGANGenerator", "SNDCGANDiscriminator", "dcgan_init_",
     "PyTorchDCGANGenerator", "import_checkpoint", "import_to_checkpoint", "load_model",

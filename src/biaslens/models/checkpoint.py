@@ -32,6 +32,7 @@ from torch import nn
 import biaslens
 from biaslens.errors import CheckpointError, UnknownNameError
 from biaslens.models.registry import build_model, count_parameters
+from biaslens.tensors import pick_device
 
 FORMAT = "biaslens-model"
 VERSION = 1
@@ -56,13 +57,6 @@ class CheckpointInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def resolve_device(device: str | torch.device = "cpu") -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else as ``torch.device``."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def _sha256(path: Path) -> str:
@@ -241,4 +235,4 @@ def load_checkpoint(folder: str | Path, *, expected_architecture: str | None = N
         raise CheckpointError(f"{weights}: not a readable safetensors file ({exc})") from None
     check_state_dict(model, state, str(weights))
     model.load_state_dict(state, strict=True)
-    return model.to(resolve_device(device)).eval(), info
+    return model.to(pick_device(device)).eval(), info

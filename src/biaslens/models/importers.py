@@ -38,11 +38,11 @@ from biaslens.models.checkpoint import (
     check_state_dict,
     load_checkpoint,
     read_checkpoint_info,
-    resolve_device,
     save_checkpoint,
 )
 from biaslens.models.registry import build_model, list_architectures
 from biaslens.names import CELEBA_ATTRIBUTES
+from biaslens.tensors import pick_device
 
 StateDict = dict[str, torch.Tensor]
 
@@ -257,4 +257,4 @@ def load_model(path: str | Path, *, arch: str | None = None,
         return load_checkpoint(path, expected_architecture=arch, device=device)[0]
     if path.is_dir():
         read_checkpoint_info(path)  # raises a CheckpointError explaining what is missing
-    return import_checkpoint(path, arch).to(resolve_device(device))
+    return import_checkpoint(path, arch).to(pick_device(device))

@@ -250,7 +250,7 @@ def _fairness(cache: Any, classifier: nn.Module, targets: Sequence[str],
               n_boot: int, seed: int, say: Callable[[str], None]) -> list[tuple[str, Any]]:
     """Classifier fairness on the cache's test split (all rows if it has none)."""
     from biaslens.audit.fairness import fairness_report
-    from biaslens.audit.population import predict_logits
+    from biaslens.tensors import predict_logits
     from biaslens.names import canonical_name, resolve_attribute
 
     _check_size(classifier, cache, "classifier")

@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from biaslens.errors import DataError
-from biaslens.train.data import ImageStore, as_train_data, label_tensor, to_model_input
+from biaslens.train.data import ImageStore, as_train_data, label_tensor
+from biaslens.tensors import to_model_pixels
 from biaslens.train.evaluate import evaluate_scores
 from biaslens.train.loop import (EpochSampler, ProgressFn, Session, StopFn, TrainResult,
                                  iter_chunks, _atomic_write_text)
@@ -117,7 +118,7 @@ def train_classifier(
 
     def step_fn(step: int) -> dict[str, torch.Tensor]:
         idx = sampler.batch(step)
-        x = to_model_input(store.gather(idx), dev)
+        x = to_model_pixels(store.gather(idx), dev)
         y = labels[idx.to(labels.device)].to(dev, non_blocking=True)
         s.sync_buffers(model)
         opt.zero_grad(set_to_none=True)
@@ -136,7 +137,7 @@ def train_classifier(
         parts = []
         with torch.no_grad(), s.autocast():
             for sl in iter_chunks(len(eval_idx), eval_batch_size):
-                parts.append(fw(to_model_input(store.gather(eval_idx[sl]), dev)).float())
+                parts.append(fw(to_model_pixels(store.gather(eval_idx[sl]), dev)).float())
         model.train()
         logits = torch.cat(parts).cpu().numpy()
         y = td.attrs[eval_idx.numpy()][:, cols]

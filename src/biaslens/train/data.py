@@ -2,7 +2,7 @@
 
 The engine never needs a DataLoader: images stay uint8 (in RAM, memory-mapped, or on the
 GPU when they fit) and every batch is an index gather followed by one conversion on the
-device (:func:`to_model_input`).
+device (:func:`biaslens.tensors.to_model_pixels`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import torch
 
 from biaslens.errors import DataError
 
-__all__ = ["TrainData", "as_train_data", "to_model_input", "ImageStore"]
+__all__ = ["TrainData", "as_train_data", "ImageStore"]
 
 SPLITS = {"train": 0, "val": 1, "test": 2}
 
@@ -154,17 +154,6 @@ class ImageStore:
         if self.data.device != idx.device:
             idx = idx.to(self.data.device)
         return self.data.index_select(0, idx)
-
-
-def to_model_input(x: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """uint8 NHWC batch -> float NCHW in [-1, 1] on ``device``.
-
-    The conversion runs on the device, so only uint8 crosses the bus. On CUDA the
-    permuted view is already channels_last (what cuDNN prefers); on CPU we make it
-    contiguous NCHW, the layout the oneDNN convolutions are fastest with here.
-    """
-    x = x.to(device, non_blocking=True).float().div_(127.5).sub_(1).permute(0, 3, 1, 2)
-    return x if device.type == "cuda" else x.contiguous()
 
 
 def label_tensor(attrs: np.ndarray | None, columns: Sequence[int] | None = None) -> torch.Tensor:

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from biaslens.errors import DataError
-from biaslens.train.data import ImageStore, as_train_data, to_model_input
+from biaslens.train.data import ImageStore, as_train_data
+from biaslens.tensors import to_model_pixels
 from biaslens.train.images import save_image
 from biaslens.train.loop import (EpochSampler, ProgressFn, Session, StopFn, TrainResult, _mix,
                                  iter_chunks)
@@ -171,7 +172,7 @@ def train_dbvae(
             mus = []
             with torch.no_grad(), s.autocast():
                 for sl in iter_chunks(len(faces_t), encode_batch_size):
-                    mus.append(model.encode(to_model_input(store.gather(faces_t[sl]), dev))[0]
+                    mus.append(model.encode(to_model_pixels(store.gather(faces_t[sl]), dev))[0]
                                .float().cpu())
             model.train()
             p = torch.from_numpy(dbvae_sampling_probs(torch.cat(mus).numpy(), bins, smoothing))
@@ -187,7 +188,7 @@ def train_dbvae(
         pick = torch.multinomial(s.state_tensors["p_faces"], half, replacement=False, generator=g)
         pick = pick[s.dist.rank * local_half:(s.dist.rank + 1) * local_half]
         idx = torch.cat([faces_t[pick], nonface_sampler.batch(step)])
-        x = to_model_input(store.gather(idx), dev)
+        x = to_model_pixels(store.gather(idx), dev)
         s.sync_buffers(model)
         opt.zero_grad(set_to_none=True)
         with s.autocast():
@@ -208,7 +209,7 @@ def train_dbvae(
         parts = []
         with torch.no_grad(), s.autocast():
             for sl in iter_chunks(len(idx), encode_batch_size):
-                parts.append(model.encode_all(to_model_input(store.gather(idx[sl]), dev))[0]
+                parts.append(model.encode_all(to_model_pixels(store.gather(idx[sl]), dev))[0]
                              .float().cpu())
         model.train()
         pred = torch.cat(parts).numpy() > 0
@@ -219,7 +220,7 @@ def train_dbvae(
         if not s.dist.is_main:
             return
         model.eval()
-        x = to_model_input(store.gather(show), dev)
+        x = to_model_pixels(store.gather(show), dev)
         with torch.no_grad(), s.autocast():
             _, mu, _ = model.encode_all(x)
             recon = model.decode(mu).float()

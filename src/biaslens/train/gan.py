@@ -14,7 +14,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from biaslens.train.data import ImageStore, as_train_data, to_model_input
+from biaslens.train.data import ImageStore, as_train_data
+from biaslens.tensors import to_model_pixels
 from biaslens.train.images import save_image
 from biaslens.train.loop import EpochSampler, ProgressFn, Session, StopFn, TrainResult
 
@@ -144,7 +145,7 @@ def train_gan(
     b = sampler.local_batch
 
     def step_fn(step: int) -> dict[str, torch.Tensor]:
-        real = to_model_input(store.gather(sampler.batch(step)), dev)      # (b, 3, H, W)
+        real = to_model_pixels(store.gather(sampler.batch(step)), dev)      # (b, 3, H, W)
         z = torch.randn(b, G.z_dim, device=dev, generator=noise)
         s.sync_buffers(G, D)
         # --- discriminator: real -> 1, fake -> 0

@@ -11,13 +11,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-__all__ = ["make_grid", "save_image", "to_uint8"]
+from biaslens.tensors import to_uint8_numpy
 
-
-def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """Float NCHW images in [-1, 1] -> uint8 NHWC numpy (clamped, rounded)."""
-    x = images.detach().float().cpu().clamp(-1, 1).add(1).mul(127.5).round()
-    return x.to(torch.uint8).permute(0, 2, 3, 1).numpy()
+__all__ = ["make_grid", "save_image"]
 
 
 def make_grid(images: torch.Tensor | np.ndarray, *, nrow: int | None = None,
@@ -34,7 +30,7 @@ def make_grid(images: torch.Tensor | np.ndarray, *, nrow: int | None = None,
         Border in pixels between tiles and its grey level.
     """
     if isinstance(images, torch.Tensor):
-        arr = to_uint8(images)
+        arr = to_uint8_numpy(images)
     else:
         arr = np.asarray(images, dtype=np.uint8)
     if arr.ndim != 4 or arr.shape[-1] not in (1, 3):

@@ -29,6 +29,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from biaslens.errors import BiasLensError, CheckpointError
+from biaslens.tensors import pick_device
 
 __all__ = [
     "TrainResult", "TrainingDiverged", "Session", "EpochSampler", "pick_device",
@@ -81,22 +82,6 @@ class TrainResult:
         """The result of ``dry_run=True``: the resolved configuration, nothing trained."""
         return cls(family, str(out), "dry_run", 0, steps,
                    config={**config, "steps": steps, "seed": seed, "device": device})
-
-
-def pick_device(device: str | torch.device = "auto") -> torch.device:
-    """``auto`` -> the local CUDA device when there is one (per torchrun LOCAL_RANK), else CPU."""
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda":
-        if not torch.cuda.is_available():
-            raise BiasLensError("--device cuda was requested but no CUDA device is available")
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-    try:
-        return torch.device(device)
-    except RuntimeError as exc:
-        raise BiasLensError(f"unknown device {device!r} (use auto, cpu or cuda)") from exc
 
 
 @dataclass(frozen=True)

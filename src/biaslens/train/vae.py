@@ -8,7 +8,8 @@ from typing import Any
 import torch
 
 from biaslens.errors import BiasLensError
-from biaslens.train.data import ImageStore, as_train_data, label_tensor, to_model_input
+from biaslens.train.data import ImageStore, as_train_data, label_tensor
+from biaslens.tensors import to_model_pixels
 from biaslens.train.images import save_image
 from biaslens.train.loop import EpochSampler, ProgressFn, Session, StopFn, TrainResult
 
@@ -88,7 +89,7 @@ def _train_vae_family(family: str, data: Any, *, out, steps, batch_size, lr, bet
 
     def step_fn(step: int) -> dict[str, torch.Tensor]:
         idx = sampler.batch(step)
-        x = to_model_input(store.gather(idx), dev)
+        x = to_model_pixels(store.gather(idx), dev)
         c = None if cond is None else cond[idx].to(dev, non_blocking=True)
         s.sync_buffers(model)
         opt.zero_grad(set_to_none=True)
@@ -104,7 +105,7 @@ def _train_vae_family(family: str, data: Any, *, out, steps, batch_size, lr, bet
         if not s.dist.is_main:
             return
         model.eval()
-        x = to_model_input(store.gather(show), dev)
+        x = to_model_pixels(store.gather(show), dev)
         c = None if cond is None else cond[show].to(dev)
         with torch.no_grad(), s.autocast():
             recon, _, _ = forward(x, c, sample=False)

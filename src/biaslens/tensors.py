@@ -9,7 +9,7 @@ generator or a classifier goes through :func:`generate_images` / :func:`predict_
 >>> x = to_model_pixels(np.full((1, 2, 2, 3), 255, np.uint8))
 >>> tuple(x.shape), float(x.max())
 ((1, 3, 2, 2), 1.0)
->>> to_uint8(x).numpy().max()
+>>> int(to_uint8(x).max())
 255
 """
 

@@ -19,7 +19,7 @@ import torch
 from biaslens.audit.steer import covariance_statistics, steer_audit
 from biaslens.audit.truth import score_steering
 from biaslens.defaults import load_default
-from biaslens.defaults_train import classifier_logits
+from biaslens.defaults.evaluate import classifier_logits
 from biaslens.world import World
 from biaslens.world.render import render_faces
 

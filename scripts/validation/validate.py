@@ -17,7 +17,8 @@ import torch
 from biaslens.audit.steer import steer_audit
 from biaslens.audit.truth import score_steering
 from biaslens.data.cache import load_cache
-from biaslens.defaults_train import RECIPES, classifier_logits, generate
+from biaslens.defaults.evaluate import classifier_logits, generate
+from biaslens.defaults.recipes import RECIPES
 from biaslens.models import load_checkpoint
 from biaslens.stats import wilson_ci
 from biaslens.world import World

@@ -22,7 +22,7 @@ from biaslens.audit.truth import score_steering
 from biaslens.data.cache import load_cache
 from biaslens.data.reference import load_reference
 from biaslens.defaults import load_default
-from biaslens.defaults_train import RECIPES
+from biaslens.defaults.recipes import RECIPES
 from biaslens.models import load_checkpoint
 from biaslens.world import World
 from biaslens.world.render import RENDERED_ATTRIBUTES

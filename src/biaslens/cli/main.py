@@ -40,6 +40,7 @@ _COMMAND_MODULES = [
     "biaslens.cli.audit_steer",
     "biaslens.cli.train_cmds",
     "biaslens.cli.models_cmds",
+    "biaslens.cli.defaults_cmds",
     "biaslens.cli.audit_generators",
     "biaslens.cli.mitigate_cmds",
 ]

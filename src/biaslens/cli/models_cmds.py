@@ -1,4 +1,8 @@
-"""``biaslens models list | import | info``: the architecture registry and checkpoints."""
+"""``biaslens models list | import | info``: the architecture registry and checkpoints.
+
+The recipes of the shipped defaults are ``biaslens models defaults ...``
+(:mod:`biaslens.cli.defaults_cmds`).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,12 @@ from rich.table import Table
 from biaslens.cli._common import console, models_app
 from biaslens.io import write_json
 
+
+def _also_json(obj: Any, json_out: Path | None) -> None:
+    """``--json FILE``: write ``obj`` there too (strict JSON) and say so."""
+    if json_out is not None:
+        write_json(obj, json_out)
+        console.print(f"wrote {json_out}")
 
 
 def architectures_table() -> list[dict[str, Any]]:
@@ -33,10 +43,9 @@ def architectures_table() -> list[dict[str, Any]]:
 
 def shipped_checkpoints(root: Path | None = None) -> list[dict[str, Any]]:
     """Checkpoints shipped in ``resources/models/*/`` (their ``config.json`` summaries)."""
+    from biaslens.defaults import models_root
     from biaslens.errors import CheckpointError
     from biaslens.models import read_checkpoint_info
-
-    from biaslens.defaults import models_root
 
     rows = []
     for cfg in sorted((root or models_root()).glob("*/config.json")):
@@ -106,9 +115,7 @@ def list_cmd(
         console.print(st)
     else:
         console.print("no shipped checkpoints")
-    if json_out is not None:
-        write_json({"architectures": archs, "shipped": shipped}, json_out)
-        console.print(f"wrote {json_out}")
+    _also_json({"architectures": archs, "shipped": shipped}, json_out)
 
 
 @models_app.command("import")
@@ -133,9 +140,7 @@ def import_cmd(
                                    extra={"command": f"biaslens models import {file}"})
     console.print(f"imported {escape(str(file))} as [bold]{info.architecture}[/] "
                   f"({info.n_parameters:,} parameters) -> {escape(str(out))}")
-    if json_out is not None:
-        write_json(info.to_dict(), json_out)
-        console.print(f"wrote {json_out}")
+    _also_json(info.to_dict(), json_out)
 
 
 @models_app.command("info")
@@ -164,6 +169,4 @@ def info_cmd(
     for key in ("config", "extra", "versions"):
         table.add_row(key, escape(json.dumps(d[key], indent=1 if key == "extra" else None)))
     console.print(table)
-    if json_out is not None:
-        write_json(d, json_out)
-        console.print(f"wrote {json_out}")
+    _also_json(d, json_out)

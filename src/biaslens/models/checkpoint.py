@@ -9,17 +9,16 @@
      "versions": {"biaslens": "0.1.0", "torch": "2.x"}}
 
 Weights (parameters *and* buffers, e.g. BatchNorm running statistics) are stored with
-safetensors, so loading never unpickles anything. Saving is atomic per file (temp file +
-``os.replace``) with the weights first and ``config.json`` last; the config records the
-weights' SHA-256, so a folder whose save was interrupted is detected at load time.
+safetensors, so loading never unpickles anything. Saving is atomic per file
+(:func:`biaslens.io.atomic_write`) with the weights first and ``config.json`` last; the
+config records the weights' SHA-256, so a folder whose save was interrupted is detected
+at load time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from torch import nn
 
 import biaslens
 from biaslens.errors import CheckpointError, UnknownNameError
+from biaslens.io import atomic_write
 from biaslens.models.registry import build_model, count_parameters
 from biaslens.tensors import pick_device
 
@@ -59,24 +59,13 @@ class CheckpointInfo:
         return asdict(self)
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _replace_atomic(folder: Path, name: str, write) -> None:
-    # Write through a temp file in the same folder, then rename over ``name``.
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, folder / name)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_checkpoint(model: nn.Module, folder: str | Path, *, extra: dict | None = None) -> Path:
@@ -115,16 +104,16 @@ def save_checkpoint(model: nn.Module, folder: str | Path, *, extra: dict | None 
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    _replace_atomic(folder, WEIGHTS_FILE,
-                    lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
-    meta["weights_sha256"] = _sha256(folder / WEIGHTS_FILE)
+    atomic_write(folder / WEIGHTS_FILE,
+                 lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
+    meta["weights_sha256"] = file_sha256(folder / WEIGHTS_FILE)
 
     def write_config(tmp: str) -> None:
         with open(tmp, "w") as f:
             json.dump(meta, f, indent=2)
             f.write("\n")
 
-    _replace_atomic(folder, CONFIG_FILE, write_config)  # last: its presence marks completion
+    atomic_write(folder / CONFIG_FILE, write_config)  # last: its presence marks completion
     return folder
 
 
@@ -226,7 +215,7 @@ def load_checkpoint(folder: str | Path, *, expected_architecture: str | None = N
     weights = folder / WEIGHTS_FILE
     if not weights.is_file():
         raise CheckpointError(f"{folder}: {WEIGHTS_FILE} not found")
-    if info.weights_sha256 is not None and _sha256(weights) != info.weights_sha256:
+    if info.weights_sha256 is not None and file_sha256(weights) != info.weights_sha256:
         raise CheckpointError(f"{weights}: SHA-256 differs from the one in {CONFIG_FILE} "
                               "(interrupted save or modified file)")
     try:

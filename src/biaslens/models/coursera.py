@@ -40,6 +40,16 @@ def _disc_block(cin: int, cout: int, kernel: int = 4, stride: int = 2, final: bo
     return nn.Sequential(conv, nn.BatchNorm2d(cout), nn.LeakyReLU(0.2, inplace=True))
 
 
+def _disc_stack(im_chan: int, h: int, n_out: int) -> nn.Sequential:
+    # The classifier's and the discriminator's shared body, 64 px down to 1x1 logits.
+    return nn.Sequential(
+        _disc_block(im_chan, h),                            # (n, h, 31, 31)
+        _disc_block(h, h * 2),                              # (n, 2h, 14, 14)
+        _disc_block(h * 2, h * 4, stride=3),                # (n, 4h, 4, 4)
+        _disc_block(h * 4, n_out, final=True),              # (n, n_out, 1, 1)
+    )
+
+
 @register_model("coursera_dcgan_generator")
 class CourseraDCGANGenerator(nn.Module):
     """The course's DCGAN generator: 5 transposed-conv blocks, 1 -> 3 -> 7 -> 15 -> 31 -> 64.
@@ -89,13 +99,7 @@ class CourseraClassifier(nn.Module):
                        "attribute_names": list(names)}
         self.attribute_names = names
         self.image_size = 64
-        h = hidden_dim
-        self.classifier = nn.Sequential(
-            _disc_block(im_chan, h),                            # (n, h, 31, 31)
-            _disc_block(h, h * 2),                              # (n, 2h, 14, 14)
-            _disc_block(h * 2, h * 4, stride=3),                # (n, 4h, 4, 4)
-            _disc_block(h * 4, len(names), final=True),         # (n, A, 1, 1)
-        )
+        self.classifier = _disc_stack(im_chan, hidden_dim, len(names))  # (n, A, 1, 1)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """Images (n, im_chan, 64, 64) in [-1, 1] -> logits (n, A)."""
@@ -116,13 +120,7 @@ class CourseraDCGANDiscriminator(nn.Module):
         super().__init__()
         self.config = {"im_chan": im_chan, "hidden_dim": hidden_dim}
         self.image_size = 64
-        h = hidden_dim
-        self.disc = nn.Sequential(
-            _disc_block(im_chan, h),                            # (n, h, 31, 31)
-            _disc_block(h, h * 2),                              # (n, 2h, 14, 14)
-            _disc_block(h * 2, h * 4, stride=3),                # (n, 4h, 4, 4)
-            _disc_block(h * 4, 1, final=True),                  # (n, 1, 1, 1)
-        )
+        self.disc = _disc_stack(im_chan, hidden_dim, 1)          # (n, 1, 1, 1)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """Images (n, im_chan, 64, 64) in [-1, 1] -> real/fake logits (n,)."""

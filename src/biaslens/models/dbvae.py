@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from biaslens.models.registry import attribute_names_config, register_model
-from biaslens.models.vae import reparameterize
+from biaslens.models.vae import reparameterize, sampling
 
 
 def _conv_block(cin: int, cout: int, kernel: int, padding: int) -> nn.Sequential:
@@ -127,10 +127,8 @@ class DBVAE(nn.Module):
         ``attribute_names`` on this model."""
         return self.encode_all(x)[0][:, None]
 
-    def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor,
-                       generator: torch.Generator | None = None) -> torch.Tensor:
-        """z = mu + exp(0.5 * logvar) * eps (logvar is the lab's "logsigma")."""
-        return reparameterize(mu, logvar, generator)
+    #: ``reparameterize(mu, logvar, generator=None)`` (logvar is the lab's "logsigma").
+    reparameterize = staticmethod(reparameterize)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latents (n, k) -> reconstructions (n, 3, 64, 64), no final activation."""
@@ -142,6 +140,5 @@ class DBVAE(nn.Module):
         """(face logit (n,), recon, mu, logvar). z is sampled in train mode and is mu in
         eval mode (``sample`` overrides)."""
         y_logit, mu, logvar = self.encode_all(x)
-        sample = self.training if sample is None else sample
-        z = self.reparameterize(mu, logvar, generator) if sample else mu
+        z = self.reparameterize(mu, logvar, generator) if sampling(self, sample) else mu
         return y_logit, self.decode(z), mu, logvar

@@ -20,7 +20,6 @@ its default config).
 
 from __future__ import annotations
 
-import hashlib
 import pickle
 import zipfile
 from collections.abc import Callable, Sequence
@@ -36,6 +35,7 @@ from biaslens.models.checkpoint import (
     CONFIG_FILE,
     CheckpointInfo,
     check_state_dict,
+    file_sha256,
     load_checkpoint,
     read_checkpoint_info,
     save_checkpoint,
@@ -184,7 +184,7 @@ def _import(path: Path, arch: str | None, attribute_names: Sequence[str] | None
                 errors.append(str(exc))
                 continue
             return model, {"source": str(path), "container_key": key,
-                           "source_sha256": _file_sha256(path)}
+                           "source_sha256": file_sha256(path)}
     if arch is not None and not layouts:  # a biaslens architecture stored as a raw state dict
         kwargs = {} if attribute_names is None else {"attribute_names": list(attribute_names)}
         model = build_model(arch, **kwargs)
@@ -192,7 +192,7 @@ def _import(path: Path, arch: str | None, attribute_names: Sequence[str] | None
             try:
                 return (_fit(model, sd, f"{path}" + (f" (key {key!r})" if key else "")),
                         {"source": str(path), "container_key": key,
-                         "source_sha256": _file_sha256(path)})
+                         "source_sha256": file_sha256(path)})
             except CheckpointError as exc:
                 errors.append(str(exc))
     if errors:
@@ -200,14 +200,6 @@ def _import(path: Path, arch: str | None, attribute_names: Sequence[str] | None
     wanted = "; ".join(_expected(lay) for lay in layouts) if layouts else arch
     raise CheckpointError(f"{path}: no known model layout recognised. {_describe(cands, obj)}. "
                           f"Expected {wanted}")
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def import_checkpoint(path: str | Path, arch: str | None = None, *,

@@ -29,6 +29,11 @@ def reparameterize(mu: torch.Tensor, logvar: torch.Tensor,
     return mu + torch.exp(0.5 * logvar) * eps
 
 
+def sampling(model: nn.Module, sample: bool | None) -> bool:
+    """Whether ``forward`` samples z: in train mode unless ``sample`` says otherwise."""
+    return model.training if sample is None else sample
+
+
 def _widths(image_size: int, hidden_dim: int) -> list[int]:
     # One width per x2 step between 4x4 and image_size, capped at 8x hidden_dim.
     k = math.log2(image_size) - 2
@@ -101,10 +106,8 @@ class VAE(nn.Module):
         """Images (n, 3, S, S) -> (mu, logvar), each (n, latent_dim)."""
         return self.encoder(x).chunk(2, dim=1)
 
-    def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor,
-                       generator: torch.Generator | None = None) -> torch.Tensor:
-        """Sample z ~ N(mu, exp(logvar)) with ``generator`` (see :func:`reparameterize`)."""
-        return reparameterize(mu, logvar, generator)
+    #: ``reparameterize(mu, logvar, generator=None)``: z ~ N(mu, exp(logvar)).
+    reparameterize = staticmethod(reparameterize)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latents (n, latent_dim) -> images (n, 3, S, S) in [-1, 1]."""
@@ -116,7 +119,7 @@ class VAE(nn.Module):
         """(recon, mu, logvar). z is sampled in train mode and is mu in eval mode
         (``sample`` overrides), so eval-mode reconstructions are deterministic."""
         mu, logvar = self.encode(x)
-        z = self.reparameterize(mu, logvar, generator) if _sampling(self, sample) else mu
+        z = self.reparameterize(mu, logvar, generator) if sampling(self, sample) else mu
         return self.decode(z), mu, logvar
 
 
@@ -161,9 +164,6 @@ class ConditionalVAE(VAE):
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(recon, mu, logvar) with the same condition at both ends."""
         mu, logvar = self.encode(x, c)
-        z = self.reparameterize(mu, logvar, generator) if _sampling(self, sample) else mu
+        z = self.reparameterize(mu, logvar, generator) if sampling(self, sample) else mu
         return self.decode(z, c), mu, logvar
 
-
-def _sampling(model: nn.Module, sample: bool | None) -> bool:
-    return model.training if sample is None else sample

@@ -1,19 +1,15 @@
-"""Tests for the shipped default models (biaslens.defaults) and their training recipes."""
+"""Tests for the shipped default models (the loader, biaslens.defaults): provenance,
+interfaces and held-out quality smoke tests."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from biaslens import defaults
-from biaslens.defaults_train import (
-    RECIPES,
-    classifier_quality,
-    generate,
-    generator_quality,
-)
+from biaslens.defaults.evaluate import generate
+from biaslens.defaults.recipes import RECIPES
 from biaslens.errors import CheckpointError, UnknownNameError
 from biaslens.names import CELEBA_ATTRIBUTES
 from biaslens.tensors import to_model_pixels
@@ -61,7 +57,7 @@ def test_default_records_its_provenance_and_quality(name):
 def test_unknown_and_missing_defaults_are_clear_errors(tmp_path):
     with pytest.raises(UnknownNameError, match="Valid names: generator"):
         defaults.default_model_path("gan")
-    with pytest.raises(CheckpointError, match="not shipped.*defaults_train vae"):
+    with pytest.raises(CheckpointError, match="not shipped.*defaults train vae"):
         defaults.default_model_path("vae", root=tmp_path)
     assert defaults.available_defaults(root=tmp_path) == []
 
@@ -127,66 +123,3 @@ def test_dbvae_tells_faces_from_nonfaces(fresh_faces):
         logit = dbvae.classify(to_model_pixels(np.concatenate([faces, non])))[:, 0].numpy()
     y = np.r_[np.ones(64, bool), np.zeros(64, bool)]
     assert ((logit > 0) == y).mean() > 0.9
-
-
-# ------------------------------------------------------------------ evaluation functions
-
-class _ColumnReader(nn.Module):
-    """A 'classifier' whose logit k is the mean of channel (k mod 3) minus a threshold."""
-
-    def __init__(self, names: list[str]):
-        super().__init__()
-        self.attribute_names = names
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        m = x.mean((2, 3))                                      # (n, 3)
-        return torch.stack([m[:, k % 3] for k in range(len(self.attribute_names))], 1)
-
-
-def test_classifier_quality_matches_rank_auc():
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (40, 4, 4, 3), dtype=np.uint8)
-    names = ["A", "B", "C"]
-    attrs = rng.random((40, 3)) < 0.5
-    q = classifier_quality(_ColumnReader(names), images, attrs, names, rendered=["A", "C"])
-    logits = to_model_pixels(images).mean((2, 3)).numpy()
-    expected = rank_auc(attrs, logits)
-    assert q["auc"] == pytest.approx(dict(zip(names, expected)))
-    assert q["mean_auc_rendered"] == pytest.approx((expected[0] + expected[2]) / 2)
-
-
-class _ConstantGenerator(nn.Module):
-    """Generates images whose channel means are fixed: (+0.5, -0.5, +0.5)."""
-
-    z_dim = 2
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        v = torch.tensor([0.5, -0.5, 0.5])[None, :, None, None]
-        return v.expand(len(z), 3, 4, 4) + 0 * z[:, :1, None, None]
-
-
-def test_generator_quality_flags_attributes_outside_the_tolerance():
-    names = ["A", "B", "C"]
-    train_attrs = np.array([[1, 0, 0]] * 3 + [[1, 1, 1]] * 1, dtype=bool)  # prevalence 1, .25, .25
-    real = np.zeros((5, 4, 4, 3), np.uint8)
-    real[..., [0, 2]] = 255                  # the reader sees (A, B, C) = (1, 0, 1) on them
-    q = generator_quality(_ConstantGenerator(), _ColumnReader(names), train_attrs, real,
-                          names, names, n=10, tolerance=0.05)
-    gen = {a: q["prevalence"][a]["generated"] for a in names}
-    assert gen == {"A": 1.0, "B": 0.0, "C": 1.0}
-    assert q["misses"] == ["B", "C"] and q["n_within_tolerance"] == 1
-    # like for like: the reader reads the same on real and generated faces, no misses
-    assert q["misses_of_real"] == [] and q["n_within_tolerance_of_real"] == 3
-    assert q["prevalence"]["B"]["difference"] == pytest.approx(-0.25)
-
-
-def test_models_list_summarises_shipped_quality():
-    from biaslens.cli.models_cmds import quality_summary, shipped_checkpoints
-
-    rows = {r["name"]: r for r in shipped_checkpoints()}
-    assert set(rows) >= set(defaults.DEFAULT_NAMES)
-    assert "mean_auc_rendered" in rows["classifier"]["quality"]
-    assert "recon_mse" in rows["vae"]["quality"]
-    assert quality_summary({"recon_mse": 0.1, "prevalence": {}, "flag": True}) == {
-        "recon_mse": 0.1}
-    assert quality_summary(None) == {}

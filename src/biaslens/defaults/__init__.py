@@ -1,8 +1,11 @@
 """The default models shipped inside the package (``resources/models/<name>/``).
 
-Trained on the default synthetic world by ``python -m biaslens.defaults_train`` (the
-exact command, data hash and held-out quality are in each checkpoint's ``extra``; see
-docs/default-models.md).
+This module loads them. They were trained on the default synthetic world by the fixed
+recipes of :mod:`biaslens.defaults.recipes`, run by ``biaslens models defaults train``
+(:mod:`biaslens.defaults.run`), scored by :mod:`biaslens.defaults.evaluate` on held-out
+data rendered by :mod:`biaslens.defaults.data` and copied here by
+:mod:`biaslens.defaults.ship`; the exact command, data hash and held-out quality are in
+each checkpoint's ``extra`` (see docs/default-models.md).
 
 Examples
 --------
@@ -17,14 +20,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from biaslens.errors import CheckpointError, UnknownNameError
 
+if TYPE_CHECKING:  # torch is imported when a model is loaded, not with the package
+    from torch import nn
+
+__all__ = ["DEFAULT_ARCHITECTURES", "DEFAULT_NAMES", "ENV_VAR", "RESOURCE_MODELS",
+           "available_defaults", "default_info", "default_model_path", "load_default",
+           "models_root"]
+
 #: Folder holding one checkpoint folder per default model.
-RESOURCE_MODELS = Path(__file__).resolve().parent / "resources" / "models"
+RESOURCE_MODELS = Path(__file__).resolve().parent.parent / "resources" / "models"
 
 #: Environment variable that points biaslens at another folder of default models
 #: (one checkpoint folder per name); tests set it to an empty folder.
@@ -67,7 +75,7 @@ def default_model_path(name: str, root: str | Path | None = None) -> Path:
     if not (folder / "config.json").is_file() or not (folder / "model.safetensors").is_file():
         raise CheckpointError(
             f"default model {name!r} is not shipped: {folder} has no config.json/"
-            f"model.safetensors. Train it with `python -m biaslens.defaults_train {name}` "
+            f"model.safetensors. Train it with `biaslens models defaults train {name}` "
             f"or pass a checkpoint folder explicitly.")
     return folder
 

@@ -67,3 +67,16 @@ def test_shipped_checkpoints_are_listed(tmp_path, name):
     rows = {r["name"]: r for r in shipped_checkpoints(tmp_path)}
     assert rows["small_cls"]["architecture"] == name
     assert "format" in rows["broken"]["error"]
+
+
+def test_models_list_summarises_shipped_quality():
+    from biaslens import defaults
+    from biaslens.cli.models_cmds import quality_summary, shipped_checkpoints
+
+    rows = {r["name"]: r for r in shipped_checkpoints()}
+    assert set(rows) >= set(defaults.DEFAULT_NAMES)
+    assert "mean_auc_rendered" in rows["classifier"]["quality"]
+    assert "recon_mse" in rows["vae"]["quality"]
+    assert quality_summary({"recon_mse": 0.1, "prevalence": {}, "flag": True}) == {
+        "recon_mse": 0.1}
+    assert quality_summary(None) == {}

@@ -25,6 +25,7 @@ from biaslens.mitigate.latent import (
 from biaslens.mitigate.latent_aug import (
     CATEGORIES,
     LatentAugmentation,
+    LatentAugOptions,
     LatentAugResult,
     LatentPairs,
     run_latent_aug,
@@ -33,9 +34,9 @@ from biaslens.mitigate.latent_aug import (
 from biaslens.mitigate.world_generator import WorldGenerator
 
 __all__ = [
-    "CATEGORIES", "DetectionComparison", "DetectorGroups", "Hyperplanes", "LatentAugResult",
-    "LatentAugmentation", "LatentPairs", "NearParallelError", "NearParallelWarning",
-    "WorldGenerator", "compare_detectors", "complementary_z", "complementary_z_domain",
-    "complementary_z_multi", "f1_threshold", "fit_hyperplanes", "least_norm_shift",
-    "run_latent_aug", "summarize_by_category",
+    "CATEGORIES", "DetectionComparison", "DetectorGroups", "Hyperplanes", "LatentAugOptions",
+    "LatentAugResult", "LatentAugmentation", "LatentPairs", "NearParallelError",
+    "NearParallelWarning", "WorldGenerator", "compare_detectors", "complementary_z",
+    "complementary_z_domain", "complementary_z_multi", "f1_threshold", "fit_hyperplanes",
+    "least_norm_shift", "run_latent_aug", "summarize_by_category",
 ]

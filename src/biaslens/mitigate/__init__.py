@@ -7,10 +7,15 @@
 * :mod:`biaslens.mitigate.evaluate` — per-group detection with paired bootstrap CIs.
 * :mod:`biaslens.mitigate.world_generator` — a generator with known latent hyperplanes.
 
-See docs/mitigation.md.
+The run folders of ``biaslens mitigate …`` (default world, models for their roles, JSON)
+are built by :mod:`biaslens.pipelines.mitigation`. See docs/mitigation.md.
 """
 
-from biaslens.mitigate.evaluate import DetectionComparison, DetectorGroups, compare_detectors
+from biaslens.mitigate.evaluate import (
+    DetectionComparison,
+    DetectorGroups,
+    compare_detectors,
+)
 from biaslens.mitigate.latent import (
     Hyperplanes,
     NearParallelError,

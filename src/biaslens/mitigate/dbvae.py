@@ -162,8 +162,8 @@ def run_dbvae_experiment(data: Any, *, out: str | Path, config: DBVAEConfig | No
     progress : optional ``progress(stage, done, total)`` callback.
     """
     from biaslens.models import save_checkpoint
-    from biaslens.train import TrainData, train_classifier, train_dbvae
     from biaslens.tensors import pick_device
+    from biaslens.train import TrainData, train_classifier, train_dbvae
 
     cfg = resolve_options(DBVAEConfig, config, overrides, where="run_dbvae_experiment")
     out = Path(out)

@@ -3,7 +3,8 @@
 Images are uint8 NHWC on disk, in caches and on screen, and float NCHW in [-1, 1]
 inside models (DESIGN.md, Conventions). Every module that crosses that line calls
 :func:`to_model_pixels` / :func:`to_uint8` here, and every batched pass over a
-generator or a classifier goes through :func:`generate_images` / :func:`predict_logits`.
+generator or a classifier goes through :func:`generate_images` (or
+:func:`generate_from_latents` for given latents) / :func:`predict_logits`.
 
 >>> import numpy as np
 >>> x = to_model_pixels(np.full((1, 2, 2, 3), 255, np.uint8))
@@ -16,6 +17,7 @@ generator or a classifier goes through :func:`generate_images` / :func:`predict_
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 from collections.abc import Callable, Iterator
 
@@ -27,6 +29,7 @@ from biaslens.errors import BiasLensError, DataError
 
 __all__ = [
     "frozen",
+    "generate_from_latents",
     "generate_images",
     "is_decoder",
     "pick_device",
@@ -177,3 +180,28 @@ def generate_images(generator: nn.Module, n: int, *, batch_size: int = 512, seed
             consumer(x.float(), rows)
     finally:
         generator.train(was)
+
+
+@torch.no_grad()
+def generate_from_latents(generator: nn.Module, z: np.ndarray | torch.Tensor, *,
+                          batch_size: int = 256, device: str | torch.device | None = None
+                          ) -> torch.Tensor:
+    """``generator(z)`` for given latents ``(n, z_dim)``, batched, in eval mode.
+
+    Returns float ``(n, 3, H, W)`` in [-1, 1] (clamped) on the CPU (``torch.zeros(0)``
+    for no rows). ``device`` defaults to the generator's own (its first parameter or
+    buffer; CPU when it has neither). Batches keep the rows' order and layout, which a
+    generator whose per-row nuisance depends on the position in the batch relies on.
+    """
+    if device is None:
+        device = next(itertools.chain(generator.parameters(), generator.buffers()),
+                      torch.empty(0)).device
+    was = generator.training
+    generator.eval()
+    try:
+        out = [generator(torch.as_tensor(z[s:s + batch_size], dtype=torch.float32,
+                                         device=device)).float().clamp(-1, 1).cpu()
+               for s in range(0, len(z), batch_size)]
+    finally:
+        generator.train(was)
+    return torch.cat(out) if out else torch.zeros(0)

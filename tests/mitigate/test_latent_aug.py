@@ -161,3 +161,22 @@ def test_constant_labelling_classifier_is_a_clear_error():
     _, _, gen = _known(4)
     with pytest.raises(Exception, match="same Male label"):
         LatentAugmentation(T, G, n_fit=100).fit(gen, Constant())
+
+
+def test_batched_generation_and_scores_match_one_pass():
+    """tensors.generate_from_latents and classifier_scores (resizing to the classifier's
+    size) batch without changing a number."""
+    from biaslens.mitigate.latent_aug import classifier_scores
+    from biaslens.tensors import generate_from_latents
+
+    _, _, gen = _known(5)
+    z = np.random.default_rng(0).standard_normal((7, 6))
+    imgs = generate_from_latents(gen, z, batch_size=3)
+    assert imgs.shape == (7, 3, 8, 8) and imgs.device.type == "cpu"
+    torch.testing.assert_close(imgs, gen(torch.tensor(z, dtype=torch.float32)))
+    assert len(generate_from_latents(gen, z[:0])) == 0
+    big = torch.nn.functional.interpolate(imgs, size=(16, 16), mode="nearest")
+    s = classifier_scores(ReadOut(), big, [1, 0], batch_size=2)
+    ref = torch.sigmoid(ReadOut()(imgs)[:, [1, 0]]).detach().numpy()
+    np.testing.assert_allclose(s, ref, rtol=1e-5)
+    assert classifier_scores(ReadOut(), big[:0], [0]).shape == (0, 1)

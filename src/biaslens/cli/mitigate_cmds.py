@@ -1,7 +1,8 @@
 """``biaslens mitigate dbvae|latent-aug`` and ``biaslens experiment latent-aug``.
 
-Thin layers over :mod:`biaslens.mitigate`; every command writes JSON (and a PNG) into its
-run folder and prints a table.
+Thin layers over :mod:`biaslens.pipelines.mitigation` (which resolves the inputs and
+writes each run folder's JSON); the commands parse, call it, draw the PNG and print a
+table.
 """
 
 from __future__ import annotations
@@ -9,15 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import typer
 from rich.progress import Progress
 from rich.table import Table
 
 from biaslens.cli._common import console, experiment_app, mitigate_app
-from biaslens.io import write_json
 from biaslens.errors import BiasLensError
-
 
 
 def _progress_cb(prog: Progress):
@@ -28,13 +26,6 @@ def _progress_cb(prog: Progress):
             tasks[stage] = prog.add_task(stage, total=total)
         prog.update(tasks[stage], completed=done, total=total)
     return cb
-
-
-def _resolve_model(path: str | None, kind: str, device: str):
-    """A model from ``--generator/--classifier``, else the shipped default, else an error."""
-    from biaslens.pipelines.inputs import load_for_role, model_path
-
-    return load_for_role(model_path(path, kind), kind, device=device)
 
 
 # --------------------------------------------------------------------------- DB-VAE
@@ -63,7 +54,8 @@ def dbvae_cmd(
 
     Example: biaslens mitigate dbvae --out runs/dbvae --epochs 2
     """
-    from biaslens.mitigate.dbvae import GROUPS, DBVAEConfig, run_dbvae_experiment
+    from biaslens.mitigate.dbvae import GROUPS, DBVAEConfig
+    from biaslens.pipelines.mitigation import dbvae_run
     from biaslens.report.plots_mitigate import plot_group_detection
 
     cfg = DBVAEConfig(epochs=epochs, n_faces=n_faces, n_nonfaces=n_nonfaces,
@@ -72,12 +64,8 @@ def dbvae_cmd(
     if dry_run:
         console.print_json(data={"cache": cache, "out": str(out), **cfg.to_dict()})
         return
-    out.mkdir(parents=True, exist_ok=True)
-    write_json({"cache": cache, **cfg.to_dict()}, out / "config.json")
     with Progress(console=console, transient=True) as prog:
-        res = run_dbvae_experiment(cache, out=out, config=cfg, progress=_progress_cb(prog))
-    d = res.to_dict()
-    write_json(d, out / "dbvae_eval.json")
+        d = dbvae_run(cache, out=out, config=cfg, progress=_progress_cb(prog)).to_dict()
     plot_group_detection(d["evaluation"], out / "dbvae_groups.png", groups=list(GROUPS))
     ev = d["evaluation"]
     table = Table(title="Face detection per group (mean probability; accuracy at 0.5)")
@@ -103,34 +91,6 @@ def dbvae_cmd(
 
 
 # --------------------------------------------------------------------------- latent augmentation
-
-
-def _split_test(td, cache: str) -> tuple[np.ndarray, np.ndarray]:
-    from biaslens.errors import DataError
-    from biaslens.names import CELEBA_ATTRIBUTES
-
-    idx = td.indices("test")
-    if len(idx) < 20:
-        raise DataError(f"the cache has {len(idx)} test rows; latent-aug needs >= 20 "
-                        "(half calibrate the threshold, half are scored)", path=cache,
-                        field="split")
-    if list(td.attribute_names) != list(CELEBA_ATTRIBUTES):
-        raise DataError("latent-aug needs the 40 CelebA attributes in CelebA order",
-                        path=cache, field="attribute_names")
-    return np.asarray(td.images[idx]), td.attrs[idx]
-
-
-def _toy_setup(target: str, protected: str, cosine: float, n_real: int, seed: int):
-    """The planted world: generator with cos(target, protected) = ``cosine``; test world
-    independent (cos 0) with a different renderer seed."""
-    from biaslens.mitigate.world_generator import WorldGenerator
-
-    gen = WorldGenerator(attributes=(target, protected),
-                         cosines={f"{target},{protected}": cosine}, seed=seed)
-    real = gen.sample_dataset(n_real, seed=seed + 1)
-    test = WorldGenerator(attributes=(target, protected), seed=seed + 7).sample_dataset(
-        n_real, seed=seed + 2)
-    return gen, real, (np.asarray(test.images), test.attrs)
 
 
 def _print_pair(res: dict[str, Any]) -> None:
@@ -178,22 +138,16 @@ def latent_aug_cmd(
 
     Example: biaslens mitigate latent-aug caches/synth64 --target Smiling --out runs/la
     """
-    from biaslens.mitigate.latent_aug import run_latent_aug
+    from biaslens.pipelines.mitigation import latent_aug_run
     from biaslens.report.plots_mitigate import plot_latent_aug
-    from biaslens.train import as_train_data
 
-    td = as_train_data(cache)
-    test = _split_test(td, cache)
-    gen = _resolve_model(generator, "generator", device)
-    lab = None if classifier == "baseline" else _resolve_model(classifier, "classifier", device)
     prot = [p.strip() for p in protected.split(",")]
     with Progress(console=console, transient=True) as prog:
-        res = run_latent_aug(td, gen, target=target, protected=prot if len(prot) > 1 else prot[0],
-                             test=test, out=out, labeler=lab, n_fit=n_fit, n_aug=n_aug,
-                             epochs=epochs, arch=arch, mode=mode, variant=variant,
+        res = latent_aug_run(cache, target=target, protected=prot if len(prot) > 1 else prot[0],
+                             generator=generator, classifier=classifier, out=out, n_fit=n_fit,
+                             n_aug=n_aug, epochs=epochs, arch=arch, mode=mode, variant=variant,
                              method=method, n_boot=n_boot, device=device, seed=seed,
                              progress=_progress_cb(prog)).to_dict()
-    write_json(res, out / "latent_aug.json")
     plot_latent_aug({k: res[k] for k in ("baseline", "augmented")}, out / "latent_aug.png",
                     title=res["target"])
     _print_pair(res)
@@ -222,39 +176,23 @@ def latent_aug_experiment_cmd(
 
     Example: biaslens experiment latent-aug --toy --targets Wearing_Earrings,Smiling --out runs/x
     """
-    from biaslens.mitigate.latent_aug import run_latent_aug, summarize_by_category
+    from biaslens.pipelines.mitigation import latent_aug_experiment
     from biaslens.report.plots_mitigate import plot_latent_aug
-    from biaslens.train import as_train_data
 
     names = [t.strip() for t in targets.split(",") if t.strip()]
     if not names:
         raise BiasLensError("--targets is empty")
-    if not toy and cache is None:
-        raise BiasLensError("pass a CACHE (with --generator or a shipped generator) or --toy")
-    rows = []
     with Progress(console=console, transient=True) as prog:
-        cb = _progress_cb(prog)
-        if not toy:
-            td = as_train_data(cache)
-            test = _split_test(td, cache)
-            gen = _resolve_model(generator, "generator", device)
-            lab = None if classifier is None else _resolve_model(classifier, "classifier",
-                                                                    device)
-        for t in names:
-            if toy:
-                gen, td, test = _toy_setup(t, protected, cosine, n_real, seed)
-                lab = None
-            res = run_latent_aug(td, gen, target=t, protected=protected, test=test,
-                                 out=out / t, labeler=lab, n_fit=n_fit, n_aug=n_aug,
-                                 epochs=epochs, arch=arch, n_boot=n_boot, device=device,
-                                 seed=seed, progress=cb).to_dict()
-            write_json(res, out / t / "latent_aug.json")
-            plot_latent_aug({k: res[k] for k in ("baseline", "augmented")},
-                            out / t / "latent_aug.png", title=t)
-            rows.append(res)
-    summary = summarize_by_category(rows)
-    write_json({"targets": rows, "summary": summary, "toy": toy, "cosine": cosine if toy
-                else None}, out / "experiment.json")
+        doc = latent_aug_experiment(cache, targets=names, protected=protected,
+                                    generator=generator, classifier=classifier or "baseline",
+                                    toy=toy, cosine=cosine, n_real=n_real, out=out,
+                                    n_fit=n_fit, n_aug=n_aug, epochs=epochs, arch=arch,
+                                    n_boot=n_boot, device=device, seed=seed,
+                                    progress=_progress_cb(prog))
+    rows, summary = doc["targets"], doc["summary"]
+    for t, res in zip(names, rows):
+        plot_latent_aug({k: res[k] for k in ("baseline", "augmented")},
+                        out / t / "latent_aug.png", title=t)
     table = Table(title=f"Latent augmentation, protected {protected} (median ± 2·std)")
     for c in ("category", "n", "AP base", "AP ours", "DEO base", "DEO ours", "BA base",
               "BA ours", "KL base", "KL ours"):

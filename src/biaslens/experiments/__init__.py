@@ -1,5 +1,10 @@
 """Multi-run experiments composed from the library (synthesize → train → audit)."""
 
-from biaslens.experiments.ratio_sweep import RatioSweepResult, RatioSweepRow, ratio_sweep
+from biaslens.experiments.ratio_sweep import (
+    RatioSweepOptions,
+    RatioSweepResult,
+    RatioSweepRow,
+    ratio_sweep,
+)
 
-__all__ = ["RatioSweepResult", "RatioSweepRow", "ratio_sweep"]
+__all__ = ["RatioSweepOptions", "RatioSweepResult", "RatioSweepRow", "ratio_sweep"]

@@ -14,7 +14,7 @@ Pipeline per share: :meth:`World.from_json` → :func:`synthesize_cache` →
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,20 +23,14 @@ import numpy as np
 from torch import nn
 
 from biaslens.errors import BiasLensError
+from biaslens.io import json_float, jsonable
+from biaslens.options import options_dict, resolve_options
 
-__all__ = ["MODELS", "RatioSweepResult", "RatioSweepRow", "ratio_sweep"]
+__all__ = ["MODELS", "RatioSweepOptions", "RatioSweepResult", "RatioSweepRow", "check_sweep",
+           "ratio_sweep"]
 
 #: Model families the sweep can train, with the run sub-folder holding the generator.
 MODELS = {"vae": "vae", "gan": "generator"}
-
-
-def _jsonable(v: Any) -> Any:
-    """Tuples to lists, NaN/inf to ``None``."""
-    if isinstance(v, (tuple, list)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, float):
-        return v if np.isfinite(v) else None
-    return v
 
 
 @dataclass
@@ -76,8 +70,8 @@ class RatioSweepResult:
         slope = self.slope
         return {"experiment": "ratio-sweep", "model": self.model, "attribute": self.attribute,
                 "corrected": self.corrected,
-                "rows": [{k: _jsonable(v) for k, v in asdict(r).items()} for r in self.rows],
-                "slope": _jsonable(slope), "settings": dict(self.settings)}
+                "rows": [jsonable(asdict(r)) for r in self.rows],
+                "slope": json_float(slope), "settings": dict(self.settings)}
 
 
 def check_sweep(shares: Sequence[float], model: str) -> None:
@@ -89,26 +83,68 @@ def check_sweep(shares: Sequence[float], model: str) -> None:
         raise BiasLensError(f"shares must be in (0, 1); got {list(shares)}")
 
 
+@dataclass(frozen=True)
+class RatioSweepOptions:
+    """Options of :func:`ratio_sweep`: the model trained per share and how it is audited."""
+
+    model: str = "vae"                          # vae | gan
+    attribute: str = "Male"                     # the swept attribute
+    world: str = "celeba"                       # base world preset
+    n_data: int = 2000                          # faces per synthetic training set
+    size: int = 64                              # image side (must suit model and classifier)
+    n: int = 4000                               # generated samples per share
+    steps: int = 2000                           # training steps per share
+    batch_size: int = 64                        # training batch
+    model_config: Mapping[str, Any] | None = None   # VAE / generator constructor arguments
+    train_config: Mapping[str, Any] | None = None   # extra train_vae/train_gan keywords
+    correct: bool = True                        # Rogan–Gladen correction with val-split rates
+    n_boot: int = 200                           # bootstrap resamples in the population audit
+    seed: int = 0                               # data, training, sampling
+    device: str = "cpu"                         # training and audit device
+
+
+#: The options :attr:`RatioSweepResult.settings` records (besides the shares).
+_SETTINGS = ("world", "n_data", "size", "n", "steps", "batch_size", "model_config",
+             "train_config", "n_boot", "seed", "device")
+
+
+def _train_at_share(share: float, folder: Path, o: RatioSweepOptions,
+                    say: Callable[[str], None]) -> tuple[Any, Any, nn.Module]:
+    """Synthesize the world with ``share`` of the attribute and train the model on it:
+    ``(cache, training result, generator)``."""
+    from biaslens.models.checkpoint import load_checkpoint
+    from biaslens.train import train_gan, train_vae
+    from biaslens.world import World
+    from biaslens.world.synth import synthesize_cache
+
+    wld = World.from_json({"base": o.world, "group_shares": {o.attribute: float(share)}})
+    say(f"share {share:g}: synthesizing {o.n_data} faces")
+    cache = synthesize_cache(wld, o.n_data, folder / "cache", size=o.size, seed=o.seed,
+                             overwrite=True)
+    say(f"share {share:g}: training {o.model} for {o.steps} steps")
+    common = dict(out=folder / "run", steps=o.steps, batch_size=o.batch_size, seed=o.seed,
+                  device=o.device, sample_every=0, checkpoint_every=o.steps,
+                  log_every=max(1, o.steps // 10))
+    common.update(o.train_config or {})
+    if o.model == "vae":
+        tr = train_vae(cache, model_config=o.model_config, **common)
+    else:
+        tr = train_gan(cache, generator_config=o.model_config, **common)
+    if tr.checkpoint is None:
+        raise BiasLensError(f"training for share {share:g} produced no checkpoint "
+                            f"(status {tr.status}: {tr.message})")
+    gen, _ = load_checkpoint(Path(tr.checkpoint) / MODELS[o.model])
+    return cache, tr, gen
+
+
 def ratio_sweep(
     shares: Sequence[float],                # target training shares of `attribute`
+    options: RatioSweepOptions | None = None,   # everything else (fields as keywords too)
     *,
     classifier: nn.Module,                  # labels the generated samples (logit > 0)
     out: str | Path,                        # experiment folder: share-<s>/{cache,run}
-    model: str = "vae",                     # vae | gan
-    attribute: str = "Male",                # the swept attribute
-    world: str = "celeba",                  # base world preset
-    n_data: int = 2000,                     # faces per synthetic training set
-    size: int = 64,                         # image side (must suit model and classifier)
-    n: int = 4000,                          # generated samples per share
-    steps: int = 2000,                      # training steps per share
-    batch_size: int = 64,                   # training batch
-    model_config: dict[str, Any] | None = None,  # VAE / generator constructor arguments
-    train_config: dict[str, Any] | None = None,  # extra train_vae/train_gan keywords (beta, lr)
-    correct: bool = True,                   # Rogan–Gladen correction with val-split rates
-    n_boot: int = 200,                      # bootstrap resamples in the population audit
-    seed: int = 0,                          # data, training, sampling
-    device: str = "cpu",                    # training and audit device
     log: Callable[[str], None] | None = None,   # one line per stage
+    **overrides: Any,                       # RatioSweepOptions fields (steps=200, model="gan")
 ) -> RatioSweepResult:
     """Train one model per training share and measure the share it generates.
 
@@ -117,48 +153,29 @@ def ratio_sweep(
     >>> ratio_sweep([0.3, 0.5], classifier=clf, out="runs/sweep", steps=2000)  # doctest: +SKIP
     """
     from biaslens.audit.population import classifier_rates, population_audit
-    from biaslens.models.checkpoint import load_checkpoint
-    from biaslens.train import train_gan, train_vae
-    from biaslens.world import World
-    from biaslens.world.synth import synthesize_cache
 
-    check_sweep(shares, model)
+    o = resolve_options(RatioSweepOptions, options, overrides, where="ratio_sweep")
+    check_sweep(shares, o.model)
     say = log or (lambda _msg: None)
     out = Path(out)
     rows: list[RatioSweepRow] = []
     for share in shares:
         folder = out / f"share-{float(share):g}"
-        wld = World.from_json({"base": world, "group_shares": {attribute: float(share)}})
-        say(f"share {share:g}: synthesizing {n_data} faces")
-        cache = synthesize_cache(wld, n_data, folder / "cache", size=size, seed=seed,
-                                 overwrite=True)
-        say(f"share {share:g}: training {model} for {steps} steps")
-        common = dict(out=folder / "run", steps=steps, batch_size=batch_size, seed=seed,
-                      device=device, sample_every=0, checkpoint_every=steps, log_every=max(
-                          1, steps // 10))
-        common.update(train_config or {})
-        if model == "vae":
-            tr = train_vae(cache, model_config=model_config, **common)
-        else:
-            tr = train_gan(cache, generator_config=model_config, **common)
-        if tr.checkpoint is None:
-            raise BiasLensError(f"training for share {share:g} produced no checkpoint "
-                                f"(status {tr.status}: {tr.message})")
-        gen, _ = load_checkpoint(Path(tr.checkpoint) / MODELS[model])
+        cache, tr, gen = _train_at_share(share, folder, o, say)
         names = cache.attribute_names
         train_rows = np.flatnonzero(cache.split == 0)
         val_rows = np.flatnonzero(cache.split == 1)
         rates = None
-        if correct:
+        if o.correct:
             if len(val_rows) == 0:
                 raise BiasLensError("the synthetic cache has no val rows for the classifier "
                                     "rates; use correct=False or more faces")
             rates = classifier_rates(classifier, cache.images[val_rows], cache.attrs[val_rows],
-                                     names, device=device)
-        say(f"share {share:g}: labelling {n} generated samples")
-        pop = population_audit(gen, classifier, cache.attrs[train_rows], names, n=n,
-                               groups=(attribute,), classifier_rates=rates, seed=seed,
-                               device=device, n_boot=n_boot)
+                                     names, device=o.device)
+        say(f"share {share:g}: labelling {o.n} generated samples")
+        pop = population_audit(gen, classifier, cache.attrs[train_rows], names, n=o.n,
+                               groups=(o.attribute,), classifier_rates=rates, seed=o.seed,
+                               device=o.device, n_boot=o.n_boot)
         j = pop.attribute_names.index(pop.groups[0])
         rows.append(RatioSweepRow(
             target_share=float(share), data_share=float(pop.data[j]),
@@ -166,10 +183,9 @@ def ratio_sweep(
             generated_ci=(float(pop.generated_ci[0][j]), float(pop.generated_ci[1][j])),
             observed_share=float(pop.observed[j]), run=str(folder / "run"),
             cache=str(folder / "cache"), train_status=tr.status))
+    recorded = options_dict(o)
+    recorded.update(model_config=recorded["model_config"] or {},
+                    train_config=recorded["train_config"] or {})
     return RatioSweepResult(
-        model=model, attribute=pop.groups[0], corrected=correct, rows=rows,
-        settings={"shares": [float(s) for s in shares], "world": world, "n_data": n_data,
-                  "size": size, "n": n, "steps": steps, "batch_size": batch_size,
-                  "model_config": model_config or {}, "train_config": train_config or {},
-                  "n_boot": n_boot, "seed": seed,
-                  "device": device})
+        model=o.model, attribute=pop.groups[0], corrected=o.correct, rows=rows,
+        settings={"shares": [float(s) for s in shares], **{k: recorded[k] for k in _SETTINGS}})

@@ -7,10 +7,15 @@
 * :mod:`biaslens.mitigate.evaluate` — per-group detection with paired bootstrap CIs.
 * :mod:`biaslens.mitigate.world_generator` — a generator with known latent hyperplanes.
 
-See docs/mitigation.md.
+The run folders of ``biaslens mitigate …`` (default world, models for their roles, JSON)
+are built by :mod:`biaslens.pipelines.mitigation`. See docs/mitigation.md.
 """
 
-from biaslens.mitigate.evaluate import DetectionComparison, DetectorGroups, compare_detectors
+from biaslens.mitigate.evaluate import (
+    DetectionComparison,
+    DetectorGroups,
+    compare_detectors,
+)
 from biaslens.mitigate.latent import (
     Hyperplanes,
     NearParallelError,
@@ -25,6 +30,7 @@ from biaslens.mitigate.latent import (
 from biaslens.mitigate.latent_aug import (
     CATEGORIES,
     LatentAugmentation,
+    LatentAugOptions,
     LatentAugResult,
     LatentPairs,
     run_latent_aug,
@@ -33,9 +39,9 @@ from biaslens.mitigate.latent_aug import (
 from biaslens.mitigate.world_generator import WorldGenerator
 
 __all__ = [
-    "CATEGORIES", "DetectionComparison", "DetectorGroups", "Hyperplanes", "LatentAugResult",
-    "LatentAugmentation", "LatentPairs", "NearParallelError", "NearParallelWarning",
-    "WorldGenerator", "compare_detectors", "complementary_z", "complementary_z_domain",
-    "complementary_z_multi", "f1_threshold", "fit_hyperplanes", "least_norm_shift",
-    "run_latent_aug", "summarize_by_category",
+    "CATEGORIES", "DetectionComparison", "DetectorGroups", "Hyperplanes", "LatentAugOptions",
+    "LatentAugResult", "LatentAugmentation", "LatentPairs", "NearParallelError",
+    "NearParallelWarning", "WorldGenerator", "compare_detectors", "complementary_z",
+    "complementary_z_domain", "complementary_z_multi", "f1_threshold", "fit_hyperplanes",
+    "least_norm_shift", "run_latent_aug", "summarize_by_category",
 ]

@@ -11,7 +11,7 @@ engine on the same data and schedule:
 and both are evaluated on a fresh test set balanced over skin type × gender
 (:func:`balanced_test_faces`) with :func:`biaslens.mitigate.evaluate.compare_detectors`.
 
->>> res = run_dbvae_experiment(None, out="runs/dbvae", epochs=2)  # doctest: +SKIP
+>>> res = run_dbvae_experiment("caches/faces", out="runs/dbvae", epochs=2)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import torch
 
 from biaslens.errors import BiasLensError, DataError
 from biaslens.mitigate.evaluate import DetectionComparison, compare_detectors
+from biaslens.options import resolve_options
 
 __all__ = ["DBVAEConfig", "DBVAEExperiment", "balanced_test_faces", "face_probabilities",
            "run_dbvae_experiment"]
@@ -107,41 +108,39 @@ def balanced_test_faces(n_per_group: int, *, seed: int = 0, size: int = 64,
     return imgs, np.repeat(np.array(GROUPS), n_per_group)
 
 
-@torch.no_grad()
+class _FaceHead(torch.nn.Module):
+    """A DB-VAE seen as a classifier: its face logits ``classify(x)`` (n, 1)."""
+
+    def __init__(self, dbvae: torch.nn.Module):
+        super().__init__()
+        self.dbvae = dbvae
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dbvae.classify(x)
+
+
 def face_probabilities(model: torch.nn.Module, images: np.ndarray, *, batch_size: int = 256,
                        device: str | torch.device = "cpu") -> np.ndarray:
     """Sigmoid face probability of uint8 NHWC ``images`` under a detector (eval mode).
 
     A DB-VAE is read through ``classify``; any other model through its first logit.
+    The model is moved to ``device``.
     """
-    from biaslens.tensors import to_model_pixels
+    from biaslens.tensors import predict_logits
 
-    dev = torch.device(device)
-    model = model.to(dev).eval()
-    fn = model.classify if hasattr(model, "classify") else model
-    out = []
-    for start in range(0, len(images), batch_size):
-        x = to_model_pixels(torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size])),
-                           dev)
-        out.append(torch.sigmoid(fn(x)[:, 0].float()).cpu())
-    return torch.cat(out).numpy() if out else np.zeros(0)
+    model = model.to(torch.device(device))
+    net = _FaceHead(model).train(model.training) if hasattr(model, "classify") else model
+    if len(images) == 0:
+        return np.zeros(0)
+    logits = predict_logits(net, images, batch_size=batch_size, device=device)
+    return torch.sigmoid(torch.from_numpy(logits[:, 0])).numpy()
 
 
-def _face_data(cache: Any, cfg: DBVAEConfig, out: Path, progress: Any) -> Any:
-    """TrainData with an ``is_face`` group column: the given cache or a synthesized one."""
+def _face_data(data: Any) -> Any:
+    """``data`` as TrainData, checked: 64x64 images and an ``is_face`` group column."""
     from biaslens.train.data import as_train_data
-    from biaslens.world.synth import synthesize_cache
 
-    if cache is None:
-        data_dir = out / "data"
-        if (data_dir / "manifest.json").exists():
-            cache = data_dir                      # re-use the synthesized data of a rerun
-        else:
-            cache = synthesize_cache(cfg.world, cfg.n_faces, data_dir, size=64, seed=cfg.seed,
-                                     nonfaces=cfg.n_nonfaces,
-                                     progress=None if progress is None else
-                                     (lambda d, t: progress("render", d, t)))
-    td = as_train_data(cache)
+    td = as_train_data(data)
     if td.image_size != (64, 64):
         raise DataError(f"the DB-VAE and standard CNN need 64x64 images, the cache has "
                         f"{td.image_size[0]}x{td.image_size[1]}", path=td.source, field="images")
@@ -149,28 +148,27 @@ def _face_data(cache: Any, cfg: DBVAEConfig, out: Path, progress: Any) -> Any:
     return td
 
 
-def run_dbvae_experiment(cache: Any = None, *, out: str | Path,
-                         config: DBVAEConfig | None = None, progress: Any = None
-                         ) -> DBVAEExperiment:
+def run_dbvae_experiment(data: Any, *, out: str | Path, config: DBVAEConfig | None = None,
+                         progress: Any = None, **overrides: Any) -> DBVAEExperiment:
     """Train the standard CNN and the DB-VAE on faces + non-faces, evaluate per group.
 
     Parameters
     ----------
-    cache : a face/non-face cache (group column ``is_face``) or ``None`` to synthesize
-        ``config.n_faces`` faces of ``config.world`` and ``config.n_nonfaces`` non-faces
-        into ``out/data``.
+    data : a face/non-face cache or TrainData (group column ``is_face``, 64x64 images);
+        :func:`biaslens.pipelines.mitigation.dbvae_run` synthesizes the default one.
     out : run folder; training runs go to ``out/train_standard_cnn`` and
         ``out/train_dbvae``, final weights to ``out/checkpoints/{standard_cnn,dbvae}``.
+    config : :class:`DBVAEConfig`; ``**overrides`` replace single fields (``epochs=1``).
     progress : optional ``progress(stage, done, total)`` callback.
     """
     from biaslens.models import save_checkpoint
-    from biaslens.train import TrainData, train_classifier, train_dbvae
     from biaslens.tensors import pick_device
+    from biaslens.train import TrainData, train_classifier, train_dbvae
 
-    cfg = config or DBVAEConfig()
+    cfg = resolve_options(DBVAEConfig, config, overrides, where="run_dbvae_experiment")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    td = _face_data(cache, cfg, out, progress)
+    td = _face_data(data)
     is_face = td.group("is_face").astype(bool)
     n_train = len(td.indices("train"))
     if n_train < cfg.batch_size:

@@ -14,6 +14,7 @@ and a paired bootstrap of the change.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,10 +33,12 @@ from biaslens.mitigate.latent import (
     f1_threshold,
     fit_hyperplanes,
 )
+from biaslens.options import resolve_options
+from biaslens.tensors import generate_from_latents, predict_logits, to_uint8_numpy
 
-__all__ = ["CATEGORIES", "LatentAugmentation", "LatentAugResult", "LatentPairs",
-           "summarize_by_category",
-           "category_of", "classifier_scores", "generate_images", "run_latent_aug"]
+__all__ = ["CATEGORIES", "LatentAugOptions", "LatentAugResult", "LatentAugmentation",
+           "LatentPairs", "category_of", "classifier_scores", "run_latent_aug",
+           "summarize_by_category"]
 
 #: The paper's attribute categories for protected = Male (ALGORITHMS.md §4.8). Taken from
 #: memory of the paper (arXiv 2012.01469), not from its repository: check before relying
@@ -65,47 +68,37 @@ def category_of(attribute: str) -> str:
 # ---------------------------------------------------------------------------------------
 
 
-def _device_of(model: torch.nn.Module) -> torch.device:
-    p = next(iter(model.parameters()), None)
-    b = next(iter(model.buffers()), None)
-    return (p if p is not None else b).device if (p is not None or b is not None) \
-        else torch.device("cpu")
+class _Resized(torch.nn.Module):
+    """A classifier that first resizes (antialiased) its input to ``size`` when it differs."""
+
+    def __init__(self, classifier: torch.nn.Module, size: int):
+        super().__init__()
+        self.classifier, self.size = classifier, size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] != self.size:
+            x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", antialias=True,
+                              align_corners=False)
+        return self.classifier(x)
 
 
-@torch.no_grad()
-def generate_images(generator: torch.nn.Module, z: np.ndarray, *, batch_size: int = 256
-                    ) -> torch.Tensor:
-    """``G(z)`` in eval mode, batched: float (n, 3, H, W) in [-1, 1] on the CPU."""
-    generator.eval()
-    dev = _device_of(generator)
-    out = [generator(torch.as_tensor(z[s:s + batch_size], dtype=torch.float32, device=dev))
-           .float().clamp(-1, 1).cpu() for s in range(0, len(z), batch_size)]
-    return torch.cat(out) if out else torch.zeros(0)
-
-
-@torch.no_grad()
 def classifier_scores(classifier: torch.nn.Module, images: torch.Tensor | np.ndarray,
                       columns: Sequence[int], *, batch_size: int = 256) -> np.ndarray:
     """Sigmoid scores (n, len(columns)) of a classifier on float NCHW or uint8 NHWC images.
 
     Images are resized (antialiased) to the classifier's ``image_size`` when it differs,
-    as the paper reduces real and generated images to 64 px.
+    as the paper reduces real and generated images to 64 px. The classifier runs on its
+    own device.
     """
-    from biaslens.tensors import to_model_pixels
-
-    classifier.eval()
-    dev = _device_of(classifier)
+    if len(images) == 0:
+        return np.zeros((0, len(columns)))
+    dev = next(itertools.chain(classifier.parameters(), classifier.buffers()),
+               torch.empty(0)).device
     size = getattr(classifier, "image_size", None)
-    out = []
-    for s in range(0, len(images), batch_size):
-        x = images[s:s + batch_size]
-        x = (to_model_pixels(torch.from_numpy(np.ascontiguousarray(x)), dev)
-             if isinstance(x, np.ndarray) else x.to(dev).float())
-        if isinstance(size, int) and x.shape[-1] != size:
-            x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True,
-                              align_corners=False)
-        out.append(torch.sigmoid(classifier(x).float()[:, list(columns)]).cpu())
-    return torch.cat(out).numpy() if out else np.zeros((0, len(columns)))
+    net = (_Resized(classifier, size).train(classifier.training) if isinstance(size, int)
+           else classifier)
+    logits = predict_logits(net, images, batch_size=batch_size, device=dev)
+    return torch.sigmoid(torch.from_numpy(logits[:, list(columns)])).numpy()
 
 
 def _columns(classifier: torch.nn.Module, names: Sequence[str]) -> list[int]:
@@ -272,7 +265,7 @@ class LatentAugmentation:
         return self
 
     def _labels(self, generator, classifier, z: np.ndarray) -> np.ndarray:
-        imgs = generate_images(generator, z, batch_size=self.batch_size)
+        imgs = generate_from_latents(generator, z, batch_size=self.batch_size)
         s = classifier_scores(classifier, imgs, self.columns_, batch_size=self.batch_size)
         return s > self.thresholds_
 
@@ -296,15 +289,13 @@ class LatentAugmentation:
         ``G(z')`` inherits ``t̂(z)`` and gets ``1 − ĝ(z)``. ``seed`` (default: the
         estimator's) selects a z stream disjoint from the fitting sample.
         """
-        from biaslens.tensors import to_uint8_numpy
-
         if not hasattr(self, "w_t_"):
             raise BiasLensError("call fit() before generate_pairs()")
         n = self.n_aug if n is None else int(n)
         z = self._draw_z(n, salt=2 if seed is None else 1000 + int(seed))
         zp = self.complement(z)
-        imgs = generate_images(self.generator_, z, batch_size=self.batch_size)
-        imgs_p = generate_images(self.generator_, zp, batch_size=self.batch_size)
+        imgs = generate_from_latents(self.generator_, z, batch_size=self.batch_size)
+        imgs_p = generate_from_latents(self.generator_, zp, batch_size=self.batch_size)
         s = classifier_scores(self.classifier_, imgs, self.columns_, batch_size=self.batch_size)
         lab = s > self.thresholds_
         lab_p = lab.copy()
@@ -374,32 +365,59 @@ def _verdict(point: float, d: np.ndarray) -> dict[str, Any]:
             "no significant change"}
 
 
-def run_latent_aug(real: Any, generator: torch.nn.Module, *, target: str,
-                   protected: str | Sequence[str] = "Male", test: tuple[np.ndarray, np.ndarray],
-                   out: str | Path, labeler: torch.nn.Module | None = None,
-                   n_fit: int = 10_000, n_aug: int = 10_000, epochs: int = 2,
-                   batch_size: int = 64, lr: float = 1e-3, arch: str = "coursera_classifier",
-                   method: str = "svm", mode: str = "single", variant: str = "complementary",
-                   n_boot: int = 500, device: str = "cpu", seed: int = 0,
-                   progress: Any = None) -> LatentAugResult:
+@dataclass(frozen=True)
+class LatentAugOptions:
+    """Options of :func:`run_latent_aug`: the augmentation and the recipe both target
+    classifiers share."""
+
+    n_fit: int = 10_000                 # z sampled to fit the hyperplanes
+    n_aug: int = 10_000                 # pairs (z, z') added to the training data
+    epochs: int = 2                     # epochs over each training set (augmented is larger)
+    batch_size: int = 64                # classifier training batch
+    lr: float = 1e-3                    # Adam learning rate of both classifiers
+    arch: str = "coursera_classifier"   # target classifier architecture
+    method: str = "svm"                 # hyperplane fit: svm (LinearSVC) | logistic
+    mode: str = "single"                # single | domain (domain-dependent target planes)
+    variant: str = "complementary"      # complementary | an ablation (single mode only)
+    n_boot: int = 500                   # bootstrap resamples of the metrics and the change
+    device: str = "cpu"                 # training and scoring device
+    seed: int = 0                       # weights, z draws, bootstrap
+
+
+def run_latent_aug(real: Any, generator: torch.nn.Module,
+                   options: LatentAugOptions | None = None, *, target: str,
+                   protected: str | Sequence[str] = "Male",
+                   test: tuple[np.ndarray, np.ndarray], out: str | Path,
+                   labeler: torch.nn.Module | None = None, progress: Any = None,
+                   **overrides: Any) -> LatentAugResult:
     """Baseline vs latent-augmented target classifier, scored on a test set (§4.5, §4.7).
 
     Parameters
     ----------
     real : cache / TrainData with the target and protected attributes and train/val splits.
     generator : generator protocol (the default model or e.g. :class:`WorldGenerator`).
+    options : :class:`LatentAugOptions`; ``**overrides`` replace single fields
+        (``n_fit=200, epochs=3``).
+    target, protected : target attribute; protected attribute or a list of two.
     test : ``(images uint8 NHWC, attrs bool (n, 40) in CelebA order)``; its first half
         fits the calibrated threshold (§4.2), the second half is scored (§4.7).
+    out : folder of the two training runs (``baseline/``, ``augmented/``).
     labeler : classifier that hallucinates labels; default the trained baseline (paper).
-    epochs : epochs over each training set (augmented data is larger, so more steps).
+    progress : optional ``progress(stage, done, total)`` callback.
 
     Both classifiers learn ``[target, protected…]`` with the same architecture and
     schedule; the target column is evaluated.
+
+    Examples
+    --------
+    >>> run_latent_aug(real, gen, target="Smiling", test=test, out="runs/la",
+    ...                n_fit=200, epochs=3)  # doctest: +SKIP
     """
     from biaslens.audit.ramaswamy import calibrated_threshold, ramaswamy_metrics
     from biaslens.names import CELEBA_ATTRIBUTES, canonical_name
     from biaslens.train import TrainData, as_train_data, train_classifier
 
+    o = resolve_options(LatentAugOptions, options, overrides, where="run_latent_aug")
     td = as_train_data(real)
     if td.attrs is None:
         raise DataError("latent augmentation needs attribute labels", path=td.source,
@@ -407,7 +425,7 @@ def run_latent_aug(real: Any, generator: torch.nn.Module, *, target: str,
     prot = [protected] if isinstance(protected, str) else list(protected)
     names = [canonical_name(a, td.attribute_names) for a in [target] + prot]
     cols = [td.attribute_names.index(a) for a in names]
-    tr, va = td.indices("train"), td.indices("val")
+    va = td.indices("val")
     if len(va) == 0:
         raise DataError("the data needs a val split (F1 thresholds)", path=td.source,
                         field="split")
@@ -419,21 +437,21 @@ def run_latent_aug(real: Any, generator: torch.nn.Module, *, target: str,
         from biaslens.models import load_checkpoint
 
         n_tr = len(data.indices("train"))
-        steps = max(1, epochs * n_tr // batch_size)
-        r = train_classifier(data, out=out / name, steps=steps, batch_size=batch_size, lr=lr,
-                             arch=arch, seed=seed, device=device, eval_every=0,
+        steps = max(1, o.epochs * n_tr // o.batch_size)
+        r = train_classifier(data, out=out / name, steps=steps, batch_size=o.batch_size,
+                             lr=o.lr, arch=o.arch, seed=o.seed, device=o.device, eval_every=0,
                              log_every=max(1, steps // 10), checkpoint_every=0,
                              progress=None if progress is None else
                              (lambda s, t, m: progress(name, s, t)))
-        return load_checkpoint(Path(r.checkpoint) / "classifier", device=device)[0]
+        return load_checkpoint(Path(r.checkpoint) / "classifier", device=o.device)[0]
 
     base = train(real2, "baseline")
     aug = LatentAugmentation(names[0], names[1:] if len(names) > 2 else names[1],
-                             n_fit=n_fit, n_aug=n_aug, method=method, mode=mode,
-                             variant=variant, seed=seed)
+                             n_fit=o.n_fit, n_aug=o.n_aug, method=o.method, mode=o.mode,
+                             variant=o.variant, seed=o.seed)
     aug.fit(generator, base if labeler is None else labeler,
             val_images=np.asarray(td.images[va]), val_labels=td.attrs[va][:, cols])
-    pairs = aug.generate_pairs(n_aug)
+    pairs = aug.generate_pairs(o.n_aug)
     img_real = np.asarray(td.images)
     aug_data = TrainData(
         images=np.concatenate([img_real, pairs.images, pairs.images_prime]),
@@ -455,10 +473,10 @@ def run_latent_aug(real: Any, generator: torch.nn.Module, *, target: str,
         s = classifier_scores(model, test_images, [0])[:, 0]
         thr = calibrated_threshold(s[:half], y_val)
         scores[key], preds[key] = s[half:], s[half:] > thr
-        reports[key] = {**ramaswamy_metrics(y, preds[key], scores[key], g, n_boot=n_boot,
-                                            seed=seed).to_dict(), "threshold": thr}
+        reports[key] = {**ramaswamy_metrics(y, preds[key], scores[key], g, n_boot=o.n_boot,
+                                            seed=o.seed).to_dict(), "threshold": thr}
     change = _paired_change(y, g, scores["baseline"], scores["augmented"], preds["baseline"],
-                            preds["augmented"], n_boot=n_boot, seed=seed)
+                            preds["augmented"], n_boot=o.n_boot, seed=o.seed)
     return LatentAugResult(target=names[0], protected=names[1:], category=category_of(names[0]),
                            baseline=reports["baseline"], augmented=reports["augmented"],
                            change=change, augmentation=aug.to_dict(), pairs=pairs.to_dict())

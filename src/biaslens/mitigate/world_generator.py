@@ -23,7 +23,7 @@ from torch import nn
 
 from biaslens.errors import BiasLensError
 from biaslens.names import CELEBA_ATTRIBUTES, canonical_name
-from biaslens.tensors import to_model_pixels
+from biaslens.tensors import generate_from_latents, to_model_pixels, to_uint8_numpy
 
 __all__ = ["WorldGenerator"]
 
@@ -106,13 +106,11 @@ class WorldGenerator(nn.Module):
         zero cosines gives the matching unbiased test world.
         """
         from biaslens.train.data import TrainData
-        from biaslens.tensors import to_uint8_numpy
 
         g = torch.Generator().manual_seed(int(seed))
         z = torch.randn(n, self.z_dim, generator=g)
-        imgs = np.concatenate([to_uint8_numpy(self(z[s:s + batch_size]))
-                               for s in range(0, n, batch_size)]) if n else \
-            np.zeros((0, self.image_size, self.image_size, 3), np.uint8)
+        imgs = to_uint8_numpy(generate_from_latents(self, z, batch_size=batch_size)) if n \
+            else np.zeros((0, self.image_size, self.image_size, 3), np.uint8)
         split = np.zeros(n, dtype=np.int8)
         split[np.random.default_rng(seed).permutation(n)[:int(round(n * val_frac))]] = 1
         return TrainData(images=imgs, attrs=self.attributes_of(z),

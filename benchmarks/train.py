@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from biaslens.models import build_model
-from biaslens.train import train_gan
+from biaslens.tensors import to_model_pixels
+from biaslens.train import RunOptions, train_gan
 
 
 def reference_loop(images_f: torch.Tensor, steps: int, batch: int, device: str) -> float:
@@ -58,9 +59,10 @@ def biaslens_loop(images_u8: np.ndarray, steps: int, batch: int, device: str) ->
     with tempfile.TemporaryDirectory() as tmp:
         # steps+1 steps logged every `steps`: the last window is the final step(s) after
         # the first (warm-up) window, like the reference's timing
-        r = train_gan(images_u8, out=tmp, steps=2 * steps, batch_size=batch, log_every=steps,
-                      sample_every=0, checkpoint_every=0, device=device, command="benchmark",
-                      discriminator="coursera_dcgan_discriminator", loss="bce", init="default")
+        run = RunOptions(out=tmp, steps=2 * steps, batch_size=batch, log_every=steps,
+                         sample_every=0, checkpoint_every=0, device=device, command="benchmark")
+        r = train_gan(images_u8, run, discriminator="coursera_dcgan_discriminator", loss="bce",
+                      init="default")
     return r.images_per_s
 
 
@@ -76,7 +78,7 @@ def main() -> None:
     steps = 3 if args.quick else args.steps
     rng = np.random.default_rng(0)
     images_u8 = rng.integers(0, 256, (1024, 64, 64, 3), dtype=np.uint8)
-    images_f = torch.from_numpy(images_u8).float().div(127.5).sub(1).permute(0, 3, 1, 2).contiguous()
+    images_f = to_model_pixels(images_u8)           # float NCHW in [-1, 1], on the CPU
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     rows = []
     for dev in devices:

@@ -1,8 +1,11 @@
-"""``biaslens train gan|classifier|vae|cvae|dbvae`` — thin wrappers over biaslens.train."""
+"""``biaslens train gan|classifier|vae|cvae|dbvae`` — thin wrappers over biaslens.train.
+
+A run folder is continued with ``--resume RUN`` through :func:`biaslens.train.resume_run`,
+which rebuilds the call from the run's config.json (the other options are not read then).
+"""
 
 from __future__ import annotations
 
-import inspect
 import json
 import shlex
 import sys
@@ -21,31 +24,40 @@ OutOpt = typer.Option(None, "--out", help="Run folder (default runs/<family>-see
 ResumeOpt = typer.Option(None, "--resume", help="Continue the run in this folder exactly.")
 DryOpt = typer.Option(False, "--dry-run", help="Print the resolved config and exit.")
 DeviceOpt = typer.Option("auto", "--device", help="auto | cpu | cuda")
+StepsOpt = typer.Option(2000, help="Optimizer steps.")
+BatchOpt = typer.Option(128, help="Global batch size.")
+LogEveryOpt = typer.Option(50, help="metrics.jsonl line every N steps.")
+SampleEveryOpt = typer.Option(500, help="Sample grid every N steps (0: none).")
+CheckpointEveryOpt = typer.Option(1000, help="checkpoints/latest/ every N steps.")
+SeedOpt = typer.Option(0, help="Weights, data order and noise.")
+CompileOpt = typer.Option(False, "--compile", help="torch.compile the networks.")
+BetaOpt = typer.Option(1e-3, help="KL weight (reconstruction is a per-pixel mean; "
+                       "1.0 collapses the posterior).")
+ReconLossOpt = typer.Option("mse", help="mse | l1")
 
 
 def _run(family: str, fn: Callable[..., Any], cache: Optional[Path], out: Optional[Path],
          resume: Optional[Path], dry_run: bool, opts: dict[str, Any]) -> None:
     """Resolve data/out/resume, show progress, print the result, write result.json."""
+    from biaslens.train import resume_run
+
     command = shlex.join(["biaslens", *sys.argv[1:]])
     if resume is not None:
-        cfg_path = Path(resume) / "config.json"
-        if not cfg_path.exists():
-            raise BiasLensError(f"{cfg_path}: not a run folder (no config.json)")
-        stored = json.loads(cfg_path.read_text())
-        if stored.get("family") != family:
-            raise BiasLensError(f"{resume} is a {stored.get('family')} run, not {family}")
-        params = inspect.signature(fn).parameters
-        opts = {k: v for k, v in stored.items() if k in params and k not in ("data", "out")}
-        opts["betas"] = tuple(opts.get("betas", (0.5, 0.999)))
-        opts.update(resume=True, device=opts.get("device", "auto"))
-        cache, out = Path(stored["data"]), Path(resume)
-    if cache is None:
-        raise BiasLensError("give a CACHE folder (or --resume RUN)")
-    if not Path(cache).is_dir():  # before the progress bar starts
-        raise BiasLensError(f"{cache}: cache folder not found")
-    out = out or Path("runs") / f"{family}-seed{opts.get('seed', 0)}"
+        out = Path(resume)
+
+        def call(**kw: Any) -> Any:
+            return resume_run(out, family=family, command=command, **kw)
+    else:
+        if cache is None:
+            raise BiasLensError("give a CACHE folder (or --resume RUN)")
+        if not Path(cache).is_dir():  # before the progress bar starts
+            raise BiasLensError(f"{cache}: cache folder not found")
+        out = out or Path("runs") / f"{family}-seed{opts.get('seed', 0)}"
+
+        def call(**kw: Any) -> Any:
+            return fn(cache, out=out, command=command, **opts, **kw)
     if dry_run:
-        r = fn(cache, out=out, dry_run=True, command=command, **opts)
+        r = call(dry_run=True)
         console.print_json(json.dumps({"family": family, "out": str(out), "command": command,
                                        **r.config}))
         return
@@ -59,7 +71,7 @@ def _run(family: str, fn: Callable[..., Any], cache: Optional[Path], out: Option
             text = " ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items()))
             bar.update(task, completed=step, total=total, losses=text)
 
-        result = fn(cache, out=out, command=command, progress=progress, **opts)
+        result = call(progress=progress)
     summary = {k: v for k, v in result.to_dict().items() if k != "config"}
     from biaslens.io import write_json
 
@@ -72,8 +84,8 @@ def _run(family: str, fn: Callable[..., Any], cache: Optional[Path], out: Option
 def gan_cmd(
     cache: Optional[Path] = CacheArg,
     out: Optional[Path] = OutOpt,
-    steps: int = typer.Option(2000, help="Optimizer steps."),
-    batch_size: int = typer.Option(128, help="Global batch size."),
+    steps: int = StepsOpt,
+    batch_size: int = BatchOpt,
     lr: float = typer.Option(2e-4, help="Adam learning rate (G, and D unless --lr-d)."),
     lr_d: Optional[float] = typer.Option(None, help="Adam learning rate of D."),
     generator: str = typer.Option("coursera_dcgan_generator", help="Generator architecture."),
@@ -85,9 +97,9 @@ def gan_cmd(
     ema_kimg: Optional[float] = typer.Option(
         None, help="Keep an EMA of G (half-life in thousands of images, e.g. 10); "
         "saved as checkpoints/latest/generator_ema."),
-    log_every: int = typer.Option(50), sample_every: int = typer.Option(500),
-    checkpoint_every: int = typer.Option(1000), seed: int = typer.Option(0),
-    device: str = DeviceOpt, compile: bool = typer.Option(False, "--compile"),
+    log_every: int = LogEveryOpt, sample_every: int = SampleEveryOpt,
+    checkpoint_every: int = CheckpointEveryOpt, seed: int = SeedOpt,
+    device: str = DeviceOpt, compile: bool = CompileOpt,
     resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
 ) -> None:
     """Train a GAN: course generator vs spectrally normalised D, hinge loss, Adam 2e-4."""
@@ -104,15 +116,15 @@ def gan_cmd(
 def classifier_cmd(
     cache: Optional[Path] = CacheArg,
     out: Optional[Path] = OutOpt,
-    arch: str = typer.Option("coursera_classifier", help="coursera_classifier | resnet_classifier"),
-    attributes: Optional[list[str]] = typer.Option(None, "--attribute",
-                                                   help="Attribute to learn (repeat; default all)."),
+    arch: str = typer.Option("coursera_classifier",
+                             help="coursera_classifier | resnet_classifier"),
+    attributes: Optional[list[str]] = typer.Option(
+        None, "--attribute", help="Attribute to learn (repeat; default all)."),
     pos_weight: Optional[str] = typer.Option(None, help="'auto' = (1-p)/p clipped, or a number."),
-    steps: int = typer.Option(2000), batch_size: int = typer.Option(128),
+    steps: int = StepsOpt, batch_size: int = BatchOpt,
     lr: float = typer.Option(1e-3), eval_every: int = typer.Option(500),
-    log_every: int = typer.Option(50), checkpoint_every: int = typer.Option(1000),
-    seed: int = typer.Option(0), device: str = DeviceOpt,
-    compile: bool = typer.Option(False, "--compile"),
+    log_every: int = LogEveryOpt, checkpoint_every: int = CheckpointEveryOpt,
+    seed: int = SeedOpt, device: str = DeviceOpt, compile: bool = CompileOpt,
     resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
 ) -> None:
     """Train an attribute classifier (BCE-with-logits on all attributes, val accuracy/AUC)."""
@@ -124,49 +136,46 @@ def classifier_cmd(
         checkpoint_every=checkpoint_every, seed=seed, device=device, compile=compile))
 
 
-def _vae_opts(steps, batch_size, lr, beta, recon_loss, log_every, sample_every,
-              checkpoint_every, seed, device) -> dict[str, Any]:
-    return dict(steps=steps, batch_size=batch_size, lr=lr, beta=beta, recon_loss=recon_loss,
-                log_every=log_every, sample_every=sample_every,
-                checkpoint_every=checkpoint_every, seed=seed, device=device)
+def _vae_run(family: str, cache: Optional[Path], out: Optional[Path], resume: Optional[Path],
+             dry_run: bool, **opts: Any) -> None:
+    """The vae and cvae commands: the same options, cvae adds ``condition``."""
+    from biaslens.train import train_cvae, train_vae
+
+    _run(family, train_cvae if family == "cvae" else train_vae, cache, out, resume, dry_run,
+         opts)
 
 
 @train_app.command("vae")
 def vae_cmd(
     cache: Optional[Path] = CacheArg, out: Optional[Path] = OutOpt,
-    steps: int = typer.Option(2000), batch_size: int = typer.Option(128),
-    lr: float = typer.Option(1e-3), beta: float = typer.Option(1e-3, help="KL weight (reconstruction is a per-pixel mean; 1.0 collapses the posterior)."),
-    recon_loss: str = typer.Option("mse", help="mse | l1"),
-    log_every: int = typer.Option(50), sample_every: int = typer.Option(500),
-    checkpoint_every: int = typer.Option(1000), seed: int = typer.Option(0),
-    device: str = DeviceOpt, resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
+    resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
+    steps: int = StepsOpt, batch_size: int = BatchOpt, lr: float = typer.Option(1e-3),
+    beta: float = BetaOpt, recon_loss: str = ReconLossOpt, log_every: int = LogEveryOpt,
+    sample_every: int = SampleEveryOpt, checkpoint_every: int = CheckpointEveryOpt,
+    seed: int = SeedOpt, device: str = DeviceOpt,
 ) -> None:
     """Train a VAE (pixel-mean MSE or L1 reconstruction + beta·KL)."""
-    from biaslens.train import train_vae
-
-    _run("vae", train_vae, cache, out, resume, dry_run, _vae_opts(
-        steps, batch_size, lr, beta, recon_loss, log_every, sample_every, checkpoint_every,
-        seed, device))
+    _vae_run("vae", cache, out, resume, dry_run, steps=steps, batch_size=batch_size, lr=lr,
+             beta=beta, recon_loss=recon_loss, log_every=log_every, sample_every=sample_every,
+             checkpoint_every=checkpoint_every, seed=seed, device=device)
 
 
 @train_app.command("cvae")
 def cvae_cmd(
     cache: Optional[Path] = CacheArg, out: Optional[Path] = OutOpt,
+    resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
     condition: Optional[list[str]] = typer.Option(None, help="Condition attribute (repeat); "
                                                   "default Male."),
-    steps: int = typer.Option(2000), batch_size: int = typer.Option(128),
-    lr: float = typer.Option(1e-3), beta: float = typer.Option(1e-3, help="KL weight (reconstruction is a per-pixel mean; 1.0 collapses the posterior)."),
-    recon_loss: str = typer.Option("mse", help="mse | l1"),
-    log_every: int = typer.Option(50), sample_every: int = typer.Option(500),
-    checkpoint_every: int = typer.Option(1000), seed: int = typer.Option(0),
-    device: str = DeviceOpt, resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
+    steps: int = StepsOpt, batch_size: int = BatchOpt, lr: float = typer.Option(1e-3),
+    beta: float = BetaOpt, recon_loss: str = ReconLossOpt, log_every: int = LogEveryOpt,
+    sample_every: int = SampleEveryOpt, checkpoint_every: int = CheckpointEveryOpt,
+    seed: int = SeedOpt, device: str = DeviceOpt,
 ) -> None:
     """Train a conditional VAE on attribute condition(s), e.g. ``--condition Male``."""
-    from biaslens.train import train_cvae
-
-    opts = _vae_opts(steps, batch_size, lr, beta, recon_loss, log_every, sample_every,
-                     checkpoint_every, seed, device)
-    _run("cvae", train_cvae, cache, out, resume, dry_run, {**opts, "condition": condition})
+    _vae_run("cvae", cache, out, resume, dry_run, condition=condition, steps=steps,
+             batch_size=batch_size, lr=lr, beta=beta, recon_loss=recon_loss,
+             log_every=log_every, sample_every=sample_every,
+             checkpoint_every=checkpoint_every, seed=seed, device=device)
 
 
 @train_app.command("dbvae")
@@ -177,8 +186,8 @@ def dbvae_cmd(
     batch_size: int = typer.Option(32), lr: float = typer.Option(5e-4),
     smoothing: float = typer.Option(1e-3, help="Histogram smoothing α."),
     uniform_epochs: int = typer.Option(0, help="Warm-up epochs with uniform sampling."),
-    log_every: int = typer.Option(50), sample_every: int = typer.Option(500),
-    checkpoint_every: int = typer.Option(1000), seed: int = typer.Option(0),
+    log_every: int = LogEveryOpt, sample_every: int = SampleEveryOpt,
+    checkpoint_every: int = CheckpointEveryOpt, seed: int = SeedOpt,
     device: str = DeviceOpt, resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
 ) -> None:
     """Train a DB-VAE face detector with latent-histogram resampling (faces vs is_face=0)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,11 +10,12 @@ import torch
 import torch.nn.functional as F
 
 from biaslens.errors import DataError
-from biaslens.train.data import ImageStore, as_train_data, label_tensor
+from biaslens.io import write_text
 from biaslens.tensors import to_model_pixels
+from biaslens.train.data import ImageStore, as_train_data, label_tensor
 from biaslens.train.evaluate import evaluate_scores
-from biaslens.train.loop import (EpochSampler, ProgressFn, Session, StopFn, TrainResult,
-                                 iter_chunks, _atomic_write_text)
+from biaslens.train.loop import EpochSampler, Session, TrainResult, run_config
+from biaslens.train.options import COLLAPSE_FIELDS, RunOptions, resolve_run
 
 __all__ = ["train_classifier", "auto_pos_weight"]
 
@@ -33,10 +33,8 @@ def auto_pos_weight(attrs: np.ndarray, clip: float = 100.0) -> np.ndarray:
 
 def train_classifier(
     data: Any,                              # cache folder, Cache or TrainData with attrs
+    run: RunOptions | None = None,          # out, steps (2000), batch_size (128), seed, ...
     *,
-    out: str | Path,                        # run folder
-    steps: int = 2000,                      # optimizer steps
-    batch_size: int = 128,                  # global batch
     lr: float = 1e-3,                       # Adam learning rate
     betas: tuple[float, float] = (0.5, 0.999),  # Adam betas (the course's)
     weight_decay: float = 0.0,              # Adam L2 penalty
@@ -45,23 +43,14 @@ def train_classifier(
     attributes: list[str] | None = None,    # attribute subset to learn (default: all)
     pos_weight: str | float | None = None,  # None | "auto" ((1-p)/p, clipped) | a number
     pos_weight_clip: float = 100.0,         # clip for "auto"
-    split: str = "train",                   # training rows
     eval_split: str = "val",                # held-out rows for accuracy/AUC
     eval_every: int = 500,                  # evaluation line every N steps (and at the end)
     eval_batch_size: int = 512,             # evaluation batch
-    log_every: int = 50,                    # metrics.jsonl line every N steps
-    checkpoint_every: int = 1000,           # checkpoints/latest/ every N steps
-    resume: bool = False,                   # continue the run in `out`
-    device: str = "auto",                   # auto | cpu | cuda
-    mixed_precision: bool = True,           # bf16 autocast on CUDA
-    compile: bool = False,                  # torch.compile the model
-    seed: int = 0,                          # weights and data order
-    dry_run: bool = False,                  # return the resolved config only
-    command: str | None = None,             # command line recorded in config.json
-    progress: ProgressFn | None = None,     # progress(step, steps, metrics)
-    should_stop: StopFn | None = None,      # cooperative cancel
+    **overrides: Any,                       # RunOptions fields (out=, steps=, device=, ...)
 ) -> TrainResult:
     """Train a multi-label attribute classifier; evaluates per-attribute accuracy and AUC.
+
+    Draws no sample grids (``sample_every``/``n_samples`` are not used).
 
     Examples
     --------
@@ -70,6 +59,7 @@ def train_classifier(
     from biaslens.models import build_model
     from biaslens.names import canonical_name
 
+    run = resolve_run(run, overrides, "train_classifier", steps=2000, batch_size=128)
     td = as_train_data(data)
     if td.attrs is None:
         raise DataError("classifier training needs attribute labels", path=td.source,
@@ -77,7 +67,7 @@ def train_classifier(
     names = ([canonical_name(a, td.attribute_names) for a in attributes] if attributes
              else list(td.attribute_names))
     cols = [td.attribute_names.index(a) for a in names]
-    train_idx = td.indices(split)
+    train_idx = td.indices(run.split)
     if isinstance(pos_weight, str) and pos_weight != "auto":
         try:
             pos_weight = float(pos_weight)
@@ -87,20 +77,15 @@ def train_classifier(
     pw = (auto_pos_weight(td.attrs[train_idx][:, cols], pos_weight_clip)
           if pos_weight == "auto" else
           None if pos_weight is None else np.full(len(cols), float(pos_weight)))
-    cfg = dict(data=td.source, data_hash=td.content_hash, image_size=list(td.image_size),
-               batch_size=batch_size, lr=lr, betas=list(betas), weight_decay=weight_decay,
-               arch=arch, model_config=model_config or {}, attributes=names,
-               pos_weight=pos_weight, pos_weight_values=None if pw is None else pw.tolist(),
-               split=split, eval_split=eval_split, eval_every=eval_every,
-               eval_batch_size=eval_batch_size, log_every=log_every,
-               checkpoint_every=checkpoint_every, mixed_precision=mixed_precision,
-               compile=compile)
-    if dry_run:
-        return TrainResult.dry_run("classifier", out, cfg, steps=steps, seed=seed, device=device)
-    s = Session("classifier", out=out, config=cfg, steps=steps, seed=seed, device=device,
-                log_every=log_every, sample_every=0, checkpoint_every=checkpoint_every,
-                resume=resume, mixed_precision=mixed_precision, progress=progress,
-                should_stop=should_stop, command=command)
+    cfg = run_config(
+        td, run, dict(lr=lr, betas=list(betas), weight_decay=weight_decay, arch=arch,
+                      model_config=model_config or {}, attributes=names, pos_weight=pos_weight,
+                      pos_weight_values=None if pw is None else pw.tolist()),
+        dict(eval_split=eval_split, eval_every=eval_every, eval_batch_size=eval_batch_size),
+        unused=(*COLLAPSE_FIELDS, "sample_every", "n_samples"))
+    if run.dry_run:
+        return TrainResult.dry_run("classifier", cfg, run)
+    s = Session("classifier", run, cfg)
     dev = s.device
     model = build_model(arch, attribute_names=names, **(model_config or {})).to(dev)
     if dev.type == "cuda":
@@ -111,9 +96,9 @@ def train_classifier(
     store = ImageStore(td.images, dev)
     labels = label_tensor(td.attrs, cols).to(dev if store.data is not None
                                               and store.data.device.type == "cuda" else "cpu")
-    sampler = EpochSampler(train_idx, batch_size, seed=seed, dist_info=s.dist)
+    sampler = EpochSampler(train_idx, run.batch_size, seed=run.seed, dist_info=s.dist)
     pw_t = None if pw is None else torch.as_tensor(pw, dtype=torch.float32, device=dev)
-    fw = torch.compile(model) if compile else model
+    fw = torch.compile(model) if run.compile else model
     eval_idx = torch.as_tensor(td.indices(eval_split))
 
     def step_fn(step: int) -> dict[str, torch.Tensor]:
@@ -133,23 +118,17 @@ def train_classifier(
     def eval_fn(step: int) -> dict[str, Any]:
         if len(eval_idx) == 0:
             return {"n": 0}
-        model.eval()
-        parts = []
-        with torch.no_grad(), s.autocast():
-            for sl in iter_chunks(len(eval_idx), eval_batch_size):
-                parts.append(fw(to_model_pixels(store.gather(eval_idx[sl]), dev)).float())
-        model.train()
-        logits = torch.cat(parts).cpu().numpy()
+        logits = s.eval_pass(model, store, eval_idx, eval_batch_size, fw).numpy()
         y = td.attrs[eval_idx.numpy()][:, cols]
         result = evaluate_scores(y, logits, names).to_dict()
-        if s.dist.is_main:
-            _atomic_write_text(s.out / "eval.json",
-                               json.dumps({"step": step, "split": eval_split, **result},
-                                          indent=2) + "\n")
+        if s.dist.is_main:   # NaN (an AUC of a one-class column) stays NaN, as in metrics.jsonl
+            write_text(s.out / "eval.json", json.dumps(
+                {"step": step, "split": eval_split, **result}, indent=2) + "\n")
         return result
 
     try:
-        return s.run(step_fn, batch_images=batch_size, eval_fn=eval_fn, eval_every=eval_every,
+        return s.run(step_fn, batch_images=run.batch_size, eval_fn=eval_fn,
+                     eval_every=eval_every,
                      epoch_of=sampler.epoch_of)
     finally:
         s.close()

@@ -7,7 +7,6 @@ non-faces (a seeded permutation); face vs non-face comes from the ``is_face`` gr
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,8 +17,8 @@ from biaslens.errors import DataError
 from biaslens.train.data import ImageStore, as_train_data
 from biaslens.tensors import to_model_pixels
 from biaslens.train.images import save_image
-from biaslens.train.loop import (EpochSampler, ProgressFn, Session, StopFn, TrainResult, _mix,
-                                 iter_chunks)
+from biaslens.train.loop import EpochSampler, Session, TrainResult, _mix, run_config
+from biaslens.train.options import COLLAPSE_FIELDS, RunOptions, resolve_run
 
 __all__ = ["dbvae_loss", "dbvae_sampling_probs", "train_dbvae"]
 
@@ -77,11 +76,9 @@ def dbvae_sampling_probs(mu: np.ndarray, bins: int = 10, smoothing: float = 1e-3
 
 def train_dbvae(
     data: Any,                              # cache folder, Cache or TrainData with `is_face`
+    run: RunOptions | None = None,          # out, steps (None: `epochs`), batch_size (32), ...
     *,
-    out: str | Path,                        # run folder
-    steps: int | None = None,               # optimizer steps; default `epochs` epochs
     epochs: int = 2,                        # used when steps is None (§3.5: >= 2 recommended)
-    batch_size: int = 32,                   # global batch: half faces, half non-faces
     lr: float = 5e-4,                       # Adam learning rate (lab)
     betas: tuple[float, float] = (0.9, 0.999),  # Adam betas (Keras/PyTorch defaults)
     arch: str = "dbvae",                    # registry name
@@ -91,27 +88,16 @@ def train_dbvae(
     smoothing: float = 1e-3,                # α in §3.4
     uniform_epochs: int = 0,                # warm-up epochs with uniform face sampling
     face_group: str = "is_face",            # group column: 1 face, 0 non-face
-    split: str = "train",                   # training rows
     eval_split: str = "val",                # rows for face-detection accuracy
     encode_batch_size: int = 512,           # batch for the per-epoch encoder pass
-    log_every: int = 50,                    # metrics.jsonl every N steps
-    sample_every: int = 500,                # reconstruction grid every N steps
-    n_samples: int = 16,                    # faces in the grid
-    checkpoint_every: int = 1000,           # checkpoints/latest/ every N steps
-    resume: bool = False,                   # continue the run in `out`
-    device: str = "auto",                   # auto | cpu | cuda
-    mixed_precision: bool = True,           # bf16 autocast on CUDA
-    seed: int = 0,                          # weights, data order, sampling, noise
-    dry_run: bool = False,                  # return the resolved config only
-    command: str | None = None,             # command line recorded in config.json
-    progress: ProgressFn | None = None,     # progress(step, steps, metrics)
-    should_stop: StopFn | None = None,      # cooperative cancel
+    **overrides: Any,                       # RunOptions fields (out=, device=, n_samples=16, ...)
 ) -> TrainResult:
     """Train a DB-VAE face detector with adaptive resampling of rare faces.
 
     An epoch is ``n_train // batch_size`` steps; at its start the encoder (eval mode, no
     gradients) maps every training face to ``mu`` and :func:`dbvae_sampling_probs` gives
-    the face sampling probabilities used for that epoch.
+    the face sampling probabilities used for that epoch. The global batch is half faces,
+    half non-faces. ``compile`` and the collapse guard are not used.
 
     Examples
     --------
@@ -119,35 +105,32 @@ def train_dbvae(
     """
     from biaslens.models import build_model
 
+    run = resolve_run(run, overrides, "train_dbvae", batch_size=32, n_samples=16)
     td = as_train_data(data)
     is_face = td.group(face_group).astype(bool)
-    train_idx = td.indices(split)
+    train_idx = td.indices(run.split)
     faces = train_idx[is_face[train_idx]]
     nonfaces = train_idx[~is_face[train_idx]]
+    batch_size = run.batch_size
     half = batch_size // 2
     if batch_size % 2 or len(faces) < half or len(nonfaces) < half:
         raise DataError(f"DB-VAE needs an even batch size and at least {half} faces and "
-                        f"{half} non-faces in the {split} split (got {len(faces)} faces, "
+                        f"{half} non-faces in the {run.split} split (got {len(faces)} faces, "
                         f"{len(nonfaces)} non-faces, batch {batch_size})",
                         path=td.source, field=face_group)
     steps_per_epoch = max(1, len(train_idx) // batch_size)
-    steps = steps if steps is not None else epochs * steps_per_epoch
+    run = run.with_defaults(steps=epochs * steps_per_epoch)
     mcfg = dict(model_config or {})
-    cfg = dict(data=td.source, data_hash=td.content_hash, image_size=list(td.image_size),
-               batch_size=batch_size, lr=lr, betas=list(betas), arch=arch, model_config=mcfg,
-               kl_weight=kl_weight, bins=bins, smoothing=smoothing,
-               uniform_epochs=uniform_epochs, face_group=face_group, split=split,
-               eval_split=eval_split, steps_per_epoch=steps_per_epoch,
-               encode_batch_size=encode_batch_size, log_every=log_every,
-               sample_every=sample_every, n_samples=n_samples,
-               checkpoint_every=checkpoint_every, mixed_precision=mixed_precision)
-    if dry_run:
-        return TrainResult.dry_run("dbvae", out, cfg, steps=steps, seed=seed, device=device)
-    s = Session("dbvae", out=out, config=cfg, steps=steps, seed=seed, device=device,
-                log_every=log_every, sample_every=sample_every,
-                checkpoint_every=checkpoint_every, resume=resume,
-                mixed_precision=mixed_precision, progress=progress, should_stop=should_stop,
-                command=command)
+    cfg = run_config(
+        td, run, dict(lr=lr, betas=list(betas), arch=arch, model_config=mcfg,
+                      kl_weight=kl_weight, bins=bins, smoothing=smoothing,
+                      uniform_epochs=uniform_epochs, face_group=face_group),
+        dict(eval_split=eval_split, steps_per_epoch=steps_per_epoch,
+             encode_batch_size=encode_batch_size),
+        unused=(*COLLAPSE_FIELDS, "compile"))
+    if run.dry_run:
+        return TrainResult.dry_run("dbvae", cfg, run)
+    s = Session("dbvae", run, cfg)
     dev = s.device
     model = build_model(arch, **mcfg).to(dev)
     opt = s.adam(model.parameters(), lr=lr, betas=betas)
@@ -157,25 +140,20 @@ def train_dbvae(
     s.register(models={"dbvae": model}, optimizers={"dbvae": opt},
                model_extra={"image_size": list(td.image_size), "face_group": face_group})
     store = ImageStore(td.images, dev)
-    nonface_sampler = EpochSampler(nonfaces, half, seed=seed, dist_info=s.dist, salt=1)
+    nonface_sampler = EpochSampler(nonfaces, half, seed=run.seed, dist_info=s.dist, salt=1)
     faces_t = torch.as_tensor(faces)
     local_half = half // s.dist.world_size
     labels = torch.cat([torch.ones(local_half), torch.zeros(local_half)]).to(dev)
-    show = faces_t[:n_samples]
+    show = faces_t[:run.n_samples]
 
     def refresh_probs(epoch: int) -> None:
         """Encoder pass over all training faces -> p_faces for this epoch (§3.4)."""
         if epoch < uniform_epochs:
             p = torch.full((len(faces),), 1.0 / len(faces), dtype=torch.float64)
         else:
-            model.eval()
-            mus = []
-            with torch.no_grad(), s.autocast():
-                for sl in iter_chunks(len(faces_t), encode_batch_size):
-                    mus.append(model.encode(to_model_pixels(store.gather(faces_t[sl]), dev))[0]
-                               .float().cpu())
-            model.train()
-            p = torch.from_numpy(dbvae_sampling_probs(torch.cat(mus).numpy(), bins, smoothing))
+            mu = s.eval_pass(model, store, faces_t, encode_batch_size,
+                             lambda x: model.encode(x)[0])
+            p = torch.from_numpy(dbvae_sampling_probs(mu.numpy(), bins, smoothing))
         s.state_tensors["p_faces"] = p
         s.state_tensors["p_epoch"] = torch.tensor([epoch])
 
@@ -184,7 +162,7 @@ def train_dbvae(
         if int(s.state_tensors["p_epoch"][0]) != epoch:
             refresh_probs(epoch)
         # the global half-batch of faces is drawn identically on every rank, then sliced
-        g = torch.Generator().manual_seed(_mix(seed, 7, step))
+        g = torch.Generator().manual_seed(_mix(run.seed, 7, step))
         pick = torch.multinomial(s.state_tensors["p_faces"], half, replacement=False, generator=g)
         pick = pick[s.dist.rank * local_half:(s.dist.rank + 1) * local_half]
         idx = torch.cat([faces_t[pick], nonface_sampler.batch(step)])
@@ -205,14 +183,8 @@ def train_dbvae(
         idx = torch.as_tensor(td.indices(eval_split))
         if len(idx) == 0:
             return {"n": 0}
-        model.eval()
-        parts = []
-        with torch.no_grad(), s.autocast():
-            for sl in iter_chunks(len(idx), encode_batch_size):
-                parts.append(model.encode_all(to_model_pixels(store.gather(idx[sl]), dev))[0]
-                             .float().cpu())
-        model.train()
-        pred = torch.cat(parts).numpy() > 0
+        pred = s.eval_pass(model, store, idx, encode_batch_size,
+                           lambda x: model.encode_all(x)[0]).numpy() > 0
         truth = is_face[idx.numpy()]
         return {"n": int(len(idx)), "face_accuracy": float((pred == truth).mean())}
 

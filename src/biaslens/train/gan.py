@@ -1,4 +1,4 @@
-"""GAN training (course DCGAN by default): BCE-with-logits or hinge loss, Adam 2e-4, betas (0.5, 0.999).
+"""GAN training (course DCGAN by default): hinge or BCE loss, Adam 2e-4, betas (0.5, 0.999).
 
 The stable recipe on this project's data is the course generator with DCGAN init against a
 spectrally normalised discriminator (``sn_dcgan_discriminator``) and the hinge loss; the
@@ -8,7 +8,6 @@ course's BatchNorm discriminator with BCE collapsed in every CPU run (docs/defau
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -17,7 +16,8 @@ import torch.nn.functional as F
 from biaslens.train.data import ImageStore, as_train_data
 from biaslens.tensors import to_model_pixels
 from biaslens.train.images import save_image
-from biaslens.train.loop import EpochSampler, ProgressFn, Session, StopFn, TrainResult
+from biaslens.train.loop import EpochSampler, Session, TrainResult, run_config
+from biaslens.train.options import RunOptions, resolve_run
 
 __all__ = ["ema_beta", "train_gan", "update_ema"]
 
@@ -37,7 +37,8 @@ def ema_beta(step: int, batch_size: int, ema_kimg: float,
 
 @torch.no_grad()
 def update_ema(ema: torch.nn.Module, model: torch.nn.Module, beta: float) -> None:
-    """``ema ← beta·ema + (1 − beta)·model`` for parameters; buffers (BatchNorm stats) copied."""
+    """``ema ← beta·ema + (1 − beta)·model`` for parameters; buffers (BatchNorm statistics)
+    are copied."""
     e_p, m_p = list(ema.parameters()), list(model.parameters())
     torch._foreach_lerp_(e_p, m_p, 1.0 - beta)
     for eb, mb in zip(ema.buffers(), model.buffers()):
@@ -46,10 +47,8 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, beta: float) -> Non
 
 def train_gan(
     data: Any,                              # cache folder, Cache, TrainData or uint8 (N,H,W,3)
+    run: RunOptions | None = None,          # out, steps (2000), batch_size (128), seed, ...
     *,
-    out: str | Path,                        # run folder (config.json, metrics.jsonl, ...)
-    steps: int = 2000,                      # optimizer steps (one D and one G update each)
-    batch_size: int = 128,                  # global batch (split evenly over torchrun ranks)
     lr: float = 2e-4,                       # Adam learning rate of G (and of D unless lr_d)
     lr_d: float | None = None,              # Adam learning rate of D (None: same as lr)
     betas: tuple[float, float] = (0.5, 0.999),  # Adam betas (DCGAN's beta1 = 0.5)
@@ -61,22 +60,7 @@ def train_gan(
     init: str = "dcgan",                    # "dcgan" (N(0, 0.02) convs) | "default" (PyTorch)
     ema_kimg: float | None = None,          # EMA of G's weights, half-life in 1000s of images
     ema_rampup: float | None = 0.05,        # half-life at most this fraction of images seen
-    split: str = "train",                   # rows used for training
-    log_every: int = 50,                    # metrics.jsonl line every N steps
-    sample_every: int = 500,                # samples/step_XXXXXXX.png every N steps (0: end only)
-    n_samples: int = 64,                    # images in a sample grid (fixed noise)
-    checkpoint_every: int = 1000,           # checkpoints/latest/ every N steps (and at the end)
-    resume: bool = False,                   # continue the run in `out` exactly where it stopped
-    device: str = "auto",                   # auto | cpu | cuda
-    mixed_precision: bool = True,           # bf16 autocast on CUDA (ignored on CPU)
-    compile: bool = False,                  # torch.compile the two networks
-    collapse_std: float = 1e-3,             # collapse guard: generated-image std below this ...
-    collapse_patience: int = 3,             # ... for this many log lines in a row stops training
-    seed: int = 0,                          # weights, data order and noise
-    dry_run: bool = False,                  # resolve and return the config, train nothing
-    command: str | None = None,             # command line recorded in config.json
-    progress: ProgressFn | None = None,     # progress(step, steps, metrics) after each step
-    should_stop: StopFn | None = None,      # polled after each step: True saves and returns
+    **overrides: Any,                       # RunOptions fields (out=, steps=, n_samples=64, ...)
 ) -> TrainResult:
     """Train a generator/discriminator pair adversarially.
 
@@ -87,6 +71,8 @@ def train_gan(
     ``ema_kimg``: also keep an exponential moving average of G's weights (StyleGAN's
     ``G_ema``), checkpointed as ``generator_ema`` and used for the sample grids; averaging
     smooths the last steps' oscillation, which usually gives a more faithful generator.
+    The run options (:class:`RunOptions`) come as ``run`` and/or keywords; the collapse
+    guard stops training when the generated images' std stays below ``collapse_std``.
 
     Examples
     --------
@@ -95,6 +81,7 @@ def train_gan(
     from biaslens.errors import BiasLensError
     from biaslens.models import build_model, dcgan_init_
 
+    run = resolve_run(run, overrides, "train_gan", steps=2000, batch_size=128, n_samples=64)
     if loss not in ("bce", "hinge"):
         raise BiasLensError(f"loss must be 'bce' or 'hinge'; got {loss!r}")
     if init not in ("default", "dcgan"):
@@ -102,23 +89,15 @@ def train_gan(
     if ema_kimg is not None and not ema_kimg > 0:
         raise BiasLensError(f"ema_kimg must be > 0 (or None for no EMA); got {ema_kimg!r}")
     td = as_train_data(data)
-    cfg = dict(data=td.source, data_hash=td.content_hash, image_size=list(td.image_size),
-               batch_size=batch_size, lr=lr, lr_d=lr if lr_d is None else lr_d,
-               betas=list(betas), loss=loss, init=init, ema_kimg=ema_kimg,
-               ema_rampup=ema_rampup if ema_kimg is not None else None, generator=generator,
-               discriminator=discriminator, generator_config=generator_config or {},
-               discriminator_config=discriminator_config or {}, split=split,
-               log_every=log_every, sample_every=sample_every, n_samples=n_samples,
-               checkpoint_every=checkpoint_every, mixed_precision=mixed_precision,
-               compile=compile, collapse_std=collapse_std, collapse_patience=collapse_patience)
-    if dry_run:
-        return TrainResult.dry_run("gan", out, cfg, steps=steps, seed=seed, device=device)
-    s = Session("gan", out=out, config=cfg, steps=steps, seed=seed, device=device,
-                log_every=log_every, sample_every=sample_every,
-                checkpoint_every=checkpoint_every, resume=resume,
-                mixed_precision=mixed_precision, collapse_key="fake_std",
-                collapse_min=collapse_std, collapse_patience=collapse_patience,
-                progress=progress, should_stop=should_stop, command=command)
+    cfg = run_config(td, run, dict(
+        lr=lr, lr_d=lr if lr_d is None else lr_d, betas=list(betas), loss=loss, init=init,
+        ema_kimg=ema_kimg, ema_rampup=ema_rampup if ema_kimg is not None else None,
+        generator=generator, discriminator=discriminator,
+        generator_config=generator_config or {},
+        discriminator_config=discriminator_config or {}))
+    if run.dry_run:
+        return TrainResult.dry_run("gan", cfg, run)
+    s = Session("gan", run, cfg, collapse_key="fake_std")
     dev = s.device
     G = build_model(generator, **(generator_config or {})).to(dev)
     D = build_model(discriminator, **(discriminator_config or {})).to(dev)
@@ -129,7 +108,8 @@ def train_gan(
     opt_g = s.adam(G.parameters(), lr=lr, betas=betas)
     opt_d = s.adam(D.parameters(), lr=lr if lr_d is None else lr_d, betas=betas)
     noise = s.generator("noise")
-    fixed_z = torch.randn(n_samples, G.z_dim, generator=torch.Generator().manual_seed(seed))
+    fixed_z = torch.randn(run.n_samples, G.z_dim,
+                          generator=torch.Generator().manual_seed(run.seed))
     models = {"generator": G, "discriminator": D}
     G_ema = None
     if ema_kimg is not None:
@@ -139,9 +119,10 @@ def train_gan(
                optimizers={"generator": opt_g, "discriminator": opt_d},
                model_extra={"image_size": list(td.image_size)})
     store = ImageStore(td.images, dev)
-    sampler = EpochSampler(td.indices(split), batch_size, seed=seed, dist_info=s.dist)
-    g_fw = torch.compile(G) if compile else G
-    d_fw = torch.compile(D) if compile else D
+    batch_size = run.batch_size
+    sampler = EpochSampler(td.indices(run.split), batch_size, seed=run.seed, dist_info=s.dist)
+    g_fw = torch.compile(G) if run.compile else G
+    d_fw = torch.compile(D) if run.compile else D
     b = sampler.local_batch
 
     def step_fn(step: int) -> dict[str, torch.Tensor]:

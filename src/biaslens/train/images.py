@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
+from biaslens.io import atomic_write
 from biaslens.tensors import to_uint8_numpy
 
 __all__ = ["make_grid", "save_image"]
@@ -54,12 +53,6 @@ def make_grid(images: torch.Tensor | np.ndarray, *, nrow: int | None = None,
 
 
 def save_image(images: torch.Tensor | np.ndarray, path: str | Path, **grid_kw) -> Path:
-    """Write a batch as one PNG grid, atomically (temp file + ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write a batch as one PNG grid, atomically (:func:`biaslens.io.atomic_write`)."""
     grid = make_grid(images, **grid_kw)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    Image.fromarray(grid).save(tmp, format="PNG")
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"))

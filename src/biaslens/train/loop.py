@@ -18,9 +18,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -29,17 +29,17 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from biaslens.errors import BiasLensError, CheckpointError
-from biaslens.tensors import pick_device
+from biaslens.io import jsonable, write_json
+from biaslens.tensors import pick_device, to_model_pixels
+from biaslens.train.options import NOT_RECORDED, ProgressFn, RunOptions, StopFn
+
+if TYPE_CHECKING:
+    from biaslens.train.data import ImageStore, TrainData
 
 __all__ = [
     "TrainResult", "TrainingDiverged", "Session", "EpochSampler", "pick_device",
-    "ProgressFn", "StopFn",
+    "ProgressFn", "StopFn", "run_config",
 ]
-
-#: ``progress(step, total_steps, last_logged_metrics)`` — called after every step on rank 0.
-ProgressFn = Callable[[int, int, dict[str, float]], None]
-#: ``should_stop() -> bool`` — polled after every step; True saves a checkpoint and returns.
-StopFn = Callable[[], bool]
 
 #: Config keys that may differ between a run and its resumption.
 _RESUME_FREE_KEYS = {"steps", "command", "created", "resume", "device", "progress"}
@@ -77,11 +77,10 @@ class TrainResult:
         return asdict(self)
 
     @classmethod
-    def dry_run(cls, family: str, out: str | Path, config: dict[str, Any], *, steps: int,
-                seed: int, device: str) -> TrainResult:
+    def dry_run(cls, family: str, config: dict[str, Any], run: RunOptions) -> TrainResult:
         """The result of ``dry_run=True``: the resolved configuration, nothing trained."""
-        return cls(family, str(out), "dry_run", 0, steps,
-                   config={**config, "steps": steps, "seed": seed, "device": device})
+        return cls(family, str(run.out), "dry_run", 0, run.steps,
+                   config={**config, "steps": run.steps, "seed": run.seed, "device": run.device})
 
 
 @dataclass(frozen=True)
@@ -157,28 +156,20 @@ def _mix(*parts: int) -> int:
 # --------------------------------------------------------------------------- run folder
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+def run_config(td: TrainData, run: RunOptions, head: dict[str, Any],
+               tail: dict[str, Any] | None = None, *, unused: tuple[str, ...] = ()
+               ) -> dict[str, Any]:
+    """A family's config.json (before the session adds family, steps, seed, device, ...).
 
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, (np.integer, np.floating, np.bool_)):
-        return obj.item()
-    if isinstance(obj, nn.Module):
-        return f"<{type(obj).__name__}>"
-    if callable(obj):
-        return None
-    return obj
+    In order: the data (path, content hash, image size), ``batch_size``, the family's
+    ``head`` (its hyper-parameters), ``split``, its ``tail`` (e.g. evaluation settings),
+    then every recorded :class:`RunOptions` field except those in ``unused``. A new run
+    option is therefore recorded, and resumed, by every family without touching them.
+    """
+    rest = {f.name: getattr(run, f.name) for f in fields(run)
+            if f.name not in NOT_RECORDED and f.name not in unused}
+    return dict(data=td.source, data_hash=td.content_hash, image_size=list(td.image_size),
+                batch_size=run.batch_size, **head, split=run.split, **(tail or {}), **rest)
 
 
 def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -205,7 +196,7 @@ def _optimizer_to_flat(name: str, opt: torch.optim.Optimizer
             else:
                 meta[k] = {"value": v}
         state_meta[str(pid)] = meta
-    return tensors, {"param_groups": _jsonable(sd["param_groups"]), "state": state_meta}
+    return tensors, {"param_groups": jsonable(sd["param_groups"]), "state": state_meta}
 
 
 def _optimizer_from_flat(name: str, opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor],
@@ -250,43 +241,42 @@ class Session:
     hands a ``step_fn`` to :meth:`run`. The session owns nothing model-specific.
     """
 
-    def __init__(self, family: str, *, out: str | Path, config: dict[str, Any], steps: int,
-                 seed: int, device: str | torch.device, log_every: int, sample_every: int,
-                 checkpoint_every: int, resume: bool, mixed_precision: bool = True,
-                 collapse_key: str | None = None, collapse_min: float = 1e-3,
-                 collapse_patience: int = 3, progress: ProgressFn | None = None,
-                 should_stop: StopFn | None = None, command: str | None = None):
-        if steps < 1:
-            raise BiasLensError(f"steps must be at least 1, got {steps}")
+    def __init__(self, family: str, run: RunOptions, config: dict[str, Any], *,
+                 collapse_key: str | None = None):
+        """``run`` drives the session (resolved: ``out``, ``steps`` and ``batch_size`` set);
+        ``config`` is the family's :func:`run_config`; ``collapse_key`` names the logged
+        statistic the collapse guard watches (``run.collapse_std``/``collapse_patience``)."""
+        if run.steps < 1:
+            raise BiasLensError(f"steps must be at least 1, got {run.steps}")
         self.family = family
-        self.out = Path(out)
-        self.steps = steps
-        self.seed = seed
-        self.device = pick_device(device)
+        self.out = Path(run.out)
+        self.steps = run.steps
+        self.seed = seed = run.seed
+        self.device = pick_device(run.device)
         self.dist = init_distributed(self.device)
-        self.log_every = max(1, log_every)
-        self.sample_every = sample_every
-        self.checkpoint_every = checkpoint_every
-        self.autocast_on = mixed_precision and self.device.type == "cuda"
-        self.collapse_key, self.collapse_min = collapse_key, collapse_min
-        self.collapse_patience = collapse_patience
-        self.progress, self.should_stop = progress, should_stop
+        self.log_every = max(1, run.log_every)
+        self.sample_every = run.sample_every
+        self.checkpoint_every = run.checkpoint_every
+        self.autocast_on = run.mixed_precision and self.device.type == "cuda"
+        self.collapse_key, self.collapse_min = collapse_key, run.collapse_std
+        self.collapse_patience = run.collapse_patience
+        self.progress, self.should_stop = run.progress, run.should_stop
         self.models: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.generators: dict[str, torch.Generator] = {}
         self.state_tensors: dict[str, torch.Tensor] = {}   # family extras (e.g. DB-VAE p_faces)
         self.model_extra: dict[str, Any] = {}
         self.start_step = 0
-        self.config = dict(_jsonable(config))
-        self.config.update(family=family, steps=steps, seed=seed, device=str(device),
-                           world_size=self.dist.world_size,
-                           command=command if command is not None else " ".join(sys.argv),
+        self.config = dict(jsonable(config))
+        command = run.command if run.command is not None else " ".join(sys.argv)
+        self.config.update(family=family, steps=run.steps, seed=seed, device=str(run.device),
+                           world_size=self.dist.world_size, command=command,
                            created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
         self.ckpt_dir = self.out / "checkpoints" / "latest"
         # weights are initialised from `seed` on every rank (identical models), then each
         # rank gets its own stream for dropout etc.
         torch.manual_seed(seed)
-        self._prepare_folder(resume)
+        self._prepare_folder(run.resume)
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -308,7 +298,7 @@ class Session:
         if self.dist.is_main:
             (self.out / "samples").mkdir(parents=True, exist_ok=True)
             (self.out / "checkpoints").mkdir(parents=True, exist_ok=True)
-            _atomic_write_text(cfg_path, json.dumps(self.config, indent=2) + "\n")
+            write_json(self.config, cfg_path)
             if not self.resuming:
                 (self.out / "metrics.jsonl").write_text("")
 
@@ -338,8 +328,21 @@ class Session:
              weight_decay: float = 0.0) -> torch.optim.Adam:
         """Adam, fused on CUDA (one kernel for all parameters)."""
         fused = True if self.device.type == "cuda" else None
-        return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=weight_decay,
+        return torch.optim.Adam(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay,
                                 fused=fused)
+
+    def eval_pass(self, model: nn.Module, store: ImageStore, rows: torch.Tensor,
+                  batch_size: int, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """``fn(images)`` over ``rows`` in chunks of ``batch_size``, ``model`` in eval mode
+        without gradients; the float32 outputs concatenated on the CPU."""
+        model.eval()
+        parts = []
+        with torch.no_grad(), self.autocast():
+            for sl in iter_chunks(len(rows), batch_size):
+                x = to_model_pixels(store.gather(rows[sl]), self.device)
+                parts.append(fn(x).float().cpu())
+        model.train()
+        return torch.cat(parts)
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """bf16 autocast on CUDA; a no-op on CPU (fp32 keeps CPU runs bit-reproducible)."""
@@ -462,7 +465,8 @@ class Session:
         """Append one JSON line to metrics.jsonl (rank 0 only)."""
         if self.dist.is_main:
             with open(self.out / "metrics.jsonl", "a") as f:
-                f.write(json.dumps(_jsonable(record), allow_nan=True) + "\n")
+                # NaN stays NaN here: a log line says which loss became NaN or Inf
+                f.write(json.dumps(record, allow_nan=True, default=jsonable) + "\n")
 
     # -- the loop --------------------------------------------------------------------------
 

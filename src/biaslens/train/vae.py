@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -11,7 +10,8 @@ from biaslens.errors import BiasLensError
 from biaslens.train.data import ImageStore, as_train_data, label_tensor
 from biaslens.tensors import to_model_pixels
 from biaslens.train.images import save_image
-from biaslens.train.loop import EpochSampler, ProgressFn, Session, StopFn, TrainResult
+from biaslens.train.loop import EpochSampler, Session, TrainResult, run_config
+from biaslens.train.options import COLLAPSE_FIELDS, RunOptions, resolve_run
 
 __all__ = ["train_vae", "train_cvae", "vae_loss"]
 
@@ -32,38 +32,50 @@ def vae_loss(x: torch.Tensor, recon: torch.Tensor, mu: torch.Tensor, logvar: tor
     return (rec + beta * kl).mean(), rec.mean(), kl.mean()
 
 
-def _train_vae_family(family: str, data: Any, *, out, steps, batch_size, lr, betas, arch,
-                      model_config, beta, recon_loss, condition, split, log_every,
-                      sample_every, n_samples, checkpoint_every, resume, device,
-                      mixed_precision, compile, seed, dry_run, command, progress,
-                      should_stop) -> TrainResult:
+def train_vae(
+    data: Any,                              # cache folder, Cache, TrainData or uint8 array
+    run: RunOptions | None = None,          # out, steps (2000), batch_size (128), seed, ...
+    *,
+    lr: float = 1e-3,                       # Adam learning rate
+    betas: tuple[float, float] = (0.9, 0.999),  # Adam betas
+    arch: str | None = None,                # registry name (None: "vae", or "cvae" if condition)
+    model_config: dict[str, Any] | None = None,  # constructor arguments (image_size from data)
+    beta: float = 1e-3,                     # KL weight; Rec is a per-pixel mean, so 1 collapses
+    recon_loss: str = "mse",                # mse | l1, pixel-averaged
+    condition: list[str] | None = None,     # condition attribute(s): a conditional VAE (cvae)
+    **overrides: Any,                       # RunOptions fields (out=, steps=, n_samples=16, ...)
+) -> TrainResult:
+    """Train a VAE: ``loss = mean_i[Rec_i + beta·KL_i]`` (see :func:`vae_loss`).
+
+    With ``condition`` the run is a conditional VAE (family ``cvae``; :func:`train_cvae`).
+    The sample grids show training faces over their reconstructions.
+
+    Examples
+    --------
+    >>> train_vae("caches/synth64", out="runs/vae", beta=1e-3)   # doctest: +SKIP
+    """
     from biaslens.models import build_model
     from biaslens.names import canonical_name
 
+    family = "cvae" if condition else "vae"
+    run = resolve_run(run, overrides, f"train_{family}", steps=2000, batch_size=128,
+                      n_samples=16)
+    arch = arch or family
     if recon_loss not in ("mse", "l1"):
         raise BiasLensError(f"recon_loss must be 'mse' or 'l1', got {recon_loss!r}")
     td = as_train_data(data)
-    cond_names: list[str] = []
-    if family == "cvae":
-        cond_names = [canonical_name(c, td.attribute_names) for c in (condition or ["Male"])]
+    cond_names = [canonical_name(c, td.attribute_names) for c in condition or []]
     mcfg = dict(model_config or {})
     if family == "cvae":
         mcfg.setdefault("condition_names", cond_names)
     if arch in ("vae", "cvae"):
         mcfg.setdefault("image_size", td.image_size[0])
-    cfg = dict(data=td.source, data_hash=td.content_hash, image_size=list(td.image_size),
-               batch_size=batch_size, lr=lr, betas=list(betas), arch=arch, model_config=mcfg,
-               beta=beta, recon_loss=recon_loss, condition=cond_names, split=split,
-               log_every=log_every, sample_every=sample_every, n_samples=n_samples,
-               checkpoint_every=checkpoint_every, mixed_precision=mixed_precision,
-               compile=compile)
-    if dry_run:
-        return TrainResult.dry_run(family, out, cfg, steps=steps, seed=seed, device=device)
-    s = Session(family, out=out, config=cfg, steps=steps, seed=seed, device=device,
-                log_every=log_every, sample_every=sample_every,
-                checkpoint_every=checkpoint_every, resume=resume,
-                mixed_precision=mixed_precision, progress=progress, should_stop=should_stop,
-                command=command)
+    cfg = run_config(td, run, dict(lr=lr, betas=list(betas), arch=arch, model_config=mcfg,
+                                   beta=beta, recon_loss=recon_loss, condition=cond_names),
+                     unused=COLLAPSE_FIELDS)
+    if run.dry_run:
+        return TrainResult.dry_run(family, cfg, run)
+    s = Session(family, run, cfg)
     dev = s.device
     model = build_model(arch, **mcfg).to(dev)
     opt = s.adam(model.parameters(), lr=lr, betas=betas)
@@ -71,15 +83,15 @@ def _train_vae_family(family: str, data: Any, *, out, steps, batch_size, lr, bet
     s.register(models={family: model}, optimizers={family: opt},
                model_extra={"image_size": list(td.image_size), "condition_names": cond_names})
     store = ImageStore(td.images, dev)
-    train_idx = td.indices(split)
-    sampler = EpochSampler(train_idx, batch_size, seed=seed, dist_info=s.dist)
+    train_idx = td.indices(run.split)
+    sampler = EpochSampler(train_idx, run.batch_size, seed=run.seed, dist_info=s.dist)
     cond = (label_tensor(td.attrs, [td.attribute_names.index(c) for c in cond_names])
             if cond_names else None)
     # fixed rows for reconstruction grids, chosen once from the seed
-    show = torch.as_tensor(train_idx[torch.randperm(len(train_idx), generator=torch.Generator()
-                                                    .manual_seed(seed))[:n_samples].numpy()])
-    enc = torch.compile(model.encode) if compile else model.encode
-    dec = torch.compile(model.decode) if compile else model.decode
+    order = torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(run.seed))
+    show = torch.as_tensor(train_idx[order[:run.n_samples].numpy()])
+    enc = torch.compile(model.encode) if run.compile else model.encode
+    dec = torch.compile(model.decode) if run.compile else model.decode
 
     def forward(x, c, sample: bool):
         args = () if c is None else (c,)
@@ -115,92 +127,19 @@ def _train_vae_family(family: str, data: Any, *, out, steps, batch_size, lr, bet
                    nrow=min(len(show), 8) if len(show) else None)
 
     try:
-        return s.run(step_fn, batch_images=batch_size, sample_fn=sample_fn,
+        return s.run(step_fn, batch_images=run.batch_size, sample_fn=sample_fn,
                      epoch_of=sampler.epoch_of)
     finally:
         s.close()
 
 
-def train_vae(
-    data: Any,                              # cache folder, Cache, TrainData or uint8 array
-    *,
-    out: str | Path,                        # run folder
-    steps: int = 2000,                      # optimizer steps
-    batch_size: int = 128,                  # global batch
-    lr: float = 1e-3,                       # Adam learning rate
-    betas: tuple[float, float] = (0.9, 0.999),  # Adam betas
-    arch: str = "vae",                      # registry name
-    model_config: dict[str, Any] | None = None,  # constructor arguments (image_size from data)
-    beta: float = 1e-3,                     # KL weight; Rec is a per-pixel mean, so 1 collapses
-    recon_loss: str = "mse",                # mse | l1, pixel-averaged
-    split: str = "train",                   # training rows
-    log_every: int = 50,                    # metrics.jsonl every N steps
-    sample_every: int = 500,                # reconstruction grid every N steps (and at the end)
-    n_samples: int = 16,                    # images in the grid
-    checkpoint_every: int = 1000,           # checkpoints/latest/ every N steps
-    resume: bool = False,                   # continue the run in `out`
-    device: str = "auto",                   # auto | cpu | cuda
-    mixed_precision: bool = True,           # bf16 autocast on CUDA
-    compile: bool = False,                  # torch.compile encoder/decoder
-    seed: int = 0,                          # weights, data order, reparameterisation noise
-    dry_run: bool = False,                  # return the resolved config only
-    command: str | None = None,             # command line recorded in config.json
-    progress: ProgressFn | None = None,     # progress(step, steps, metrics)
-    should_stop: StopFn | None = None,      # cooperative cancel
-) -> TrainResult:
-    """Train a VAE: ``loss = mean_i[Rec_i + beta·KL_i]`` (see :func:`vae_loss`).
-
-    Examples
-    --------
-    >>> train_vae("caches/synth64", out="runs/vae", beta=1e-3)   # doctest: +SKIP
-    """
-    return _train_vae_family(
-        "vae", data, out=out, steps=steps, batch_size=batch_size, lr=lr, betas=betas,
-        arch=arch, model_config=model_config, beta=beta, recon_loss=recon_loss,
-        condition=None, split=split, log_every=log_every, sample_every=sample_every,
-        n_samples=n_samples, checkpoint_every=checkpoint_every, resume=resume, device=device,
-        mixed_precision=mixed_precision, compile=compile, seed=seed, dry_run=dry_run,
-        command=command, progress=progress, should_stop=should_stop)
-
-
-def train_cvae(
-    data: Any,                              # cache folder, Cache or TrainData with attrs
-    *,
-    out: str | Path,                        # run folder
-    condition: list[str] | None = None,     # condition attribute(s); default ["Male"]
-    steps: int = 2000,                      # optimizer steps
-    batch_size: int = 128,                  # global batch
-    lr: float = 1e-3,                       # Adam learning rate
-    betas: tuple[float, float] = (0.9, 0.999),  # Adam betas
-    arch: str = "cvae",                     # registry name
-    model_config: dict[str, Any] | None = None,  # constructor arguments
-    beta: float = 1e-3,                     # KL weight (see train_vae)
-    recon_loss: str = "mse",                # mse | l1
-    split: str = "train",                   # training rows
-    log_every: int = 50,                    # metrics.jsonl every N steps
-    sample_every: int = 500,                # reconstruction grid every N steps
-    n_samples: int = 16,                    # images in the grid
-    checkpoint_every: int = 1000,           # checkpoints/latest/ every N steps
-    resume: bool = False,                   # continue the run in `out`
-    device: str = "auto",                   # auto | cpu | cuda
-    mixed_precision: bool = True,           # bf16 autocast on CUDA
-    compile: bool = False,                  # torch.compile encoder/decoder
-    seed: int = 0,                          # weights, data order, noise
-    dry_run: bool = False,                  # return the resolved config only
-    command: str | None = None,             # command line recorded in config.json
-    progress: ProgressFn | None = None,     # progress(step, steps, metrics)
-    should_stop: StopFn | None = None,      # cooperative cancel
-) -> TrainResult:
-    """Train a conditional VAE; the condition is the 0/1 value of the ``condition`` attributes.
+def train_cvae(data: Any, run: RunOptions | None = None, *,
+               condition: list[str] | None = None, **kwargs: Any) -> TrainResult:
+    """Train a conditional VAE; the condition is the 0/1 value of the ``condition``
+    attributes (default ``["Male"]``). Every other keyword is :func:`train_vae`'s.
 
     Examples
     --------
     >>> train_cvae("caches/synth64", out="runs/cvae", condition=["Male"])  # doctest: +SKIP
     """
-    return _train_vae_family(
-        "cvae", data, out=out, steps=steps, batch_size=batch_size, lr=lr, betas=betas,
-        arch=arch, model_config=model_config, beta=beta, recon_loss=recon_loss,
-        condition=condition, split=split, log_every=log_every, sample_every=sample_every,
-        n_samples=n_samples, checkpoint_every=checkpoint_every, resume=resume, device=device,
-        mixed_precision=mixed_precision, compile=compile, seed=seed, dry_run=dry_run,
-        command=command, progress=progress, should_stop=should_stop)
+    return train_vae(data, run, condition=list(condition or ["Male"]), **kwargs)

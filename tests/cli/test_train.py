@@ -1,3 +1,5 @@
+"""`biaslens train ...`: dry run, a run, and --resume through biaslens.train.resume_run."""
+
 import json
 
 import numpy as np
@@ -34,3 +36,25 @@ def test_train_cli_dry_run_and_resume(tmp_path):
     assert result["status"] == "completed" and result["evaluation"]["n"] == 4
     cfg = json.loads((tmp_path / "run" / "config.json").read_text())
     assert cfg["command"].startswith("biaslens") and cfg["pos_weight"] == "auto"
+
+
+def test_train_cli_resume_continues_the_run(tmp_path):
+    from biaslens.train import train_vae
+
+    cache = _cache(tmp_path / "cache")
+    run = tmp_path / "run"
+    first = train_vae(cache, out=run, steps=3, batch_size=8, device="cpu", sample_every=0,
+                      beta=0.01, model_config={"latent_dim": 4, "hidden_dim": 4},
+                      should_stop=lambda: True)
+    assert first.status == "stopped" and first.step == 1
+    runner = CliRunner()
+    res = runner.invoke(app, ["train", "vae", "--resume", str(run), "--dry-run"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["beta"] == 0.01
+    res = runner.invoke(app, ["train", "vae", "--resume", str(run)])
+    assert res.exit_code == 0, res.output
+    result = json.loads((run / "result.json").read_text())
+    assert result["status"] == "completed" and result["step"] == 3
+    assert json.loads((run / "config.json").read_text())["command"].startswith("biaslens")
+    res = runner.invoke(app, ["train", "gan", "--resume", str(run)])
+    assert res.exit_code != 0 and "is a vae run, not gan" in str(res.exception or res.output)

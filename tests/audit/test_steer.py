@@ -335,7 +335,7 @@ def test_zero_variance_columns_are_undefined_not_errors():
 
 
 def test_batchnorm_folding_preserves_the_function_and_the_callers_model():
-    from biaslens.audit.steer import _fold_batchnorm
+    from biaslens.models.inference import fold_batchnorm
 
     torch.manual_seed(0)
 
@@ -360,7 +360,7 @@ def test_batchnorm_folding_preserves_the_function_and_the_callers_model():
     import copy
 
     folded = copy.deepcopy(gen).eval()
-    assert _fold_batchnorm(folded) == 2
+    assert fold_batchnorm(folded) == 2
     z = torch.randn(5, 3)
     torch.testing.assert_close(folded(z), gen.eval()(z), rtol=1e-5, atol=1e-6)
     gen.train()

@@ -335,7 +335,7 @@ def test_zero_variance_columns_are_undefined_not_errors():
 
 
 def test_batchnorm_folding_preserves_the_function_and_the_callers_model():
-    from biaslens.audit.steer import _fold_batchnorm
+    from biaslens.models.inference import fold_batchnorm
 
     torch.manual_seed(0)
 
@@ -360,7 +360,7 @@ def test_batchnorm_folding_preserves_the_function_and_the_callers_model():
     import copy
 
     folded = copy.deepcopy(gen).eval()
-    assert _fold_batchnorm(folded) == 2
+    assert fold_batchnorm(folded) == 2
     z = torch.randn(5, 3)
     torch.testing.assert_close(folded(z), gen.eval()(z), rtol=1e-5, atol=1e-6)
     gen.train()
@@ -370,3 +370,36 @@ def test_batchnorm_folding_preserves_the_function_and_the_callers_model():
     assert all(isinstance(m, nn.BatchNorm2d) for m in (gen.net[1], gen.net[4]))
     ref = _course_loop(gen.eval(), clf.eval(), 0, n=4, steps=3, seed=0)  # unfolded, eval
     np.testing.assert_allclose(run.history, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_options_object_and_keywords_are_the_same_run():
+    from biaslens.audit.steer import SteerOptions
+
+    opts = SteerOptions(n_samples=8, steps=3, n_boot=30, n_show=2, seed=4)
+    by_object = steer_audit(LinearGenerator(), PlantedClassifier(), "Male", opts)
+    by_keywords = steer_audit(LinearGenerator(), PlantedClassifier(), "Male", n_samples=8,
+                              steps=3, n_boot=30, n_show=2, seed=4)
+    mixed = steer_audit(LinearGenerator(), PlantedClassifier(), "Male",
+                        SteerOptions(n_samples=8, steps=9, n_boot=30, n_show=2), steps=3,
+                        seed=4)
+    for other in (by_keywords, mixed):
+        np.testing.assert_array_equal(by_object.history, other.history)
+        assert by_object.to_dict().keys() == other.to_dict().keys()
+        assert by_object.to_dict()["settings"] == other.to_dict()["settings"]
+    run = steer_history(LinearGenerator(), PlantedClassifier(), 0, opts)
+    np.testing.assert_array_equal(run.history, by_object.history)
+    with pytest.raises(BiasLensError, match="did you mean 'n_samples'"):
+        steer_audit(LinearGenerator(), PlantedClassifier(), "Male", n_sample=8)
+    with pytest.raises(BiasLensError, match="options must be a SteerOptions"):
+        steer_audit(LinearGenerator(), PlantedClassifier(), "Male", {"steps": 3})
+
+
+def test_result_extends_the_statistics_without_redeclaring_them():
+    import dataclasses
+
+    from biaslens.audit.steer import SteerResult, SteerStatistics
+
+    res = _audit(n_samples=8, steps=2, n_boot=0)
+    assert isinstance(res, SteerStatistics) and res.test == "t"
+    own = set(SteerResult.__annotations__)
+    assert own.isdisjoint(f.name for f in dataclasses.fields(SteerStatistics))

@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-from biaslens.cli import audit_steer
 from biaslens.cli.main import app
 from biaslens.errors import BiasLensError
+from biaslens.pipelines import inputs
 from biaslens.report.plots_steer import make_grid
 
 torch.set_num_threads(1)
@@ -76,7 +76,7 @@ def test_missing_default_models_is_a_clear_error(tmp_path, monkeypatch):
 
 def test_missing_checkpoint_file_is_named(tmp_path):
     with pytest.raises(BiasLensError, match="nope.pth: generator checkpoint not found"):
-        audit_steer.resolve_model_path(tmp_path / "nope.pth", "generator")
+        inputs.model_path(tmp_path / "nope.pth", "generator")
 
 
 def test_unknown_target_is_a_user_error(checkpoints, tmp_path):
@@ -128,7 +128,7 @@ def test_bad_reference_is_one_clear_error(checkpoints, tmp_path):
 def test_auto_reference_is_skipped_without_bootstrap(checkpoints, tmp_path, monkeypatch):
     # shipped-model defaults: 'auto' compares with the world only when n_boot >= 50
     gen, clf = checkpoints
-    monkeypatch.setattr(audit_steer, "resolve_model_path",
+    monkeypatch.setattr(inputs, "model_path",
                         lambda given, role: {"generator": gen, "classifier": clf}[role])
     base = ["audit", "steer", "--n", "6", "--steps", "3", "--device", "cpu", "--json",
             "--reference-n", "20"]

@@ -7,6 +7,7 @@ import streamlit as st
 
 from biaslens.app.common import MAX_FACES, MAX_STEPS, steer_rows, target_options
 from biaslens.app.context import AppContext
+from biaslens.pipelines import steering
 
 __all__ = ["render"]
 
@@ -15,28 +16,24 @@ N_REFERENCE = 1000  # default-world faces for the data comparison (about 1 s to 
 
 
 @st.cache_resource(show_spinner="rendering reference faces…", max_entries=2)
-def _reference(image_size: int):
-    """Faces of the default world: the data the shipped models were trained on."""
-    from biaslens.data.reference import load_reference
-
-    return load_reference("world:celeba", n=N_REFERENCE, seed=1, image_size=image_size)
+def _reference(_classifier, clf_key: str):
+    """Faces of the default world (the data the shipped models were trained on) at the
+    classifier's image size; ``clf_key`` identifies the classifier."""
+    del clf_key
+    return steering.reference_for(steering.SHIPPED_REFERENCE, _classifier, n=N_REFERENCE,
+                                  seed=1)
 
 
 @st.cache_resource(show_spinner="steering…", max_entries=6)
 def _steer(_ctx: AppContext, gen_key: str, clf_key: str, target: str, n: int, steps: int,
            step_size: float | None, disentangle: float, seed: int, compare: bool = False):
     """Cached steering run; the keys (model paths + mtimes and settings) identify it."""
-    from biaslens.audit.steer import steer_audit
-
-    del gen_key, clf_key
+    del gen_key
     clf = _ctx.model("classifier")
-    ref = _reference(int(getattr(clf, "image_size", 64))) if compare else None
-    return steer_audit(_ctx.model("generator"), clf, target,
-                       n_samples=n, steps=steps, step_size=step_size, direction="+",
-                       disentangle=disentangle, n_boot=N_BOOT, seed=seed,
-                       n_show=min(n, 8), keep_history=False,
-                       reference=None if ref is None else ref.images,
-                       reference_name="" if ref is None else ref.description)
+    return steering.steer_models(
+        _ctx.model("generator"), clf, target, n_samples=n, steps=steps, step_size=step_size,
+        direction="+", disentangle=disentangle, n_boot=N_BOOT, seed=seed, n_show=min(n, 8),
+        keep_history=False, reference=_reference(clf, clf_key) if compare else None)
 
 
 def _new_faces() -> None:

@@ -12,7 +12,9 @@ The module is split in two pure layers:
 - :func:`covariance_statistics` (numpy): covariance/correlation row, bootstrap CIs over
   images, a per-image test and Benjamini–Hochberg control.
 
-:func:`steer_audit` composes them and returns a :class:`SteerResult`.
+:func:`steer_audit` composes them and returns a :class:`SteerResult`. The settings that
+travel together are one :class:`SteerOptions`; every field can also be passed as a
+keyword (``steer_audit(G, C, "Male", steps=40)``).
 
 Example
 -------
@@ -38,11 +40,9 @@ Example
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -53,13 +53,17 @@ from torch import nn
 
 from biaslens.audit.steer_reference import DataComparison, compare_with_data
 from biaslens.errors import BiasLensError
+from biaslens.io import json_float, json_floats
+from biaslens.models.inference import inference_copy
 from biaslens.names import display_name, resolve_attribute
+from biaslens.options import resolve_options
 from biaslens.stats import benjamini_hochberg, bootstrap_ci, row_bincount
-from biaslens.tensors import frozen, to_uint8
+from biaslens.tensors import frozen, predict_logits, to_uint8
 
 __all__ = [
     "RankedAttribute",
     "SteerHistory",
+    "SteerOptions",
     "SteerResult",
     "SteerStatistics",
     "ascent_step",
@@ -73,6 +77,26 @@ __all__ = [
 
 Direction = Literal["+", "-", "both"]
 _DIRECTIONS: dict[str, tuple[int, ...]] = {"+": (1,), "-": (-1,), "both": (1, -1)}
+
+
+@dataclass(frozen=True)
+class SteerOptions:
+    """Settings of a steering audit (:func:`steer_audit`, :func:`steer_history`)."""
+
+    n_samples: int = 256                # n noise vectors (images), each steered
+    steps: int = 30                     # K gradient steps per pass
+    step_size: float | None = None      # w; None = 1 / steps (the course's rule)
+    direction: Direction = "both"       # "+", "-" or "both" (+ pass then - pass from Z0)
+    accumulate_grad: bool = False       # step with the running gradient sum (course quirk)
+    disentangle: float = 0.0            # lambda >= 0: penalty on the other attributes' change
+    top_k: int = 10                     # rows in the ranked table
+    n_boot: int = 1000                  # bootstrap resamples over images (0: no CIs)
+    fdr: float = 0.05                   # Benjamini-Hochberg false-discovery rate
+    test: Literal["t", "signflip"] = "t"  # per-image test of each covariance
+    seed: int = 0                       # seeds the noise Z0 and the resampling
+    device: str | torch.device = "cpu"  # where the (copied) models run
+    n_show: int = 8                     # samples whose images are kept for the grid
+    keep_history: bool = True           # keep the (P·K, n, A) logit history in the result
 
 
 # --------------------------------------------------------------------------- §2.1, §2.5
@@ -151,59 +175,11 @@ class SteerHistory:
     guide_target: np.ndarray | None = None
 
 
-_CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d,
-          nn.ConvTranspose3d)
-_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-
-
-def _fold_batchnorm(model: nn.Module) -> int:
-    """Fold eval-mode BatchNorm into the convolution right before it, in place.
-
-    Only ``Sequential`` neighbours (conv, BN) are folded, where the BN certainly consumes
-    the conv's output; in eval mode the result is the same function with one fewer
-    memory pass forward and backward. Returns the number of folded pairs.
-    """
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
-
-    folded = 0
-    for mod in list(model.modules()):
-        if not isinstance(mod, nn.Sequential):
-            continue
-        items = list(mod._modules.items())
-        for (k1, conv), (k2, bn) in zip(items, items[1:]):
-            if (isinstance(conv, _CONVS) and isinstance(bn, _NORMS) and bn.track_running_stats
-                    and bn.running_mean is not None and conv.out_channels == bn.num_features):
-                transpose = isinstance(conv, (nn.ConvTranspose1d, nn.ConvTranspose2d,
-                                              nn.ConvTranspose3d))
-                mod._modules[k1] = fuse_conv_bn_eval(conv, bn, transpose=transpose)
-                mod._modules[k2] = nn.Identity()
-                folded += 1
-    return folded
-
-
-def _fast_copy(model: nn.Module, device: torch.device) -> nn.Module:
-    """A frozen eval-mode copy on ``device`` with BN folded and channels_last weights.
-
-    Working on a copy leaves the caller's model untouched (device, memory format,
-    training flag). A model that cannot be deep-copied is used as it is (moved to
-    ``device``; its eval/grad flags are restored by :func:`biaslens.tensors.frozen`).
-    """
-    try:
-        m = copy.deepcopy(model)
-    except Exception:  # exotic modules (locks, handles): fall back to the original
-        return model.to(device)
-    m = m.eval().requires_grad_(False).to(device)
-    _fold_batchnorm(m)
-    return m.to(memory_format=torch.channels_last)
-
-
-def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int, *,
-                  sign: int = 1, n_samples: int = 256, steps: int = 30,
-                  step_size: float | None = None, direction: Direction = "both",
-                  accumulate_grad: bool = False, disentangle: float = 0.0, seed: int = 0,
-                  device: str | torch.device = "cpu", n_show: int = 8,
+def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int,
+                  options: SteerOptions | None = None, *, sign: int = 1,
                   judge: nn.Module | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> SteerHistory:
+                  progress: Callable[[int, int], None] | None = None,
+                  **overrides: Any) -> SteerHistory:
     """Run the batched steering loop and record every attribute's logit at every step.
 
     All samples and both directions go through the models as one batch of
@@ -215,17 +191,20 @@ def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int
     Parameters
     ----------
     target_index, sign : the target column and its sign (−1 for ``-Male``/``Female``).
-    step_size : ``w``; ``None`` means ``1 / steps`` (the course's rule).
-    direction : ``"+"``, ``"-"`` or ``"both"`` (``+`` pass then ``−`` pass, each from ``Z0``).
-    accumulate_grad : step with the running sum of gradients (the course loops' quirk).
-    disentangle : ``λ`` of §2.5; penalizes the L2 change of the other attributes.
-    seed : seeds the CPU ``torch.Generator`` that draws ``Z0`` (then moved to ``device``).
-    n_show : how many samples keep their images (bounds memory).
+    options : :class:`SteerOptions` (or its fields as keywords); this loop uses
+        ``n_samples``, ``steps``, ``step_size`` (``None``: ``1 / steps``), ``direction``
+        (``+`` pass then ``−`` pass, each from ``Z0``), ``accumulate_grad`` (step with the
+        running sum of gradients, the course loops' quirk), ``disentangle`` (``λ`` of
+        §2.5; penalizes the L2 change of the other attributes), ``seed`` (seeds the CPU
+        ``torch.Generator`` that draws ``Z0``, then moved to ``device``), ``device`` and
+        ``n_show`` (how many samples keep their images; bounds memory).
     judge : a second classifier that *records* the logits while ``classifier`` (the guide)
         supplies the gradient; ``history`` then holds the judge's logits and
         ``guide_target`` the guide's target logit (see :func:`steer_audit`).
     progress : called as ``progress(step, steps)`` after each step (no host sync).
     """
+    opts = resolve_options(SteerOptions, options, overrides, where="steer_history")
+    n_samples, steps, direction = opts.n_samples, opts.steps, opts.direction
     if direction not in _DIRECTIONS:
         raise BiasLensError(f"direction must be one of '+', '-', 'both'; got {direction!r}")
     if steps < 1 or n_samples < 2:
@@ -235,25 +214,26 @@ def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int
     if not isinstance(z_dim, int):
         raise BiasLensError("the generator has no integer attribute 'z_dim' "
                             "(protocol: generator.z_dim, generator(z) -> (n, 3, H, W))")
-    device = torch.device(device)
-    w = 1.0 / steps if step_size is None else float(step_size)
-    n, n_show = n_samples, max(0, min(n_show, n_samples))
+    device = torch.device(opts.device)
+    w = 1.0 / steps if opts.step_size is None else float(opts.step_size)
+    n, n_show = n_samples, max(0, min(opts.n_show, n_samples))
     push = tuple(d * sign for d in _DIRECTIONS[direction])
     n_pass = len(push)
     cuda = device.type == "cuda"
 
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(opts.seed)
     z0 = torch.randn(n, z_dim, generator=gen).to(device)  # drawn on CPU, as in the course
     signs = torch.tensor(push, dtype=torch.float32, device=device).repeat_interleave(n)  # (P·n,)
     show_rows = torch.cat([torch.arange(n_show) + p * n for p in range(n_pass)]).to(device)
 
     t0 = time.perf_counter()
-    gen_model, clf_model = _fast_copy(generator, device), _fast_copy(classifier, device)
-    judge_model = _fast_copy(judge, device) if judge is not None else None
+    gen_model = inference_copy(generator, device)
+    clf_model = inference_copy(classifier, device)
+    judge_model = inference_copy(judge, device) if judge is not None else None
     frozen_models = (gen_model, clf_model) + ((judge_model,) if judge_model is not None else ())
     with frozen(*frozen_models):
         z = z0.repeat(n_pass, 1)  # (P·n, z_dim), every pass starts from Z0
-        grad_sum = torch.zeros_like(z) if accumulate_grad else None
+        grad_sum = torch.zeros_like(z) if opts.accumulate_grad else None
         hist: torch.Tensor | None = None  # (K, P·n, A), allocated once A is known
         guide_t: torch.Tensor | None = None  # (K, P·n) guide target logit (judge runs only)
         imgs: torch.Tensor | None = None  # (K, P·n_show, H, W, 3) uint8
@@ -293,7 +273,8 @@ def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int
             if guide_t is not None:
                 guide_t[k] = logits.detach()[:, target_index]
             imgs[k] = to_uint8(x.detach()[show_rows])
-            obj = steering_objective(logits, start, [target_index], others, disentangle, signs)
+            obj = steering_objective(logits, start, [target_index], others, opts.disentangle,
+                                     signs)
             (grad,) = torch.autograd.grad(obj.sum() / n, z)  # per-pass mean => 1/n per image
             with torch.no_grad():
                 if grad_sum is not None:
@@ -482,21 +463,14 @@ class RankedAttribute:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (undefined numbers as ``None``)."""
-        return {k: (_float(v) if isinstance(v, (float, np.floating)) else v)
+        return {k: (json_float(v) if isinstance(v, (float, np.floating)) else v)
                 for k, v in self.__dict__.items()}
 
 
-def _float(v: float) -> float | None:
-    return float(v) if np.isfinite(v) else None
-
-
-def _floats(x: np.ndarray) -> list[float | None]:
-    return [_float(v) for v in np.asarray(x, dtype=float)]
-
-
 @dataclass
-class SteerResult:
-    """Result of :func:`steer_audit`.
+class SteerResult(SteerStatistics):
+    """Result of :func:`steer_audit`: the :class:`SteerStatistics` of the run, with its
+    target, settings, ranked table and images.
 
     Arrays of shape ``(A,)`` are indexed like ``attribute_names``; covariances are of the
     *signed* target (``-Male`` rows are the negated ``Male`` rows). ``history`` is
@@ -517,18 +491,8 @@ class SteerResult:
     accumulate_grad: bool
     disentangle: float
     seed: int
-    test: str
     fdr: float
     n_boot: int
-    covariance: np.ndarray
-    correlation: np.ndarray
-    ci_low: np.ndarray
-    ci_high: np.ndarray
-    corr_ci_low: np.ndarray
-    corr_ci_high: np.ndarray
-    p_values: np.ndarray
-    q_values: np.ndarray
-    significant: np.ndarray
     ranked: list[RankedAttribute]
     mean_change: np.ndarray
     images: np.ndarray
@@ -558,33 +522,29 @@ class SteerResult:
                 "seed": self.seed, "test": self.test, "fdr": self.fdr, "n_boot": self.n_boot,
             },
             "ranked": [r.to_dict() for r in self.ranked],
-            "covariance": _floats(self.covariance),
-            "correlation": _floats(self.correlation),
-            "ci_low": _floats(self.ci_low),
-            "ci_high": _floats(self.ci_high),
-            "corr_ci_low": _floats(self.corr_ci_low),
-            "corr_ci_high": _floats(self.corr_ci_high),
-            "p_values": _floats(self.p_values),
-            "q_values": _floats(self.q_values),
+            "covariance": json_floats(self.covariance),
+            "correlation": json_floats(self.correlation),
+            "ci_low": json_floats(self.ci_low),
+            "ci_high": json_floats(self.ci_high),
+            "corr_ci_low": json_floats(self.corr_ci_low),
+            "corr_ci_high": json_floats(self.corr_ci_high),
+            "p_values": json_floats(self.p_values),
+            "q_values": json_floats(self.q_values),
             "significant": [bool(v) for v in self.significant],
-            "mean_change": [_floats(row) for row in self.mean_change],
+            "mean_change": [json_floats(row) for row in self.mean_change],
             "timing": {"elapsed_s": self.elapsed_s, "image_steps_per_s": self.image_steps_per_s},
             "data_comparison": self.data.to_dict() if self.data is not None else None,
             **self.extra,
         }
 
 
-def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male", *,
-                n_samples: int = 256, steps: int = 30, step_size: float | None = None,
-                direction: Direction = "both", accumulate_grad: bool = False,
-                disentangle: float = 0.0, top_k: int = 10, n_boot: int = 1000,
-                fdr: float = 0.05, seed: int = 0, device: str | torch.device = "cpu",
-                n_show: int = 8, attribute_names: Sequence[str] | None = None,
-                progress: Callable[[int, int], None] | None = None,
-                test: Literal["t", "signflip"] = "t", keep_history: bool = True,
-                judge: nn.Module | None = None,
+def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male",
+                options: SteerOptions | None = None, *,
+                attribute_names: Sequence[str] | None = None, judge: nn.Module | None = None,
                 reference: np.ndarray | torch.Tensor | None = None,
-                reference_name: str = "reference") -> SteerResult:
+                reference_name: str = "reference",
+                progress: Callable[[int, int], None] | None = None,
+                **overrides: Any) -> SteerResult:
     """Steer a generator toward a target attribute and rank what else changes.
 
     Parameters
@@ -592,22 +552,21 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
     generator : ``z_dim`` and ``forward(z) -> (n, 3, H, W)`` in [-1, 1].
     classifier : ``attribute_names`` and ``forward(images) -> (n, A)`` raw logits.
     target : an attribute name or alias; ``-Male`` / ``Female`` steer toward less Male.
-    n_samples, steps, step_size : ``n`` noise vectors, ``K`` steps of size ``w``
-        (default ``1/K``).
-    direction : ``"+"``, ``"-"`` or ``"both"`` (+ pass then − pass from the same ``Z0``).
-    accumulate_grad : course-compatible mode (step with the running gradient sum).
-    disentangle : ``λ`` ≥ 0 of §2.5 (penalizes change of the other attributes).
-    top_k : rows in ``ranked``.
-    n_boot, fdr, test : bootstrap resamples over images, BH false-discovery rate and the
-        per-image test (see :func:`covariance_statistics`).
-    seed : seeds the noise and the resampling.
-    device : ``"cpu"``, ``"cuda"``, … The models are *copied* there (frozen, eval mode,
-        BatchNorm folded, channels_last; bf16 autocast on CUDA); the caller's models are
-        left untouched.
-    n_show : samples whose images are kept for the grid.
+    options : a :class:`SteerOptions`; its fields may also (or instead) be passed as
+        keywords (``n_samples=64, steps=20``), which override the object's. They are:
+        ``n_samples``, ``steps``, ``step_size`` (``n`` noise vectors, ``K`` steps of size
+        ``w``, default ``1/K``); ``direction`` (``"+"``, ``"-"`` or ``"both"``: + pass
+        then − pass from the same ``Z0``); ``accumulate_grad`` (course-compatible mode:
+        step with the running gradient sum); ``disentangle`` (``λ`` ≥ 0 of §2.5,
+        penalizes change of the other attributes); ``top_k`` (rows in ``ranked``);
+        ``n_boot``, ``fdr``, ``test`` (bootstrap resamples over images, BH
+        false-discovery rate and the per-image test, see :func:`covariance_statistics`);
+        ``seed`` (the noise and the resampling); ``device`` (``"cpu"``, ``"cuda"``, …:
+        the models are *copied* there by :func:`biaslens.models.inference.inference_copy`
+        — frozen, eval mode, BatchNorm folded, channels_last; bf16 autocast on CUDA — and
+        the caller's models are left untouched); ``n_show`` (samples whose images are
+        kept for the grid); ``keep_history`` (keep the ``(P·K, n, A)`` logit history).
     attribute_names : defaults to ``classifier.attribute_names``.
-    progress : ``progress(step, steps)`` callback.
-    keep_history : keep the ``(P·K, n, A)`` logit history in the result.
     judge : an independently trained classifier that *measures* the steered images while
         ``classifier`` (the guide) only supplies the gradient. Gradient ascent on the
         guide also moves the guide's other logits through its shared features (an
@@ -622,7 +581,9 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
         images, and which excesses are significant (``beyond_data``: associations the
         generator added rather than learned). Needs ``n_boot >= 50``.
     reference_name : how the reference set is described in the result.
+    progress : ``progress(step, steps)`` callback.
     """
+    opts = resolve_options(SteerOptions, options, overrides, where="steer_audit")
     guide_names = list(getattr(classifier, "attribute_names", []) or [])
     measurer = judge if judge is not None else classifier
     who = "judge" if judge is not None else "classifier"
@@ -641,49 +602,45 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
                                 f"{exc}") from None
     else:
         t_guide, sign_guide = t, sign
-    if disentangle < 0:
-        raise BiasLensError(f"disentangle must be >= 0; got {disentangle}")
-    run = steer_history(generator, classifier, t_guide, sign=sign_guide, n_samples=n_samples,
-                        steps=steps, step_size=step_size, direction=direction,
-                        accumulate_grad=accumulate_grad, disentangle=disentangle, seed=seed,
-                        device=device, n_show=n_show, judge=judge, progress=progress)
+    if opts.disentangle < 0:
+        raise BiasLensError(f"disentangle must be >= 0; got {opts.disentangle}")
+    run = steer_history(generator, classifier, t_guide, opts, sign=sign_guide, judge=judge,
+                        progress=progress)
     if run.history.shape[2] != len(names):
         raise BiasLensError(f"the {who} returns {run.history.shape[2]} logits but "
                             f"{len(names)} attribute names were given")
     deltas = run.history - run.initial[None]  # D = H − L0, per image from its own start
-    st = covariance_statistics(deltas, t, sign, n_boot=n_boot, fdr=fdr, seed=seed, test=test)
-    order, _ = covariance_ranking(deltas, t, top_k)
+    st = covariance_statistics(deltas, t, sign, n_boot=opts.n_boot, fdr=opts.fdr,
+                               seed=opts.seed, test=opts.test)
+    order, _ = covariance_ranking(deltas, t, opts.top_k)
     ranked = [RankedAttribute(name=names[j], index=int(j), covariance=float(st.covariance[j]),
                               ci_low=float(st.ci_low[j]), ci_high=float(st.ci_high[j]),
                               correlation=float(st.correlation[j]),
                               p_value=float(st.p_values[j]), q_value=float(st.q_values[j]),
                               significant=bool(st.significant[j])) for j in order]
-    last = deltas.reshape(len(run.push_signs), steps, n_samples, -1)[:, -1]  # (P, n, A)
+    n_pass, steps, n = len(run.push_signs), opts.steps, opts.n_samples
+    last = deltas.reshape(n_pass, steps, n, -1)[:, -1]  # (P, n, A)
     data = None
     if reference is not None:
-        from biaslens.tensors import predict_logits
-
-        dev = torch.device(device)
-        ref_logits = predict_logits(_fast_copy(measurer, dev), reference, device=dev)
-        data = compare_with_data(deltas, ref_logits, t, sign, n_boot=n_boot, fdr=fdr,
-                                 seed=seed, reference=reference_name)
+        dev = torch.device(opts.device)
+        ref_logits = predict_logits(inference_copy(measurer, dev), reference, device=dev)
+        data = compare_with_data(deltas, ref_logits, t, sign, n_boot=opts.n_boot,
+                                 fdr=opts.fdr, seed=opts.seed, reference=reference_name)
     extra: dict[str, Any] = {}
     if run.guide_target is not None:
-        g = run.guide_target.reshape(len(run.push_signs), steps, n_samples)
+        g = run.guide_target.reshape(n_pass, steps, n)
         extra["judge"] = {
             "used": True,
-            "guide_target_change": _floats((g[:, -1] - g[:, 0]).mean(axis=1)),
-            "judge_target_change": _floats(last[:, :, t].mean(axis=1)),
+            "guide_target_change": json_floats((g[:, -1] - g[:, 0]).mean(axis=1)),
+            "judge_target_change": json_floats(last[:, :, t].mean(axis=1)),
         }
     return SteerResult(
+        **vars(st),  # the SteerStatistics fields
         target=display_name(t, sign, names), target_index=t, sign=sign, attribute_names=names,
-        direction=direction, push_signs=run.push_signs, n_samples=n_samples, steps=steps,
-        step_size=1.0 / steps if step_size is None else float(step_size),
-        accumulate_grad=accumulate_grad, disentangle=float(disentangle), seed=seed,
-        test=test, fdr=fdr, n_boot=n_boot, covariance=st.covariance,
-        correlation=st.correlation, ci_low=st.ci_low, ci_high=st.ci_high,
-        corr_ci_low=st.corr_ci_low, corr_ci_high=st.corr_ci_high, p_values=st.p_values,
-        q_values=st.q_values, significant=st.significant, ranked=ranked,
+        direction=opts.direction, push_signs=run.push_signs, n_samples=n, steps=steps,
+        step_size=1.0 / steps if opts.step_size is None else float(opts.step_size),
+        accumulate_grad=opts.accumulate_grad, disentangle=float(opts.disentangle),
+        seed=opts.seed, fdr=opts.fdr, n_boot=opts.n_boot, ranked=ranked,
         mean_change=last.mean(axis=1), images=run.images,
-        history=run.history if keep_history else None, initial=run.initial,
+        history=run.history if opts.keep_history else None, initial=run.initial,
         elapsed_s=run.elapsed_s, data=data, extra=extra)

@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
 import typer
 
 from biaslens.cli._common import audit_app, console, err_console
 from biaslens.io import write_json
-from biaslens.pipelines.inputs import load_for_role, model_path
-
-resolve_model_path = model_path
-
-
 
 
 @audit_app.command("steer")
@@ -60,28 +56,19 @@ def steer_cmd(
 
     Writes OUT/steer.json, OUT/steer_grid.png and OUT/steer_covariance.png.
     """
-    from biaslens.tensors import pick_device
+    from biaslens.pipelines.steering import plan_steering, run_steering
 
-    gen_path = resolve_model_path(generator, "generator")
-    clf_path = resolve_model_path(classifier, "classifier")
-    judge_path = resolve_model_path(judge, "judge") if judge is not None else None
-    if reference == "auto":   # the comparison needs >= 50 bootstrap resamples
-        shipped = generator is None and classifier is None
-        reference = "world:celeba" if shipped and n_boot >= 50 else "none"
-    dev = pick_device(device)
-    settings = {"target": target, "generator": str(gen_path), "classifier": str(clf_path),
-                "judge": str(judge_path) if judge_path else None, "reference": reference,
-                "reference_n": reference_n,
-                "n_samples": n, "steps": steps, "step_size": step_size, "direction": direction,
-                "accumulate_grad": accumulate_grad, "disentangle": disentangle, "top_k": top_k,
-                "n_boot": n_boot, "fdr": fdr, "test": test, "seed": seed, "device": str(dev),
-                "n_show": n_show, "skip": skip, "out": str(out)}
+    plan = plan_steering(target, generator=generator, classifier=classifier, judge=judge,
+                         reference=reference, reference_n=reference_n, n_samples=n,
+                         steps=steps, step_size=step_size, direction=direction,
+                         accumulate_grad=accumulate_grad, disentangle=disentangle,
+                         top_k=top_k, n_boot=n_boot, fdr=fdr, test=test, seed=seed,
+                         device=device, n_show=n_show)
     if dry_run:
-        console.print_json(json.dumps(settings))
+        console.print_json(json.dumps({**plan.settings(), "skip": skip, "out": str(out)}))
         return
     from rich.progress import Progress
 
-    from biaslens.audit.steer import steer_audit
     from biaslens.report.plots_steer import (
         plot_covariance_bars,
         plot_steer_grid,
@@ -89,26 +76,10 @@ def steer_cmd(
         steer_table,
     )
 
-    from biaslens.data.reference import load_reference
-
-    gen_model, clf_model = load_for_role(gen_path, "generator"), load_for_role(clf_path, "classifier")
-    judge_model = load_for_role(judge_path, "judge") if judge_path is not None else None
-    measurer = judge_model if judge_model is not None else clf_model
-    ref = load_reference(reference, n=reference_n, seed=seed,
-                         image_size=int(getattr(measurer, "image_size", 64)))
     with Progress(console=err_console, transient=True, disable=json_flag) as bar:
         task = bar.add_task(f"steering toward {target}", total=steps)
-        result = steer_audit(
-            gen_model, clf_model, target, n_samples=n, steps=steps, step_size=step_size,
-            direction=direction, accumulate_grad=accumulate_grad, disentangle=disentangle,
-            top_k=top_k, n_boot=n_boot, fdr=fdr, seed=seed, device=dev, n_show=n_show,
-            test=test, judge=judge_model, reference=None if ref is None else ref.images,
-            reference_name="" if ref is None else ref.description,
-            progress=lambda k, total: bar.update(task, completed=k))
-    data = result.to_dict()
-    data["inputs"] = {"generator": str(gen_path), "classifier": str(clf_path),
-                      "judge": str(judge_path) if judge_path else None,
-                      "reference": reference}
+        run = run_steering(plan, progress=lambda k, total: bar.update(task, completed=k))
+    result, data = run.result, run.to_dict()
     write_json(data, out / "steer.json")
     save_figure(plot_steer_grid(result, skip=skip), out / "steer_grid.png")
     save_figure(plot_covariance_bars(result), out / "steer_covariance.png")

@@ -7,7 +7,12 @@ import pytest
 
 from biaslens.errors import BiasLensError
 from biaslens.pipelines import inputs
-from biaslens.pipelines.audit_setup import AuditRun, AuditSetup, group_columns, split_view
+from biaslens.pipelines.audit_setup import (
+    AuditRun,
+    AuditSetup,
+    group_columns,
+    split_view,
+)
 
 
 @pytest.fixture(scope="module")

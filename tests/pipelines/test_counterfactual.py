@@ -11,7 +11,10 @@ import torch
 from biaslens.audit.counterfactual import counterfactual_audit
 from biaslens.errors import BiasLensError
 from biaslens.pipelines import inputs
-from biaslens.pipelines.counterfactual import counterfactual_on_cache, plan_counterfactual
+from biaslens.pipelines.counterfactual import (
+    counterfactual_on_cache,
+    plan_counterfactual,
+)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from biaslens.audit.population import PopulationOptions, classifier_rates, population_audit
+from biaslens.audit.population import (
+    PopulationOptions,
+    classifier_rates,
+    population_audit,
+)
 from biaslens.data.reference import sample_images, sample_training_images
 from biaslens.errors import BiasLensError
 from biaslens.pipelines import inputs

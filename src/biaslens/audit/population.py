@@ -48,13 +48,12 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
-from scipy import stats as _st
 from torch import nn
 
 from biaslens.audit.steer_reference import DataComparison, compare_with_data

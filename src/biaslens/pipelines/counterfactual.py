@@ -22,8 +22,12 @@ from typing import Any
 
 from torch import nn
 
-from biaslens.audit.counterfactual import (CounterfactualOptions, CounterfactualResult,
-                                           counterfactual_audit, resolve_condition)
+from biaslens.audit.counterfactual import (
+    CounterfactualOptions,
+    CounterfactualResult,
+    counterfactual_audit,
+    resolve_condition,
+)
 from biaslens.errors import BiasLensError, UnknownNameError
 from biaslens.options import resolve_options
 from biaslens.pipelines.audit_setup import AuditRun, AuditSetup, audit_split, image_size

@@ -24,8 +24,12 @@ from typing import Any
 
 from torch import nn
 
-from biaslens.audit.population import (PopulationOptions, PopulationResult, classifier_rates,
-                                       population_audit)
+from biaslens.audit.population import (
+    PopulationOptions,
+    PopulationResult,
+    classifier_rates,
+    population_audit,
+)
 from biaslens.errors import BiasLensError
 from biaslens.options import resolve_options
 from biaslens.pipelines.audit_setup import AuditRun, AuditSetup, image_size, split_view

@@ -23,7 +23,11 @@ from typing import Any
 
 from torch import nn
 
-from biaslens.audit.reconstruct import ReconstructOptions, ReconstructResult, reconstruct_audit
+from biaslens.audit.reconstruct import (
+    ReconstructOptions,
+    ReconstructResult,
+    reconstruct_audit,
+)
 from biaslens.options import resolve_options
 from biaslens.pipelines.audit_setup import AuditRun, AuditSetup, audit_split, image_size
 

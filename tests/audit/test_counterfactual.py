@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from biaslens.audit.counterfactual import VARIANTS, counterfactual_audit
+from biaslens.audit.counterfactual import (VARIANTS, CounterfactualOptions,
+                                           counterfactual_audit)
 from biaslens.errors import BiasLensError, UnknownNameError
 
 torch.set_num_threads(1)
@@ -127,6 +128,17 @@ def test_determinism_and_subsampling():
     b = counterfactual_audit(DecoderCondition(), PixelClassifier(), imgs, attrs, NAMES, **kw)
     assert a.to_dict() == b.to_dict()
     np.testing.assert_array_equal(a.pairs, b.pairs)
+
+
+def test_an_options_object_and_keywords_are_the_same_call():
+    imgs, attrs = _pool(30)
+    a = counterfactual_audit(DecoderCondition(), PixelClassifier(), imgs, attrs, NAMES,
+                             CounterfactualOptions(n=20, n_boot=20, seed=1))
+    b = counterfactual_audit(DecoderCondition(), PixelClassifier(), imgs, attrs, NAMES,
+                             n=20, n_boot=20, seed=1)
+    assert a.to_dict() == b.to_dict()
+    with pytest.raises(BiasLensError, match="counterfactual_audit has no option 'scal'"):
+        counterfactual_audit(DecoderCondition(), PixelClassifier(), imgs, attrs, NAMES, scal=3)
 
 
 def test_clear_errors():

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from biaslens.audit.population import (
     ClassifierRates,
+    PopulationOptions,
     classifier_rates,
     group_cells,
     newcombe_diff_ci,
@@ -199,6 +200,19 @@ def test_determinism_and_seed_dependence():
     c = population_audit(PixelGenerator(), PixelClassifier(), data, NAMES, seed=6, **kw)
     assert a.to_dict() == b.to_dict()
     assert a.to_dict()["attributes"] != c.to_dict()["attributes"]
+
+
+def test_an_options_object_and_keywords_are_the_same_call():
+    data = _data()
+    opts = PopulationOptions(n=200, batch_size=50, n_boot=20, seed=2)
+    a = population_audit(PixelGenerator(), PixelClassifier(), data, NAMES, opts)
+    b = population_audit(PixelGenerator(), PixelClassifier(), data, NAMES, n=200,
+                         batch_size=50, n_boot=20, seed=2)
+    c = population_audit(PixelGenerator(), PixelClassifier(), data, NAMES,
+                         PopulationOptions(n=200, batch_size=50), n_boot=20, seed=2)
+    assert a.to_dict() == b.to_dict() == c.to_dict()
+    with pytest.raises(BiasLensError, match="population_audit has no option 'nboot'"):
+        population_audit(PixelGenerator(), PixelClassifier(), data, NAMES, nboot=20)
 
 
 def test_clear_errors():

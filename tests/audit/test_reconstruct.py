@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from biaslens.audit.reconstruct import balanced_sample, reconstruct_audit
+from biaslens.audit.reconstruct import ReconstructOptions, balanced_sample, reconstruct_audit
 from biaslens.errors import BiasLensError, DataError, UnknownNameError
 
 torch.set_num_threads(1)
@@ -128,6 +128,18 @@ def test_determinism():
     a = reconstruct_audit(GroupVAE(), PixelClassifier(), imgs, attrs, NAMES, **kw)
     b = reconstruct_audit(GroupVAE(), PixelClassifier(), imgs, attrs, NAMES, **kw)
     assert a.to_dict() == b.to_dict()
+
+
+def test_an_options_object_and_keywords_are_the_same_call():
+    imgs, attrs, skin = _pool()
+    kw = dict(groups=["Male", "skin_type"], per_group=6, n_boot=20, seed=4)
+    a = reconstruct_audit(GroupVAE(), PixelClassifier(), imgs, attrs, NAMES,
+                          ReconstructOptions(**kw), group_columns={"skin_type": skin})
+    b = reconstruct_audit(GroupVAE(), PixelClassifier(), imgs, attrs, NAMES,
+                          group_columns={"skin_type": skin}, **kw)
+    assert a.to_dict() == b.to_dict()
+    with pytest.raises(BiasLensError, match="did you mean 'per_group'"):
+        reconstruct_audit(GroupVAE(), None, imgs, attrs, NAMES, per_grup=3)
 
 
 def test_clear_errors():

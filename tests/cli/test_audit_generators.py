@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-from biaslens.cli import audit_generators  # registers the commands on the shared sub-apps
+from biaslens.cli import audit_generators  # noqa: F401  (registers the commands)
 from biaslens.cli.main import app
 from biaslens.errors import BiasLensError
+from biaslens.pipelines import inputs
 
 torch.set_num_threads(1)
 runner = CliRunner()
@@ -129,7 +129,7 @@ def test_ratio_sweep_plumbing(setup, tmp_path):
 
 
 def test_default_cache_is_synthesized_and_announced(setup, tmp_path, monkeypatch):
-    monkeypatch.setattr(audit_generators, "DEFAULT_CACHE_N", 30)
+    monkeypatch.setattr(inputs, "DEFAULT_CACHE_N", 30)
     res = runner.invoke(app, ["audit", "population", "--generator", str(setup / "gen"),
                               "--classifier", str(setup / "clf"), "--n", "10", "--n-boot",
                               "0", "--no-correct", "--device", "cpu", "--out",
@@ -141,7 +141,7 @@ def test_default_cache_is_synthesized_and_announced(setup, tmp_path, monkeypatch
 
 
 def test_reconstruct_without_cache_uses_a_balanced_set(setup, tmp_path, monkeypatch):
-    monkeypatch.setattr(audit_generators, "DEFAULT_CACHE_N", 80)
+    monkeypatch.setattr(inputs, "DEFAULT_CACHE_N", 80)
     res = runner.invoke(app, ["audit", "reconstruct", "--vae", str(setup / "vae"),
                               "--classifier", str(setup / "clf"), "--per-group", "12",
                               "--n-boot", "0", "--device", "cpu", "--out",
@@ -187,7 +187,7 @@ def test_a_checkpoint_in_the_wrong_role_is_named(setup, tmp_path, cmd, option, m
 
 
 def test_counterfactual_condition_is_checked_before_any_data(setup, tmp_path, monkeypatch):
-    monkeypatch.setattr(audit_generators, "open_cache", None)  # must not be reached
+    monkeypatch.setattr(inputs, "cache_or_default", None)  # must not be reached
     res = runner.invoke(app, ["audit", "counterfactual", "--cvae", str(setup / "cvae"),
                               "--classifier", str(setup / "clf"), "--condition", "Smiling",
                               "--out", str(tmp_path / "o")])
@@ -217,17 +217,7 @@ def test_dry_run_and_bad_split(setup, tmp_path):
     res = runner.invoke(app, base + ["--split", "holdout"])
     assert isinstance(res.exception, BiasLensError) and "unknown split" in str(res.exception)
     with pytest.raises(BiasLensError, match="nope: vae checkpoint not found"):
-        audit_generators.resolve_checkpoint(tmp_path / "nope", "vae")
-
-
-def test_images_from_the_cache_view_match_the_cache(setup):
-    from biaslens.data.cache import load_cache
-
-    c = load_cache(setup / "cache")
-    view = audit_generators._view(c, "val")
-    assert len(view) == int((c.split == 1).sum())
-    np.testing.assert_array_equal(view.images[np.arange(len(view))],
-                                  c.images[np.flatnonzero(c.split == 1)])
+        inputs.model_path(tmp_path / "nope", "vae")
 
 
 def test_counterfactual_condition_accepts_case_and_aliases(setup, tmp_path):

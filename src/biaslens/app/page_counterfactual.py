@@ -21,17 +21,13 @@ _COLUMNS = ("original", "reconstruction", "decoder flip (counterfactual)",
 @st.cache_resource(show_spinner="auditing flips…", max_entries=4)
 def _audit(_ctx: AppContext, _cache: Any, cvae_key: str, clf_key: str, data_key: str,
            condition: str, n: int, seed: int):
-    from biaslens.audit.counterfactual import counterfactual_audit
+    from biaslens.pipelines.counterfactual import counterfactual_on_cache
 
     del cvae_key, clf_key, data_key
-    view = _cache.subset("test")
-    if len(view) == 0:
-        view = _cache.subset(None)
-    rows = np.sort(np.random.default_rng(seed).permutation(len(view))[:n])
-    return counterfactual_audit(_ctx.model("cvae"), _ctx.model("classifier"),
-                                np.asarray(view.images[rows]), np.asarray(view.attrs)[rows],
-                                list(_cache.attribute_names), condition=condition,
-                                groups=[condition], n=n, n_boot=300, seed=seed, n_show=0)
+    # n images of the test split (all rows without one), flip rates by the condition
+    return counterfactual_on_cache(_ctx.model("cvae"), _ctx.model("classifier"), _cache,
+                                   split=None, condition=condition, groups=[condition], n=n,
+                                   n_boot=300, seed=seed, n_show=0).result
 
 
 def render(ctx: AppContext) -> None:
@@ -40,6 +36,7 @@ def render(ctx: AppContext) -> None:
     from biaslens.tensors import predict_logits
     from biaslens.errors import BiasLensError
     from biaslens.names import canonical_name
+    from biaslens.pipelines.audit_setup import split_view
 
     st.header("Counterfactuals")
     st.write("The conditional VAE re-draws a face with its condition flipped. Flipping at "
@@ -72,9 +69,7 @@ def render(ctx: AppContext) -> None:
         cvals = np.array([[float(logit[clf_names.index(canonical_name(c, clf_names))] > 0)
                            for c in cond_names]], np.float32)
     else:
-        view = cache.subset("test")
-        if len(view) == 0:
-            view = cache.subset(None)
+        view = split_view(cache, None, usual="test")
         idx = c2.slider("test image", 0, len(view) - 1, 0, key="cf_index")
         image = np.asarray(view.images[idx:idx + 1])
         row = np.asarray(view.attrs)[idx]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -17,18 +16,18 @@ __all__ = ["render"]
 @st.cache_resource(show_spinner="generating and classifying faces…", max_entries=4)
 def _population(_ctx: AppContext, _cache: Any, gen_key: str, clf_key: str, data_key: str,
                 n: int, groups: tuple[str, ...], seed: int, associations: bool = False):
-    from biaslens.audit.population import population_audit
-    from biaslens.data.reference import sample_training_images
+    from biaslens.pipelines.population import population_on_cache
 
     del gen_key, clf_key, data_key
-    train = _cache.subset("train")
-    base = train if len(train) else _cache.subset(None)
-    ref = sample_training_images(_cache, 1000, seed) if associations else None
-    return population_audit(_ctx.model("generator"), _ctx.model("classifier"),
-                            np.asarray(base.attrs), list(_cache.attribute_names), n=n,
-                            groups=list(groups), seed=seed, n_boot=300, batch_size=256,
-                            reference_images=ref if ref is not None and len(ref) >= 10 else None,
-                            reference_name="training faces of the app's data")
+    # the training split (all rows without one), uncorrected, 1,000 of its faces as the
+    # association reference
+    return population_on_cache(_ctx.model("generator"), _ctx.model("classifier"), _cache,
+                               split=None, correct=False,
+                               associations="auto" if associations else "none",
+                               reference_n=1000, reference_seed=seed,
+                               reference_name="training faces of the app's data", n=n,
+                               groups=list(groups), seed=seed, n_boot=300,
+                               batch_size=256).result
 
 
 def render(ctx: AppContext) -> None:

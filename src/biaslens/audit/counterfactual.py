@@ -53,9 +53,11 @@ from biaslens.tensors import predict_logits, to_model_pixels, to_uint8_numpy
 from biaslens.audit.reconstruct import resolve_group_columns
 from biaslens.errors import BiasLensError, DataError
 from biaslens.names import canonical_name
+from biaslens.options import resolve_options
 from biaslens.stats import bootstrap_ci, wilson_ci
 
-__all__ = ["VARIANTS", "AttributeShift", "CounterfactualResult", "counterfactual_audit",
+__all__ = ["VARIANTS", "AttributeShift", "CounterfactualOptions", "CounterfactualResult",
+           "counterfactual_audit",
            "counterfactual_images", "resolve_condition"]
 
 #: Output variants, in the column order of the picture (after the original).
@@ -142,14 +144,15 @@ class CounterfactualResult:
             "audit": "counterfactual", "condition": self.condition, "scale": self.scale,
             "n": self.n,
             "variants": {v: {"flip_rate": json_float(self.flip_rate[v]),
-                             "flip_rate_ci": [json_float(x) for x in self.flip_rate_ci[v]],
+                             "flip_rate_ci": json_floats(self.flip_rate_ci[v]),
                              "flip_vs_recon": json_float(self.flip_vs_recon[v]),
-                             "flip_vs_recon_ci": [json_float(x) for x in self.flip_vs_recon_ci[v]],
+                             "flip_vs_recon_ci": json_floats(self.flip_vs_recon_ci[v]),
                              "to_target": json_float(self.to_target[v]),
-                             "to_target_ci": [json_float(x) for x in self.to_target_ci[v]],
+                             "to_target_ci": json_floats(self.to_target_ci[v]),
                              "flip_rate_by_group": json_floats(self.flip_rate_by_group[v]),
-                             "flip_rate_by_group_ci": [json_floats(self.flip_rate_by_group_ci[v][0]),
-                                                       json_floats(self.flip_rate_by_group_ci[v][1])]}
+                             "flip_rate_by_group_ci": [
+                                 json_floats(self.flip_rate_by_group_ci[v][0]),
+                                 json_floats(self.flip_rate_by_group_ci[v][1])]}
                          for v in VARIANTS},
             "groups": list(self.groups), "group_labels": list(self.group_labels),
             "group_n": [int(v) for v in self.group_n],
@@ -186,14 +189,28 @@ def resolve_condition(cvae: nn.Module, condition: str) -> tuple[str, int]:
     return cond, cond_names.index(cond)
 
 
+@dataclass(frozen=True)
+class CounterfactualOptions:
+    """Options of :func:`counterfactual_audit` (its ``**overrides`` name these fields)."""
+
+    condition: str = "Male"               # the condition column to flip
+    groups: Sequence[str] = ("Male",)     # group columns of the per-group flip rates
+    n: int = 512                          # images audited (seeded subset; all if fewer)
+    scale: float = 2.0                    # the scaled variant decodes c + scale·(c' − c)
+    batch_size: int = 256                 # encoding / decoding / labelling batch
+    n_boot: int = 1000                    # bootstrap resamples of the shift CIs
+    level: float = 0.95                   # confidence level of every interval
+    top_k: int = 10                       # attributes in each "what else changes" ranking
+    n_show: int = 8                       # before/after rows kept for the picture
+    seed: int = 0                         # sampling and bootstrap
+    device: str | torch.device = "cpu"    # where the CVAE and classifier run
+
+
 def counterfactual_audit(cvae: nn.Module, classifier: nn.Module, images: np.ndarray,
-                         attrs: np.ndarray, attribute_names: Sequence[str], *,
-                         condition: str = "Male", groups: Sequence[str] = ("Male",),
+                         attrs: np.ndarray, attribute_names: Sequence[str],
+                         options: CounterfactualOptions | None = None, *,
                          group_columns: Mapping[str, np.ndarray] | None = None,
-                         n: int = 512, scale: float = 2.0, batch_size: int = 256,
-                         n_boot: int = 1000, level: float = 0.95, top_k: int = 10,
-                         n_show: int = 8, seed: int = 0, device: str | torch.device = "cpu"
-                         ) -> CounterfactualResult:
+                         **overrides: Any) -> CounterfactualResult:
     """Flip a conditional VAE's condition at the decoder and the encoder; measure the effect.
 
     Parameters
@@ -202,15 +219,18 @@ def counterfactual_audit(cvae: nn.Module, classifier: nn.Module, images: np.ndar
         as the trainer uses).
     classifier : ``attribute_names`` and ``forward(x) -> (n, A)`` logits.
     images, attrs, attribute_names : the pool (uint8 ``(N, H, W, 3)``, bool ``(N, A)``).
-    condition : the condition column to flip (must be one of ``cvae.condition_names`` and
-        a classifier attribute).
-    groups, group_columns : group columns for the per-group flip rates (attributes or
-        extra integer columns, e.g. ``skin_type``).
-    n : images audited (a seeded random subset without replacement; all if fewer).
-    scale : the scaled variant decodes with ``c + scale·(c' − c)``.
-    n_boot, level, top_k : bootstrap resamples, CI level, attributes in each shift ranking.
-    n_show : before/after rows kept for the picture.
+    options : :class:`CounterfactualOptions`; ``**overrides`` name its fields.
+        ``condition`` must be one of ``cvae.condition_names`` and a classifier attribute;
+        ``groups`` are attributes or keys of ``group_columns`` (extra integer columns,
+        e.g. ``skin_type``); ``n`` images are audited (a seeded random subset without
+        replacement; all if fewer).
     """
+    opts = resolve_options(CounterfactualOptions, options, overrides,
+                           where="counterfactual_audit")
+    condition, groups, n, scale, seed, device = (opts.condition, opts.groups, opts.n,
+                                                 opts.scale, opts.seed, opts.device)
+    batch_size, n_boot, level, top_k = opts.batch_size, opts.n_boot, opts.level, opts.top_k
+    n_show = opts.n_show
     cond, column = resolve_condition(cvae, condition)
     cond_names = list(cvae.condition_names)
     attrs = np.asarray(attrs).astype(bool)

@@ -48,25 +48,26 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
-from scipy import stats as _st
 from torch import nn
 
 from biaslens.audit.steer_reference import DataComparison, compare_with_data
 from biaslens.errors import BiasLensError, DataError
 from biaslens.names import canonical_name
 from biaslens.io import json_float, json_floats
+from biaslens.options import resolve_options
 from biaslens.stats import (bootstrap_ci, katz_ratio_ci, newcombe_diff_ci, rogan_gladen,
                             row_bincount, share_correction, wilson_ci)
 from biaslens.tensors import generate_images, is_decoder, predict_logits
 
 __all__ = [
     "ClassifierRates",
+    "PopulationOptions",
     "PopulationResult",
     "classifier_rates",
     "generate_images",
@@ -182,9 +183,6 @@ def _cell_labels(names: Sequence[str]) -> list[str]:
             for c in range(2 ** g)]
 
 
-# --------------------------------------------------------------------------- generation
-
-
 # --------------------------------------------------------------------------- result
 
 
@@ -204,19 +202,19 @@ class PopulationResult:
     n_data: int
     corrected: bool
     correction_note: str
-    observed: np.ndarray
-    observed_ci: tuple[np.ndarray, np.ndarray]
-    generated: np.ndarray
-    generated_ci: tuple[np.ndarray, np.ndarray]
-    data: np.ndarray
-    data_ci: tuple[np.ndarray, np.ndarray]
-    difference: np.ndarray
-    difference_ci: tuple[np.ndarray, np.ndarray]
-    ratio: np.ndarray
-    ratio_ci: tuple[np.ndarray, np.ndarray]
-    amplification: np.ndarray
-    amplification_ci: tuple[np.ndarray, np.ndarray]
-    tpr: np.ndarray
+    observed: np.ndarray                          # (A,) raw classifier prevalence
+    observed_ci: tuple[np.ndarray, np.ndarray]    # its Wilson interval
+    generated: np.ndarray                         # (A,) corrected if rates were given
+    generated_ci: tuple[np.ndarray, np.ndarray]   # Wilson bounds, corrected the same way
+    data: np.ndarray                              # (A,) training-label prevalence
+    data_ci: tuple[np.ndarray, np.ndarray]        # its Wilson interval
+    difference: np.ndarray                        # generated − data
+    difference_ci: tuple[np.ndarray, np.ndarray]  # Newcombe hybrid score
+    ratio: np.ndarray                             # generated / data
+    ratio_ci: tuple[np.ndarray, np.ndarray]       # Katz log interval
+    amplification: np.ndarray                     # sign(data − ½) · difference
+    amplification_ci: tuple[np.ndarray, np.ndarray]  # the difference's, signed
+    tpr: np.ndarray                               # (A,) classifier rates used (NaN: none)
     fpr: np.ndarray
     groups: list[str]
     group_labels: list[str]
@@ -255,18 +253,19 @@ class PopulationResult:
         def ci(pair):
             return {"low": json_floats(pair[0]), "high": json_floats(pair[1])}
 
+        def at(pair, j):
+            return [json_float(pair[0][j]), json_float(pair[1][j])]
+
         attrs = [{
             "name": nm, "generated": json_float(self.generated[j]),
-            "generated_ci": [json_float(self.generated_ci[0][j]), json_float(self.generated_ci[1][j])],
+            "generated_ci": at(self.generated_ci, j),
             "observed": json_float(self.observed[j]), "data": json_float(self.data[j]),
-            "data_ci": [json_float(self.data_ci[0][j]), json_float(self.data_ci[1][j])],
+            "data_ci": at(self.data_ci, j),
             "difference": json_float(self.difference[j]),
-            "difference_ci": [json_float(self.difference_ci[0][j]), json_float(self.difference_ci[1][j])],
-            "ratio": json_float(self.ratio[j]),
-            "ratio_ci": [json_float(self.ratio_ci[0][j]), json_float(self.ratio_ci[1][j])],
+            "difference_ci": at(self.difference_ci, j),
+            "ratio": json_float(self.ratio[j]), "ratio_ci": at(self.ratio_ci, j),
             "amplification": json_float(self.amplification[j]),
-            "amplification_ci": [json_float(self.amplification_ci[0][j]),
-                                 json_float(self.amplification_ci[1][j])],
+            "amplification_ci": at(self.amplification_ci, j),
             "tpr": json_float(self.tpr[j]), "fpr": json_float(self.fpr[j]),
         } for j, nm in enumerate(self.attribute_names)]
         return {
@@ -296,6 +295,22 @@ class PopulationResult:
         }
 
 
+@dataclass(frozen=True)
+class PopulationOptions:
+    """Options of :func:`population_audit` (its ``**overrides`` name these fields)."""
+
+    n: int = 10000                        # generated samples
+    batch_size: int = 512                 # generation and labelling batch
+    groups: Sequence[str] = ("Male",)     # attributes crossed into groups (2^g cells)
+    seed: int = 0                         # noise, condition draw and bootstrap
+    device: str | torch.device = "cpu"    # where the generator and classifier run
+    n_boot: int = 1000                    # bootstrap resamples (shares, discrepancies)
+    level: float = 0.95                   # confidence level of every interval
+    association_target: str | None = None  # associations with this (None: first group)
+    reference_name: str = "reference"     # what the reference images are, for the report
+    fdr: float = 0.05                     # Benjamini–Hochberg rate of the association test
+
+
 def _discrepancies(q: np.ndarray, q_data: np.ndarray) -> dict[str, np.ndarray]:
     """L2 and TV of share vectors ``q`` (..., C) to the data and to uniform."""
     u = np.full(q.shape[-1], 1.0 / q.shape[-1])
@@ -306,14 +321,10 @@ def _discrepancies(q: np.ndarray, q_data: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np.ndarray,
-                     attribute_names: Sequence[str], *, n: int = 10000, batch_size: int = 512,
-                     groups: Sequence[str] = ("Male",),
-                     classifier_rates: ClassifierRates | None = None, seed: int = 0,
-                     device: str | torch.device = "cpu", n_boot: int = 1000,
-                     level: float = 0.95,
+                     attribute_names: Sequence[str], options: PopulationOptions | None = None,
+                     *, classifier_rates: ClassifierRates | None = None,
                      reference_images: np.ndarray | torch.Tensor | None = None,
-                     association_target: str | None = None, reference_name: str = "reference",
-                     fdr: float = 0.05) -> PopulationResult:
+                     **overrides: Any) -> PopulationResult:
     """Compare the attributes of ``n`` generated faces with the training data's labels.
 
     Parameters
@@ -324,15 +335,18 @@ def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np
         often the classifier agrees with the requested condition.
     classifier : ``attribute_names`` and ``forward(x) -> (n, A)`` logits (label = logit > 0).
     data_attrs, attribute_names : the training labels ``(N, A')`` and their names.
-    groups : attribute names crossed into intersectional groups (``2^g`` cells).
+    options : :class:`PopulationOptions` (``n``, ``groups``, ``seed``, ``n_boot``, ...);
+        ``**overrides`` name its fields (``population_audit(G, C, y, names, n=500)``).
     classifier_rates : from :func:`classifier_rates` on held-out labelled data; enables
         the Rogan–Gladen correction (stated in ``correction_note``).
-    seed : seeds the noise, the condition draw and the bootstrap.
-    n_boot, level : bootstrap resamples (fairness discrepancy, share CIs) and CI level.
     reference_images : real training images (uint8 NHWC or float NCHW); enables the
         association comparison against ``association_target`` (default: the first group
         column), tested at Benjamini–Hochberg rate ``fdr`` (needs ``n_boot >= 50``).
     """
+    opts = resolve_options(PopulationOptions, options, overrides, where="population_audit")
+    n, batch_size, groups, seed, device = (opts.n, opts.batch_size, opts.groups, opts.seed,
+                                           opts.device)
+    n_boot, level, association_target = opts.n_boot, opts.level, opts.association_target
     if n < 2:
         raise BiasLensError(f"need n >= 2 generated samples; got {n}")
     data = np.asarray(data_attrs).astype(bool)
@@ -384,8 +398,9 @@ def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np
         ref_logits = predict_logits(classifier, reference_images, batch_size=batch_size,
                                     device=device)[:, clf_cols]
         associations = compare_with_data(logits[None, :, clf_cols], ref_logits,
-                                         names.index(assoc_name), n_boot=n_boot, fdr=fdr,
-                                         seed=seed, level=level, reference=reference_name)
+                                         names.index(assoc_name), n_boot=n_boot, fdr=opts.fdr,
+                                         seed=seed, level=level,
+                                         reference=opts.reference_name)
     data = data[:, data_cols]
     n_data = len(data)
 

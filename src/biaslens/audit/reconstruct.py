@@ -46,10 +46,11 @@ from biaslens.io import json_float, json_floats
 from biaslens.tensors import predict_logits, to_model_pixels, to_uint8_numpy
 from biaslens.errors import BiasLensError, DataError
 from biaslens.names import canonical_name
+from biaslens.options import resolve_options
 from biaslens.stats import bootstrap_ci, wilson_ci
 
-__all__ = ["ReconstructResult", "balanced_sample", "reconstruct_audit", "reconstruct_images",
-           "resolve_group_columns"]
+__all__ = ["ReconstructOptions", "ReconstructResult", "balanced_sample", "reconstruct_audit",
+           "reconstruct_images", "resolve_group_columns"]
 
 
 def resolve_group_columns(groups: Sequence[str], attrs: np.ndarray,
@@ -199,21 +200,34 @@ class ReconstructResult:
                 "by_group": rows, "worst_group": self.worst_group,
                 "worst_preservation": dict(self.worst_preservation),
                 "mse_gap": json_float(self.mse_gap), "missing_groups": list(self.missing_groups),
-                "mse": json_floats(self.mse), "l1": json_floats(self.l1), "settings": dict(self.settings)}
+                "mse": json_floats(self.mse), "l1": json_floats(self.l1),
+                "settings": dict(self.settings)}
 
 
 def _label(names: Sequence[str], cell: Sequence[int]) -> str:
     return ",".join(f"{n}={v}" for n, v in zip(names, cell))
 
 
+@dataclass(frozen=True)
+class ReconstructOptions:
+    """Options of :func:`reconstruct_audit` (its ``**overrides`` name these fields)."""
+
+    groups: Sequence[str] = ("Male", "skin_type")  # group columns crossed into groups
+    per_group: int = 200                  # images per group (fewer if it is smaller)
+    batch_size: int = 256                 # encoding / decoding / labelling batch
+    n_boot: int = 1000                    # bootstrap resamples of the error CIs
+    level: float = 0.95                   # confidence level of every interval
+    n_show: int = 4                       # example pairs kept per group for the picture
+    seed: int = 0                         # sampling and bootstrap
+    device: str | torch.device = "cpu"    # where the VAE and classifier run
+
+
 def reconstruct_audit(vae: nn.Module, classifier: nn.Module | None,
                       images_uint8: np.ndarray, attrs: np.ndarray,
-                      attribute_names: Sequence[str], *,
-                      groups: Sequence[str] = ("Male", "skin_type"),
+                      attribute_names: Sequence[str],
+                      options: ReconstructOptions | None = None, *,
                       group_columns: Mapping[str, np.ndarray] | None = None,
-                      per_group: int = 200, batch_size: int = 256, n_boot: int = 1000,
-                      level: float = 0.95, n_show: int = 4, seed: int = 0,
-                      device: str | torch.device = "cpu") -> ReconstructResult:
+                      **overrides: Any) -> ReconstructResult:
     """Per-group reconstruction error and label preservation of a VAE.
 
     Parameters
@@ -222,13 +236,16 @@ def reconstruct_audit(vae: nn.Module, classifier: nn.Module | None,
     classifier : attribute classifier for label preservation (``None`` skips it).
     images_uint8, attrs, attribute_names : the pool to sample the audit set from
         (uint8 ``(N, H, W, 3)``, bool ``(N, A)``).
-    groups : group columns crossed into intersectional groups: attribute names or keys
-        of ``group_columns`` (e.g. ``{"skin_type": cache.groups[:, 0]}``).
-    per_group : images per group (fewer if the group is smaller; ``n`` says how many).
-    n_boot, level : bootstrap resamples for the error CIs and the CI level.
-    n_show : example pairs kept per group for the picture.
-    seed : seeds the sampling and the bootstrap.
+    options : :class:`ReconstructOptions`; ``**overrides`` name its fields. ``groups``
+        are attribute names or keys of ``group_columns`` (e.g.
+        ``{"skin_type": cache.groups[:, 0]}``); ``per_group`` images per group (``n``
+        says how many each got); ``n_show`` example pairs per group; ``seed`` seeds the
+        sampling and the bootstrap.
     """
+    opts = resolve_options(ReconstructOptions, options, overrides, where="reconstruct_audit")
+    groups, per_group, batch_size, seed, device = (opts.groups, opts.per_group,
+                                                   opts.batch_size, opts.seed, opts.device)
+    n_boot, level, n_show = opts.n_boot, opts.level, opts.n_show
     attrs = np.asarray(attrs).astype(bool)
     if len(attrs) != len(images_uint8):
         raise DataError(f"{len(images_uint8)} images but {len(attrs)} attribute rows",

@@ -1,5 +1,9 @@
 """``biaslens audit population|reconstruct|counterfactual`` and ``experiment ratio-sweep``.
 
+Each audit command parses its options, builds the use case's plan
+(:mod:`biaslens.pipelines.population`, :mod:`~biaslens.pipelines.reconstruct`,
+:mod:`~biaslens.pipelines.counterfactual`), runs it, renders the result and writes JSON.
+
 Examples::
 
     biaslens audit population --generator gen/ --classifier clf/ --cache caches/synth64 \\
@@ -15,96 +19,35 @@ from __future__ import annotations
 
 import contextlib
 import json
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
 import typer
 
 from biaslens.cli._common import audit_app, console, err_console, experiment_app
+from biaslens.errors import BiasLensError
 from biaslens.io import write_json
 from biaslens.pipelines.inputs import load_for_role, model_path
-from biaslens.errors import BiasLensError, UnknownNameError
-
-if TYPE_CHECKING:  # torch loads lazily: `biaslens --help` stays fast
-    from torch import nn
-
-#: Size of the default cache synthesized when no ``--cache`` is given.
-DEFAULT_CACHE_N = 2000
-SPLITS = ("train", "val", "test", "all")
-
-
-resolve_checkpoint = model_path
-
-
-def _prologue(models: dict[str, Path | None], device: str, cache: Path | None, out: Path,
-              dry_run: bool, **options: Any) -> tuple[dict[str, Path], Any, dict] | None:
-    """Resolve the model checkpoints and the device and collect the run's settings.
-
-    Returns ``(paths, device, settings)``, or ``None`` after printing the settings when
-    ``dry_run`` (the command then stops before loading anything).
-    """
-    from biaslens.tensors import pick_device
-
-    paths = {role: resolve_checkpoint(given, role) for role, given in models.items()}
-    dev = pick_device(device)
-    settings = {**{role: str(p) for role, p in paths.items()},
-                "cache": None if cache is None else str(cache), **options,
-                "device": str(dev), "out": str(out)}
-    if dry_run:
-        console.print_json(json.dumps(settings))
-        return None
-    return paths, dev, settings
 
 
 def _split_list(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
-@contextlib.contextmanager
-def open_cache(path: Path | None, size: int, seed: int = 0, quiet: bool = False,
-               world: str = "celeba") -> Iterator[Any]:
-    """Load ``path``, or synthesize a small cache of ``world`` in a temp folder.
-
-    The temporary cache (``DEFAULT_CACHE_N`` faces of ``world``, seed ``seed``, ``size``
-    pixels) is removed on exit; the user is told it was made.
-    """
-    from biaslens.data.cache import load_cache
-
-    if path is not None:
-        yield load_cache(path)
-        return
-    from biaslens.world.synth import synthesize_cache
-
-    if not quiet:
-        err_console.print(f"no --cache given: synthesizing a {world!r}-world cache "
-                          f"({DEFAULT_CACHE_N} faces, seed {seed}, {size}px) in a temp folder")
-    with tempfile.TemporaryDirectory(prefix="biaslens-cache-") as tmp:
-        yield synthesize_cache(world, DEFAULT_CACHE_N, Path(tmp) / "cache", size=size,
-                               seed=seed)
+def _settings(plan: Any, out: Path, dry_run: bool) -> dict[str, Any] | None:
+    """The plan's settings and the output folder; ``None`` after printing them when
+    ``dry_run`` (the command then stops before loading anything)."""
+    settings = {**plan.settings, "out": str(out)}
+    if dry_run:
+        console.print_json(json.dumps(settings))
+        return None
+    return settings
 
 
-def _view(cache: Any, split: str) -> Any:
-    """The rows of ``split`` as a lazy :class:`CacheView` (images read on indexing)."""
-    if split not in SPLITS:
-        raise BiasLensError(f"unknown split {split!r}; valid: {', '.join(SPLITS)}")
-    view = cache.subset(None if split == "all" else split)
-    if len(view) == 0:
-        raise BiasLensError(f"{cache.path}: the cache has no {split!r} rows (try --split all)")
-    return view
-
-
-def _group_columns(view: Any) -> dict[str, np.ndarray]:
-    if view.groups is None:
-        return {}
-    return {name: np.asarray(view.groups[:, k]) for k, name in enumerate(view.group_names)}
-
-
-def _image_size(model: nn.Module, default: int = 64) -> int:
-    size = getattr(model, "image_size", None)
-    return int(size) if isinstance(size, int) else default
+def _note(json_flag: bool) -> Callable[[str], None] | None:
+    """Where a run says it synthesized a cache: stderr, unless the JSON is printed."""
+    return None if json_flag else err_console.print
 
 
 def _finish(data: dict[str, Any], path: Path, json_flag: bool) -> bool:
@@ -150,58 +93,28 @@ def population_cmd(
 
     Writes OUT/population.json and OUT/population.png.
     """
-    start = _prologue({"generator": generator, "classifier": classifier}, device, cache, out,
-                      dry_run, n=n, batch_size=batch_size, groups=_split_list(groups),
-                      split=split, correct=correct, n_boot=n_boot, seed=seed,
-                      associations=associations, reference_n=reference_n)
-    if start is None:
+    from biaslens.pipelines.population import plan_population
+
+    plan = plan_population(generator, classifier, cache, device=device, split=split,
+                           correct=correct, associations=associations,
+                           reference_n=reference_n, n=n, batch_size=batch_size,
+                           groups=_split_list(groups), n_boot=n_boot, seed=seed)
+    settings = _settings(plan, out, dry_run)
+    if settings is None:
         return
-    paths, dev, settings = start
-    gen_path, clf_path = paths["generator"], paths["classifier"]
-    from biaslens.audit.population import classifier_rates, population_audit
-    from biaslens.data.reference import sample_images
+    from biaslens.report.figures import save_figure
     from biaslens.report.plots_generators import (
         association_table,
         plot_population,
         population_table,
     )
-    from biaslens.report.figures import save_figure
 
-    gen = load_for_role(gen_path, "generator", accept=("generator", "vae"))
-    clf = load_for_role(clf_path, "classifier")
-    with open_cache(cache, _image_size(clf, _image_size(gen)), quiet=json_flag) as c:
-        view = _view(c, split)
-        rates = None
-        if correct:
-            val = c.subset("val")
-            if len(val) == 0:
-                raise BiasLensError(f"{c.path}: no val rows to measure the classifier's "
-                                    "TPR/FPR; pass --no-correct")
-            rates = classifier_rates(clf, val.images, val.attrs, c.attribute_names,
-                                     device=dev)
-        ref, assoc_kw = None, {}
-        auto = associations.lower() == "auto"
-        if associations.lower() != "none" and not (auto and n_boot < 50):
-            if n_boot < 50:
-                raise BiasLensError(f"the association comparison needs --n-boot >= 50 "
-                                    f"(got {n_boot}); or pass --associations none")
-            if reference_n < 10:
-                raise BiasLensError(f"--reference-n must be >= 10; got {reference_n}")
-            ref = sample_images(view.images, reference_n, seed + 1)
-            assoc_kw = dict(association_target=None if auto else associations,
-                            reference_name=f"{split} split of "
-                                           f"{c.path if cache else 'the synthesized cache'}")
-        with console.status("generating and labelling", spinner="dots") if not json_flag \
-                else contextlib.nullcontext():
-            result = population_audit(gen, clf, view.attrs, c.attribute_names, n=n,
-                                      batch_size=batch_size, groups=_split_list(groups),
-                                      classifier_rates=rates, seed=seed, device=dev,
-                                      n_boot=n_boot, reference_images=ref, **assoc_kw)
-        data = result.to_dict()
-        data["inputs"] = {**settings, "cache": str(c.path) if cache else "synthesized",
-                          "classifier_rates": None if rates is None else rates.to_dict()}
+    with console.status("generating and labelling", spinner="dots") if not json_flag \
+            else contextlib.nullcontext():
+        run = plan.run(note=_note(json_flag))
+    result = run.result
     save_figure(plot_population(result, top_k), out / "population.png")
-    if _finish(data, out / "population.json", json_flag):
+    if _finish(run.to_dict(settings), out / "population.json", json_flag):
         return
     console.print(population_table(result, top_k))
     assoc = association_table(result, top_k)
@@ -236,37 +149,26 @@ def reconstruct_cmd(
 
     Writes OUT/reconstruct.json, OUT/reconstruct.png and OUT/reconstruct_examples.png.
     """
-    start = _prologue({"vae": vae, "classifier": classifier}, device, cache, out, dry_run,
-                      groups=_split_list(groups), per_group=per_group, split=split,
-                      n_boot=n_boot, seed=seed)
-    if start is None:
+    from biaslens.pipelines.reconstruct import plan_reconstruct
+
+    plan = plan_reconstruct(vae, classifier, cache, device=device, split=split,
+                            groups=_split_list(groups), per_group=per_group, n_boot=n_boot,
+                            n_show=n_show, seed=seed)
+    settings = _settings(plan, out, dry_run)
+    if settings is None:
         return
-    paths, dev, settings = start
-    vae_path, clf_path = paths["vae"], paths["classifier"]
-    from biaslens.audit.reconstruct import reconstruct_audit
-    from biaslens.report.plots_generators import plot_reconstruction, reconstruct_table
     from biaslens.report.figures import save_figure
+    from biaslens.report.plots_generators import plot_reconstruction, reconstruct_table
     from biaslens.train.images import save_image
 
-    model, clf = load_for_role(vae_path, "vae"), load_for_role(clf_path, "classifier")
-    # Without a cache the audit set is synthesized from the `balanced` world (Male and skin
-    # type 50/50 and independent), all rows: 500 faces per gender x skin-type cell.
-    with open_cache(cache, _image_size(model), quiet=json_flag,
-                    world="celeba" if cache else "balanced") as c:
-        view = _view(c, split if cache else "all")
-        result = reconstruct_audit(model, clf, view.images, view.attrs,
-                                   c.attribute_names, groups=_split_list(groups),
-                                   group_columns=_group_columns(view), per_group=per_group,
-                                   n_boot=n_boot, n_show=n_show, seed=seed, device=dev)
-        data = result.to_dict()
-        data["inputs"] = {**settings, "cache": str(c.path) if cache else
-                          "synthesized (balanced world, all rows)"}
+    run = plan.run(note=_note(json_flag))
+    result = run.result
     save_figure(plot_reconstruction(result), out / "reconstruct.png")
     if result.examples is not None:  # rows = groups, columns = original, recon, original, ...
         ex = result.examples  # (G, 2, k, H, W, 3) -> (G·2k, H, W, 3), pairs side by side
         tiles = ex.transpose(0, 2, 1, 3, 4, 5).reshape(-1, *ex.shape[3:])
         save_image(tiles, out / "reconstruct_examples.png", nrow=2 * ex.shape[2])
-    if _finish(data, out / "reconstruct.json", json_flag):
+    if _finish(run.to_dict(settings), out / "reconstruct.json", json_flag):
         return
     console.print(reconstruct_table(result))
     if result.missing_groups:
@@ -299,37 +201,23 @@ def counterfactual_cmd(
     Writes OUT/counterfactual.json and OUT/counterfactual_pairs.png
     (original | recon | decoder flip | encoder flip | ×scale).
     """
-    start = _prologue({"cvae": cvae, "classifier": classifier}, device, cache, out, dry_run,
-                      condition=condition, groups=_split_list(groups), n=n, scale=scale,
-                      split=split, n_boot=n_boot, seed=seed)
-    if start is None:
-        return
-    paths, dev, settings = start
-    cvae_path, clf_path = paths["cvae"], paths["classifier"]
-    from biaslens.audit.counterfactual import counterfactual_audit, resolve_condition
-    from biaslens.report.plots_generators import counterfactual_table, plot_counterfactual_pairs
-    from biaslens.report.figures import save_figure
+    from biaslens.pipelines.counterfactual import plan_counterfactual
 
-    model, clf = load_for_role(cvae_path, "cvae"), load_for_role(clf_path, "classifier")
-    try:  # before any data is read or synthesized
-        resolve_condition(model, condition)
-    except UnknownNameError:
-        raise BiasLensError(f"--condition {condition!r}: {cvae_path} is conditioned on "
-                            f"{', '.join(model.condition_names)}; flip one of those") from None
-    with open_cache(cache, _image_size(model), quiet=json_flag) as c:
-        view = _view(c, split)
-        result = counterfactual_audit(model, clf, view.images, view.attrs,
-                                      c.attribute_names, condition=condition,
-                                      groups=_split_list(groups),
-                                      group_columns=_group_columns(view), n=n, scale=scale,
-                                      n_boot=n_boot, top_k=top_k, n_show=n_show, seed=seed,
-                                      device=dev)
-        data = result.to_dict()
-        data["inputs"] = {**settings, "cache": str(c.path) if cache else "synthesized"}
-    save_figure(plot_counterfactual_pairs(result), out / "counterfactual_pairs.png")
-    if _finish(data, out / "counterfactual.json", json_flag):
+    plan = plan_counterfactual(cvae, classifier, cache, device=device, split=split,
+                               condition=condition, groups=_split_list(groups), n=n,
+                               scale=scale, n_boot=n_boot, top_k=top_k, n_show=n_show,
+                               seed=seed)
+    settings = _settings(plan, out, dry_run)
+    if settings is None:
         return
-    console.print(counterfactual_table(result))
+    from biaslens.report.figures import save_figure
+    from biaslens.report.plots_generators import counterfactual_table, plot_counterfactual_pairs
+
+    run = plan.run(note=_note(json_flag))
+    save_figure(plot_counterfactual_pairs(run.result), out / "counterfactual_pairs.png")
+    if _finish(run.to_dict(settings), out / "counterfactual.json", json_flag):
+        return
+    console.print(counterfactual_table(run.result))
     console.print(f"wrote {out}/counterfactual.json, counterfactual_pairs.png")
 
 
@@ -378,7 +266,7 @@ def ratio_sweep_cmd(
         raise BiasLensError(f"--shares {shares}: {exc}") from None
     if not isinstance(cfg, dict) or not isinstance(tcfg, dict):
         raise BiasLensError("--model-config and --train-config must be JSON objects")
-    clf_path = resolve_checkpoint(classifier, "classifier")
+    clf_path = model_path(classifier, "classifier")
     dev = str(pick_device(device))
     settings = {"shares": share_list, "model": model, "classifier": str(clf_path),
                 "attribute": attribute, "world": world, "n_data": n_data, "size": size, "n": n,
@@ -394,10 +282,10 @@ def ratio_sweep_cmd(
 
     say = (lambda _m: None) if json_flag else (lambda m: err_console.print(m))
     result = ratio_sweep(share_list, classifier=load_for_role(clf_path, "classifier"), out=out,
-                         model=model, attribute=attribute, world=world, n_data=n_data, size=size, n=n,
-                         steps=steps, batch_size=batch_size, model_config=cfg or None,
-                         train_config=tcfg or None,
-                         correct=correct, n_boot=n_boot, seed=seed, device=dev, log=say)
+                         model=model, attribute=attribute, world=world, n_data=n_data,
+                         size=size, n=n, steps=steps, batch_size=batch_size,
+                         model_config=cfg or None, train_config=tcfg or None, correct=correct,
+                         n_boot=n_boot, seed=seed, device=dev, log=say)
     data = result.to_dict()
     data["inputs"] = settings
     save_figure(plot_ratio_sweep(result), out / "ratio_sweep.png")

@@ -5,13 +5,9 @@ target and the population audit (with a generator and a classifier) and classifi
 fairness per target against the protected attributes (with a classifier), and returns
 the results as a :class:`ReportData`. :func:`report_for_path` does the same from the
 command line's inputs: a cache or run folder, checkpoints or the shipped defaults.
-Rendering (figures, HTML, ``report.json``) is :mod:`biaslens.report`'s job::
-
-    from biaslens.pipelines.report import build_report
-    from biaslens.report import Report, write_report
-
-    data = build_report(cache, generator=g, classifier=c, targets=["Male", "Smiling"])
-    write_report(Report.of(data), "out/report.html")     # + out/report.json
+Rendering (figures, HTML, ``report.json``) is the report layer's job:
+``biaslens.report.write_report(biaslens.report.Report.of(data), "out/report.html")``
+(docs/report.md).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from biaslens.report.html import write_report
+from biaslens.report import write_report
 
 pytestmark = pytest.mark.browser
 
@@ -40,4 +40,4 @@ def test_report_renders_in_chromium(small_report, tmp_path):
         browser.close()
     assert errors == [] and failed == []
     assert n_img == len(small_report.figures) and all(w > 50 for w in widths)
-    assert title == small_report.title
+    assert title == small_report.data.title

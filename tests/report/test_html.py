@@ -7,10 +7,8 @@ import json
 from html.parser import HTMLParser
 
 import numpy as np
-import pytest
 
-from biaslens.errors import BiasLensError
-from biaslens.report.html import render_html, write_report
+from biaslens.report import render_html, write_report
 
 
 class _Collect(HTMLParser):
@@ -55,19 +53,19 @@ def test_report_sections_images_and_self_containment(small_report):
 def test_report_tables_match_the_results(small_report):
     html = render_html(small_report)
     text = " ".join(_parse(html).text)
-    for r in small_report.steer:
+    for r in small_report.data.steer:
         assert f"Toward {r.target}" in text
         for row in r.ranked:
             assert row.name in text
-    assert [t for t, _ in small_report.fairness] == ["Smiling", "Young"]  # Male is protected
-    for t, rep in small_report.fairness:
+    assert [t for t, _ in small_report.data.fairness] == ["Smiling", "Young"]  # Male is protected
+    for t, rep in small_report.data.fairness:
         assert f"{t} vs Male × skin_type" in text
         assert sum(rep.counts) == 16  # the test split of the 160-face cache
     assert "dbvae/compare.json" in text and "auc.after" in text
     # with n_boot >= 50 steering and population are both compared with the training images
-    assert all(r.data is not None for r in small_report.steer)
+    assert all(r.data is not None for r in small_report.data.steer)
     assert "path slope" in text and "beyond data" in text
-    pop = small_report.population
+    pop = small_report.data.population
     assert pop.associations is not None and pop.association_target == "Male"
     assert "Associations with Male" in text and "generated slope" in text
     for line in small_report.to_dict()["summary"]:
@@ -75,11 +73,11 @@ def test_report_tables_match_the_results(small_report):
 
 
 def test_report_escapes_text(small_report):
-    small_report.notes.append("<b>not bold</b> & more")
+    small_report.data.notes.append("<b>not bold</b> & more")
     try:
         html = render_html(small_report)
     finally:
-        small_report.notes.pop()
+        small_report.data.notes.pop()
     assert "&lt;b&gt;not bold&lt;/b&gt; &amp; more" in html
 
 
@@ -93,21 +91,3 @@ def test_write_report_html_and_json(small_report, tmp_path):
     assert data["dataset"]["n"] == 160
     assert np.isclose(sum(g["share"] for g in data["dataset"]["groups"]), 1.0)
     assert not list((tmp_path / "out").glob(".*tmp"))  # atomic writes leave no temp files
-
-
-def test_report_without_models_runs_dataset_only(tiny):
-    from biaslens.data.cache import load_cache
-    from biaslens.report.html import build_report
-
-    data = build_report(load_cache(tiny["cache"]), targets=["Smiling"], n_boot=20)
-    assert data.steer == [] and data.population is None and data.fairness == []
-    assert len(data.notes) == 2
-    assert 'id=\'steering\'' not in render_html(data)
-
-
-def test_report_rejects_unknown_targets_before_work(tiny):
-    from biaslens.data.cache import load_cache
-    from biaslens.report.html import build_report
-
-    with pytest.raises(BiasLensError, match="Smilng"):
-        build_report(load_cache(tiny["cache"]), targets=["Smilng"])

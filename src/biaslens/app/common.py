@@ -62,19 +62,25 @@ def decode_upload(data: bytes, size: int, *, name: str = "upload") -> np.ndarray
     return np.array(rgb, dtype=np.uint8)[None]  # a writable copy (torch warns on read-only)
 
 
+def _finite(x: float, digits: int | None = None) -> float | None:
+    """``x`` rounded to ``digits`` (as a float when ``None``), or ``None`` when undefined."""
+    if not np.isfinite(x):
+        return None
+    return float(x) if digits is None else round(x, digits)
+
+
 def steer_rows(result: Any, top_k: int = 10) -> list[dict[str, Any]]:
-    """The top-``k`` rows of a :class:`~biaslens.audit.steer.SteerResult` as table rows."""
+    """The top-``k`` rows of a :class:`~biaslens.audit.steer.SteerResult` as app table rows:
+    :func:`biaslens.report.plots_steer.steer_rows`, rounded for display."""
+    from biaslens.report.plots_steer import steer_rows as ranked_rows
+
     rows = []
-    for r in result.ranked[:top_k]:
-        rows.append({"attribute": r.name, "covariance": round(r.covariance, 4),
-                     "CI low": round(r.ci_low, 4) if np.isfinite(r.ci_low) else None,
-                     "CI high": round(r.ci_high, 4) if np.isfinite(r.ci_high) else None,
-                     "q-value": float(r.q_value) if np.isfinite(r.q_value) else None,
-                     "significant": bool(r.significant)})
-        data = getattr(result, "data", None)
-        if data is not None:
-            j = r.index
-            rows[-1].update({"path slope": round(float(data.path_slope[j]), 3),
-                             "data slope": round(float(data.data_slope[j]), 3),
-                             "beyond data": data.verdict(j)})
+    for r in ranked_rows(result, top_k):
+        rows.append({"attribute": r["attribute"], "covariance": round(r["covariance"], 4),
+                     "CI low": _finite(r["ci_low"], 4), "CI high": _finite(r["ci_high"], 4),
+                     "q-value": _finite(r["q_value"]), "significant": r["significant"]})
+        if "path_slope" in r:
+            rows[-1].update({"path slope": round(r["path_slope"], 3),
+                             "data slope": round(r["data_slope"], 3),
+                             "beyond data": r["beyond_data"]})
     return rows

@@ -15,14 +15,10 @@ __all__ = ["render"]
 
 @st.cache_resource(show_spinner="computing statistics…", max_entries=8)
 def _stats(_cache: Any, key: str, target: str, groups: tuple[str, ...]):
-    from biaslens.audit.dataset import dataset_stats
+    from biaslens.pipelines.dataset import cache_stats
 
     del key
-    gcols = {}
-    if _cache.groups is not None:
-        gcols = {g: np.asarray(_cache.groups[:, k]) for k, g in enumerate(_cache.group_names)}
-    return dataset_stats(np.asarray(_cache.attrs), list(_cache.attribute_names), target=target,
-                         groups=list(groups), group_columns=gcols, n_boot=300, seed=0)
+    return cache_stats(_cache, target=target, groups=list(groups), n_boot=300, seed=0)
 
 
 @st.cache_resource(max_entries=2)
@@ -41,7 +37,8 @@ def _truth(world_name: str, target: str):
 @st.cache_resource(show_spinner="drawing…", max_entries=4)
 def _figures(_stats: Any, key: str) -> tuple[bytes, bytes]:
     """Prevalence bars and phi heat map (they depend on the data only, not the widgets)."""
-    from biaslens.report.html import fig_to_png, plot_correlation_heatmap, plot_prevalence
+    from biaslens.report.figures import fig_to_png
+    from biaslens.report.plots_dataset import plot_correlation_heatmap, plot_prevalence
 
     del key
     return (fig_to_png(plot_prevalence(_stats)),

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -17,30 +14,23 @@ __all__ = ["render"]
 
 @st.cache_resource(show_spinner="classifying the test split…", max_entries=4)
 def _logits(_ctx: AppContext, _cache: Any, clf_key: str, data_key: str) -> tuple:
-    from biaslens.tensors import predict_logits
+    from biaslens.pipelines.fairness import fairness_logits
 
     del clf_key, data_key
-    view = _cache.subset("test")
-    if len(view) == 0:
-        view = _cache.subset(None)
-    return view.indices, predict_logits(_ctx.model("classifier"), view.images, batch_size=256)
+    return fairness_logits(_ctx.model("classifier"), _cache, batch_size=256)
 
 
 def render(ctx: AppContext) -> None:
     """Draw the fairness page."""
-    from biaslens.audit.fairness import fairness_report
-    from biaslens.errors import BiasLensError
-    from biaslens.report.plots_fairness import plot_fairness
+    from biaslens.pipelines.fairness import cache_fairness, check_image_size
+    from biaslens.report.plots_fairness import fairness_png
 
     st.header("Fairness of the attribute classifier")
     st.write("Per-group selection rate, TPR, FPR and accuracy of the attribute classifier "
              "on the test split (95% bootstrap CIs); differences 0 and ratios 1 are fair.")
     cache = ctx.cache()
     clf = ctx.model("classifier")
-    size = getattr(clf, "image_size", None)
-    if isinstance(size, int) and (size, size) != tuple(cache.images.shape[1:3]):
-        raise BiasLensError(f"the classifier works on {size}×{size} images but the cache holds "
-                            f"{cache.images.shape[1]}×{cache.images.shape[2]}")
+    check_image_size(clf, cache, "classifier")
     names = list(cache.attribute_names)
     clf_names = list(clf.attribute_names)
     targets = [a for a in names if a in clf_names]
@@ -55,19 +45,10 @@ def render(ctx: AppContext) -> None:
     if not protected:
         st.info("Choose at least one protected attribute.")
         return
-    rows, logits = _logits(ctx, cache, ctx.model_key("classifier"), cache.content_hash)
-    sens = {}
-    for p in protected:
-        if p in cache.group_names:
-            sens[p] = np.asarray(cache.groups[rows, cache.group_names.index(p)])
-        else:
-            sens[p] = np.asarray(cache.attrs[rows, names.index(p)]).astype(int)
-    y_true = np.asarray(cache.attrs[rows, names.index(target)])
-    score = 1 / (1 + np.exp(-logits[:, clf_names.index(target)].astype(np.float64)))
-    rep = fairness_report(y_true, score > 0.5, sensitive_features=sens, y_score=score,
-                          n_boot=300, seed=0)
-    with tempfile.TemporaryDirectory(prefix="biaslens-app-") as tmp:
-        st.image(plot_fairness(rep, Path(tmp) / "fairness.png").read_bytes())
+    logits = _logits(ctx, cache, ctx.model_key("classifier"), cache.content_hash)
+    [(_, rep)] = cache_fairness(clf, cache, [target], protected, n_boot=300, seed=0,
+                                logits=logits)
+    st.image(fairness_png(rep))
     rates = ("selection_rate", "true_positive_rate", "false_positive_rate", "accuracy")
     st.dataframe(pd.DataFrame([{"group": g, "n": rep.counts[i],
                                 **{m: rep.by_group[m][i] for m in rates}}

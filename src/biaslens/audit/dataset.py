@@ -17,7 +17,6 @@ Formulas (``X`` the bool matrix as floats, ``c = X.sum(0)`` the positive counts,
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from biaslens.errors import BiasLensError, DataError
+from biaslens.io import json_float, json_floats
 from biaslens.names import canonical_name, display_name, resolve_attribute
 from biaslens.stats import bootstrap_ci, row_bincount, wilson_ci
 
@@ -38,20 +38,6 @@ __all__ = [
     "intersectional_groups",
     "top_correlated",
 ]
-
-
-def _num(x: float) -> float | None:
-    """A JSON-safe float: NaN/inf become ``None`` (strict JSON has no NaN)."""
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def _nums(a: np.ndarray) -> list:
-    """Nested list of JSON-safe floats for an array of any shape."""
-    a = np.asarray(a, dtype=float)
-    if a.ndim == 0:
-        return _num(a)  # type: ignore[return-value]
-    return [_nums(row) for row in a] if a.ndim > 1 else [_num(v) for v in a]
 
 
 def _as_bool_matrix(attrs: np.ndarray, attribute_names: Sequence[str]) -> np.ndarray:
@@ -125,10 +111,11 @@ class CorrelatedAttribute:
     p_given_not: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "index": self.index, "phi": _num(self.phi),
-                "cov": _num(self.cov), "ci_lo": _num(self.ci_lo), "ci_hi": _num(self.ci_hi),
-                "p_given_target": _num(self.p_given_target),
-                "p_given_not": _num(self.p_given_not)}
+        return {"name": self.name, "index": self.index, "phi": json_float(self.phi),
+                "cov": json_float(self.cov), "ci_lo": json_float(self.ci_lo),
+                "ci_hi": json_float(self.ci_hi),
+                "p_given_target": json_float(self.p_given_target),
+                "p_given_not": json_float(self.p_given_not)}
 
 
 def _phi_from_counts(w_t: np.ndarray, w_j: np.ndarray, w_tj: np.ndarray, n: float
@@ -241,9 +228,10 @@ class IntersectionalGroup:
 
     def to_dict(self) -> dict[str, Any]:
         return {"label": self.label, "values": dict(self.values), "count": self.count,
-                "share": _num(self.share), "ci_lo": _num(self.ci_lo), "ci_hi": _num(self.ci_hi),
-                "small": self.small, "target_rate": _num(self.target_rate),
-                "target_lo": _num(self.target_lo), "target_hi": _num(self.target_hi)}
+                "share": json_float(self.share), "ci_lo": json_float(self.ci_lo),
+                "ci_hi": json_float(self.ci_hi),
+                "small": self.small, "target_rate": json_float(self.target_rate),
+                "target_lo": json_float(self.target_lo), "target_hi": json_float(self.target_hi)}
 
 
 def intersectional_groups(columns: np.ndarray, column_names: Sequence[str], *,
@@ -308,7 +296,8 @@ def intersectional_groups(columns: np.ndarray, column_names: Sequence[str], *,
     out = []
     for c in range(m):
         idx = np.unravel_index(c, sizes)
-        values = {str(name): int(levels[g][i]) for g, (name, i) in enumerate(zip(column_names, idx))}
+        values = {str(name): int(levels[g][i])
+                  for g, (name, i) in enumerate(zip(column_names, idx))}
         out.append(IntersectionalGroup(values=values, count=int(counts[c]), share=float(share[c]),
                                        ci_lo=float(lo[c]), ci_hi=float(hi[c]),
                                        small=bool(small[c]), target_rate=float(rate[c]),
@@ -354,11 +343,11 @@ class DatasetStats:
             "n": self.n, "split": self.split, "level": self.level,
             "attribute_names": list(self.attribute_names),
             "prevalence": [
-                {"name": nm, "count": int(c), "prevalence": _num(p), "ci_lo": _num(lo),
-                 "ci_hi": _num(hi)}
+                {"name": nm, "count": int(c), "prevalence": json_float(p), "ci_lo": json_float(lo),
+                 "ci_hi": json_float(hi)}
                 for nm, c, p, lo, hi in zip(self.attribute_names, self.counts, self.prevalence,
                                             self.prevalence_lo, self.prevalence_hi)],
-            "phi": _nums(self.phi), "cov": _nums(self.cov),
+            "phi": json_floats(self.phi), "cov": json_floats(self.cov),
             "target": self.target, "target_index": self.target_index,
             "target_sign": self.target_sign,
             "top_correlated": [c.to_dict() for c in self.top],

@@ -10,6 +10,7 @@ returns a :class:`FairnessReport`. Pure compute: no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -62,7 +63,7 @@ def _combine(tpr: np.ndarray, fpr: np.ndarray, agg: str, worst: str) -> np.ndarr
     return np.where(fpr > tpr, fpr, tpr) if worst == "max" else np.where(fpr < tpr, fpr, tpr)
 
 
-# -- named metrics: thin wrappers over GroupFrame --------------------------------------
+# -- named metrics: thin wrappers over GroupFrame, derived from one table ----------------
 
 
 def _frame(y_true, y_pred, sensitive_features, sample_weight, metrics) -> GroupFrame:
@@ -70,54 +71,49 @@ def _frame(y_true, y_pred, sensitive_features, sample_weight, metrics) -> GroupF
                       metrics=metrics, sample_weight=sample_weight)
 
 
-def demographic_parity_difference(y_true: Any, y_pred: Any, *, sensitive_features: Any,
-                                  method: Method = "between_groups",
-                                  sample_weight: Any = None) -> float:
-    """Largest difference in selection rate ``P(ŷ=1 | A=a)`` (fairlearn's definition)."""
-    f = _frame(y_true, y_pred, sensitive_features, sample_weight, [_SR])
-    return f.difference(method)[_SR]
+def _derived(name: str, metric: str, kind: str, doc: str) -> Callable[..., float]:
+    """A fairlearn-style named metric: the ``difference``/``ratio`` of one rate."""
+    def fn(y_true: Any, y_pred: Any, *, sensitive_features: Any,
+           method: Method = "between_groups", sample_weight: Any = None) -> float:
+        f = _frame(y_true, y_pred, sensitive_features, sample_weight, [metric])
+        return getattr(f, kind)(method)[metric]
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
 
 
-def demographic_parity_ratio(y_true: Any, y_pred: Any, *, sensitive_features: Any,
-                             method: Method = "between_groups",
-                             sample_weight: Any = None) -> float:
-    """Smallest ratio of selection rates (1 = parity)."""
-    f = _frame(y_true, y_pred, sensitive_features, sample_weight, [_SR])
-    return f.ratio(method)[_SR]
+def _odds(name: str, kind: str, worst: str, doc: str) -> Callable[..., float]:
+    """An equalized-odds metric: the TPR and FPR ``difference``/``ratio`` combined."""
+    def fn(y_true: Any, y_pred: Any, *, sensitive_features: Any,
+           method: Method = "between_groups", sample_weight: Any = None,
+           agg: Agg = "worst_case") -> float:
+        _check_agg(agg)
+        f = _frame(y_true, y_pred, sensitive_features, sample_weight, [_TPR, _FPR])
+        v = getattr(f, kind)(method)
+        return float(_combine(np.float64(v[_TPR]), np.float64(v[_FPR]), agg, worst))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
 
 
-def equal_opportunity_difference(y_true: Any, y_pred: Any, *, sensitive_features: Any,
-                                 method: Method = "between_groups",
-                                 sample_weight: Any = None) -> float:
-    """Largest difference in TPR ``P(ŷ=1 | Y=1, A=a)``."""
-    f = _frame(y_true, y_pred, sensitive_features, sample_weight, [_TPR])
-    return f.difference(method)[_TPR]
-
-
-def equal_opportunity_ratio(y_true: Any, y_pred: Any, *, sensitive_features: Any,
-                            method: Method = "between_groups",
-                            sample_weight: Any = None) -> float:
-    """Smallest ratio of TPRs."""
-    f = _frame(y_true, y_pred, sensitive_features, sample_weight, [_TPR])
-    return f.ratio(method)[_TPR]
-
-
-def equalized_odds_difference(y_true: Any, y_pred: Any, *, sensitive_features: Any,
-                              method: Method = "between_groups", sample_weight: Any = None,
-                              agg: Agg = "worst_case") -> float:
-    """``max`` (``agg='worst_case'``) or mean of the TPR and FPR differences."""
-    _check_agg(agg)
-    d = _frame(y_true, y_pred, sensitive_features, sample_weight, [_TPR, _FPR]).difference(method)
-    return float(_combine(np.float64(d[_TPR]), np.float64(d[_FPR]), agg, "max"))
-
-
-def equalized_odds_ratio(y_true: Any, y_pred: Any, *, sensitive_features: Any,
-                         method: Method = "between_groups", sample_weight: Any = None,
-                         agg: Agg = "worst_case") -> float:
-    """``min`` (``agg='worst_case'``) or mean of the TPR and FPR ratios."""
-    _check_agg(agg)
-    r = _frame(y_true, y_pred, sensitive_features, sample_weight, [_TPR, _FPR]).ratio(method)
-    return float(_combine(np.float64(r[_TPR]), np.float64(r[_FPR]), agg, "min"))
+demographic_parity_difference = _derived(
+    "demographic_parity_difference", _SR, "difference",
+    "Largest difference in selection rate ``P(ŷ=1 | A=a)`` (fairlearn's definition).")
+demographic_parity_ratio = _derived(
+    "demographic_parity_ratio", _SR, "ratio", "Smallest ratio of selection rates (1 = parity).")
+equal_opportunity_difference = _derived(
+    "equal_opportunity_difference", _TPR, "difference",
+    "Largest difference in TPR ``P(ŷ=1 | Y=1, A=a)``.")
+equal_opportunity_ratio = _derived(
+    "equal_opportunity_ratio", _TPR, "ratio", "Smallest ratio of TPRs.")
+equalized_odds_difference = _odds(
+    "equalized_odds_difference", "difference", "max",
+    "``max`` (``agg='worst_case'``) or mean of the TPR and FPR differences.")
+equalized_odds_ratio = _odds(
+    "equalized_odds_ratio", "ratio", "min",
+    "``min`` (``agg='worst_case'``) or mean of the TPR and FPR ratios.")
 
 
 # -- all disparities at once, vectorized over bootstrap resamples ----------------------

@@ -8,22 +8,17 @@ Both are top-level commands; ``cli/main.py`` registers them::
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from biaslens.cli._common import console, err_console
-from biaslens.errors import BiasLensError, DataError
+from biaslens.errors import BiasLensError
 
-__all__ = ["app_command", "read_run_results", "report_command", "resolve_report_input"]
-
-#: JSON files of a run folder that are *not* results (settings, logs).
-_NOT_RESULTS = {"config.json", "report.json", "manifest.json"}
+__all__ = ["app_command", "report_command"]
 
 
 def app_command(
@@ -64,45 +59,6 @@ def app_command(
         raise typer.Exit(code)
 
 
-def resolve_report_input(path: Path, cache: Path | None) -> tuple[Path, Path | None]:
-    """``(cache_folder, run_folder_or_None)`` for ``biaslens report PATH``.
-
-    ``PATH`` is a cache (has ``manifest.json``) or a run folder; a run folder takes its
-    cache from ``--cache`` or from the ``cache``/``data`` field of its ``config.json``.
-    """
-    if not path.exists():
-        raise DataError("no such run or cache folder", path=path)
-    if (path / "manifest.json").is_file():
-        return (cache or path), None
-    if cache is not None:
-        return cache, path
-    cfg = path / "config.json"
-    if cfg.is_file():
-        try:
-            conf = json.loads(cfg.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise DataError(f"invalid JSON ({exc})", path=cfg) from None
-        for key in ("cache", "data"):
-            value = conf.get(key) if isinstance(conf, dict) else None
-            if isinstance(value, str) and (Path(value) / "manifest.json").is_file():
-                return Path(value), path
-    raise DataError("neither a dataset cache (no manifest.json) nor a run folder whose "
-                    "config.json names its cache; pass --cache CACHE", path=path)
-
-
-def read_run_results(run: Path) -> dict[str, Any]:
-    """Every result JSON of a run folder (top level and one level down), by relative name."""
-    out: dict[str, Any] = {}
-    for p in sorted([*run.glob("*.json"), *run.glob("*/*.json")]):
-        if p.name in _NOT_RESULTS or p.name.startswith("."):
-            continue
-        try:
-            out[str(p.relative_to(run))] = json.loads(p.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise DataError(f"invalid JSON ({exc})", path=p) from None
-    return out
-
-
 def report_command(
     run_or_cache: Path = typer.Argument(..., help="A dataset cache or a run folder."),
     out: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write "
@@ -127,33 +83,20 @@ def report_command(
     """
     from rich.status import Status
 
-    from biaslens.pipelines.inputs import default_model_path, load_for_role, open_cache
-    from biaslens.report.html import build_report, write_report
+    from biaslens.pipelines.report import report_for_path
+    from biaslens.report.document import Report, write_report
 
-    cache_path, run = resolve_report_input(run_or_cache, cache)
-    data_cache = open_cache(cache_path)
-    models: dict[str, Any] = {}
-    inputs: dict[str, Any] = {}
-    for role, given in (("generator", generator), ("classifier", classifier)):
-        try:
-            path = given if given is not None else default_model_path(role)
-        except BiasLensError as exc:
-            err_console.print(f"[yellow]note:[/] {exc}")
-            continue
-        models[role] = load_for_role(path, role)
-        inputs[role] = str(path)
-    mitigation = read_run_results(run) if run is not None else {}
-    if run is not None:
-        inputs["run"] = str(run)
     with Status("auditing…", console=err_console) as status:
-        data = build_report(
-            data_cache, generator=models.get("generator"), classifier=models.get("classifier"),
+        data = report_for_path(
+            run_or_cache, cache=cache, generator=generator, classifier=classifier,
             targets=[t for t in targets.split(",") if t.strip()],
             protected=[p.strip() for p in protected.split(",") if p.strip()],
-            mitigation=mitigation, steer_n=steer_n, steer_steps=steps,
-            population_n=population_n, n_boot=n_boot, seed=seed, inputs=inputs,
+            steer_n=steer_n, steer_steps=steps, population_n=population_n, n_boot=n_boot,
+            seed=seed, note=lambda msg: err_console.print(f"[yellow]note:[/] {msg}"),
             progress=lambda msg: status.update(f"auditing: {msg}…"))
-    html_path, json_path = write_report(data, out)
-    for line in data.to_dict()["summary"]:
+        status.update("drawing the figures…")
+        report = Report.of(data)
+    html_path, json_path = write_report(report, out)
+    for line in report.summary:
         console.print(f"• {line}", highlight=False)
     console.print(f"wrote {html_path} and {json_path}")

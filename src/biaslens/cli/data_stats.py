@@ -3,46 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 import typer
 
-from biaslens.audit.dataset import DatasetStats, dataset_stats
 from biaslens.cli._common import console, data_app
 from biaslens.io import write_json
-from biaslens.errors import BiasLensError
 
-SPLITS = {"train": 0, "val": 1, "test": 2}
+if TYPE_CHECKING:
+    from biaslens.audit.dataset import DatasetStats
 
 
 def parse_list(value: str | None) -> list[str]:
     """Split a comma-separated option (``Male,Pale_Skin``) into names; empty -> []."""
     return [v.strip() for v in (value or "").split(",") if v.strip()]
-
-
-def cache_stats(cache_path: str | Path, *, target: str | None = None,
-                groups: list[str] | None = None, split: str = "all", **kwargs) -> DatasetStats:
-    """Load a cache, select a split and run :func:`dataset_stats` on it.
-
-    The cache's group columns (e.g. ``skin_type``) are available as group names.
-    Extra keyword arguments go to :func:`dataset_stats`.
-    """
-    from biaslens.data.cache import load_cache
-
-    if split != "all" and split not in SPLITS:
-        raise BiasLensError(f"unknown split {split!r}; choose one of train, val, test, all")
-    cache = load_cache(cache_path)
-    attrs = np.asarray(cache.attrs)
-    group_cols = {}
-    if cache.groups is not None and len(cache.group_names):
-        g = np.asarray(cache.groups)
-        group_cols = {name: g[:, i] for i, name in enumerate(cache.group_names)}
-    if split != "all":
-        mask = np.asarray(cache.split) == SPLITS[split]
-        attrs = attrs[mask]
-        group_cols = {k: v[mask] for k, v in group_cols.items()}
-    return dataset_stats(attrs, list(cache.attribute_names), target=target, groups=groups,
-                         group_columns=group_cols, split=split, **kwargs)
 
 
 def print_stats(stats: DatasetStats, *, limit: int | None = None,
@@ -79,6 +53,8 @@ def stats_cmd(
 
     Example: ``biaslens data stats CACHE --target Male --groups Male,skin_type --json s.json``
     """
+    from biaslens.pipelines.dataset import cache_stats
+
     stats = cache_stats(cache, target=target, groups=parse_list(groups), split=split,
                         k=top, n_boot=n_boot, seed=seed, min_group=min_group,
                         min_share=min_share)

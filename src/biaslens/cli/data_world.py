@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from biaslens.cli._common import console, data_app
+from biaslens.errors import BiasLensError
 from biaslens.io import write_json
-from biaslens.errors import BiasLensError, DataError
+
+if TYPE_CHECKING:
+    from biaslens.pipelines.demo import DatasetDemo
 
 
 def _progress_bar(label: str) -> Progress:
@@ -30,14 +32,6 @@ def _tracked(bar: Progress, description: str):
         bar.update(task["id"], completed=done)
 
     return update
-
-
-def truth_rows(truth: Any) -> list[dict[str, Any]]:
-    """Per-variable rows (name, p_given_target, p_given_not, cov, phi) of a TruthTable."""
-    return [{"name": name, "p_given_target": float(truth.p_given_target[i]),
-             "p_given_not": float(truth.p_given_not_target[i]),
-             "cov": float(truth.covariance[i]), "phi": float(truth.phi[i])}
-            for i, name in enumerate(truth.names) if i != truth.index]
 
 
 @data_app.command("synth")
@@ -91,15 +85,14 @@ def truth_cmd(
 
     Example: ``biaslens data truth --world celeba --target Male``
     """
-    from biaslens.report.tables import truth_table
+    from biaslens.report.tables import truth_rows, truth_table
     from biaslens.world.synth import load_world
 
     truth = load_world(world).truth(target=target)
-    rows = truth_rows(truth)
-    console.print(truth_table(rows, target=target, title=f"World {world!r}: truth for {target}"))
+    console.print(truth_table(truth_rows(truth), target=target,
+                              title=f"World {world!r}: truth for {target}"))
     if json_out is not None:
-        write_json(truth.to_dict(), json_out)
-        console.print(f"wrote {json_out}")
+        console.print(f"wrote {write_json(truth.to_dict(), json_out)}")
 
 
 @data_app.command("preview")
@@ -114,50 +107,9 @@ def preview_cmd(
 
     Example: ``biaslens data preview caches/synth64 --out sheet.png --n 32``
     """
-    path = write_preview(source, out, n=n, seed=seed, size=size)
-    console.print(f"wrote {path}")
+    from biaslens.pipelines.dataset import write_preview
 
-
-def write_preview(source: str | Path, out: str | Path, *, n: int = 32, seed: int = 0,
-                  size: int = 64) -> Path:
-    """Contact sheet PNG of ``n`` faces: random rows of a cache, or freshly rendered faces
-    of a world (preset name or JSON file), each captioned with its labels."""
-    src = Path(source)
-    if src.is_dir():
-        from biaslens.data.cache import load_cache
-
-        cache = load_cache(src)
-        rng = np.random.default_rng(seed)
-        idx = np.sort(rng.choice(len(cache), size=min(n, len(cache)), replace=False))
-        images, attrs = np.asarray(cache.images[idx]), np.asarray(cache.attrs[idx])
-        tone = cache.extra.get("skin_tone")
-        tone = None if tone is None else tone[idx]
-        names = list(cache.attribute_names)
-    else:
-        from biaslens.world.attributes import PRESETS
-        from biaslens.world.render import render_faces
-        from biaslens.world.synth import load_world
-
-        if str(source) not in PRESETS and ("/" in str(source) or src.suffix):
-            raise DataError(f"{source}: no such cache folder or world file (a preset name "
-                            f"is one of {', '.join(PRESETS)})")
-        sample = load_world(str(source)).sample(n, seed=seed)
-        attrs, tone, names = sample.attrs, sample.skin_tone, list(sample.attribute_names)
-        images = render_faces(attrs, tone, seed=seed, size=size)
-    return save_sheet(images, attrs, names, out, skin_tone=tone)
-
-
-def save_sheet(images: np.ndarray, attrs: np.ndarray, names: list[str], out: str | Path, *,
-               skin_tone: np.ndarray | None = None) -> Path:
-    """Write a captioned contact sheet of ``images`` to ``out`` (PNG)."""
-    from biaslens.world.preview import contact_sheet, short_caption
-
-    captions = [short_caption(a, None if skin_tone is None or not np.isfinite(skin_tone[i])
-                              else float(skin_tone[i]), names) for i, a in enumerate(attrs)]
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    contact_sheet(np.asarray(images), captions).save(out)
-    return out
+    console.print(f"wrote {write_preview(source, out, n=n, seed=seed, size=size)}")
 
 
 @data_app.command("demo")
@@ -172,48 +124,25 @@ def demo_cmd(
 
     Writes OUT/cache, OUT/stats.json and OUT/contact_sheet.png.
     """
-    run_demo(out, n=n, size=size, seed=seed, n_boot=n_boot)
+    show_dataset_demo(out, n=n, size=size, seed=seed, n_boot=n_boot)
 
 
-def run_demo(out: str | Path, *, n: int = 2000, size: int = 64, seed: int = 0,
-             n_boot: int = 500, world: str = "celeba") -> dict[str, Any]:
-    """The demo pipeline (see :func:`demo_cmd`); returns the JSON it writes to
-    ``OUT/stats.json``: the dataset statistics, the world's true phi for the top
-    attributes, the largest measured-vs-true error and how many CIs cover the truth."""
-    from biaslens.audit.dataset import dataset_stats
+def show_dataset_demo(out: str | Path, *, n: int = 2000, size: int = 64, seed: int = 0,
+                      n_boot: int = 500) -> DatasetDemo:
+    """Run :func:`biaslens.pipelines.demo.dataset_demo` with a progress bar and print its
+    tables, the measured-vs-true comparison and what it wrote."""
     from biaslens.cli.data_stats import print_stats
-    from biaslens.world.synth import load_world, synthesize_cache
+    from biaslens.pipelines.demo import dataset_demo
 
-    out = Path(out)
-    t0 = time.perf_counter()
-    w = load_world(world)
-    if (out / "cache").exists() and not (out / "cache" / "manifest.json").is_file():
-        raise BiasLensError(f"{out / 'cache'} exists and is not a cache; remove it or pick "
-                            "another --out")
     with _progress_bar("rendering") as bar:
-        cache = synthesize_cache(w, n, out / "cache", size=size, seed=seed, overwrite=True,
-                                 progress=_tracked(bar, "faces"))
-    groups = {name: np.asarray(cache.groups)[:, i] for i, name in enumerate(cache.group_names)}
-    stats = dataset_stats(np.asarray(cache.attrs), cache.attribute_names, target="Male",
-                          groups=["Male", "skin_type"], group_columns=groups, n_boot=n_boot,
-                          seed=seed, split="all")
-    true_phi = {r["name"]: r["phi"] for r in truth_rows(w.truth(target="Male"))}
-    print_stats(stats, limit=10, true_phi=true_phi)
-    top = [c for c in stats.top if c.name in true_phi]
-    err = [abs(c.phi - true_phi[c.name]) for c in top]
-    covered = sum(c.ci_lo <= true_phi[c.name] <= c.ci_hi for c in top)
-    sheet = save_sheet(np.asarray(cache.images[:32]), np.asarray(cache.attrs[:32]),
-                       cache.attribute_names, out / "contact_sheet.png",
-                       skin_tone=cache.extra["skin_tone"][:32])
-    result = {"cache": str(out / "cache"), "content_hash": cache.content_hash,
-              "world": w.name, "stats": stats.to_dict(),
-              "true_phi_top": {c.name: true_phi[c.name] for c in top},
-              "max_abs_phi_error_top": float(max(err)) if err else None,
-              "true_phi_in_ci": int(covered), "seconds": round(time.perf_counter() - t0, 2)}
-    write_json(result, out / "stats.json")
-    if err:
-        console.print(f"measured vs true phi over the top {len(top)}: max |error| "
-                      f"{max(err):.3f}; the true value lies inside the {100 * stats.level:g}% "
-                      f"bootstrap CI for {covered}/{len(top)}")
-    console.print(f"wrote {out / 'stats.json'} and {sheet} in {result['seconds']:.1f} s")
-    return result
+        demo = dataset_demo(out, n=n, size=size, seed=seed, n_boot=n_boot,
+                            progress=_tracked(bar, "faces"))
+    print_stats(demo.stats, limit=10, true_phi=demo.true_phi)
+    r = demo.result
+    if r["max_abs_phi_error_top"] is not None:
+        console.print(f"measured vs true phi over the top {len(demo.top)}: max |error| "
+                      f"{r['max_abs_phi_error_top']:.3f}; the true value lies inside the "
+                      f"{100 * demo.stats.level:g}% bootstrap CI for "
+                      f"{r['true_phi_in_ci']}/{len(demo.top)}")
+    console.print(f"wrote {demo.stats_path} and {demo.sheet_path} in {r['seconds']:.1f} s")
+    return demo

@@ -7,6 +7,8 @@
    (``biaslens audit steer``), in the GANs course's own update rule.
 3. Score the steering table against the world's truth (Spearman, top-5 in top-10,
    signs of the significant entries).
+
+The work is :mod:`biaslens.pipelines.demo`; this module parses and renders.
 """
 
 from __future__ import annotations
@@ -15,26 +17,8 @@ import time
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from biaslens.cli._common import console
-from biaslens.io import write_json
-from biaslens.pipelines.inputs import load_for_role, model_path
-
-
-def truth_table(score) -> Table:
-    """Rich table of :class:`biaslens.audit.truth.TruthScore` rows (top 12 by true |phi|)."""
-    t = Table(title=f"Steering {score.target}: measured vs the world's truth "
-                    f"(Spearman {score.spearman:.2f} over {len(score.attributes)} rendered attributes)")
-    for col in ("attribute", "measured corr", "95% CI", "significant", "true phi", "sign",
-                "beyond data"):
-        t.add_column(col, justify="left" if col == "attribute" else "right")
-    for r in score.rows[:12]:
-        t.add_row(r.attribute, f"{r.measured:+.3f}", f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}]",
-                  "yes" if r.significant else "", f"{r.true_phi:+.3f}",
-                  "ok" if r.sign_ok else ("WRONG" if r.significant else "differs"),
-                  {None: "—", True: "yes", False: ""}[r.beyond_data])
-    return t
 
 
 def demo_cmd(
@@ -52,51 +36,30 @@ def demo_cmd(
     Writes OUT/stats.json, OUT/contact_sheet.png, OUT/steer.json, OUT/steer_grid.png,
     OUT/steer_covariance.png and OUT/truth_score.json.
     """
-    import torch
-
-    from biaslens.audit.steer import steer_audit
-    from biaslens.audit.truth import score_steering
-    from biaslens.cli.data_world import run_demo
-    from biaslens.data.reference import load_reference
-    from biaslens.report.plots_steer import (
-        plot_covariance_bars,
-        plot_steer_grid,
-        save_figure,
-        steer_table,
-    )
-    from biaslens.world import World
+    from biaslens.cli.data_world import show_dataset_demo
+    from biaslens.pipelines.demo import steering_demo
+    from biaslens.report.figures import save_figure
+    from biaslens.report.plots_steer import plot_covariance_bars, plot_steer_grid, steer_table
+    from biaslens.report.tables import truth_score_table
 
     t0 = time.perf_counter()
     console.rule("1. What is biased in the data")
-    run_demo(out, n=n, seed=seed)
+    show_dataset_demo(out, n=n, seed=seed)
 
     console.rule(f"2. What the generator learned: steering toward {target}")
-    gen = load_for_role(model_path(generator, "generator"), "generator")
-    clf = load_for_role(model_path(classifier, "classifier"), "classifier")
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    # The course's rule (z.grad never cleared), so magnitudes are comparable with the
-    # GANs-course tables; `biaslens audit steer` defaults to plain gradient ascent.
-    # Reference: faces of the default world, the data the shipped models were trained on
-    # (compares the steering slopes with the classifier's slopes on that data).
-    ref = load_reference("world:celeba", n=2000, seed=seed + 1,
-                         image_size=int(getattr(clf, "image_size", 64)))
-    result = steer_audit(gen, clf, target, n_samples=n_steer, steps=steps,
-                         accumulate_grad=True, n_boot=500, seed=seed,
-                         reference=ref.images, reference_name=ref.description)
+    demo = steering_demo(out, target=target, n_steer=n_steer, steps=steps, seed=seed,
+                         generator=generator, classifier=classifier)
+    result, score = demo.result, demo.score
     console.print(steer_table(result))
-    write_json(result.to_dict(), out / "steer.json")
     save_figure(plot_steer_grid(result, skip=4), out / "steer_grid.png")
     save_figure(plot_covariance_bars(result), out / "steer_covariance.png")
 
     console.rule("3. Scored against the synthetic world's truth")
-    score = score_steering(result, World.preset("celeba").truth(target))
-    console.print(truth_table(score))
+    console.print(truth_score_table(score))
     for check, ok in score.passed.items():
         console.print(f"  {'PASS' if ok else 'FAIL'}  {check}  {score.details[check]}")
     if score.beyond_data is not None:
         console.print(f"  beyond the data (the models' own, not the world's): "
                       f"{', '.join(score.beyond_data) or 'none'}")
-    write_json(score.to_dict(), out / "truth_score.json")
     console.print(f"wrote {out}/steer.json, steer_grid.png, steer_covariance.png, "
                   f"truth_score.json in {time.perf_counter() - t0:.0f} s")
-

@@ -1,4 +1,4 @@
-"""Per-group bar chart of a fairness report (matplotlib Agg, atomic PNG write)."""
+"""Per-group bar chart of a fairness report (matplotlib Agg): a PNG file or PNG bytes."""
 
 from __future__ import annotations
 
@@ -11,18 +11,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from biaslens.audit.fairness import FairnessReport  # noqa: E402
+from biaslens.report.figures import fig_to_png, save_figure  # noqa: E402
 
-__all__ = ["plot_fairness"]
+__all__ = ["fairness_figure", "fairness_png", "plot_fairness"]
 
 _RATES = ("selection_rate", "true_positive_rate", "false_positive_rate", "accuracy")
 
 
-def plot_fairness(report: FairnessReport, path: str | Path) -> Path:
+def fairness_figure(report: FairnessReport) -> plt.Figure:
     """Grouped bars (one group of bars per rate, one bar per group) with CI whiskers.
 
     The dashed line on each rate is the overall value, so a gap to it is visible at once.
+    A pyplot figure: :func:`plot_fairness` and :func:`fairness_png` close it.
     """
-    path = Path(path)
     G = len(report.groups)
     width = 0.8 / G
     x = np.arange(len(_RATES))
@@ -48,6 +49,14 @@ def plot_fairness(report: FairnessReport, path: str | Path) -> Path:
     ax.legend(fontsize="small", ncol=min(G, 4), loc="upper center",
               bbox_to_anchor=(0.5, -0.1))
     fig.tight_layout()
-    from biaslens.report.figures import save_figure
+    return fig
 
-    return save_figure(fig, path, dpi=110)
+
+def plot_fairness(report: FairnessReport, path: str | Path) -> Path:
+    """Write :func:`fairness_figure` to ``path`` (PNG, atomically)."""
+    return save_figure(fairness_figure(report), path, dpi=110)
+
+
+def fairness_png(report: FairnessReport) -> bytes:
+    """:func:`fairness_figure` as PNG bytes, exactly as :func:`plot_fairness` writes it."""
+    return fig_to_png(fairness_figure(report), dpi=110, tight=True)

@@ -4,7 +4,7 @@ Rendering only: every function takes a result object from :mod:`biaslens.audit.p
 :mod:`biaslens.audit.reconstruct`, :mod:`biaslens.audit.counterfactual` or
 :mod:`biaslens.experiments.ratio_sweep` and returns a matplotlib ``Figure`` (Agg, no
 pyplot state), a uint8 image or a rich ``Table``. Save figures with
-:func:`biaslens.report.plots_steer.save_figure`.
+:func:`biaslens.report.figures.save_figure`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from rich.table import Table
 
 from biaslens.report.plots_steer import make_grid
-from biaslens.report.tables import fmt_ci, fmt_num, fmt_p
+from biaslens.report.tables import fmt_ci, fmt_num, fmt_p, rich_table
 
 if TYPE_CHECKING:
     from biaslens.audit.counterfactual import CounterfactualResult
@@ -87,11 +87,10 @@ def plot_population(result: PopulationResult, top_k: int | None = 20) -> Figure:
 def population_table(result: PopulationResult, top_k: int | None = 15) -> Table:
     """Rich table: prevalence generated vs data, difference (CI), ratio, amplification."""
     basis = "corrected (Rogan–Gladen)" if result.corrected else "classifier labels"
-    table = Table(title=f"Population audit: {result.n_generated} generated ({basis}) vs "
-                        f"{result.n_data} training labels")
-    for col in ("attribute", "generated", "data", "difference", "95% CI", "ratio",
-                "amplification"):
-        table.add_column(col, justify="left" if col == "attribute" else "right")
+    table = rich_table(f"Population audit: {result.n_generated} generated ({basis}) vs "
+                       f"{result.n_data} training labels",
+                       ("attribute", "generated", "data", "difference", "95% CI", "ratio",
+                        "amplification"))
     for j in result.ranked_amplification(top_k):
         a = result.amplification[j]
         style = "red" if np.isfinite(a) and a > 0 else ""
@@ -110,11 +109,10 @@ def association_table(result: PopulationResult, top_k: int | None = 15) -> Table
     dc = result.associations
     if dc is None:
         return None
-    table = Table(title=f"Associations with {result.association_target}: generated faces vs "
-                        f"{dc.n_reference} real faces ({dc.reference}), same classifier")
-    for col in ("attribute", "generated slope", "data slope", "excess", "95% CI", "q-value",
-                "beyond data"):
-        table.add_column(col, justify="left" if col == "attribute" else "right")
+    table = rich_table(f"Associations with {result.association_target}: generated faces vs "
+                       f"{dc.n_reference} real faces ({dc.reference}), same classifier",
+                       ("attribute", "generated slope", "data slope", "excess", "95% CI",
+                        "q-value", "beyond data"))
     for j in result.ranked_associations(top_k):
         verdict = dc.verdict(j)
         table.add_row(result.attribute_names[j], fmt_num(dc.path_slope[j], 2, signed=True),
@@ -160,10 +158,10 @@ def plot_reconstruction(result: ReconstructResult) -> Figure:
 
 def reconstruct_table(result: ReconstructResult) -> Table:
     """Rich table: per group n, MSE (CI), L1 and preservation rates."""
-    table = Table(title=f"Reconstruction audit over {' × '.join(result.groups)} "
-                        f"(worst group: {result.worst_group})")
-    for col in ("group", "n", "MSE", "95% CI", "L1", *[f"{k} kept" for k in result.preserved]):
-        table.add_column(col, justify="left" if col == "group" else "right")
+    table = rich_table(f"Reconstruction audit over {' × '.join(result.groups)} "
+                       f"(worst group: {result.worst_group})",
+                       ("group", "n", "MSE", "95% CI", "L1",
+                        *[f"{k} kept" for k in result.preserved]))
     for g, lab in enumerate(result.group_labels):
         table.add_row(lab, str(int(result.n[g])), fmt_num(result.mse[g], 4),
                       fmt_ci(result.mse_ci[0][g], result.mse_ci[1][g], 4),
@@ -204,10 +202,9 @@ def plot_counterfactual_pairs(result: CounterfactualResult) -> Figure:
 def counterfactual_table(result: CounterfactualResult) -> Table:
     """Rich table: flip rate and to-target rate per variant (Wilson CIs), then the
     top shifts per direction."""
-    table = Table(title=f"Counterfactual audit: condition {result.condition} "
-                        f"({result.n} images)")
-    for col in ("variant", "flip rate", "95% CI", "vs recon", "classified as requested"):
-        table.add_column(col, justify="left" if col == "variant" else "right")
+    table = rich_table(f"Counterfactual audit: condition {result.condition} "
+                       f"({result.n} images)",
+                       ("variant", "flip rate", "95% CI", "vs recon", "classified as requested"))
     for v in result.flip_rate:
         table.add_row(v, fmt_num(result.flip_rate[v]), fmt_ci(*result.flip_rate_ci[v]),
                       fmt_num(result.flip_vs_recon[v]), fmt_num(result.to_target[v]))

@@ -1,12 +1,15 @@
-"""Pictures of a steering audit: the image grid along the steps and the covariance bars.
+"""Pictures and tables of a steering audit: the image grid along the steps, the covariance
+bars, the ranked rows.
 
 Rendering only: everything here takes a :class:`biaslens.audit.steer.SteerResult` (or
-plain arrays) and returns a uint8 array or a matplotlib ``Figure`` (Agg, no pyplot state).
+plain arrays) and returns a uint8 array, a matplotlib ``Figure`` (Agg, no pyplot state),
+table rows (:func:`steer_rows`, the one source of the CLI's, the report's and the app's
+steering tables) or a rich ``Table``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -14,13 +17,13 @@ from matplotlib.figure import Figure
 from rich.table import Table
 
 from biaslens.report.figures import save_figure  # noqa: F401  (re-exported)
-from biaslens.report.tables import fmt_num, fmt_p
+from biaslens.report.tables import fmt_num, fmt_p, rich_table
 
 if TYPE_CHECKING:
     from biaslens.audit.steer import SteerResult
 
 __all__ = ["make_grid", "plot_covariance_bars", "plot_steer_grid", "save_figure", "steer_grid",
-           "steer_table"]
+           "steer_rows", "steer_table"]
 
 _POS, _NEG, _NS = "#c0392b", "#2c6fbb", "#b0b0b0"
 
@@ -106,38 +109,56 @@ def plot_covariance_bars(result: SteerResult, top_k: int | None = None) -> Figur
     return fig
 
 
+def steer_rows(result: SteerResult, top_k: int | None = None) -> list[dict[str, Any]]:
+    """The ranked attributes of a steering audit (the top ``top_k``; all by default), one
+    dict per attribute with the raw numbers, for a renderer to format.
+
+    Keys: ``attribute``, ``covariance``, ``ci_low``, ``ci_high``, ``correlation``,
+    ``q_value``, ``significant``; with a data comparison (``reference=``) also
+    ``path_slope``, ``data_slope`` and ``beyond_data`` (the verdict: no / added / weakened).
+    """
+    dc = result.data
+    rows = []
+    for r in result.ranked[:top_k]:
+        row = {"attribute": r.name, "covariance": r.covariance, "ci_low": r.ci_low,
+               "ci_high": r.ci_high, "correlation": r.correlation, "q_value": r.q_value,
+               "significant": bool(r.significant)}
+        if dc is not None:
+            row.update(path_slope=float(dc.path_slope[r.index]),
+                       data_slope=float(dc.data_slope[r.index]), beyond_data=dc.verdict(r.index))
+        rows.append(row)
+    return rows
+
+
 def _fmt_g(x: float) -> str:
     """Signed, 3 significant digits: covariances of logits span many scales."""
     return "—" if not np.isfinite(x) else f"{x:+.3g}"
-
 
 
 def steer_table(result: SteerResult) -> Table:
     """Rich table of the ranked covariances: attribute, covariance, 95% CI, correlation,
     q-value (BH-adjusted) and significance; with a data comparison (``reference=``) also
     the path and data slopes and whether the excess is significant ("beyond data")."""
-    table = Table(title=f"Steering toward {result.target}: covariance of the change in each "
-                        f"attribute with the target ({result.n_samples} images × "
-                        f"{len(result.push_signs) * result.steps} steps)")
-    for col in ("attribute", "covariance", "95% CI", "correlation", "q-value"):
-        table.add_column(col, justify="left" if col == "attribute" else "right")
+    table = rich_table(f"Steering toward {result.target}: covariance of the change in each "
+                       f"attribute with the target ({result.n_samples} images × "
+                       f"{len(result.push_signs) * result.steps} steps)",
+                       ("attribute", "covariance", "95% CI", "correlation", "q-value"))
     table.add_column("significant", justify="center")
     dc = result.data
     if dc is not None:
         for col in ("path slope", "data slope"):
             table.add_column(col, justify="right")
         table.add_column("beyond data", justify="center")
-    for r in result.ranked:
-        style = ("red" if r.covariance > 0 else "blue") if r.significant else "dim"
-        cells = [r.name, _fmt_g(r.covariance),
-                 f"[{_fmt_g(r.ci_low)}, {_fmt_g(r.ci_high)}]"
-                 if np.isfinite(r.ci_low) and np.isfinite(r.ci_high) else "—",
-                 fmt_num(r.correlation, 3, signed=True),
-                 fmt_p(r.q_value), "yes" if r.significant else "no"]
+    for r in steer_rows(result):
+        style = ("red" if r["covariance"] > 0 else "blue") if r["significant"] else "dim"
+        cells = [r["attribute"], _fmt_g(r["covariance"]),
+                 f"[{_fmt_g(r['ci_low'])}, {_fmt_g(r['ci_high'])}]"
+                 if np.isfinite(r["ci_low"]) and np.isfinite(r["ci_high"]) else "—",
+                 fmt_num(r["correlation"], 3, signed=True),
+                 fmt_p(r["q_value"]), "yes" if r["significant"] else "no"]
         if dc is not None:
-            j = r.index
-            cells += [fmt_num(dc.path_slope[j], 2, signed=True),
-                      fmt_num(dc.data_slope[j], 2, signed=True), dc.verdict(j)]
+            cells += [fmt_num(r["path_slope"], 2, signed=True),
+                      fmt_num(r["data_slope"], 2, signed=True), r["beyond_data"]]
         table.add_row(*cells, style=style)
     if dc is not None:
         table.caption = (f"slopes: logit change per unit of {result.target} logit, along the "

@@ -21,7 +21,10 @@ __all__ = [
     "fmt_p",
     "groups_table",
     "prevalence_table",
+    "rich_table",
     "top_correlated_table",
+    "truth_rows",
+    "truth_score_table",
     "truth_table",
 ]
 
@@ -45,6 +48,15 @@ def fmt_ci(lo: float | None, hi: float | None, digits: int = 3, signed: bool = F
     if lo is None or hi is None or not (math.isfinite(float(lo)) and math.isfinite(float(hi))):
         return "—"
     return f"[{fmt_num(lo, digits, signed)}, {fmt_num(hi, digits, signed)}]"
+
+
+def rich_table(title: str, columns: Sequence[str]) -> Table:
+    """A rich ``Table`` titled ``title`` with ``columns``: the first left-aligned (the row
+    names), the others right-aligned (numbers)."""
+    table = Table(title=title)
+    for k, col in enumerate(columns):
+        table.add_column(col, justify="left" if k == 0 else "right")
+    return table
 
 
 def _pct(level: float) -> str:
@@ -139,6 +151,15 @@ def dataset_stats_tables(stats: DatasetStats, *, limit: int | None = None,
     return tables
 
 
+def truth_rows(truth: Any) -> list[dict[str, Any]]:
+    """Per-variable rows (name, p_given_target, p_given_not, cov, phi) of a world's
+    ``TruthTable``, the target itself left out (the rows :func:`truth_table` takes)."""
+    return [{"name": name, "p_given_target": float(truth.p_given_target[i]),
+             "p_given_not": float(truth.p_given_not_target[i]),
+             "cov": float(truth.covariance[i]), "phi": float(truth.phi[i])}
+            for i, name in enumerate(truth.names) if i != truth.index]
+
+
 def truth_table(rows: Sequence[Mapping[str, Any]], *, target: str, title: str | None = None
                 ) -> Table:
     """Ground-truth table of a synthetic world (rows of ``TruthTable.to_dict()``-style dicts).
@@ -157,3 +178,17 @@ def truth_table(rows: Sequence[Mapping[str, Any]], *, target: str, title: str | 
                       fmt_num(r.get("p_given_not")), fmt_num(r.get("cov"), 4, signed=True),
                       fmt_num(r.get("phi"), signed=True))
     return table
+
+
+def truth_score_table(score: Any) -> Table:
+    """Rich table of :class:`biaslens.audit.truth.TruthScore` rows (top 12 by true |phi|)."""
+    t = rich_table(f"Steering {score.target}: measured vs the world's truth (Spearman "
+                   f"{score.spearman:.2f} over {len(score.attributes)} rendered attributes)",
+                   ("attribute", "measured corr", "95% CI", "significant", "true phi", "sign",
+                    "beyond data"))
+    for r in score.rows[:12]:
+        t.add_row(r.attribute, f"{r.measured:+.3f}", f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}]",
+                  "yes" if r.significant else "", f"{r.true_phi:+.3f}",
+                  "ok" if r.sign_ok else ("WRONG" if r.significant else "differs"),
+                  {None: "—", True: "yes", False: ""}[r.beyond_data])
+    return t

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import typer
 from typer.testing import CliRunner
 
-from biaslens.cli.app_report import read_run_results, report_command, resolve_report_input
-from biaslens.errors import DataError
+from biaslens.cli.app_report import report_command
 
 
 def _cli() -> typer.Typer:
@@ -31,26 +29,6 @@ def test_report_command_writes_html_and_json(tiny, tmp_path):
     assert [s["target"] for s in data["steer"]] == ["Male", "Smiling"]
     assert data["inputs"]["generator"] == str(tiny["generator"])
     assert "wrote" in res.output
-
-
-def test_run_folder_input_and_results(tiny, tmp_path):
-    run = tmp_path / "run"
-    (run / "eval").mkdir(parents=True)
-    (run / "config.json").write_text(json.dumps({"cache": str(tiny["cache"])}))
-    (run / "eval" / "compare.json").write_text(json.dumps({"ap": 0.5}))
-    assert resolve_report_input(run, None) == (tiny["cache"], run)
-    assert resolve_report_input(tiny["cache"], None) == (tiny["cache"], None)
-    assert read_run_results(run) == {"eval/compare.json": {"ap": 0.5}}
-    (run / "bad.json").write_text("{")
-    with pytest.raises(DataError, match="bad.json"):
-        read_run_results(run)
-
-
-def test_bad_inputs_are_clear(tmp_path):
-    with pytest.raises(DataError, match="no such run or cache"):
-        resolve_report_input(tmp_path / "missing", None)
-    with pytest.raises(DataError, match="pass --cache"):
-        resolve_report_input(tmp_path, None)
 
 
 def test_a_classifier_given_as_the_generator_is_refused_before_any_audit(tiny, tmp_path):

@@ -1,0 +1,221 @@
+"""Fairness of an attribute classifier: on a cache (the report's, the app's and the
+library's one way to audit it) or from a CSV of predictions (``biaslens audit fairness``).
+
+:func:`cache_fairness`: the classifier labels the cache's test split (every row when it
+has none); for each target attribute that it predicts and that is not itself
+protected, :func:`biaslens.audit.fairness.fairness_report` compares its predictions
+(score = sigmoid of the logit, positive above 0.5) with the cache's labels across the
+protected attributes or cache group columns (intersectional when several). With two
+groups the report carries the Ramaswamy et al. metrics (AP, DEO, BA, KL) too::
+
+    [(target, report)] = cache_fairness(classifier, cache, ["Smiling"], ["Male"])
+
+:func:`predictions_fairness` reads the labels, predictions, sensitive columns (and
+optional scores and weights) from a CSV file, naming the line and column of a bad value.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from biaslens.audit.fairness import FairnessReport, fairness_report
+from biaslens.errors import BiasLensError, DataError
+from biaslens.names import canonical_name, resolve_attribute
+
+if TYPE_CHECKING:
+    from torch import nn
+
+__all__ = ["cache_fairness", "check_image_size", "fairness_logits", "fairness_view",
+           "parse_binary", "parse_float", "predictions_fairness", "read_predictions",
+           "sensitive_columns"]
+
+#: The spellings of a binary label in a CSV of predictions.
+_TRUE = {"1", "1.0", "true", "True", "TRUE"}
+_FALSE = {"0", "0.0", "-1", "-1.0", "false", "False", "FALSE"}
+
+
+def check_image_size(model: nn.Module, cache: Any, role: str) -> None:
+    """Refuse a model whose ``image_size`` differs from the cache's images."""
+    size = getattr(model, "image_size", None)
+    h, w = int(cache.manifest["height"]), int(cache.manifest["width"])
+    if isinstance(size, int) and (size, size) != (h, w):
+        raise BiasLensError(f"the {role} works on {size}×{size} images but the cache "
+                            f"{cache.path} holds {h}×{w}; use a cache of the model's size")
+
+
+def fairness_view(cache: Any) -> Any:
+    """The cache's test split, or all of it when it has no test rows."""
+    view = cache.subset("test")
+    return view if len(view) else cache.subset(None)
+
+
+def fairness_logits(classifier: nn.Module, cache: Any, *, batch_size: int = 512,
+                progress: Callable[[str], None] | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, logits)``: the cache rows of :func:`fairness_view` and the classifier's
+    logits ``(n, A)`` on them (worth caching: the app keeps them per model and data)."""
+    from biaslens.tensors import predict_logits
+
+    view = fairness_view(cache)
+    if progress is not None:
+        progress(f"classifying {len(view)} test images")
+    return view.indices, predict_logits(classifier, view.images, batch_size=batch_size)
+
+
+def sensitive_columns(cache: Any, protected: Sequence[str], rows: np.ndarray
+                      ) -> dict[str, np.ndarray]:
+    """The protected columns at ``rows``, by name: a cache group column as it is, an
+    attribute (aliases accepted) as 0/1."""
+    names = list(cache.attribute_names)
+    group_names = list(cache.group_names) if cache.groups is not None else []
+    sens = {}
+    for p in protected:
+        if p in group_names:
+            sens[p] = np.asarray(cache.groups[:, group_names.index(p)])[rows]
+        else:
+            name = canonical_name(p, names)
+            sens[name] = np.asarray(cache.attrs[rows, names.index(name)]).astype(int)
+    return sens
+
+
+def cache_fairness(classifier: nn.Module, cache: Any, targets: Sequence[str],
+                   protected: Sequence[str], *, n_boot: int = 300, seed: int = 0,
+                   logits: tuple[np.ndarray, np.ndarray] | None = None, batch_size: int = 512,
+                   progress: Callable[[str], None] | None = None
+                   ) -> list[tuple[str, FairnessReport]]:
+    """Fairness of ``classifier`` on ``cache`` per target, across ``protected``.
+
+    Parameters
+    ----------
+    classifier : attribute classifier (``attribute_names``; logits ``(N, A)``) of the
+        cache's image size.
+    cache : a loaded dataset cache; its test split is used (every row without one).
+    targets : attributes whose predictions are audited (``-Male`` means ``Male``);
+        those that are protected or that the classifier does not predict are skipped.
+    protected : attributes or cache group columns (several: intersectional groups).
+    n_boot, seed : bootstrap resamples for every CI, and their seed.
+    logits : ``(rows, logits)`` from :func:`fairness_logits`, when already computed.
+    batch_size : classifier batch size when ``logits`` is not given.
+    progress : called with a short message before each step.
+
+    Returns
+    -------
+    ``[(target name, FairnessReport), ...]`` in the order of ``targets``.
+    """
+    say = progress or (lambda msg: None)
+    check_image_size(classifier, cache, "classifier")
+    names = list(cache.attribute_names)
+    clf_names = list(getattr(classifier, "attribute_names", None) or [])
+    if logits is None:
+        logits = fairness_logits(classifier, cache, batch_size=batch_size, progress=say)
+    rows, z = logits
+    sens = sensitive_columns(cache, protected, rows)
+    out = []
+    for t in targets:
+        idx, _ = resolve_attribute(t, names)
+        name = names[idx]
+        if name in sens or name not in clf_names:
+            continue  # a protected attribute, or one the classifier does not predict
+        say(f"fairness of the {name} classifier")
+        y_true = np.asarray(cache.attrs[rows, idx])
+        score = 1 / (1 + np.exp(-z[:, clf_names.index(name)].astype(np.float64)))
+        out.append((name, fairness_report(y_true, score > 0.5, sensitive_features=sens,
+                                          y_score=score, n_boot=n_boot, seed=seed)))
+    return out
+
+
+# --------------------------------------------------------------------------- CSV predictions
+
+
+def read_predictions(path: str | Path, columns: list[str]) -> dict[str, np.ndarray]:
+    """Read ``columns`` of a CSV as string arrays; missing file/column → :class:`DataError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("file not found", path=path)
+    with open(path, newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None:
+            raise DataError("empty file (no header line)", path=path, line=1)
+        header = [h.strip() for h in header]
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise DataError(f"missing column(s) {', '.join(map(repr, missing))}; the header "
+                            f"has {', '.join(header)}", path=path, line=1)
+        pos = [header.index(c) for c in columns]
+        rows = []
+        for lineno, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise DataError(f"expected {len(header)} fields, got {len(row)}",
+                                path=path, line=lineno)
+            rows.append([row[p].strip() for p in pos] + [lineno])
+    if not rows:
+        raise DataError("no data rows", path=path, line=2)
+    table = np.array(rows, dtype=object)
+    out = {c: table[:, j].astype(str) for j, c in enumerate(columns)}
+    out["__line__"] = table[:, -1].astype(np.int64)
+    return out
+
+
+def parse_binary(values: np.ndarray, lines: np.ndarray, *, path: Path, column: str
+                 ) -> np.ndarray:
+    """Strings → bool (1/true = positive, 0/-1/false = negative); anything else is an error."""
+    pos = np.isin(values, list(_TRUE))
+    neg = np.isin(values, list(_FALSE))
+    bad = np.flatnonzero(~(pos | neg))
+    if bad.size:
+        i = bad[0]
+        raise DataError(f"value {str(values[i])!r} is not binary (expected 0/1, -1/1 or "
+                        f"true/false)", path=path, line=int(lines[i]), field=column)
+    return pos
+
+
+def parse_float(values: np.ndarray, lines: np.ndarray, *, path: Path, column: str
+                ) -> np.ndarray:
+    """Strings → finite floats, naming the first bad line."""
+    out = np.empty(values.shape[0])
+    for i, v in enumerate(values):  # the CSV was parsed row by row already; same cost
+        try:
+            out[i] = float(v)
+        except ValueError:
+            raise DataError(f"value {str(v)!r} is not a number", path=path, line=int(lines[i]),
+                            field=column) from None
+        if not np.isfinite(out[i]):
+            raise DataError(f"value {str(v)!r} is not finite", path=path, line=int(lines[i]),
+                            field=column)
+    return out
+
+
+def predictions_fairness(path: str | Path, *, y_true: str, y_pred: str, sensitive: Sequence[str],
+                         score: str | None = None, weight: str | None = None, n_boot: int = 500,
+                         seed: int = 0, kl_variant: str = "reference") -> FairnessReport:
+    """Fairness of the predictions in a CSV file (``biaslens audit fairness``).
+
+    ``y_true``, ``y_pred``: columns of binary labels and predictions (0/1, -1/1,
+    true/false); ``sensitive``: the sensitive column(s) (several: intersectional groups);
+    ``score``: a score column in [0, 1] (adds AP/DEO/BA/KL); ``weight``: a non-negative
+    sample-weight column. A bad file, column or value is a :class:`DataError` naming the
+    line and column.
+    """
+    path = Path(path)
+    extra = [c for c in (score, weight) if c]
+    cols = list(dict.fromkeys([y_true, y_pred, *sensitive, *extra]))
+    data = read_predictions(path, cols)
+    lines = data["__line__"]
+    yt = parse_binary(data[y_true], lines, path=path, column=y_true)
+    yp = parse_binary(data[y_pred], lines, path=path, column=y_pred)
+    s = parse_float(data[score], lines, path=path, column=score) if score else None
+    w = parse_float(data[weight], lines, path=path, column=weight) if weight else None
+    if w is not None and (w < 0).any():
+        i = int(np.flatnonzero(w < 0)[0])
+        raise DataError("negative weight", path=path, line=int(lines[i]), field=weight)
+    return fairness_report(yt, yp, sensitive_features={c: data[c] for c in sensitive},
+                           y_score=s, sample_weight=w, n_boot=n_boot, seed=seed,
+                           kl_variant=kl_variant)

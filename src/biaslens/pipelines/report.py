@@ -1,0 +1,208 @@
+"""The audit report's use case: run every audit that applies to a cache and given models.
+
+:func:`build_report` runs, on a loaded cache, the dataset statistics, steering per
+target and the population audit (with a generator and a classifier) and classifier
+fairness per target against the protected attributes (with a classifier), and returns
+the results as a :class:`ReportData`. :func:`report_for_path` does the same from the
+command line's inputs: a cache or run folder, checkpoints or the shipped defaults.
+Rendering (figures, HTML, ``report.json``) is the report layer's job:
+``biaslens.report.write_report(biaslens.report.Report.of(data), "out/report.html")``
+(docs/report.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+import biaslens
+from biaslens.errors import BiasLensError
+from biaslens.options import resolve_options
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from biaslens.audit.dataset import DatasetStats
+    from biaslens.audit.fairness import FairnessReport
+    from biaslens.audit.population import PopulationResult
+    from biaslens.audit.steer import SteerResult
+
+__all__ = ["ReportData", "ReportOptions", "build_report", "report_for_path"]
+
+#: Training images of the cache the steering and population audits compare with.
+N_REFERENCE = 2000
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """Sizes and seed of the report's audits."""
+
+    steer_n: int = 64           # faces steered per target
+    steer_steps: int = 20       # steering steps
+    population_n: int = 1000    # generated faces for the population audit
+    n_boot: int = 300           # bootstrap resamples for every CI (>= 50: data comparison)
+    seed: int = 0               # seeds every audit
+
+
+@dataclass
+class ReportData:
+    """The results a report shows. Result objects keep their own ``to_dict()``.
+
+    ``fairness`` is a list of ``(target, FairnessReport)``; ``mitigation`` maps a file
+    name to the JSON it held (from a run folder); ``notes`` say what was skipped.
+    """
+
+    title: str
+    inputs: dict[str, Any]
+    dataset: DatasetStats | None = None
+    steer: list[SteerResult] = field(default_factory=list)
+    population: PopulationResult | None = None
+    fairness: list[tuple[str, FairnessReport]] = field(default_factory=list)
+    mitigation: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able content of the results (the report adds its figures and summary)."""
+        return {
+            "format": "biaslens-report", "version": 1, "title": self.title,
+            "biaslens": biaslens.__version__, "inputs": dict(self.inputs),
+            "dataset": None if self.dataset is None else self.dataset.to_dict(),
+            "steer": [s.to_dict() for s in self.steer],
+            "population": None if self.population is None else self.population.to_dict(),
+            "fairness": [{"target": t, "report": r.to_dict()} for t, r in self.fairness],
+            "mitigation": self.mitigation, "notes": list(self.notes),
+        }
+
+
+def build_report(cache: Any, *, generator: nn.Module | None = None,
+                 classifier: nn.Module | None = None, targets: Sequence[str] = ("Male",),
+                 protected: Sequence[str] = ("Male",), mitigation: Mapping[str, Any] | None = None,
+                 options: ReportOptions | None = None, inputs: Mapping[str, Any] | None = None,
+                 progress: Callable[[str], None] | None = None, **overrides: Any) -> ReportData:
+    """Run the audits that apply and collect their results.
+
+    Parameters
+    ----------
+    cache : a loaded dataset cache (:func:`biaslens.data.cache.load_cache`).
+    generator, classifier : optional models; steering and population need both,
+        fairness needs the classifier. Audits whose models are missing are skipped
+        with a note.
+    targets : steering targets (``-Male`` allowed) and the attributes whose classifier
+        fairness is measured.
+    protected : sensitive attributes (or cache group columns such as ``skin_type``)
+        for fairness and dataset groups.
+    mitigation : JSON results of mitigation runs (file name -> content), shown as tables.
+    options : :class:`ReportOptions` (audit sizes, seed); ``**overrides`` set its fields
+        by name (``steer_n=8, n_boot=50``).
+    inputs : extra entries for the report's inputs table (model paths, the run).
+    progress : called with a short message before each audit.
+    """
+    from biaslens.names import resolve_attribute
+    from biaslens.pipelines.dataset import cache_stats, group_columns
+
+    opts = resolve_options(ReportOptions, options, overrides, where="build_report")
+    say = progress or (lambda msg: None)
+    names = list(cache.attribute_names)
+    targets = [t.strip() for t in targets if t.strip()]
+    if not targets:
+        raise BiasLensError("no targets given (e.g. --targets Male,Smiling)")
+    for t in targets:
+        resolve_attribute(t, names)  # unknown names fail before any long work
+    group_cols = group_columns(cache)
+    data = ReportData(title=f"biaslens audit report: {Path(str(cache.path)).name}",
+                      inputs={"cache": str(cache.path), "content_hash": cache.content_hash,
+                              "targets": targets, "protected": list(protected),
+                              "seed": opts.seed, "n_boot": opts.n_boot, **dict(inputs or {})},
+                      mitigation=dict(mitigation or {}))
+
+    say("dataset statistics")
+    groups = [g for g in protected] + [g for g in group_cols if g not in protected]
+    data.dataset = cache_stats(cache, target=targets[0], groups=groups, n_boot=opts.n_boot,
+                               seed=opts.seed)
+
+    if generator is None or classifier is None:
+        data.notes.append("steering and population audits skipped: they need a generator "
+                          "and an attribute classifier")
+    else:
+        _generator_audits(data, cache, generator, classifier, targets, protected, opts, say)
+
+    if classifier is None:
+        data.notes.append("fairness audit skipped: it needs an attribute classifier")
+    else:
+        from biaslens.pipelines.fairness import cache_fairness
+
+        data.fairness = cache_fairness(classifier, cache, targets, protected,
+                                       n_boot=opts.n_boot, seed=opts.seed, progress=say)
+    return data
+
+
+def _generator_audits(data: ReportData, cache: Any, generator: nn.Module,
+                      classifier: nn.Module, targets: Sequence[str], protected: Sequence[str],
+                      opts: ReportOptions, say: Callable[[str], None]) -> None:
+    """Steering per target, then the population audit, into ``data``."""
+    from biaslens.audit.population import population_audit
+    from biaslens.audit.steer import steer_audit
+    from biaslens.data.reference import sample_training_images
+
+    names = list(cache.attribute_names)
+    reference_name = "training images of the report's data"
+    # reference for the data comparison: up to 2,000 training images of the cache
+    ref = sample_training_images(cache, N_REFERENCE, opts.seed) if opts.n_boot >= 50 else None
+    ref = ref if ref is not None and len(ref) >= 10 else None
+    for t in targets:
+        say(f"steering toward {t}")
+        data.steer.append(steer_audit(generator, classifier, t, n_samples=opts.steer_n,
+                                      steps=opts.steer_steps, direction="+",
+                                      n_boot=opts.n_boot, seed=opts.seed, n_show=6,
+                                      keep_history=False, reference=ref,
+                                      reference_name=reference_name))
+    say("population")
+    train = cache.subset("train")
+    base = train if len(train) else cache
+    pop_groups = [g for g in protected if g in names] or ["Male"]
+    data.population = population_audit(generator, classifier, np.asarray(base.attrs), names,
+                                       n=opts.population_n, groups=pop_groups, seed=opts.seed,
+                                       n_boot=opts.n_boot, reference_images=ref,
+                                       reference_name=reference_name)
+
+
+def report_for_path(run_or_cache: str | Path, *, cache: str | Path | None = None,
+                    generator: str | Path | None = None, classifier: str | Path | None = None,
+                    note: Callable[[str], None] | None = None,
+                    **kwargs: Any) -> ReportData:
+    """:func:`build_report` from a cache or run folder and checkpoint paths.
+
+    ``run_or_cache`` is resolved by :func:`biaslens.pipelines.runs.resolve_report_input`
+    (``cache`` overrides a run's own); a run folder's result JSON files become the
+    mitigation tables. A model not given is the shipped
+    default; when that is not installed, ``note`` is told and the audits needing it are
+    skipped. A checkpoint of the wrong kind is refused before any audit runs. Other
+    keyword arguments go to :func:`build_report`.
+    """
+    from biaslens.pipelines.inputs import default_model_path, load_for_role, open_cache
+    from biaslens.pipelines.runs import read_run_results, resolve_report_input
+
+    cache_path, run = resolve_report_input(Path(run_or_cache),
+                                           None if cache is None else Path(cache))
+    data_cache = open_cache(cache_path)
+    models: dict[str, Any] = {}
+    inputs: dict[str, Any] = {}
+    for role, given in (("generator", generator), ("classifier", classifier)):
+        try:
+            path = Path(given) if given is not None else default_model_path(role)
+        except BiasLensError as exc:
+            if note is not None:
+                note(str(exc))
+            continue
+        models[role] = load_for_role(path, role)
+        inputs[role] = str(path)
+    results = read_run_results(run) if run is not None else {}
+    if run is not None:
+        inputs["run"] = str(run)
+    return build_report(data_cache, generator=models.get("generator"),
+                        classifier=models.get("classifier"), mitigation=results,
+                        inputs=inputs, **kwargs)

@@ -1,0 +1,54 @@
+"""Fairness of a classifier on a cache: the one function the report and the app call."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from biaslens.audit.fairness import fairness_report
+from biaslens.data.cache import load_cache
+from biaslens.errors import BiasLensError
+from biaslens.io import jsonable
+from biaslens.models import load_checkpoint
+from biaslens.pipelines.fairness import (
+    cache_fairness,
+    fairness_logits,
+    sensitive_columns,
+)
+
+
+@pytest.fixture(scope="module")
+def clf_cache(tiny):
+    clf, _ = load_checkpoint(tiny["classifier"])
+    return clf, load_cache(tiny["cache"])
+
+
+def test_targets_protected_or_not_predicted_are_skipped(clf_cache):
+    clf, cache = clf_cache
+    out = cache_fairness(clf, cache, ["Male", "-Smiling", "Wearing_Hat", "Young"],
+                         ["Male", "skin_type"], n_boot=20)
+    assert [t for t, _ in out] == ["Smiling", "Young"]
+    assert all(sum(r.counts) == 16 for _, r in out)  # the test split of the 160-face cache
+    assert out[0][1].feature_names == ["Male", "skin_type"]
+
+
+def test_given_logits_and_the_audit_by_hand_agree(clf_cache):
+    clf, cache = clf_cache
+    rows, z = fairness_logits(clf, cache)
+    [(_, a)] = cache_fairness(clf, cache, ["Young"], ["Male"], n_boot=20, seed=1)
+    [(_, b)] = cache_fairness(clf, cache, ["Young"], ["Male"], n_boot=20, seed=1,
+                              logits=(rows, z))
+    names = list(cache.attribute_names)
+    score = 1 / (1 + np.exp(-z[:, list(clf.attribute_names).index("Young")].astype(float)))
+    c = fairness_report(np.asarray(cache.attrs[rows, names.index("Young")]), score > 0.5,
+                        sensitive_features=sensitive_columns(cache, ["Male"], rows),
+                        y_score=score, n_boot=20, seed=1)
+    assert jsonable(a.to_dict()) == jsonable(b.to_dict()) == jsonable(c.to_dict())  # NaN: None
+    assert a.ramaswamy is not None  # two groups and scores: the Ramaswamy metrics too
+
+
+def test_a_classifier_of_another_size_is_refused(clf_cache, monkeypatch):
+    clf, cache = clf_cache
+    monkeypatch.setattr(clf, "image_size", 32, raising=False)
+    with pytest.raises(BiasLensError, match="32×32 images but the cache"):
+        cache_fairness(clf, cache, ["Young"], ["Male"])

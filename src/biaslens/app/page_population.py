@@ -32,7 +32,7 @@ def _population(_ctx: AppContext, _cache: Any, gen_key: str, clf_key: str, data_
 
 def render(ctx: AppContext) -> None:
     """Draw the population page."""
-    from biaslens.report.html import fig_to_png
+    from biaslens.report.figures import fig_to_png
     from biaslens.report.plots_generators import plot_population
 
     st.header("Population")

@@ -88,6 +88,6 @@ def render(ctx: AppContext) -> None:
 
 
 def _png(fig) -> bytes:
-    from biaslens.report.html import fig_to_png
+    from biaslens.report.figures import fig_to_png
 
     return fig_to_png(fig)

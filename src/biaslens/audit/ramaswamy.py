@@ -1,6 +1,6 @@
 """The metrics of Ramaswamy, Kim & Russakovsky (CVPR 2021) and directional bias amplification.
 
-AP, DEO, BA and KL as specified in ``ALGORITHMS.md`` §4.7, the calibrated threshold of
+AP, DEO, BA and KL as specified in ``docs/algorithms.md`` §4.7, the calibrated threshold of
 §4.2, and Wang & Russakovsky's (ICML 2021) directional bias amplification for
 multi-attribute predictions. Every metric has a vectorized batch form so a bootstrap
 over ``(n_boot, n)`` index resamples runs without a Python loop per resample.

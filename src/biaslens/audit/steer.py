@@ -2,7 +2,7 @@
 
 Push a generator's noise vectors toward (or away from) a target attribute by gradient
 ascent on an attribute classifier's raw logit, record every attribute's logit at every
-step, and measure which other attributes move together with the target (ALGORITHMS.md
+step, and measure which other attributes move together with the target (docs/algorithms.md
 §2). A large covariance means the generator has *entangled* that attribute with the
 target: asking for "more Male" also buys "less Wearing_Lipstick".
 

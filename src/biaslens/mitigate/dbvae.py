@@ -1,4 +1,4 @@
-"""DB-VAE mitigation pipeline (Amini et al. 2019; MIT 6.S191 lab 2), ALGORITHMS.md §3.
+"""DB-VAE mitigation pipeline (Amini et al. 2019; MIT 6.S191 lab 2), docs/algorithms.md §3.
 
 Face detection on the synthetic world: faces of the default (skin-tone-skewed) world are
 positives, rendered non-faces negatives. Two detectors are trained with the training

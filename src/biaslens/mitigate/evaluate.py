@@ -1,4 +1,4 @@
-"""Per-group evaluation of face detectors (DB-VAE vs standard CNN), ALGORITHMS.md §3.5.
+"""Per-group evaluation of face detectors (DB-VAE vs standard CNN), docs/algorithms.md §3.5.
 
 Pure numpy: face probabilities of several detectors on the same balanced test faces ->
 per-group mean probability (stratified bootstrap CI) and detection accuracy at a

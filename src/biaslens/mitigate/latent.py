@@ -1,4 +1,4 @@
-"""Latent-space geometry of Ramaswamy, Kim & Russakovsky (CVPR 2021), ALGORITHMS.md §4.2–4.6.
+"""Latent-space geometry of Ramaswamy, Kim & Russakovsky (CVPR 2021), docs/algorithms.md §4.2–4.6.
 
 Pure numpy (plus scikit-learn for the hyperplane fit): linear hyperplanes for the target
 and protected attributes in a generator's z-space, and the *complementary* latent vector

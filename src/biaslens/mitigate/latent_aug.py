@@ -1,4 +1,4 @@
-"""Latent-space de-biasing (Ramaswamy, Kim & Russakovsky, CVPR 2021), ALGORITHMS.md §4.
+"""Latent-space de-biasing (Ramaswamy, Kim & Russakovsky, CVPR 2021), docs/algorithms.md §4.
 
 :class:`LatentAugmentation` is the estimator: sample z, generate, hallucinate target and
 protected labels with a baseline classifier at F1-fitted thresholds, fit unit-normal
@@ -40,7 +40,7 @@ __all__ = ["CATEGORIES", "LatentAugOptions", "LatentAugResult", "LatentAugmentat
            "LatentPairs", "category_of", "classifier_scores", "run_latent_aug",
            "summarize_by_category"]
 
-#: The paper's attribute categories for protected = Male (ALGORITHMS.md §4.8). Taken from
+#: The paper's attribute categories for protected = Male (docs/algorithms.md §4.8). Taken from
 #: memory of the paper (arXiv 2012.01469), not from its repository: check before relying
 #: on them. Attributes outside the 26 targets fall into "other".
 CATEGORIES: dict[str, tuple[str, ...]] = {

@@ -1,4 +1,4 @@
-"""The Coursera GANs-course models, layer for layer (ALGORITHMS.md §1).
+"""The Coursera GANs-course models, layer for layer (docs/algorithms.md §1).
 
 * ``coursera_dcgan_generator``: z (n, 64) -> image (n, 3, 64, 64) in [-1, 1]; keys
   ``gen.{0..4}.{0,1}.*`` so the course's ``pretrained_celeba.pth["gen"]`` loads as is.

@@ -1,4 +1,4 @@
-"""MIT 6.S191 standard CNN face classifier and DB-VAE (ALGORITHMS.md §3.2).
+"""MIT 6.S191 standard CNN face classifier and DB-VAE (docs/algorithms.md §3.2).
 
 * ``standard_cnn``: 4 conv blocks (Conv -> ReLU -> BN; BN *after* the activation as in
   the lab), 64 -> 32 -> 16 -> 8 -> 4, flatten (72 * 4 * 4 = 1152 at n_filters 12),

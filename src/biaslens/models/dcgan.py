@@ -3,7 +3,7 @@
 * ``dcgan_generator``: z (n, z_dim) -> (n, 3, S, S) in [-1, 1], S = 64 or 128; kernel 4
   transposed convs, 1 -> 4 (stride 1, no padding), then x2 per block (stride 2, padding 1).
 * ``pytorch_dcgan_generator``: the generator of the exploring-bias-in-GANs app
-  (ALGORITHMS.md §1.2): the same layout at 64 px with z_dim 64, ngf 64 and conv biases on,
+  (docs/algorithms.md §1.2): the same layout at 64 px with z_dim 64, ngf 64 and conv biases on,
   keys ``main.{0,1,3,4,...,12}.*`` as in the tutorial; 3,282,755 parameters. Its weights do
   *not* fit ``coursera_dcgan_generator`` (different kernels, strides and padding).
 * ``dcgan_discriminator``: (n, 3, S, S) -> real/fake logits (n,) (no sigmoid: train with

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import biaslens
-from biaslens.report.figures import fig_to_png  # noqa: F401  (the app's pages import it here)
 from biaslens.report.markup import esc, flat, table
 from biaslens.report.sections import SECTIONS
 

@@ -1,6 +1,6 @@
 """DB-VAE (Amini et al. 2019; MIT 6.S191): loss and latent-histogram resampling.
 
-ALGORITHMS.md §3.3 (loss), §3.4 (resampling, once per epoch over all training faces),
+docs/algorithms.md §3.3 (loss), §3.4 (resampling, once per epoch over all training faces),
 §3.5 (schedule). Batches are half faces (drawn with the adaptive probabilities) and half
 non-faces (a seeded permutation); face vs non-face comes from the ``is_face`` group column.
 """

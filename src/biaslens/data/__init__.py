@@ -1,8 +1,8 @@
 """Data layer: sources (CelebA folder, image folder + CSV) -> cache (what training reads).
 
 >>> from biaslens.data import ingest, load_cache          # doctest: +SKIP
->>> cache = ingest("data/celeba", "caches/celeba64", size=64)
->>> train = cache.subset(split="train")
+>>> cache = ingest("data/celeba", "caches/celeba64", size=64) # doctest: +SKIP
+>>> train = cache.subset(split="train")                 # doctest: +SKIP
 """
 
 from biaslens.data.cache import Cache, CacheView, CacheWriter, content_hash, load_cache

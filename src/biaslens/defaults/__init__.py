@@ -13,7 +13,7 @@ Examples
 >>> available_defaults()                               # doctest: +SKIP
 ['classifier', 'cvae', 'dbvae', 'generator', 'vae']
 >>> clf = load_default("classifier")                   # doctest: +SKIP
->>> logits = clf(images)                               # (n, 40)
+>>> logits = clf(images)                               # (n, 40) # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -222,7 +222,7 @@ def import_checkpoint(path: str | Path, arch: str | None = None, *,
     Examples
     --------
     >>> gen = import_checkpoint("pretrained_celeba.pth")        # doctest: +SKIP
-    >>> gen.architecture
+    >>> gen.architecture                                # doctest: +SKIP
     'coursera_dcgan_generator'
     """
     return _import(Path(path), arch, attribute_names)[0]

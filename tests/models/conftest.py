@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 
 from biaslens.models.registry import model_kind
@@ -42,12 +41,3 @@ def make_inputs(model: torch.nn.Module, n: int = 3, seed: int = 0) -> tuple:
 
 def as_tuple(out) -> tuple[torch.Tensor, ...]:
     return out if isinstance(out, tuple) else (out,)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # The test machine is shared; tiny models do not profit from threads.
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)

@@ -51,14 +51,6 @@ def data64() -> TrainData:
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(autouse=True)
 def _test_architectures():
     """Register the test-only architectures for one test, then remove them again so the
     registry seen by other test folders holds only the package's own architectures."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from biaslens.models import build_model
 from biaslens.models.registry import model_kind
 
 #: A tiny config for every registered architecture (8-16 channels, 32 px where possible).
@@ -24,6 +25,12 @@ TINY: dict[str, dict] = {
     "dbvae": {"latent_dim": 8, "n_filters": 4},
     "standard_cnn": {"n_filters": 4},
 }
+
+
+def build_tiny(name: str, seed: int = 0) -> torch.nn.Module:
+    """Architecture ``name`` at its tiny config, seeded, in eval mode."""
+    torch.manual_seed(seed)
+    return build_model(name, **TINY[name]).eval()
 
 
 def make_inputs(model: torch.nn.Module, n: int = 3, seed: int = 0) -> tuple:

@@ -1,13 +1,30 @@
-"""Fixtures shared across test folders."""
+"""Fixtures shared across test folders.
+
+A folder's own conftest.py holds only the fixtures used by that folder alone.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
+
+from biaslens.data.celeba import format_table
+from biaslens.names import CELEBA_ATTRIBUTES
 
 NAMES = ["Male", "Smiling", "Young"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # The test machine is shared; tiny models do not profit from threads.
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +48,56 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths["cache"] = synthesize_cache("celeba", 160, root / "cache", size=64, seed=0).path
     torch.set_num_threads(old)
     return paths
+
+
+def smooth_images(n: int, seed: int, width: int = 178, height: int = 218) -> np.ndarray:
+    """uint8 (n, height, width, 3): random colour gradients plus mild noise."""
+    rng = np.random.default_rng(seed)
+    yy = np.linspace(0, 1, height)[None, :, None, None]
+    xx = np.linspace(0, 1, width)[None, None, :, None]
+    base = rng.uniform(0, 255, (n, 1, 1, 3))
+    gy, gx = rng.uniform(-120, 120, (2, n, 1, 1, 3))
+    noise = rng.normal(0, 6, (n, height, width, 3))
+    return np.clip(base + gy * yy + gx * xx + noise, 0, 255).astype(np.uint8)
+
+
+def write_celeba(root: Path, n: int = 20, seed: int = 0, *, partition: bool = True,
+                 groups: bool = False, names: tuple[str, ...] = CELEBA_ATTRIBUTES) -> dict:
+    """Write a CelebA folder at ``root``; return the truth written."""
+    rng = np.random.default_rng(seed)
+    img_dir = root / "img_align_celeba"
+    img_dir.mkdir(parents=True, exist_ok=True)
+    files = [f"{i + 1:06d}.jpg" for i in range(n)]
+    for name, arr in zip(files, smooth_images(n, seed)):
+        Image.fromarray(arr).save(img_dir / name, quality=90)
+    attrs = rng.random((n, len(names))) < 0.4
+    (root / "list_attr_celeba.txt").write_text(format_table(files, attrs, list(names)))
+    split = rng.integers(0, 3, n).astype(np.int8)
+    if partition:
+        (root / "list_eval_partition.txt").write_text(
+            "".join(f"{f} {s}\n" for f, s in zip(files, split)))
+    grp = rng.integers(0, 2, (n, 2)).astype(np.int16)
+    if groups:
+        (root / "list_groups_celeba.txt").write_text(
+            format_table(files, grp, ["skin_type", "age_band"], width=1))
+    return {"files": files, "attrs": attrs, "split": split if partition else np.zeros(n, np.int8),
+            "groups": grp if groups else None, "img_dir": img_dir}
+
+
+@pytest.fixture
+def celeba(tmp_path: Path) -> tuple[Path, dict]:
+    """A tiny CelebA folder (20 images, partition and group files) and the truth written."""
+    root = tmp_path / "celeba_src"
+    return root, write_celeba(root, groups=True)
+
+
+@pytest.fixture
+def make_celeba():
+    """The :func:`write_celeba` helper, for tests that need a variant."""
+    return write_celeba
+
+
+@pytest.fixture
+def make_images():
+    """The :func:`smooth_images` helper."""
+    return smooth_images

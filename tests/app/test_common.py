@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from biaslens.app.common import MAX_UPLOAD_BYTES, decode_upload, target_options
-from biaslens.errors import BiasLensError, DataError
+from biaslens.errors import DataError
 from biaslens.names import CELEBA_ATTRIBUTES, resolve_attribute
 
 
@@ -52,11 +52,3 @@ def test_decode_upload_refuses_non_images(data):
 def test_decode_upload_refuses_huge_files():
     with pytest.raises(DataError, match="limit"):
         decode_upload(b"\0" * (MAX_UPLOAD_BYTES + 1), 8)
-
-
-def test_app_command_checks_paths_before_starting(tmp_path):
-    from biaslens.cli.app_report import app_command
-
-    with pytest.raises(BiasLensError, match="--cache not found"):
-        app_command(port=8501, generator=None, classifier=None, cvae=None,
-                    cache=tmp_path / "missing", headless=True)

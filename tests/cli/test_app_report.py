@@ -1,13 +1,15 @@
-"""``biaslens report`` through typer (the command is registered by cli/main.py)."""
+"""``biaslens report`` through typer (the command is registered by cli/main.py) and
+``biaslens app``'s checks before it starts Streamlit."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
-from biaslens.cli.app_report import report_command
+from biaslens.cli.app_report import app_command, report_command
 
 
 def _cli() -> typer.Typer:
@@ -42,3 +44,11 @@ def test_a_classifier_given_as_the_generator_is_refused_before_any_audit(tiny, t
     assert str(res.exception).startswith(f"--generator {tiny['classifier']}: an attribute "
                                          "classifier")
     assert not out.parent.exists()
+
+
+def test_app_command_checks_paths_before_starting(tmp_path):
+    from biaslens.errors import BiasLensError
+
+    with pytest.raises(BiasLensError, match="--cache not found"):
+        app_command(port=8501, generator=None, classifier=None, cvae=None,
+                    cache=tmp_path / "missing", headless=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 
+from biaslens.models import build_model
 from biaslens.models.registry import model_kind
 
 #: A tiny config for every registered architecture (8-16 channels, 32 px where possible).
@@ -27,6 +27,12 @@ TINY: dict[str, dict] = {
 }
 
 
+def build_tiny(name: str, seed: int = 0) -> torch.nn.Module:
+    """Architecture ``name`` at its tiny config, seeded, in eval mode."""
+    torch.manual_seed(seed)
+    return build_model(name, **TINY[name]).eval()
+
+
 def make_inputs(model: torch.nn.Module, n: int = 3, seed: int = 0) -> tuple:
     """Positional inputs for ``model.forward`` following its protocol."""
     g = torch.Generator().manual_seed(seed)
@@ -42,12 +48,3 @@ def make_inputs(model: torch.nn.Module, n: int = 3, seed: int = 0) -> tuple:
 
 def as_tuple(out) -> tuple[torch.Tensor, ...]:
     return out if isinstance(out, tuple) else (out,)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # The test machine is shared; tiny models do not profit from threads.
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from biaslens.audit.counterfactual import counterfactual_audit
 from biaslens.errors import BiasLensError
@@ -17,21 +16,13 @@ from biaslens.pipelines.counterfactual import (
 )
 
 
-@pytest.fixture(scope="module")
-def models(tiny):
-    torch.set_num_threads(1)
-    return (inputs.load_for_role(tiny["cvae"], "cvae"),
-            inputs.load_for_role(tiny["classifier"], "classifier"),
-            inputs.open_cache(tiny["cache"]))
-
-
 def _same(a, b):
     assert json.dumps(a.to_dict()) == json.dumps(b.to_dict())
     np.testing.assert_array_equal(a.pairs, b.pairs)
 
 
-def test_the_apps_rule_matches_the_apps_former_wiring(models):
-    cvae, clf, cache = models
+def test_the_apps_rule_matches_the_apps_former_wiring(cvae_models):
+    cvae, clf, cache = cvae_models
     run = counterfactual_on_cache(cvae, clf, cache, split=None, condition="Male",
                                   groups=["Male"], n=8, n_boot=20, seed=3, n_show=0)
     # formerly: the app drew the n rows of the test split itself, then audited all of them
@@ -44,8 +35,8 @@ def test_the_apps_rule_matches_the_apps_former_wiring(models):
                                            n_show=0))
 
 
-def test_on_cache_offers_the_cache_group_columns(models):
-    cvae, clf, cache = models
+def test_on_cache_offers_the_cache_group_columns(cvae_models):
+    cvae, clf, cache = cvae_models
     run = counterfactual_on_cache(cvae, clf, cache, split="all", groups=["Male", "skin_type"],
                                   n=12, n_boot=0, n_show=2)
     assert run.result.groups == ["Male", "skin_type"] and run.result.pairs.shape[:2] == (2, 5)
@@ -61,8 +52,8 @@ def test_plan_checks_the_condition_before_any_data(tiny, monkeypatch):
         plan.run()
 
 
-def test_plan_runs_on_a_cache(tiny, models):
-    cvae, clf, cache = models
+def test_plan_runs_on_a_cache(tiny, cvae_models):
+    cvae, clf, cache = cvae_models
     plan = plan_counterfactual(tiny["cvae"], tiny["classifier"], tiny["cache"], device="cpu",
                                n=6, n_boot=0, split="all")
     run = plan.run()

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from biaslens.errors import BiasLensError
-from biaslens.mitigate.dbvae import GROUPS, DBVAEConfig
+from biaslens.mitigate.dbvae_experiment import GROUPS, DBVAEConfig
 from biaslens.pipelines.mitigation import (
     dbvae_run,
     latent_aug_experiment,

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import json
 
-import pytest
-import torch
 
 from biaslens.audit.reconstruct import reconstruct_audit
 from biaslens.pipelines import inputs
 from biaslens.pipelines.reconstruct import plan_reconstruct, reconstruct_on_cache
 
 
-@pytest.fixture(scope="module")
-def models(tiny):
-    torch.set_num_threads(1)
-    return (inputs.load_for_role(tiny["cvae"], "cvae"),
-            inputs.load_for_role(tiny["classifier"], "classifier"),
-            inputs.open_cache(tiny["cache"]))
-
-
-def test_on_cache_is_the_audit_on_the_split_with_group_columns(models):
-    vae, clf, cache = models
+def test_on_cache_is_the_audit_on_the_split_with_group_columns(cvae_models):
+    vae, clf, cache = cvae_models
     run = reconstruct_on_cache(vae, clf, cache, split="all", per_group=3, n_boot=10,
                                n_show=1)
     expected = reconstruct_audit(vae, clf, cache.images, cache.attrs, cache.attribute_names,

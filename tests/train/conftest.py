@@ -1,15 +1,19 @@
-"""Tiny data and tiny registered models for the training-engine tests."""
+"""Tiny data, tiny registered models and a tiny GAN run for the training tests."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file
 from torch import nn
 
 from biaslens.models import register_model
 from biaslens.models import registry as _registry
-from biaslens.train import TrainData
+from biaslens.train import TrainData, train_gan
+
+TINY_G = {"hidden_dim": 4}
+TINY_D = {"ndf": 4}  # the default sn_dcgan_discriminator
 
 
 class TinyLinearClassifier(nn.Module):
@@ -45,17 +49,21 @@ def make_data(n: int = 48, size: int = 64, seed: int = 0, faces: bool = False) -
                      split=split, groups=groups, group_names=["is_face"] if faces else [])
 
 
+def train_tiny_gan(data, out, steps, **kw):
+    """A few GAN steps on the tiny generator and discriminator (seed 3, CPU)."""
+    return train_gan(data, out=out, steps=steps, batch_size=8, generator_config=TINY_G,
+                     discriminator_config=TINY_D, log_every=1, sample_every=0,
+                     checkpoint_every=0, device="cpu", seed=3, command="test", **kw)
+
+
+def latest_weights(run, name):
+    """The weights of model ``name`` in the run's latest checkpoint."""
+    return load_file(str(run / "checkpoints" / "latest" / name / "model.safetensors"))
+
+
 @pytest.fixture
 def data64() -> TrainData:
     return make_data()
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(autouse=True)

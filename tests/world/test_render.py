@@ -1,4 +1,4 @@
-"""Tests of the synthetic-face renderer: shapes, determinism, attribute locality, non-faces."""
+"""Tests of the synthetic-face renderer: shapes, determinism, attribute locality."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from hypothesis import strategies as st
 
 from biaslens.errors import DataError
 from biaslens.names import CELEBA_ATTRIBUTES
-from biaslens.world.nonface import render_nonfaces
-from biaslens.world.preview import contact_sheet, short_caption
 from biaslens.world.render import (
     ATTRIBUTE_REGIONS,
     GLOBAL_ATTRIBUTES,
@@ -20,26 +18,13 @@ from biaslens.world.render import (
     skin_rgb,
 )
 
-IDX = {n: i for i, n in enumerate(CELEBA_ATTRIBUTES)}
-N_FACES = 6
+from .conftest import IDX, N_FACES, plain_faces, random_attrs
+
 SIZE = 64
 
 
-def _base(n: int = N_FACES) -> np.ndarray:
-    """A plain young, beardless face: every optional feature off."""
-    a = np.zeros((n, 40), dtype=bool)
-    a[:, IDX["Young"]] = True
-    a[:, IDX["No_Beard"]] = True
-    return a
-
-
-def _random_attrs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return rng.random((n, 40)) < 0.3, rng.random(n)
-
-
 def test_shapes_and_dtype():
-    attrs, tone = _random_attrs(3, 0)
+    attrs, tone = random_attrs(3, 0)
     img = render_faces(attrs, tone, seed=1, size=32)
     assert img.shape == (3, 32, 32, 3) and img.dtype == np.uint8
     img = render_faces(attrs, tone, seed=1, size=(218, 178))
@@ -55,7 +40,7 @@ def test_attribute_lists_partition_celeba():
 
 
 def test_same_seed_same_pixels_other_seed_differs():
-    attrs, tone = _random_attrs(4, 1)
+    attrs, tone = random_attrs(4, 1)
     a = render_faces(attrs, tone, seed=5)
     assert np.array_equal(a, render_faces(attrs, tone, seed=5))
     assert not np.array_equal(a, render_faces(attrs, tone, seed=6))
@@ -65,7 +50,7 @@ def test_same_seed_same_pixels_other_seed_differs():
 @given(n=st.integers(2, 9), cut=st.integers(1, 8), seed=st.integers(0, 2**31 - 1))
 def test_chunked_equals_one_call(n, cut, seed):
     cut = min(cut, n - 1)
-    attrs, tone = _random_attrs(n, seed % 1000)
+    attrs, tone = random_attrs(n, seed % 1000)
     whole = render_faces(attrs, tone, seed=seed, size=24)
     parts = np.concatenate([
         render_faces(attrs[:cut], tone[:cut], seed=seed, size=24),
@@ -96,7 +81,7 @@ def _region_mask(name: str, size: int) -> np.ndarray:
 def _toggle(name: str, seed: int = 11):
     """Render the base faces with ``name`` off and on (No_Beard/Young: on and off)."""
     tone = np.linspace(0.05, 0.85, N_FACES)
-    off = _base()
+    off = plain_faces()
     off[:, IDX[name]] = False
     on = off.copy()
     on[:, IDX[name]] = True
@@ -128,7 +113,7 @@ def test_global_attributes_change_many_pixels(name):
 
 def test_pale_skin_lightens_the_face_centre():
     tone = np.full(N_FACES, 0.7)
-    off = _base()
+    off = plain_faces()
     on = off.copy()
     on[:, IDX["Pale_Skin"]] = True
     c = slice(SIZE // 2 - 3, SIZE // 2 + 3)  # cheeks/nose area: always skin
@@ -138,7 +123,7 @@ def test_pale_skin_lightens_the_face_centre():
 
 
 def test_blurry_reduces_high_frequencies():
-    off = _base()
+    off = plain_faces()
     on = off.copy()
     on[:, IDX["Blurry"]] = True
     tone = np.full(N_FACES, 0.4)
@@ -159,7 +144,7 @@ def test_skin_tone_ramp_darkens_monotonically():
 
 
 def test_skin_tone_controls_face_brightness():
-    attrs = _base(2)
+    attrs = plain_faces(2)
     img = render_faces(attrs, np.array([0.05, 0.95]), seed=0)
     c = slice(SIZE // 2 - 3, SIZE // 2 + 3)
     lum = img[:, c, c].astype(float).mean(axis=(1, 2, 3))
@@ -168,7 +153,7 @@ def test_skin_tone_controls_face_brightness():
 
 def test_celeba_frame_contains_the_square_face():
     # The 218x178 frame is the 178x178 square frame with extra rows above and below.
-    attrs, tone = _random_attrs(2, 3)
+    attrs, tone = random_attrs(2, 3)
     tall = render_faces(attrs, tone, seed=9, size=(218, 178)).astype(int)
     square = render_faces(attrs, tone, seed=9, size=178).astype(int)
     centre = (slice(None), slice(60, 160), slice(40, 138))
@@ -187,40 +172,3 @@ def test_bad_inputs_raise_data_error(bad, field):
     with pytest.raises(DataError) as e:
         render_faces(**bad)
     assert e.value.field == field
-
-
-def test_nonfaces_shape_determinism_and_chunking():
-    a = render_nonfaces(6, seed=1, size=32)
-    assert a.shape == (6, 32, 32, 3) and a.dtype == np.uint8
-    assert np.array_equal(a, render_nonfaces(6, seed=1, size=32))
-    parts = np.concatenate([render_nonfaces(2, seed=1, size=32),
-                            render_nonfaces(4, seed=1, size=32, start_index=2)])
-    assert np.array_equal(a, parts)
-    assert render_nonfaces(2, seed=1, size=(30, 20)).shape == (2, 30, 20, 3)
-    assert render_nonfaces(0).shape == (0, 64, 64, 3)
-
-
-def test_nonfaces_are_varied_and_not_flat():
-    imgs = render_nonfaces(12, seed=0).astype(float)
-    assert imgs.std(axis=(1, 2, 3)).min() > 5       # every image has structure
-    means = imgs.mean(axis=(1, 2))
-    assert np.linalg.norm(means - means.mean(0), axis=1).mean() > 10   # and they differ
-
-
-def test_contact_sheet_layout():
-    attrs, tone = _random_attrs(5, 4)
-    imgs = render_faces(attrs, tone, size=32)
-    caps = [short_caption(a, t) for a, t in zip(attrs, tone)]
-    sheet = contact_sheet(imgs, caps, ncols=3)
-    assert sheet.size[0] > 3 * 32 and sheet.size[1] > 2 * 32
-    with pytest.raises(DataError):
-        contact_sheet(imgs, caps[:2], ncols=3)
-
-
-def test_short_caption():
-    row = _base(1)[0]
-    row[IDX["Male"]] = True
-    row[IDX["No_Beard"]] = False
-    row[IDX["Eyeglasses"]] = True
-    cap = short_caption(row, 0.25)
-    assert cap.split()[:2] == ["M", "t=0.25"] and "beard" in cap and "glasses" in cap

@@ -54,7 +54,7 @@ def dbvae_cmd(
 
     Example: biaslens mitigate dbvae --out runs/dbvae --epochs 2
     """
-    from biaslens.mitigate.dbvae import GROUPS, DBVAEConfig
+    from biaslens.mitigate.dbvae_experiment import GROUPS, DBVAEConfig
     from biaslens.pipelines.mitigation import dbvae_run
     from biaslens.report.plots_mitigate import plot_group_detection
 

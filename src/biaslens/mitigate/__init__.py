@@ -3,7 +3,7 @@
 * :mod:`biaslens.mitigate.latent` — pure geometry: hyperplanes, complementary ``z'``.
 * :mod:`biaslens.mitigate.latent_aug` — :class:`LatentAugmentation` estimator and the
   baseline-vs-augmented pipeline (Ramaswamy, Kim & Russakovsky, CVPR 2021).
-* :mod:`biaslens.mitigate.dbvae` — DB-VAE vs standard CNN face detection, per group.
+* :mod:`biaslens.mitigate.dbvae_experiment` — DB-VAE vs standard CNN face detection, per group.
 * :mod:`biaslens.mitigate.evaluate` — per-group detection with paired bootstrap CIs.
 * :mod:`biaslens.mitigate.world_generator` — a generator with known latent hyperplanes.
 

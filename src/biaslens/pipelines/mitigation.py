@@ -22,7 +22,7 @@ import numpy as np
 
 from biaslens.errors import BiasLensError, DataError
 from biaslens.io import write_json
-from biaslens.mitigate.dbvae import DBVAEConfig, DBVAEExperiment, run_dbvae_experiment
+from biaslens.mitigate.dbvae_experiment import DBVAEConfig, DBVAEExperiment, run_dbvae_experiment
 from biaslens.mitigate.latent_aug import (
     LatentAugOptions,
     LatentAugResult,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 from typer.testing import CliRunner
 
 import biaslens.cli.mitigate_cmds  # noqa: F401  (registers the commands)
@@ -13,11 +12,6 @@ from biaslens.cli.main import app
 from biaslens.errors import BiasLensError
 
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    torch.set_num_threads(1)
 
 
 def test_dbvae_dry_run_prints_config(tmp_path):

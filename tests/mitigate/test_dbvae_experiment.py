@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from biaslens.errors import BiasLensError, DataError
-from biaslens.mitigate.dbvae import (
+from biaslens.mitigate.dbvae_experiment import (
     GROUPS,
     DBVAEConfig,
     balanced_test_faces,

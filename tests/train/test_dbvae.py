@@ -1,9 +1,14 @@
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import given, settings, strategies as st
+from safetensors.torch import load_file
 
-from biaslens.train import dbvae_loss, dbvae_sampling_probs
+from biaslens.errors import BiasLensError
+from biaslens.train import dbvae_loss, dbvae_sampling_probs, train_dbvae
+
+from .conftest import latest_weights, make_data
 
 
 def test_loss_applies_vae_term_to_faces_only():
@@ -44,3 +49,24 @@ def test_rare_latents_get_higher_probability():
 def test_constant_dimension_gives_uniform():
     p = dbvae_sampling_probs(np.ones((7, 2)))
     assert np.allclose(p, 1 / 7)
+
+
+def test_dbvae_resume_exact_across_epoch_boundary(tmp_path):
+    data = make_data(n=32, faces=True)      # 24 train rows -> 3 steps per epoch at batch 8
+    kw = dict(batch_size=8, model_config={"latent_dim": 3, "n_filters": 2}, log_every=1,
+              sample_every=0, checkpoint_every=0, device="cpu", seed=1)
+    full = train_dbvae(data, out=tmp_path / "f", steps=5, **kw)
+    assert full.config["steps_per_epoch"] == 3 and full.evaluation["n"] == 8
+    train_dbvae(data, out=tmp_path / "h", steps=4, **kw)
+    train_dbvae(data, out=tmp_path / "h", steps=5, resume=True, **kw)
+    a, b = latest_weights(tmp_path / "f", "dbvae"), latest_weights(tmp_path / "h", "dbvae")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    state = load_file(str(tmp_path / "f" / "checkpoints" / "latest" /
+                          "trainer_state.safetensors"))
+    p = state["state.p_faces"]
+    assert p.shape == (12,) and torch.isclose(p.sum(), torch.tensor(1.0, dtype=p.dtype))
+
+
+def test_dbvae_needs_face_column(tmp_path, data64):
+    with pytest.raises(BiasLensError, match="is_face"):
+        train_dbvae(data64, out=tmp_path / "x", steps=1, device="cpu")

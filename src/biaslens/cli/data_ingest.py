@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -19,17 +17,27 @@ from biaslens.data.ingest import ingest
 from biaslens.io import jsonable
 
 
-@contextmanager
-def _progress_bar(label: str) -> Iterator[Progress]:
-    """A progress bar that appears at its first update: an error found while checking the
-    arguments and reading the source is printed alone, not under an empty bar."""
-    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=console)
-    try:
-        yield bar
-    finally:
-        if bar.live.is_started:
-            bar.stop()
+class LazyProgress(Progress):
+    """A rich progress bar that appears at its first update, not on ``with``: an error found
+    while the arguments and inputs are checked is printed alone, not under an empty bar."""
+
+    def __enter__(self) -> LazyProgress:
+        return self
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        if not self.live.is_started:
+            self.start()
+        super().update(*args, **kwargs)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.live.is_started:
+            self.stop()
+
+
+def _progress_bar(label: str) -> LazyProgress:
+    return LazyProgress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+                        console=console)
 
 
 @data_app.command("ingest")
@@ -54,8 +62,6 @@ def ingest_cmd(
         task = bar.add_task("ingest", total=None, rate="")
 
         def report(done: int, total: int) -> None:
-            if not bar.live.is_started:
-                bar.start()
             rate = done / max(time.perf_counter() - t0, 1e-9)
             bar.update(task, completed=done, total=total, rate=f"{rate:,.0f} img/s")
 

@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from biaslens.cli._common import console, data_app
+from biaslens.cli.data_ingest import LazyProgress
 from biaslens.errors import BiasLensError
 from biaslens.io import write_json
 
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
 
 
 def _progress_bar(label: str) -> Progress:
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=console, transient=True)
+    return LazyProgress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                        TimeRemainingColumn(), console=console, transient=True)
 
 
 def _tracked(bar: Progress, description: str):

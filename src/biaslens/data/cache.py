@@ -326,7 +326,7 @@ def load_cache(path: str | Path, *, verify: bool = False) -> Cache:
         if not epath.is_file():
             raise DataError("missing extra.npz; the cache is damaged", path=folder)
         try:
-            with np.load(epath, allow_pickle=False) as z:
+            with open(epath, "rb") as fh, np.load(fh, allow_pickle=False) as z:
                 extra = {k: z[k] for k in extra_names}
         except Exception as exc:  # noqa: BLE001 - a damaged zip raises anything (BadZipFile, ...)
             raise DataError(f"cannot read extra columns ({type(exc).__name__}: "

@@ -54,7 +54,8 @@ app.command("demo", help="The main job on the embedded default (see README).")(d
 from biaslens.cli.app_report import app_command, report_command  # noqa: E402
 
 app.command("app", help="Start the Streamlit app on localhost (zero config).")(app_command)
-app.command("report", help="Write a self-contained HTML audit report + report.json.")(report_command)
+app.command("report", help="Write a self-contained HTML audit report + report.json.")(
+    report_command)
 
 
 #: Library messages name keyword arguments; on the command line they are flags.

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from biaslens.data.source import SPLIT_NAMES, split_counts
+from biaslens.data.workers import pid_alive
 from biaslens.errors import DataError
 from biaslens.io import jsonable
 
@@ -344,16 +345,6 @@ def load_cache(path: str | Path, *, verify: bool = False) -> Cache:
 
 
 # ----------------------------------------------------------------------------- writing
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale_partials(out: str | Path) -> list[Path]:
     """Delete ``OUT.partial-<pid>`` folders whose process is gone; return them."""
     out = Path(out)
@@ -362,7 +353,7 @@ def remove_stale_partials(out: str | Path) -> list[Path]:
         return removed
     for p in out.parent.glob(f"{out.name}.partial-*"):
         suffix = p.name.rsplit("-", 1)[-1]
-        if suffix.isdigit() and int(suffix) != os.getpid() and not _pid_alive(int(suffix)):
+        if suffix.isdigit() and int(suffix) != os.getpid() and not pid_alive(int(suffix)):
             shutil.rmtree(p, ignore_errors=True)
             removed.append(p)
     return removed

@@ -24,7 +24,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-__all__ = ["WATCH_INTERVAL_S", "mp_context", "worker_pool"]
+__all__ = ["WATCH_INTERVAL_S", "mp_context", "pid_alive", "worker_pool"]
 
 #: How often a worker's watchdog checks that its parent is still there.
 WATCH_INTERVAL_S = 0.25
@@ -44,7 +44,8 @@ def mp_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if _fork_is_safe() else "forkserver")
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (possibly another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -57,7 +58,7 @@ def _alive(pid: int) -> bool:
 def _watch(owner: int, parent: int) -> None:
     while True:
         time.sleep(WATCH_INTERVAL_S)
-        if os.getppid() != parent or not _alive(owner):
+        if os.getppid() != parent or not pid_alive(owner):
             os._exit(1)                # nothing to clean up: workers write no files
 
 
@@ -70,7 +71,7 @@ def _die_with_parent(owner: int) -> None:
         except (OSError, AttributeError):  # pragma: no cover - no usable libc
             pass
     parent = os.getppid()
-    if not _alive(owner) or parent == 1:   # the owner died before prctl took effect
+    if not pid_alive(owner) or parent == 1:   # the owner died before prctl took effect
         os._exit(1)
     threading.Thread(target=_watch, args=(owner, parent), daemon=True,
                      name="biaslens-parent-watch").start()

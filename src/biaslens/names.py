@@ -40,15 +40,27 @@ def canonical_name(name: str, names: Sequence[str] = CELEBA_ATTRIBUTES) -> str:
     alias = COURSE_ALIASES.get(name)
     if alias is not None and alias in names:
         return alias
-    folded = {n.lower().replace("_", ""): n for n in names}
-    key = name.lower().replace("_", "")
-    if key in folded:
-        return folded[key]
-    close = difflib.get_close_matches(name, list(names), n=3)
-    hint = f" Did you mean {', '.join(close)}?" if close else ""
-    raise UnknownNameError(
-        f"unknown attribute {name!r}.{hint} Valid names: {', '.join(names)}"
-    )
+    folded = {_fold(n): n for n in names}
+    if _fold(name) in folded:
+        return folded[_fold(name)]
+    raise _unknown(name, names)
+
+
+def _fold(name: str) -> str:
+    return name.lower().replace("_", "")
+
+
+def _unknown(name: str, names: Sequence[str], negations: Sequence[str] = ()
+             ) -> UnknownNameError:
+    """The error for an unknown ``name``: close matches first (case and ``_`` ignored,
+    negations such as ``Female`` included), then every valid name."""
+    folded = {_fold(n): n for n in [*names, *negations]}
+    close = [folded[k] for k in difflib.get_close_matches(_fold(name), list(folded), n=3)]
+    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else "."
+    also = (f" (or a negation: {', '.join(f'{a} = -{NEGATED_ALIASES[a]}' for a in negations)})"
+            if negations else "")
+    return UnknownNameError(f"unknown attribute {name!r}{hint} Valid names: "
+                            f"{', '.join(names)}{also}")
 
 
 def resolve_attribute(target: str, names: Sequence[str] = CELEBA_ATTRIBUTES) -> tuple[int, int]:
@@ -69,9 +81,14 @@ def resolve_attribute(target: str, names: Sequence[str] = CELEBA_ATTRIBUTES) -> 
         t = t[1:].strip()
     if not t:
         raise UnknownNameError(f"empty attribute name in {target!r}")
-    if t in NEGATED_ALIASES and t not in names:
-        t, sign = NEGATED_ALIASES[t], -sign
-    return list(names).index(canonical_name(t, names)), sign
+    negated = next((a for a in NEGATED_ALIASES if _fold(a) == _fold(t)), None)  # female
+    if negated is not None and _fold(t) not in {_fold(n) for n in names}:
+        t, sign = NEGATED_ALIASES[negated], -sign
+    try:
+        return list(names).index(canonical_name(t, names)), sign
+    except UnknownNameError:
+        negations = [a for a, base in NEGATED_ALIASES.items() if base in names and a not in names]
+        raise _unknown(t, names, negations) from None
 
 
 def display_name(index: int, sign: int, names: Sequence[str] = CELEBA_ATTRIBUTES) -> str:

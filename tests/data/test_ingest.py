@@ -63,7 +63,7 @@ def _break(img_dir, name, how):
 def test_bad_image_stops_by_default(celeba, tmp_path, how):
     root, truth = celeba
     _break(truth["img_dir"], "000005.jpg", how)
-    with pytest.raises(DataError, match="000005.jpg.*cannot decode.*--skip-bad"):
+    with pytest.raises(DataError, match="000005.jpg.*cannot decode.*skip_bad=True"):
         ingest(root, tmp_path / "c", size=8, workers=1)
     assert sorted(os.listdir(tmp_path)) == ["celeba_src"]      # nothing half-written
 
@@ -110,7 +110,7 @@ def test_interrupted_ingest_leaves_no_cache_and_reruns(celeba, tmp_path):
 def test_existing_cache_needs_overwrite(celeba, tmp_path):
     root, _ = celeba
     first = ingest(root, tmp_path / "c", size=8, workers=1)
-    with pytest.raises(DataError, match="already exists.*--overwrite"):
+    with pytest.raises(DataError, match="already exists.*overwrite=True"):
         ingest(root, tmp_path / "c", size=8, workers=1)
     second = ingest(root, tmp_path / "c", size=10, workers=1, overwrite=True)
     assert second.images.shape[1] == 10 and first.content_hash != second.content_hash
@@ -138,7 +138,7 @@ def test_open_source_detection(celeba, tmp_path, folder_csv):
     assert open_source(img_dir, csv=csv_path, group_columns=["race", "skin"]).kind == "folder_csv"
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(DataError, match="not a CelebA folder.*--csv"):
+    with pytest.raises(DataError, match="not a CelebA folder.*csv=FILE"):
         open_source(empty)
     with pytest.raises(DataError, match="source not found"):
         open_source(tmp_path / "nope")

@@ -5,20 +5,39 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from biaslens.cli._common import console, data_app
-from biaslens.data.cache import load_cache
+from biaslens.data.cache import Cache, load_cache
 from biaslens.data.ingest import ingest
+from biaslens.io import jsonable
 
 
-def _progress_bar(label: str) -> Progress:
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=console)
+class LazyProgress(Progress):
+    """A rich progress bar that appears at its first update, not on ``with``: an error found
+    while the arguments and inputs are checked is printed alone, not under an empty bar."""
+
+    def __enter__(self) -> LazyProgress:
+        return self
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        if not self.live.is_started:
+            self.start()
+        super().update(*args, **kwargs)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.live.is_started:
+            self.stop()
+
+
+def _progress_bar(label: str) -> LazyProgress:
+    return LazyProgress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+                        console=console)
 
 
 @data_app.command("ingest")
@@ -26,12 +45,13 @@ def ingest_cmd(
     source: Path = typer.Argument(..., help="CelebA folder (or its parent with celeba/), or an "
                                   "image folder used with --csv."),
     out: Path = typer.Option(..., "--out", "-o", help="Cache folder to create."),
-    size: int = typer.Option(64, help="Output side in pixels."),
+    size: int = typer.Option(64, min=1, help="Output side in pixels."),
     csv: Optional[Path] = typer.Option(None, "--csv", help="Label CSV for a folder source."),
     group_columns: Optional[str] = typer.Option(
         None, "--groups", help="Comma-separated CSV columns holding group labels."),
     crop: str = typer.Option("auto", help="auto | celeba | center | none | top,left,height,width"),
-    workers: Optional[int] = typer.Option(None, help="Decoding processes (default: CPUs, max 8)."),
+    workers: Optional[int] = typer.Option(None, min=1,
+                                          help="Decoding processes (default: CPUs, max 8)."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Drop unreadable images."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing cache."),
 ) -> None:
@@ -58,7 +78,7 @@ def ingest_cmd(
     _print_summary(cache.manifest)
 
 
-def _print_summary(manifest: dict) -> None:
+def _print_summary(manifest: dict, cache: Cache | None = None) -> None:
     counts = manifest.get("counts", {})
     table = Table(title="cache", show_header=False)
     table.add_row("images", f"{manifest['n']} x {manifest['height']}x{manifest['width']}x3 uint8")
@@ -73,7 +93,19 @@ def _print_summary(manifest: dict) -> None:
     table.add_row("hash", manifest["content_hash"])
     for note in manifest.get("notes", []):
         table.add_row("note", note)
+    if cache is not None:
+        for what, how in _verification(cache).items():
+            table.add_row(what, how)
     console.print(table)
+
+
+def _verification(cache: Cache) -> dict[str, str]:
+    """What :func:`load_cache` checked: the label hashes always, the images on request."""
+    labels = ("verified (label files match their hashes)" if cache.labels_verified else
+              "not verified: the cache predates label hashes (re-ingest to record them)")
+    images = ("verified (content hash recomputed)" if cache.images_verified else
+              "not verified (pass --verify to recompute the content hash)")
+    return {"label hashes": labels, "image hash": images}
 
 
 @data_app.command("info")
@@ -82,11 +114,13 @@ def info_cmd(
     verify: bool = typer.Option(False, "--verify", help="Recompute the content hash."),
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
-    """Check a cache and print its manifest summary."""
+    """Check a cache and print its manifest summary, saying what was verified."""
     cache = load_cache(cache_path, verify=verify)
     if as_json:
-        typer.echo(json.dumps(cache.to_dict(), indent=2))
+        verified = {"labels": cache.labels_verified, "images": cache.images_verified}
+        typer.echo(json.dumps(jsonable({**cache.to_dict(), "verified": verified}), indent=2,
+                              allow_nan=False))
         return
-    _print_summary(cache.manifest)
+    _print_summary(cache.manifest, cache)
     if verify:
         console.print("[green]content hash verified[/]")

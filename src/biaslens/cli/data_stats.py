@@ -40,12 +40,14 @@ def stats_cmd(
                                "intersectional groups: attributes or cache groups "
                                "(e.g. Male,skin_type)."),
     split: str = typer.Option("all", help="train, val, test or all."),
-    min_group: int = typer.Option(30, help="Flag groups with fewer rows than this."),
-    min_share: float = typer.Option(None, help="Also flag groups with a smaller share."),
-    top: int = typer.Option(10, help="How many correlated attributes to show."),
-    n_boot: int = typer.Option(1000, help="Bootstrap resamples for the correlation CIs."),
-    seed: int = typer.Option(0, help="Bootstrap seed."),
-    limit: int = typer.Option(None, help="Show only the N most prevalent attributes."),
+    min_group: int = typer.Option(30, min=0, help="Flag groups with fewer rows than this."),
+    min_share: float = typer.Option(None, min=0.0, max=1.0,
+                                    help="Also flag groups with a smaller share."),
+    top: int = typer.Option(10, min=1, help="How many correlated attributes to show."),
+    n_boot: int = typer.Option(1000, min=0, help="Bootstrap resamples for the correlation "
+                                "CIs (0: none)."),
+    seed: int = typer.Option(0, min=0, help="Bootstrap seed."),
+    limit: int = typer.Option(None, min=1, help="Show only the N most prevalent attributes."),
     json_out: Path = typer.Option(None, "--json", help="Also write the results as JSON."),
 ) -> None:
     """Prevalence (Wilson CIs), phi correlations with a target (bootstrap CIs) and

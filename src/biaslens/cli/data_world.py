@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from biaslens.cli._common import console, data_app
+from biaslens.cli.data_ingest import LazyProgress
 from biaslens.errors import BiasLensError
 from biaslens.io import write_json
 
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
 
 
 def _progress_bar(label: str) -> Progress:
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=console, transient=True)
+    return LazyProgress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                        TimeRemainingColumn(), console=console, transient=True)
 
 
 def _tracked(bar: Progress, description: str):
@@ -38,14 +39,14 @@ def _tracked(bar: Progress, description: str):
 def synth_cmd(
     out: Path = typer.Option(..., help="Cache folder (or CelebA folder with --format celeba)."),
     world: str = typer.Option("celeba", help="World preset name or JSON overrides file."),
-    n: int = typer.Option(50000, help="Number of faces."),
+    n: int = typer.Option(50000, min=1, help="Number of faces."),
     size: int = typer.Option(64, help="Image side for caches (CelebA export: 178×218)."),
-    seed: int = typer.Option(0, help="Seed for labels, splits and rendering."),
-    val_frac: float = typer.Option(0.1, help="Share of rows in the val split."),
-    test_frac: float = typer.Option(0.1, help="Share of rows in the test split."),
-    nonfaces: int = typer.Option(0, help="Also render this many non-face images "
+    seed: int = typer.Option(0, min=0, help="Seed for labels, splits and rendering."),
+    val_frac: float = typer.Option(0.1, min=0.0, max=1.0, help="Share of rows in the val split."),
+    test_frac: float = typer.Option(0.1, min=0.0, max=1.0, help="Share of rows in the test split."),
+    nonfaces: int = typer.Option(0, min=0, help="Also render this many non-face images "
                                  "(adds group column is_face)."),
-    workers: int = typer.Option(None, help="Render processes (default: this process)."),
+    workers: int = typer.Option(None, min=1, help="Render processes (default: this process)."),
     fmt: str = typer.Option("cache", "--format", help="cache or celeba (CelebA folder layout)."),
     overwrite: bool = typer.Option(False, help="Replace an existing cache at OUT."),
 ) -> None:
@@ -99,8 +100,8 @@ def truth_cmd(
 def preview_cmd(
     source: str = typer.Argument(..., help="A cache folder, or a world preset / JSON file."),
     out: Path = typer.Option(..., help="PNG file to write."),
-    n: int = typer.Option(32, help="Number of faces on the sheet."),
-    seed: int = typer.Option(0, help="Seed (which rows / which faces)."),
+    n: int = typer.Option(32, min=1, help="Number of faces on the sheet."),
+    seed: int = typer.Option(0, min=0, help="Seed (which rows / which faces)."),
     size: int = typer.Option(64, help="Image side when rendering a world."),
 ) -> None:
     """Save a contact sheet of faces with their labels.
@@ -115,10 +116,10 @@ def preview_cmd(
 @data_app.command("demo")
 def demo_cmd(
     out: Path = typer.Option(Path("biaslens-demo"), help="Folder for the demo outputs."),
-    n: int = typer.Option(2000, help="Number of faces."),
+    n: int = typer.Option(2000, min=1, help="Number of faces."),
     size: int = typer.Option(64, help="Image side."),
-    seed: int = typer.Option(0, help="Seed."),
-    n_boot: int = typer.Option(500, help="Bootstrap resamples."),
+    seed: int = typer.Option(0, min=0, help="Seed."),
+    n_boot: int = typer.Option(500, min=0, help="Bootstrap resamples (0: no CIs)."),
 ) -> None:
     """Five-second tour: synthesize a small world, measure its bias, compare with the truth.
 

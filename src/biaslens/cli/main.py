@@ -54,16 +54,47 @@ app.command("demo", help="The main job on the embedded default (see README).")(d
 from biaslens.cli.app_report import app_command, report_command  # noqa: E402
 
 app.command("app", help="Start the Streamlit app on localhost (zero config).")(app_command)
-app.command("report", help="Write a self-contained HTML audit report + report.json.")(report_command)
+app.command("report", help="Write a self-contained HTML audit report + report.json.")(
+    report_command)
 
 
-def main() -> None:
-    """Entry point: run the app, turning :class:`BiasLensError` into one clear line (exit 2)."""
+#: Library messages name keyword arguments; on the command line they are flags.
+CLI_WORDING: dict[str, str] = {
+    "overwrite=True": "--overwrite",
+    "skip_bad=True": "--skip-bad",
+    "csv=FILE": "--csv FILE",
+}
+
+#: Exit status of a command stopped by Ctrl-C (SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+
+
+def cli_message(message: str) -> str:
+    """``message`` with the library's keyword wording replaced by the CLI's flags."""
+    for api, flag in CLI_WORDING.items():
+        message = message.replace(api, flag)
+    return message
+
+
+def _error(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point: run the app, turning :class:`BiasLensError` into one clear line (exit 2)
+    and Ctrl-C into one line saying nothing half-written was left (exit 130)."""
     try:
-        app()
+        app(args=args)
     except BiasLensError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        _error(cli_message(str(exc)))
         sys.exit(2)
+    except SystemExit as exc:
+        # typer turns KeyboardInterrupt into a silent exit 130; outputs are written to a
+        # temp file or partial folder and renamed into place, so none is left half-written
+        if exc.code == EXIT_INTERRUPTED:
+            _error("interrupted; the unfinished output was not written (files are renamed "
+                   "into place only when complete)")
+        raise
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ A cache is a folder (see ``docs/ARCHITECTURE.md``)::
 :class:`CacheWriter` builds it in ``OUT.partial-<pid>/`` and moves it into place with
 ``os.replace`` only when everything (manifest included) is written, so an interrupted
 ingest never leaves a folder that loads. :func:`load_cache` checks the manifest against
-the arrays and, with ``verify=True``, recomputes the content hash.
+the arrays and the label files against their hashes (``label_hashes``, every load) and,
+with ``verify=True``, recomputes the content hash (every image byte).
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from typing import Any
 import numpy as np
 
 from biaslens.data.source import SPLIT_NAMES, split_counts
+from biaslens.data.workers import pid_alive
 from biaslens.errors import DataError
+from biaslens.io import jsonable
 
 FORMAT = "biaslens-cache"
 VERSION = 1
@@ -38,10 +41,26 @@ MANIFEST = "manifest.json"
 _HASH_CHUNK_BYTES = 64 << 20   # hash images 64 MiB at a time: bounded memory
 
 __all__ = ["FORMAT", "VERSION", "Cache", "CacheView", "CacheWriter", "load_cache",
-           "content_hash", "remove_stale_partials"]
+           "check_destination", "content_hash", "label_hashes", "remove_stale_partials"]
 
 
 # ----------------------------------------------------------------------------- hashing
+def _label_arrays(attrs: np.ndarray, split: np.ndarray, groups: np.ndarray | None,
+                  extra: dict[str, np.ndarray] | None) -> list[tuple[str, str, np.ndarray]]:
+    """``(file, hash name, array)`` of every label array, in content-hash order."""
+    named = [("attrs.npy", "attrs", attrs), ("split.npy", "split", split)]
+    if groups is not None:
+        named.append(("groups.npy", "groups", groups))
+    named += [("extra.npz", f"extra/{k}", (extra or {})[k]) for k in sorted(extra or {})]
+    return named
+
+
+def _hash_array(h: Any, name: str, arr: np.ndarray) -> None:
+    arr = np.ascontiguousarray(arr)
+    h.update(f"{name}{arr.shape}{arr.dtype.str}".encode())
+    h.update(arr.data)
+
+
 def content_hash(images: np.ndarray, attrs: np.ndarray, split: np.ndarray,
                  groups: np.ndarray | None = None, extra: dict[str, np.ndarray] | None = None,
                  progress: Callable[[int, int], None] | None = None) -> str:
@@ -58,15 +77,19 @@ def content_hash(images: np.ndarray, attrs: np.ndarray, split: np.ndarray,
         h.update(np.ascontiguousarray(images[start:start + rows]).data)
         if progress is not None:
             progress(min(n, start + rows), n)
-    named = [("attrs", attrs), ("split", split)]
-    if groups is not None:
-        named.append(("groups", groups))
-    named += [(f"extra/{k}", (extra or {})[k]) for k in sorted(extra or {})]
-    for name, arr in named:
-        arr = np.ascontiguousarray(arr)
-        h.update(f"{name}{arr.shape}{arr.dtype.str}".encode())
-        h.update(arr.data)
+    for _, name, arr in _label_arrays(attrs, split, groups, extra):
+        _hash_array(h, name, arr)
     return "sha256:" + h.hexdigest()
+
+
+def label_hashes(attrs: np.ndarray, split: np.ndarray, groups: np.ndarray | None = None,
+                 extra: dict[str, np.ndarray] | None = None) -> dict[str, str]:
+    """``{file: "sha256:<hex>"}`` of the label files (attrs.npy, split.npy, groups.npy,
+    extra.npz): small, so :func:`load_cache` checks them on every load."""
+    hashes: dict[str, Any] = {}
+    for file, name, arr in _label_arrays(attrs, split, groups, extra):
+        _hash_array(hashes.setdefault(file, hashlib.sha256()), name, arr)
+    return {file: "sha256:" + h.hexdigest() for file, h in hashes.items()}
 
 
 # ----------------------------------------------------------------------------- reading
@@ -133,7 +156,12 @@ class CacheView:
 
 @dataclass
 class Cache:
-    """A loaded dataset cache. ``images`` is a read-only ``np.memmap`` (N, H, W, 3)."""
+    """A loaded dataset cache. ``images`` is a read-only ``np.memmap`` (N, H, W, 3).
+
+    ``labels_verified``: the label files matched the hashes in the manifest when loaded
+    (False for caches written before the manifest recorded them); ``images_verified``:
+    the full content hash was recomputed (:meth:`verify`, ``load_cache(verify=True)``).
+    """
 
     path: Path
     manifest: dict[str, Any]
@@ -142,6 +170,8 @@ class Cache:
     split: np.ndarray
     groups: np.ndarray | None
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    labels_verified: bool = False
+    images_verified: bool = False
 
     @property
     def attribute_names(self) -> list[str]:
@@ -178,6 +208,7 @@ class Cache:
             raise DataError(f"content hash mismatch: manifest says {self.content_hash}, data "
                             f"hashes to {actual}; the cache was modified or damaged",
                             path=self.path)
+        self.images_verified = True
 
     def to_dict(self) -> dict[str, Any]:
         """The manifest plus the path (JSON-able)."""
@@ -202,14 +233,38 @@ def _load_array(folder: Path, name: str, *, shape: tuple[int, ...], dtype: np.dt
         raise DataError(f"missing {name}; the cache is damaged", path=folder)
     try:
         arr = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise DataError(f"cannot read array ({exc}); the file is truncated or damaged",
-                        path=path) from None
+    except Exception as exc:  # noqa: BLE001 - a damaged header raises anything (SyntaxError, ...)
+        raise DataError(f"cannot read array ({type(exc).__name__}: {_first_line(exc)}); the "
+                        "file is truncated or damaged", path=path) from None
     if arr.dtype != dtype:
         raise DataError(f"dtype is {arr.dtype}, manifest needs {np.dtype(dtype)}", path=path)
     if arr.shape != shape:
         raise DataError(f"shape is {arr.shape}, manifest says {shape}", path=path)
     return arr
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, at most 200 characters."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else "")[:200]
+
+
+def _check_label_hashes(folder: Path, manifest: dict[str, Any], cache: Cache) -> bool:
+    """Compare the label files with the manifest's ``label_hashes``; False when it has none
+    (a cache written before they were recorded: loaded as before, reported unverified)."""
+    expected = manifest.get("label_hashes")
+    if expected is None:
+        return False
+    if not isinstance(expected, dict):
+        raise DataError("must be an object {file: hash}", path=folder / MANIFEST,
+                        field="label_hashes")
+    actual = label_hashes(cache.attrs, cache.split, cache.groups, cache.extra)
+    for file in sorted(set(expected) | set(actual)):
+        if expected.get(file) != actual.get(file):
+            raise DataError(f"content differs from the hash in {MANIFEST} (manifest "
+                            f"{expected.get(file)}, file {actual.get(file)}); the labels were "
+                            "modified or damaged: re-run the ingest", path=folder / file)
+    return True
 
 
 def load_cache(path: str | Path, *, verify: bool = False) -> Cache:
@@ -218,13 +273,14 @@ def load_cache(path: str | Path, *, verify: bool = False) -> Cache:
     Parameters
     ----------
     path : the cache folder.
-    verify : also recompute the content hash (reads every image once).
+    verify : also recompute the content hash (reads every image once). The label files
+        (small) are checked against the manifest's ``label_hashes`` on every load.
 
     Raises
     ------
     DataError
         Naming what is wrong: no/incomplete manifest, unknown format or version, an
-        array missing, truncated, of the wrong dtype or shape, or a hash mismatch.
+        array missing, damaged, of the wrong dtype or shape, or a hash mismatch.
     """
     folder = Path(path)
     if not folder.is_dir():
@@ -271,32 +327,24 @@ def load_cache(path: str | Path, *, verify: bool = False) -> Cache:
         if not epath.is_file():
             raise DataError("missing extra.npz; the cache is damaged", path=folder)
         try:
-            with np.load(epath, allow_pickle=False) as z:
+            with open(epath, "rb") as fh, np.load(fh, allow_pickle=False) as z:
                 extra = {k: z[k] for k in extra_names}
-        except (KeyError, ValueError, OSError) as exc:
-            raise DataError(f"cannot read extra columns ({exc})", path=epath) from None
+        except Exception as exc:  # noqa: BLE001 - a damaged zip raises anything (BadZipFile, ...)
+            raise DataError(f"cannot read extra columns ({type(exc).__name__}: "
+                            f"{_first_line(exc)})", path=epath) from None
         for k, v in extra.items():
             if v.shape != (n,):
                 raise DataError(f"extra column {k!r} has shape {v.shape}, expected ({n},)",
                                 path=epath, field=k)
     cache = Cache(path=folder, manifest=manifest, images=images, attrs=attrs, split=split,
                   groups=groups, extra=extra)
+    cache.labels_verified = _check_label_hashes(folder, manifest, cache)
     if verify:
         cache.verify()
     return cache
 
 
 # ----------------------------------------------------------------------------- writing
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale_partials(out: str | Path) -> list[Path]:
     """Delete ``OUT.partial-<pid>`` folders whose process is gone; return them."""
     out = Path(out)
@@ -305,10 +353,27 @@ def remove_stale_partials(out: str | Path) -> list[Path]:
         return removed
     for p in out.parent.glob(f"{out.name}.partial-*"):
         suffix = p.name.rsplit("-", 1)[-1]
-        if suffix.isdigit() and int(suffix) != os.getpid() and not _pid_alive(int(suffix)):
+        if suffix.isdigit() and int(suffix) != os.getpid() and not pid_alive(int(suffix)):
             shutil.rmtree(p, ignore_errors=True)
             removed.append(p)
     return removed
+
+
+def check_destination(out: str | Path, *, overwrite: bool = False) -> None:
+    """Raise :class:`DataError` unless a cache may be written at ``out`` (creates nothing).
+
+    ``out`` must be absent, an empty folder, or (with ``overwrite``) a cache or any folder.
+    """
+    out = Path(out)
+    if (out / MANIFEST).exists() and not overwrite:
+        raise DataError("a cache already exists here; pass overwrite=True to replace it",
+                        path=out)
+    if out.exists() and not out.is_dir():
+        raise DataError("exists and is not a folder", path=out)
+    if (out.is_dir() and not overwrite and not (out / MANIFEST).exists()
+            and any(out.iterdir())):
+        raise DataError("folder exists, is not empty and is not a cache; pass "
+                        "overwrite=True to replace it", path=out)
 
 
 class CacheWriter:
@@ -355,15 +420,7 @@ class CacheWriter:
 
     # -- lifecycle
     def __enter__(self) -> CacheWriter:
-        if (self.out / MANIFEST).exists() and not self.overwrite:
-            raise DataError("a cache already exists here; pass overwrite=True (--overwrite) "
-                            "to replace it", path=self.out)
-        if self.out.exists() and not self.out.is_dir():
-            raise DataError("exists and is not a folder", path=self.out)
-        if (self.out.is_dir() and not self.overwrite and not (self.out / MANIFEST).exists()
-                and any(self.out.iterdir())):
-            raise DataError("folder exists, is not empty and is not a cache; pass "
-                            "overwrite=True (--overwrite) to replace it", path=self.out)
+        check_destination(self.out, overwrite=self.overwrite)
         self.out.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_partials(self.out)
         shutil.rmtree(self.partial, ignore_errors=True)
@@ -492,12 +549,14 @@ class CacheWriter:
             "n": self.n, "height": self.height, "width": self.width,
             "attribute_names": self.attribute_names, "group_names": self.group_names,
             "extra_names": sorted(lab["extra"]), "source": self.source, "crop": self.crop,
-            "counts": counts, "content_hash": digest, "notes": self.notes,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "counts": counts, "content_hash": digest,
+            "label_hashes": label_hashes(lab["attrs"], lab["split"], lab["groups"],
+                                         lab["extra"]),
+            "notes": self.notes, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
+        text = json.dumps(jsonable(manifest), indent=2, allow_nan=False) + "\n"
         with open(self.partial / MANIFEST, "w") as f:
-            json.dump(manifest, f, indent=2)
-            f.write("\n")
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
         self._install()

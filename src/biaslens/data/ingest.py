@@ -7,25 +7,24 @@ with a bounded number of chunks in flight, so memory stays bounded for any N.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import sys
-import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from biaslens.data.cache import MANIFEST, Cache, CacheWriter, load_cache
+from biaslens.data.cache import Cache, CacheWriter, check_destination, load_cache
 from biaslens.data.celeba import find_celeba_root, read_celeba
 from biaslens.data.folder_csv import read_folder_csv
 from biaslens.data.images import Crop, decode_batch, parse_crop
 from biaslens.data.source import SourceTable
-from biaslens.errors import DataError
+from biaslens.data.workers import worker_pool
+from biaslens.errors import BiasLensError, DataError
 
 Progress = Callable[[int, int], None]   # progress(done, total)
 
@@ -58,7 +57,7 @@ def open_source(path: str | Path, csv: str | Path | None = None, *,
                             "list_groups_celeba.txt", path=path)
         return read_celeba(path, check_files=check_files)
     raise DataError("not a CelebA folder (no list_attr_celeba.txt here or in celeba/) and "
-                    "no CSV given (--csv FILE)", path=path)
+                    "no label CSV given (csv=FILE)", path=path)
 
 
 def default_workers() -> int:
@@ -68,19 +67,6 @@ def default_workers() -> int:
     except AttributeError:  # pragma: no cover - not Linux
         n = os.cpu_count() or 1
     return max(1, min(8, n))
-
-
-def _fork_is_safe() -> bool:
-    """fork() is cheapest, but unsafe once torch's thread pools exist, and Python >= 3.12
-    warns about forking any multi-threaded process (numpy's BLAS threads included)."""
-    return (sys.version_info < (3, 12) and "fork" in multiprocessing.get_all_start_methods()
-            and threading.active_count() == 1 and "torch" not in sys.modules)
-
-
-def _mp_context() -> multiprocessing.context.BaseContext:
-    """``fork`` where safe, else ``forkserver`` (the server imports ``__main__`` once,
-    workers fork from it; with torch imported that one import is the start-up cost)."""
-    return multiprocessing.get_context("fork" if _fork_is_safe() else "forkserver")
 
 
 def _decode_chunks(table: SourceTable, size: int, crop: Crop, workers: int, chunk_size: int,
@@ -93,7 +79,7 @@ def _decode_chunks(table: SourceTable, size: int, crop: Crop, workers: int, chun
         for s, e in bounds:
             yield (s, e, *decode_batch(image_dir, table.filenames[s:e], size, crop, draft))
         return
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context())
+    pool = worker_pool(workers)         # its workers exit if this process is killed
     pending: deque[tuple[int, int, Future]] = deque()
     todo = iter(bounds)
     try:
@@ -104,7 +90,12 @@ def _decode_chunks(table: SourceTable, size: int, crop: Crop, workers: int, chun
                 break
         while pending:
             s, e, fut = pending.popleft()
-            images, bad = fut.result()
+            try:
+                images, bad = fut.result()
+            except BrokenProcessPool:
+                raise BiasLensError(f"a decoding worker died (killed, or out of memory?) while "
+                                    f"decoding rows {s}-{e - 1}; retry with fewer workers"
+                                    ) from None
             nxt = next(todo, None)
             if nxt is not None:
                 pending.append((*nxt, pool.submit(decode_batch, image_dir,
@@ -130,7 +121,8 @@ def ingest(source: str | Path | SourceTable, out: str | Path, *, size: int = 64,
     crop : ``"auto"`` (CelebA: :data:`biaslens.data.images.CELEBA_CROP`; CSV source: centre square),
         ``"celeba"``, ``"center"``, None (no crop) or ``(top, left, height, width)``.
     workers : decoding processes (default: available CPUs, at most 8, and at most one per
-        512 images; 1 = in-process).
+        512 images; 1 = in-process). They exit if this process is killed
+        (:func:`biaslens.data.workers.worker_pool`).
     skip_bad : drop unreadable images (counted in the manifest) instead of stopping.
     overwrite : replace an existing cache at ``out``.
     progress : ``progress(done, total)`` called after each chunk.
@@ -149,11 +141,17 @@ def ingest(source: str | Path | SourceTable, out: str | Path, *, size: int = 64,
     >>> cache.images.shape                              # doctest: +SKIP
     (202599, 64, 64, 3)
     """
+    # the arguments first (cheap), then the source (reads every label), then the work
+    for name, value in (("size", size), ("workers", workers), ("chunk_size", chunk_size)):
+        if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
+            raise DataError(f"must be a positive integer, got {value!r}", field=name)
+    auto = isinstance(crop, str) and crop.strip().lower() == "auto"
+    if not auto:
+        parse_crop(crop)
+    check_destination(out, overwrite=overwrite)
     table = source if isinstance(source, SourceTable) else open_source(
         source, csv, group_columns=group_columns)
-    if size <= 0:
-        raise DataError(f"size must be positive, got {size}", field="size")
-    if isinstance(crop, str) and crop.strip().lower() == "auto":
+    if auto:
         crop = "celeba" if table.kind == "celeba" else "center"
     crop_mode = crop.strip().lower() if isinstance(crop, str) else ("none" if crop is None
                                                                     else "box")
@@ -161,13 +159,8 @@ def ingest(source: str | Path | SourceTable, out: str | Path, *, size: int = 64,
     n = len(table)
     if n == 0:
         raise DataError("the source lists no images", path=table.image_dir)
-    out = Path(out)
-    if (out / MANIFEST).exists() and not overwrite:
-        raise DataError("a cache already exists here; pass overwrite=True (--overwrite) to "
-                        "replace it", path=out)
     if workers is None:        # a worker must have >= 512 images to repay its start-up
         workers = min(default_workers(), -(-n // 512))
-    workers = max(1, int(workers))
     source_info = {"kind": table.kind,
                    "path": None if isinstance(source, SourceTable) else str(Path(source).resolve()),
                    "image_dir": str(table.image_dir.resolve()),
@@ -187,8 +180,8 @@ def ingest(source: str | Path | SourceTable, out: str | Path, *, size: int = 64,
                 if bad and not skip_bad:
                     i, why = bad[0]
                     more = f" ({len(bad)} bad in rows {start}-{stop - 1})" if len(bad) > 1 else ""
-                    raise DataError(f"{why}{more}; pass skip_bad=True (--skip-bad) to drop "
-                                    f"unreadable images",
+                    raise DataError(f"{why}{more}; pass skip_bad=True to drop unreadable "
+                                    "images",
                                     path=table.image_dir / table.filenames[start + i])
                 for i, why in bad:
                     keep[start + i] = False

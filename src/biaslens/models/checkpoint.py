@@ -30,7 +30,7 @@ from torch import nn
 
 import biaslens
 from biaslens.errors import CheckpointError, UnknownNameError
-from biaslens.io import atomic_write
+from biaslens.io import atomic_write, jsonable, write_json
 from biaslens.models.registry import build_model, count_parameters
 from biaslens.tensors import pick_device
 
@@ -96,7 +96,8 @@ def save_checkpoint(model: nn.Module, folder: str | Path, *, extra: dict | None 
         "extra": dict(extra or {}),
         "versions": {"biaslens": biaslens.__version__, "torch": torch.__version__},
     }
-    try:  # fail before writing anything if the metadata cannot be stored
+    try:  # fail before writing anything if the metadata cannot be stored (NaN -> null)
+        meta = jsonable(meta)
         json.dumps(meta, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"checkpoint metadata for {folder} is not JSON-able: {exc}") from None
@@ -107,13 +108,7 @@ def save_checkpoint(model: nn.Module, folder: str | Path, *, extra: dict | None 
     atomic_write(folder / WEIGHTS_FILE,
                  lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
     meta["weights_sha256"] = file_sha256(folder / WEIGHTS_FILE)
-
-    def write_config(tmp: str) -> None:
-        with open(tmp, "w") as f:
-            json.dump(meta, f, indent=2)
-            f.write("\n")
-
-    atomic_write(folder / CONFIG_FILE, write_config)  # last: its presence marks completion
+    write_json(meta, folder / CONFIG_FILE)  # last: its presence marks completion
     return folder
 
 

@@ -21,6 +21,8 @@ its default config).
 from __future__ import annotations
 
 import pickle
+import pickletools
+import warnings
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -45,6 +47,28 @@ from biaslens.names import CELEBA_ATTRIBUTES
 from biaslens.tensors import pick_device
 
 StateDict = dict[str, torch.Tensor]
+
+# What torch.save's legacy (non-zip) format pickles first, before the object.
+_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+
+
+def _pickle_kind(path: Path) -> tuple[str, int]:
+    """``(kind, protocol)`` of a pickle file: kind ``"torch"`` (starts with torch's magic
+    number: torch.save's legacy format), ``"plain"`` (``pickle.dump``) or ``"damaged"``.
+    Reads opcodes only: nothing is unpickled."""
+    protocol, first = 0, None
+    with open(path, "rb") as f:
+        try:
+            for op, arg, _ in pickletools.genops(f):
+                if op.name == "PROTO":
+                    protocol = int(arg)
+                elif op.name != "FRAME" and first is None:
+                    first = (op.name, arg)
+                    if op.name in ("LONG1", "LONG4") and arg == _LEGACY_MAGIC:
+                        return "torch", protocol
+        except ValueError:                 # an unknown opcode, or the file ends early
+            return "damaged", protocol
+    return ("plain" if first is not None else "damaged"), protocol
 
 
 @dataclass(frozen=True)
@@ -97,13 +121,33 @@ def _read_pth(path: Path) -> Any:
                               f"(a biaslens checkpoint folder loads with load_checkpoint)")
     with open(path, "rb") as f:
         magic = f.read(2)
-    # torch.save writes a zip archive ("PK"); legacy files are a pickle (protocol byte 0x80).
-    if not (zipfile.is_zipfile(path) or magic[:1] == b"\x80"):
+    # torch.save writes a zip archive ("PK"); its legacy format is a pickle (protocol byte
+    # 0x80) that starts with torch's magic number, then the object.
+    is_zip = zipfile.is_zipfile(path)
+    if not (is_zip or magic[:1] == b"\x80"):
         raise CheckpointError(f"{path}: not a PyTorch weights file (neither a torch.save "
                               f"archive nor a pickle; starts with {magic!r})")
+    kind, protocol = ("torch", 0) if is_zip else _pickle_kind(path)
+    if kind == "damaged":
+        raise CheckpointError(f"{path}: not a readable PyTorch weights file (a damaged or "
+                              "truncated pickle)")
+    if kind == "plain":
+        raise CheckpointError(f"{path}: a plain Python pickle (pickle.dump), not a file "
+                              "written by torch.save; biaslens reads weights only from "
+                              "torch.save files (with weights_only=True): re-save the state "
+                              "dict with torch.save(state_dict, path)")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # torch warns about pickle protocols > 2 before failing or succeeding; the
+            # outcome is reported below in one line
+            warnings.filterwarnings("ignore", message="Detected pickle protocol",
+                                    category=UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        if "Unsupported operand" in str(exc):  # an opcode of pickle protocol > 2
+            raise CheckpointError(f"{path}: written with pickle protocol {protocol}, which "
+                                  "torch.load(weights_only=True) cannot read; re-save it with "
+                                  "torch.save(obj, path) and its default settings") from None
         # torch's message is long; keep its one informative line ("Unsupported global: ...").
         lines = [ln.strip() for ln in str(exc).splitlines() if "Unsupported" in ln]
         why = (lines[0].split(" was not")[0] if lines else type(exc).__name__)[:200]

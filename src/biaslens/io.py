@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["atomic_write", "file_mode", "json_float", "json_floats", "jsonable",
+__all__ = ["atomic_write", "dir_mode", "file_mode", "json_float", "json_floats", "jsonable",
            "write_json", "write_text"]
 
 
@@ -30,6 +30,14 @@ def file_mode() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask
+
+
+def dir_mode() -> int:
+    """The mode a plain ``mkdir`` would give a new folder under the current umask
+    (``tempfile.mkdtemp`` alone makes 0700)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o777 & ~mask
 
 
 def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:

@@ -1,9 +1,6 @@
-"""Shared CLI pieces: the sub-apps, the console, JSON output and error handling."""
+"""Shared CLI pieces: the sub-apps and the consoles."""
 
 from __future__ import annotations
-
-from pathlib import Path
-from typing import Any
 
 import typer
 from rich.console import Console

@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import tempfile
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -159,14 +157,10 @@ def read_params(path: str | Path | None = None
 
 
 def write_params(doc: dict, path: str | Path) -> Path:
-    """Write a params document atomically (temp file + ``os.replace``)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
-    os.replace(tmp, path)
-    return path
+    """Write a params document atomically (strict JSON, one-space indent)."""
+    from biaslens.io import jsonable, write_text
+
+    return write_text(path, json.dumps(jsonable(doc), indent=1, allow_nan=False) + "\n")
 
 
 def read_json(path: str | Path) -> dict:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from biaslens.errors import BiasLensError, DataError
+from biaslens.io import dir_mode
 
 if TYPE_CHECKING:  # pragma: no cover
     from biaslens.data.cache import Cache
@@ -271,6 +272,7 @@ def export_celeba(world: World | str, n: int, out_dir: str | Path, *, seed: int 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.partial-"))
     try:
+        os.chmod(tmp, dir_mode())  # an export is meant to be shared: the umask's mode, not 0700
         img_dir = tmp / IMAGE_DIR
         img_dir.mkdir()
 

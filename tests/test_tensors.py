@@ -147,3 +147,68 @@ def test_generate_from_latents_keeps_order_and_clamps():
     with torch.no_grad():
         torch.testing.assert_close(out, gen(torch.as_tensor(z, dtype=torch.float32)))
     assert generate_from_latents(gen, z[:0]).numel() == 0
+
+
+# --------------------------------------------------------------------------- precision
+
+
+class _Clf(nn.Module):
+    attribute_names = ["a", "b", "c"]
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, 2)
+        self.lin = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.lin(torch.relu(self.conv(x)).mean((2, 3)))
+
+
+class _Gen(nn.Module):
+    z_dim = 5
+
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(5, 3, 4, 2)
+
+    def forward(self, z):
+        return torch.tanh(self.up(z.view(len(z), 5, 1, 1).expand(-1, -1, 3, 3)))
+
+
+@pytest.fixture
+def images():
+    return np.random.default_rng(0).integers(0, 256, (10, 8, 8, 3), dtype=np.uint8)
+
+
+def test_pixels_round_trip_exactly(images):
+    x = to_model_pixels(images)
+    assert x.shape == (10, 3, 8, 8) and x.dtype == torch.float32
+    assert float(x.min()) >= -1 and float(x.max()) <= 1
+    assert np.array_equal(to_uint8(x).numpy(), images)
+    assert np.array_equal(to_uint8_numpy(x), images)
+    assert np.array_equal(to_uint8_numpy(x[0]), images[0])
+    assert np.array_equal(to_uint8(to_model_pixels(images, "cpu")).numpy(), images)
+
+
+def test_predict_logits_bf16_is_float32_and_close(images):
+    torch.manual_seed(0)
+    clf = _Clf()
+    fp32 = predict_logits(clf, images, precision="fp32")
+    bf16 = predict_logits(clf, images, precision="bf16")
+    assert bf16.dtype == np.float32
+    np.testing.assert_allclose(bf16, fp32, atol=0.05)
+    assert not np.array_equal(bf16, fp32)  # bf16 did run
+
+
+def test_generators_take_a_precision_and_return_float32():
+    torch.manual_seed(0)
+    gen = _Gen()
+    z = torch.randn(6, 5)
+    fp32 = generate_from_latents(gen, z, batch_size=4)
+    bf16 = generate_from_latents(gen, z, batch_size=4, precision="bf16")
+    assert fp32.dtype == bf16.dtype == torch.float32 and fp32.shape == (6, 3, 8, 8)
+    assert float((bf16 - fp32).abs().max()) < 0.05
+    got = {}
+    generate_images(gen, 6, batch_size=4, seed=1, precision="bf16",
+                    consumer=lambda x, rows: got.update({rows.start: x}))
+    assert all(x.dtype == torch.float32 for x in got.values()) and sorted(got) == [0, 4]

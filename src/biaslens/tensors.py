@@ -4,7 +4,9 @@ Images are uint8 NHWC on disk, in caches and on screen, and float NCHW in [-1, 1
 inside models (DESIGN.md, Conventions). Every module that crosses that line calls
 :func:`to_model_pixels` / :func:`to_uint8` here, and every batched pass over a
 generator or a classifier goes through :func:`generate_images` (or
-:func:`generate_from_latents` for given latents) / :func:`predict_logits`.
+:func:`generate_from_latents` for given latents) / :func:`predict_logits`. Their
+``precision`` (``"fp32"`` by default, ``"auto"`` or ``"bf16"``; :mod:`biaslens.precision`)
+runs the model under bf16 autocast; what they return is float32 either way.
 
 >>> import numpy as np
 >>> x = to_model_pixels(np.full((1, 2, 2, 3), 255, np.uint8))
@@ -26,6 +28,7 @@ import torch
 from torch import nn
 
 from biaslens.errors import BiasLensError, DataError
+from biaslens.precision import autocast
 
 __all__ = [
     "frozen",
@@ -118,10 +121,12 @@ def frozen(*models: nn.Module) -> Iterator[None]:
 
 @torch.no_grad()
 def predict_logits(classifier: nn.Module, images: np.ndarray | torch.Tensor, *,
-                   batch_size: int = 512, device: str | torch.device = "cpu") -> np.ndarray:
+                   batch_size: int = 512, device: str | torch.device = "cpu",
+                   precision: str = "fp32") -> np.ndarray:
     """Classifier logits ``(n, A)`` float32 for uint8 NHWC or float NCHW images, in batches.
 
-    The classifier runs in eval mode (its training flag is restored afterwards).
+    The classifier runs in eval mode (its training flag is restored afterwards), under
+    bf16 autocast when ``precision`` resolves to bf16 on ``device``.
     """
     device = torch.device(device)
     was = classifier.training
@@ -130,7 +135,8 @@ def predict_logits(classifier: nn.Module, images: np.ndarray | torch.Tensor, *,
         out = []
         for s in range(0, len(images), batch_size):
             x = to_model_pixels(images[s:s + batch_size]).to(device)
-            out.append(classifier(x).float().cpu())
+            with autocast(device, precision):
+                out.append(classifier(x).float().cpu())
     finally:
         classifier.train(was)
     if not out:
@@ -149,13 +155,14 @@ def is_decoder(model: nn.Module) -> bool:
 @torch.no_grad()
 def generate_images(generator: nn.Module, n: int, *, batch_size: int = 512, seed: int = 0,
                     device: str | torch.device = "cpu", condition: np.ndarray | None = None,
-                    consumer: Callable[[torch.Tensor, slice], None]) -> None:
+                    consumer: Callable[[torch.Tensor, slice], None],
+                    precision: str = "fp32") -> None:
     """Draw ``z ~ N(0, I)`` (CPU generator seeded by ``seed``) and generate ``n`` images.
 
     A GAN generator is called as ``generator(z)``; a (conditional) VAE as
     ``decode(z)`` / ``decode(z, c)`` with ``condition`` rows ``(n, C)``. Each batch
-    ``(b, 3, H, W)`` is handed to ``consumer(images, rows)`` so nothing of size ``n``
-    is held in image memory.
+    ``(b, 3, H, W)`` (float32, also under bf16 ``precision``) is handed to
+    ``consumer(images, rows)`` so nothing of size ``n`` is held in image memory.
     """
     z_dim = getattr(generator, "z_dim", None) or getattr(generator, "latent_dim", None)
     if not isinstance(z_dim, int):
@@ -169,14 +176,15 @@ def generate_images(generator: nn.Module, n: int, *, batch_size: int = 512, seed
         for s in range(0, n, batch_size):
             rows = slice(s, min(n, s + batch_size))
             z = torch.randn(rows.stop - s, z_dim, generator=gen).to(device)
-            if is_decoder(generator):
-                if condition is not None:
-                    c = torch.as_tensor(condition[rows], dtype=torch.float32, device=device)
-                    x = generator.decode(z, c)
+            with autocast(device, precision):
+                if is_decoder(generator):
+                    if condition is not None:
+                        c = torch.as_tensor(condition[rows], dtype=torch.float32, device=device)
+                        x = generator.decode(z, c)
+                    else:
+                        x = generator.decode(z)
                 else:
-                    x = generator.decode(z)
-            else:
-                x = generator(z)
+                    x = generator(z)
             consumer(x.float(), rows)
     finally:
         generator.train(was)
@@ -184,14 +192,15 @@ def generate_images(generator: nn.Module, n: int, *, batch_size: int = 512, seed
 
 @torch.no_grad()
 def generate_from_latents(generator: nn.Module, z: np.ndarray | torch.Tensor, *,
-                          batch_size: int = 256, device: str | torch.device | None = None
-                          ) -> torch.Tensor:
+                          batch_size: int = 256, device: str | torch.device | None = None,
+                          precision: str = "fp32") -> torch.Tensor:
     """``generator(z)`` for given latents ``(n, z_dim)``, batched, in eval mode.
 
-    Returns float ``(n, 3, H, W)`` in [-1, 1] (clamped) on the CPU (``torch.zeros(0)``
+    Returns float32 ``(n, 3, H, W)`` in [-1, 1] (clamped) on the CPU (``torch.zeros(0)``
     for no rows). ``device`` defaults to the generator's own (its first parameter or
     buffer; CPU when it has neither). Batches keep the rows' order and layout, which a
     generator whose per-row nuisance depends on the position in the batch relies on.
+    ``precision`` as in :func:`predict_logits`.
     """
     if device is None:
         device = next(itertools.chain(generator.parameters(), generator.buffers()),
@@ -199,9 +208,11 @@ def generate_from_latents(generator: nn.Module, z: np.ndarray | torch.Tensor, *,
     was = generator.training
     generator.eval()
     try:
-        out = [generator(torch.as_tensor(z[s:s + batch_size], dtype=torch.float32,
-                                         device=device)).float().clamp(-1, 1).cpu()
-               for s in range(0, len(z), batch_size)]
+        out = []
+        for s in range(0, len(z), batch_size):
+            zb = torch.as_tensor(z[s:s + batch_size], dtype=torch.float32, device=device)
+            with autocast(device, precision):
+                out.append(generator(zb).float().clamp(-1, 1).cpu())
     finally:
         generator.train(was)
     return torch.cat(out) if out else torch.zeros(0)

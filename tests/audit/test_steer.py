@@ -74,7 +74,8 @@ class PlantedClassifier(nn.Module):
 
 
 def _audit(target: str = "Male", **kw):
-    kw = {"n_samples": 64, "steps": 6, "n_boot": 200, "n_show": 3, "seed": 0, **kw}
+    kw = {"n_samples": 64, "steps": 6, "n_boot": 200, "n_show": 3, "seed": 0,
+          "precision": "fp32", **kw}  # analytic checks: exact fp32 maths
     return steer_audit(LinearGenerator(), PlantedClassifier(), target, **kw)
 
 
@@ -275,7 +276,8 @@ def test_accumulate_grad_matches_course_loop():
     torch.manual_seed(0)
     gen, clf = TanhGenerator().eval(), PlantedClassifier().eval()
     ref = _course_loop(gen, clf, 0, n=5, steps=5, seed=3)
-    run = steer_history(gen, clf, 0, n_samples=5, steps=5, accumulate_grad=True, seed=3)
+    run = steer_history(gen, clf, 0, n_samples=5, steps=5, accumulate_grad=True, seed=3,
+                        precision="fp32")  # compared with the fp32 course loop
     np.testing.assert_allclose(run.history, ref, rtol=1e-5, atol=1e-6)
     plain = steer_history(gen, clf, 0, n_samples=5, steps=5, accumulate_grad=False, seed=3)
     assert not np.allclose(plain.history, ref, atol=1e-6)  # the modes really differ
@@ -365,7 +367,8 @@ def test_batchnorm_folding_preserves_the_function_and_the_callers_model():
     torch.testing.assert_close(folded(z), gen.eval()(z), rtol=1e-5, atol=1e-6)
     gen.train()
     clf = PlantedClassifier()
-    run = steer_history(gen, clf, 0, n_samples=4, steps=3, accumulate_grad=True)
+    run = steer_history(gen, clf, 0, n_samples=4, steps=3, accumulate_grad=True,
+                        precision="fp32")  # compared with the fp32 course loop
     assert gen.training and all(p.requires_grad for p in gen.parameters())
     assert all(isinstance(m, nn.BatchNorm2d) for m in (gen.net[1], gen.net[4]))
     ref = _course_loop(gen.eval(), clf.eval(), 0, n=4, steps=3, seed=0)  # unfolded, eval

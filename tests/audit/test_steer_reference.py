@@ -148,7 +148,8 @@ def test_judge_identical_to_guide_reproduces_the_plain_audit():
 
 def test_judge_measures_and_guide_steers():
     gen, guide, judge = _gen(), Clf(0), Clf(7)
-    r = steer_audit(gen, guide, "Male", n_samples=16, steps=4, n_boot=60, judge=judge)
+    r = steer_audit(gen, guide, "Male", n_samples=16, steps=4, n_boot=60, judge=judge,
+                    precision="fp32")  # initial logits compared with fp32 ones
     # the guide's Male logit goes up in the + pass, down in the − pass
     up, down = r.extra["judge"]["guide_target_change"]
     assert up > 0 > down

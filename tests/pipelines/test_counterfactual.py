@@ -47,7 +47,8 @@ def test_plan_checks_the_condition_before_any_data(tiny, monkeypatch):
     plan = plan_counterfactual(tiny["cvae"], tiny["classifier"], device="cpu",
                                condition="Smiling")
     assert list(plan.settings) == ["cvae", "classifier", "cache", "condition", "groups", "n",
-                                   "scale", "split", "n_boot", "seed", "device"]
+                                   "scale", "split", "n_boot", "seed", "precision",
+                                   "device"]
     with pytest.raises(BiasLensError, match="--condition 'Smiling': .* conditioned on Male"):
         plan.run()
 

@@ -88,7 +88,7 @@ def test_plan_records_the_clis_settings_and_runs_the_same_job(tiny, models):
                            device="cpu", n=30, n_boot=0, groups=["Male"], correct=False)
     assert list(plan.settings) == ["generator", "classifier", "cache", "n", "batch_size",
                                    "groups", "split", "correct", "n_boot", "seed",
-                                   "associations", "reference_n", "device"]
+                                   "associations", "reference_n", "precision", "device"]
     run = plan.run()
     assert run.inputs == {"cache": str(cache.path), "classifier_rates": None}
     _same(run.result, population_on_cache(gen, clf, cache, n=30, n_boot=0, groups=["Male"],

@@ -64,7 +64,7 @@ def render(ctx: AppContext) -> None:
             return
         image = decode_upload(up.getvalue(), size, name=up.name)
         # no labels for an upload: the classifier supplies the condition values
-        logit = predict_logits(clf, image)[0]
+        logit = predict_logits(clf, image, precision="auto")[0]
         clf_names = list(clf.attribute_names)
         cvals = np.array([[float(logit[clf_names.index(canonical_name(c, clf_names))] > 0)
                            for c in cond_names]], np.float32)

@@ -17,7 +17,8 @@ def _logits(_ctx: AppContext, _cache: Any, clf_key: str, data_key: str) -> tuple
     from biaslens.pipelines.fairness import fairness_logits
 
     del clf_key, data_key
-    return fairness_logits(_ctx.model("classifier"), _cache, batch_size=256)
+    return fairness_logits(_ctx.model("classifier"), _cache, batch_size=256,
+                           precision="auto")
 
 
 def render(ctx: AppContext) -> None:

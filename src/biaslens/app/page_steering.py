@@ -83,7 +83,8 @@ def render(ctx: AppContext) -> None:
     st.image(_png(plot_covariance_bars(result)), caption="ranked covariance with the target")
     st.subheader("Top 10")
     st.dataframe(pd.DataFrame(steer_rows(result, 10)), hide_index=True)
-    st.caption(f"{result.image_steps_per_s:,.0f} image-steps/s; seed {result.seed}; "
+    st.caption(f"{result.image_steps_per_s:,.0f} image-steps/s ({result.precision}); "
+               f"seed {result.seed}; "
                f"significance: Benjamini–Hochberg at FDR {result.fdr:g}.")
 
 

@@ -49,6 +49,7 @@ import torch
 from torch import nn
 
 from biaslens.io import json_float, json_floats
+from biaslens.precision import Precision, autocast, resolve_precision
 from biaslens.tensors import predict_logits, to_model_pixels, to_uint8_numpy
 from biaslens.audit.reconstruct import resolve_group_columns
 from biaslens.errors import BiasLensError, DataError
@@ -67,12 +68,13 @@ VARIANTS = ("recon", "decoder_flip", "encoder_flip", "scaled")
 @torch.no_grad()
 def counterfactual_images(cvae: nn.Module, images: np.ndarray | torch.Tensor,
                           condition: np.ndarray, column: int, *, scale: float = 2.0,
-                          batch_size: int = 256, device: str | torch.device = "cpu"
-                          ) -> dict[str, torch.Tensor]:
-    """The four variants of :data:`VARIANTS` as float NCHW CPU tensors in [-1, 1].
+                          batch_size: int = 256, device: str | torch.device = "cpu",
+                          precision: str = "fp32") -> dict[str, torch.Tensor]:
+    """The four variants of :data:`VARIANTS` as float32 NCHW CPU tensors in [-1, 1].
 
     ``condition`` is the true 0/1 condition ``(n, C)``; ``column`` the one to flip.
-    Deterministic: ``z = μ`` (no sampling).
+    Deterministic: ``z = μ`` (no sampling). ``precision`` (``fp32 | auto | bf16``) runs
+    the CVAE under bf16 autocast.
     """
     device = torch.device(device)
     was = cvae.training
@@ -85,10 +87,11 @@ def counterfactual_images(cvae: nn.Module, images: np.ndarray | torch.Tensor,
             cf = c.clone()
             cf[:, column] = 1 - c[:, column]
             cs = c + scale * (cf - c)
-            mu, _ = cvae.encode(x, c)
-            mu_f, _ = cvae.encode(x, cf)
-            for k, (z, cc) in zip(VARIANTS, ((mu, c), (mu, cf), (mu_f, c), (mu, cs))):
-                parts[k].append(cvae.decode(z, cc).float().cpu())
+            with autocast(device, precision):
+                mu, _ = cvae.encode(x, c)
+                mu_f, _ = cvae.encode(x, cf)
+                for k, (z, cc) in zip(VARIANTS, ((mu, c), (mu, cf), (mu_f, c), (mu, cs))):
+                    parts[k].append(cvae.decode(z, cc).float().cpu())
     finally:
         cvae.train(was)
     return {k: torch.cat(v) for k, v in parts.items()}
@@ -204,6 +207,7 @@ class CounterfactualOptions:
     n_show: int = 8                       # before/after rows kept for the picture
     seed: int = 0                         # sampling and bootstrap
     device: str | torch.device = "cpu"    # where the CVAE and classifier run
+    precision: Precision = "auto"         # model passes: auto | fp32 | bf16 (biaslens.precision)
 
 
 def counterfactual_audit(cvae: nn.Module, classifier: nn.Module, images: np.ndarray,
@@ -231,6 +235,7 @@ def counterfactual_audit(cvae: nn.Module, classifier: nn.Module, images: np.ndar
                                                  opts.scale, opts.seed, opts.device)
     batch_size, n_boot, level, top_k = opts.batch_size, opts.n_boot, opts.level, opts.top_k
     n_show = opts.n_show
+    precision = resolve_precision(opts.precision, device)
     cond, column = resolve_condition(cvae, condition)
     cond_names = list(cvae.condition_names)
     attrs = np.asarray(attrs).astype(bool)
@@ -252,10 +257,10 @@ def counterfactual_audit(cvae: nn.Module, classifier: nn.Module, images: np.ndar
     a = attrs[rows]
     cvals = a[:, cidx].astype(np.float32)
     outs = counterfactual_images(cvae, imgs, cvals, column, scale=scale,
-                                 batch_size=batch_size, device=device)
-    logits = {"original": predict_logits(classifier, imgs, batch_size=batch_size, device=device)}
-    for v in VARIANTS:
-        logits[v] = predict_logits(classifier, outs[v], batch_size=batch_size, device=device)
+                                 batch_size=batch_size, device=device, precision=precision)
+    logits = {v: predict_logits(classifier, x, batch_size=batch_size, device=device,
+                                precision=precision)
+              for v, x in (("original", imgs), *outs.items())}
     orig_label = logits["original"][:, t] > 0
     target = cvals[:, column] < 0.5  # the flipped 0/1 label each image is pushed to
 
@@ -308,4 +313,4 @@ def counterfactual_audit(cvae: nn.Module, classifier: nn.Module, images: np.ndar
         shifts=shifts, direction_n=dir_n, pairs=pairs,
         settings={"n": n, "scale": scale, "groups": gnames, "seed": seed, "n_boot": n_boot,
                   "level": level, "top_k": top_k, "condition_coding": "0/1",
-                  "device": str(device)})
+                  "device": str(device), "precision": precision})

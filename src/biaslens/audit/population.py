@@ -61,6 +61,7 @@ from biaslens.errors import BiasLensError, DataError
 from biaslens.names import canonical_name
 from biaslens.io import json_float, json_floats
 from biaslens.options import resolve_options
+from biaslens.precision import Precision, autocast, resolve_precision
 from biaslens.stats import (bootstrap_ci, katz_ratio_ci, newcombe_diff_ci, rogan_gladen,
                             row_bincount, share_correction, wilson_ci)
 from biaslens.tensors import generate_images, is_decoder, predict_logits
@@ -138,8 +139,8 @@ class ClassifierRates:
 
 def classifier_rates(classifier: nn.Module, images: np.ndarray | torch.Tensor,
                      attrs: np.ndarray, attribute_names: Sequence[str] | None = None, *,
-                     batch_size: int = 512, device: str | torch.device = "cpu"
-                     ) -> ClassifierRates:
+                     batch_size: int = 512, device: str | torch.device = "cpu",
+                     precision: str = "fp32") -> ClassifierRates:
     """TPR and FPR of each attribute (logit > 0) on labelled held-out images.
 
     Parameters
@@ -147,6 +148,7 @@ def classifier_rates(classifier: nn.Module, images: np.ndarray | torch.Tensor,
     images : uint8 (n, H, W, 3), e.g. the val split of the training cache.
     attrs : bool (n, A') true labels with names ``attribute_names`` (default: the
         classifier's own names, in its order). Attributes are matched by name.
+    precision : of the classifier pass (``fp32 | auto | bf16``; pass the audit's).
     """
     clf_names = _classifier_names(classifier)
     data_names = list(attribute_names) if attribute_names is not None else clf_names
@@ -155,7 +157,8 @@ def classifier_rates(classifier: nn.Module, images: np.ndarray | torch.Tensor,
         raise DataError(f"attrs must be ({len(images)}, {len(data_names)}); got {y.shape}",
                         field="attrs")
     clf_cols, data_cols = _column_map(clf_names, data_names)
-    pred = predict_logits(classifier, images, batch_size=batch_size, device=device)[:, clf_cols] > 0
+    pred = predict_logits(classifier, images, batch_size=batch_size, device=device,
+                          precision=precision)[:, clf_cols] > 0
     y = y[:, data_cols]
     n_pos, n_neg = y.sum(0), (~y).sum(0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -309,6 +312,7 @@ class PopulationOptions:
     association_target: str | None = None  # associations with this (None: first group)
     reference_name: str = "reference"     # what the reference images are, for the report
     fdr: float = 0.05                     # Benjamini–Hochberg rate of the association test
+    precision: Precision = "auto"         # model passes: auto | fp32 | bf16 (biaslens.precision)
 
 
 def _discrepancies(q: np.ndarray, q_data: np.ndarray) -> dict[str, np.ndarray]:
@@ -381,22 +385,25 @@ def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np
 
     logits = np.empty((n, len(clf_names)), np.float32)
 
+    precision = resolve_precision(opts.precision, device)
+
     def keep(x: torch.Tensor, rows: slice) -> None:
-        logits[rows] = classifier(x).float().cpu().numpy()
+        with autocast(device, precision):
+            logits[rows] = classifier(x).float().cpu().numpy()
 
     was = classifier.training
     classifier.eval()
     try:
         with torch.no_grad():
             generate_images(generator, n, batch_size=batch_size, seed=seed, device=device,
-                            condition=condition, consumer=keep)
+                            condition=condition, consumer=keep, precision=precision)
     finally:
         classifier.train(was)
     pred = logits[:, clf_cols] > 0  # (n, A)
     associations = None
     if assoc_name is not None:
         ref_logits = predict_logits(classifier, reference_images, batch_size=batch_size,
-                                    device=device)[:, clf_cols]
+                                    device=device, precision=precision)[:, clf_cols]
         associations = compare_with_data(logits[None, :, clf_cols], ref_logits,
                                          names.index(assoc_name), n_boot=n_boot, fdr=opts.fdr,
                                          seed=seed, level=level,
@@ -496,4 +503,4 @@ def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np
         associations=associations,
         settings={"n": n, "batch_size": batch_size, "groups": group_names, "seed": seed,
                   "n_boot": n_boot, "level": level, "device": str(device),
-                  "conditional": condition is not None})
+                  "conditional": condition is not None, "precision": precision})

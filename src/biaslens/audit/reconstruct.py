@@ -43,6 +43,7 @@ import torch
 from torch import nn
 
 from biaslens.io import json_float, json_floats
+from biaslens.precision import Precision, autocast, resolve_precision
 from biaslens.tensors import predict_logits, to_model_pixels, to_uint8_numpy
 from biaslens.errors import BiasLensError, DataError
 from biaslens.names import canonical_name
@@ -112,10 +113,12 @@ def balanced_sample(columns: np.ndarray, per_group: int, seed: int = 0
 @torch.no_grad()
 def reconstruct_images(vae: nn.Module, images: np.ndarray | torch.Tensor,
                        condition: np.ndarray | None = None, *, batch_size: int = 256,
-                       device: str | torch.device = "cpu") -> torch.Tensor:
-    """Deterministic reconstructions ``decode(μ)`` as float NCHW in [-1, 1] (CPU).
+                       device: str | torch.device = "cpu", precision: str = "fp32"
+                       ) -> torch.Tensor:
+    """Deterministic reconstructions ``decode(μ)`` as float32 NCHW in [-1, 1] (CPU).
 
-    ``condition`` ``(n, C)`` is passed to both ends of a conditional VAE.
+    ``condition`` ``(n, C)`` is passed to both ends of a conditional VAE; ``precision``
+    (``fp32 | auto | bf16``) runs encoder and decoder under bf16 autocast.
     """
     if not (hasattr(vae, "encode") and hasattr(vae, "decode")):
         raise BiasLensError("the model is not a VAE (protocol: encode(x) -> (mu, logvar), "
@@ -127,14 +130,15 @@ def reconstruct_images(vae: nn.Module, images: np.ndarray | torch.Tensor,
     try:
         for s in range(0, len(images), batch_size):
             x = to_model_pixels(images[s:s + batch_size]).to(device)
-            if condition is not None:
-                c = torch.as_tensor(condition[s:s + batch_size], dtype=torch.float32,
-                                    device=device)
-                mu, _ = vae.encode(x, c)
-                out.append(vae.decode(mu, c).float().cpu())
-            else:
-                mu, _ = vae.encode(x)
-                out.append(vae.decode(mu).float().cpu())
+            with autocast(device, precision):
+                if condition is not None:
+                    c = torch.as_tensor(condition[s:s + batch_size], dtype=torch.float32,
+                                        device=device)
+                    mu, _ = vae.encode(x, c)
+                    out.append(vae.decode(mu, c).float().cpu())
+                else:
+                    mu, _ = vae.encode(x)
+                    out.append(vae.decode(mu).float().cpu())
     finally:
         vae.train(was)
     return torch.cat(out)
@@ -220,6 +224,7 @@ class ReconstructOptions:
     n_show: int = 4                       # example pairs kept per group for the picture
     seed: int = 0                         # sampling and bootstrap
     device: str | torch.device = "cpu"    # where the VAE and classifier run
+    precision: Precision = "auto"         # model passes: auto | fp32 | bf16 (biaslens.precision)
 
 
 def reconstruct_audit(vae: nn.Module, classifier: nn.Module | None,
@@ -246,6 +251,7 @@ def reconstruct_audit(vae: nn.Module, classifier: nn.Module | None,
     groups, per_group, batch_size, seed, device = (opts.groups, opts.per_group,
                                                    opts.batch_size, opts.seed, opts.device)
     n_boot, level, n_show = opts.n_boot, opts.level, opts.n_show
+    precision = resolve_precision(opts.precision, device)
     attrs = np.asarray(attrs).astype(bool)
     if len(attrs) != len(images_uint8):
         raise DataError(f"{len(images_uint8)} images but {len(attrs)} attribute rows",
@@ -262,7 +268,8 @@ def reconstruct_audit(vae: nn.Module, classifier: nn.Module | None,
     member = np.repeat(np.arange(len(cells)), sizes)  # group of each audited row
     imgs = np.asarray(images_uint8[idx])  # (m, H, W, 3), sorted within groups
     cond = _condition_of(vae, attrs[idx], attribute_names)
-    recon = reconstruct_images(vae, imgs, cond, batch_size=batch_size, device=device)
+    recon = reconstruct_images(vae, imgs, cond, batch_size=batch_size, device=device,
+                               precision=precision)
     x = to_model_pixels(imgs)
     if recon.shape != x.shape:
         raise BiasLensError(f"reconstructions have shape {tuple(recon.shape)} but the images "
@@ -289,8 +296,10 @@ def reconstruct_audit(vae: nn.Module, classifier: nn.Module | None,
         attr_groups = [(k, n) for k, (n, a) in enumerate(zip(gnames, is_attr))
                        if a and n in clf_names]
         if attr_groups:
-            lr = predict_logits(classifier, recon, batch_size=batch_size, device=device)
-            lo_ = predict_logits(classifier, x, batch_size=batch_size, device=device)
+            lr = predict_logits(classifier, recon, batch_size=batch_size, device=device,
+                                precision=precision)
+            lo_ = predict_logits(classifier, x, batch_size=batch_size, device=device,
+                                 precision=precision)
             onehot = np.eye(g_count)[member]  # (m, G)
             for k, name in attr_groups:
                 j = clf_names.index(name)
@@ -322,4 +331,5 @@ def reconstruct_audit(vae: nn.Module, classifier: nn.Module | None,
         worst_preservation=worst_pres, missing_groups=[_label(gnames, c) for c in missing],
         per_group=per_group, examples=examples,
         settings={"per_group": per_group, "groups": gnames, "seed": seed, "n_boot": n_boot,
-                  "level": level, "conditional": cond is not None, "device": str(device)})
+                  "level": level, "conditional": cond is not None, "device": str(device),
+                  "precision": precision})

@@ -57,6 +57,7 @@ from biaslens.io import json_float, json_floats
 from biaslens.models.inference import inference_copy
 from biaslens.names import display_name, resolve_attribute
 from biaslens.options import resolve_options
+from biaslens.precision import Precision, autocast, resolve_precision
 from biaslens.stats import benjamini_hochberg, bootstrap_ci, row_bincount
 from biaslens.tensors import frozen, predict_logits, to_uint8
 
@@ -97,6 +98,7 @@ class SteerOptions:
     device: str | torch.device = "cpu"  # where the (copied) models run
     n_show: int = 8                     # samples whose images are kept for the grid
     keep_history: bool = True           # keep the (P·K, n, A) logit history in the result
+    precision: Precision = "auto"       # model passes: auto | fp32 | bf16 (biaslens.precision)
 
 
 # --------------------------------------------------------------------------- §2.1, §2.5
@@ -164,6 +166,7 @@ class SteerHistory:
     push_signs : the sign applied to the *raw* target logit in each pass.
     guide_target : (P·K, n) float32 — the *guide's* target logit at every step when a
         separate judge recorded ``history``; ``None`` otherwise.
+    precision : the resolved precision of the model passes, ``"fp32"`` or ``"bf16"``.
     """
 
     history: np.ndarray
@@ -173,6 +176,7 @@ class SteerHistory:
     steps: int
     elapsed_s: float
     guide_target: np.ndarray | None = None
+    precision: str = "fp32"
 
 
 def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int,
@@ -196,8 +200,11 @@ def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int
         (``+`` pass then ``−`` pass, each from ``Z0``), ``accumulate_grad`` (step with the
         running sum of gradients, the course loops' quirk), ``disentangle`` (``λ`` of
         §2.5; penalizes the L2 change of the other attributes), ``seed`` (seeds the CPU
-        ``torch.Generator`` that draws ``Z0``, then moved to ``device``), ``device`` and
-        ``n_show`` (how many samples keep their images; bounds memory).
+        ``torch.Generator`` that draws ``Z0``, then moved to ``device``), ``device``,
+        ``n_show`` (how many samples keep their images; bounds memory) and ``precision``
+        (``auto``: bf16 autocast where the hardware has bf16 matrix units, see
+        :mod:`biaslens.precision`; logits are recorded, and the objective computed, in
+        float32).
     judge : a second classifier that *records* the logits while ``classifier`` (the guide)
         supplies the gradient; ``history`` then holds the judge's logits and
         ``guide_target`` the guide's target logit (see :func:`steer_audit`).
@@ -219,7 +226,7 @@ def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int
     n, n_show = n_samples, max(0, min(opts.n_show, n_samples))
     push = tuple(d * sign for d in _DIRECTIONS[direction])
     n_pass = len(push)
-    cuda = device.type == "cuda"
+    precision = resolve_precision(opts.precision, device)
 
     gen = torch.Generator().manual_seed(opts.seed)
     z0 = torch.randn(n, z_dim, generator=gen).to(device)  # drawn on CPU, as in the course
@@ -241,7 +248,7 @@ def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int
         others: list[int] = []
         for k in range(steps):
             z.requires_grad_(True)
-            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=cuda):
+            with autocast(device, precision):
                 x = gen_model(z)  # (P·n, 3, H, W)
                 if x.ndim == 4:
                     x = x.contiguous(memory_format=torch.channels_last)
@@ -301,7 +308,7 @@ def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int
     return SteerHistory(history=np.ascontiguousarray(history, dtype=np.float32),
                         initial=history[0].astype(np.float32, copy=True),
                         images=np.ascontiguousarray(images), push_signs=push, steps=steps,
-                        elapsed_s=elapsed, guide_target=guide_np)
+                        elapsed_s=elapsed, guide_target=guide_np, precision=precision)
 
 
 # --------------------------------------------------------------------------- §2.3 ranking
@@ -494,6 +501,7 @@ class SteerResult(SteerStatistics):
     fdr: float
     n_boot: int
     ranked: list[RankedAttribute]
+    precision: str
     mean_change: np.ndarray
     images: np.ndarray
     history: np.ndarray | None = None
@@ -520,6 +528,7 @@ class SteerResult(SteerStatistics):
                 "n_samples": self.n_samples, "steps": self.steps, "step_size": self.step_size,
                 "accumulate_grad": self.accumulate_grad, "disentangle": self.disentangle,
                 "seed": self.seed, "test": self.test, "fdr": self.fdr, "n_boot": self.n_boot,
+                "precision": self.precision,
             },
             "ranked": [r.to_dict() for r in self.ranked],
             "covariance": json_floats(self.covariance),
@@ -563,9 +572,12 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
         false-discovery rate and the per-image test, see :func:`covariance_statistics`);
         ``seed`` (the noise and the resampling); ``device`` (``"cpu"``, ``"cuda"``, …:
         the models are *copied* there by :func:`biaslens.models.inference.inference_copy`
-        — frozen, eval mode, BatchNorm folded, channels_last; bf16 autocast on CUDA — and
-        the caller's models are left untouched); ``n_show`` (samples whose images are
-        kept for the grid); ``keep_history`` (keep the ``(P·K, n, A)`` logit history).
+        — frozen, eval mode, BatchNorm folded, channels_last — and the caller's models
+        are left untouched); ``n_show`` (samples whose images are kept for the grid);
+        ``keep_history`` (keep the ``(P·K, n, A)`` logit history); ``precision``
+        (``"auto"``, ``"fp32"`` or ``"bf16"``: bf16 autocast of the model passes; auto
+        picks bf16 on a CUDA GPU or a CPU with bf16 matrix units; statistics are always
+        float64 on float32 logits; the resolved value is ``precision`` in the result).
     attribute_names : defaults to ``classifier.attribute_names``.
     judge : an independently trained classifier that *measures* the steered images while
         ``classifier`` (the guide) only supplies the gradient. Gradient ascent on the
@@ -623,7 +635,8 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
     data = None
     if reference is not None:
         dev = torch.device(opts.device)
-        ref_logits = predict_logits(inference_copy(measurer, dev), reference, device=dev)
+        ref_logits = predict_logits(inference_copy(measurer, dev), reference, device=dev,
+                                    precision=opts.precision)
         data = compare_with_data(deltas, ref_logits, t, sign, n_boot=opts.n_boot,
                                  fdr=opts.fdr, seed=opts.seed, reference=reference_name)
     extra: dict[str, Any] = {}
@@ -641,6 +654,7 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
         step_size=1.0 / steps if opts.step_size is None else float(opts.step_size),
         accumulate_grad=opts.accumulate_grad, disentangle=float(opts.disentangle),
         seed=opts.seed, fdr=opts.fdr, n_boot=opts.n_boot, ranked=ranked,
+        precision=run.precision,
         mean_change=last.mean(axis=1), images=run.images,
         history=run.history if opts.keep_history else None, initial=run.initial,
         elapsed_s=run.elapsed_s, data=data, extra=extra)

@@ -76,6 +76,8 @@ def report_command(
     population_n: int = typer.Option(1000, help="Generated faces for the population audit."),
     n_boot: int = typer.Option(300, help="Bootstrap resamples for every CI."),
     seed: int = typer.Option(0, help="Seed of every audit."),
+    precision: str = typer.Option("auto", help="auto, fp32 or bf16: precision of the model "
+                                  "passes (auto = bf16 on a CPU with bf16 units)."),
 ) -> None:
     """Run the audits that apply and write one self-contained HTML report + report.json.
 
@@ -92,7 +94,8 @@ def report_command(
             targets=[t for t in targets.split(",") if t.strip()],
             protected=[p.strip() for p in protected.split(",") if p.strip()],
             steer_n=steer_n, steer_steps=steps, population_n=population_n, n_boot=n_boot,
-            seed=seed, note=lambda msg: err_console.print(f"[yellow]note:[/] {msg}"),
+            seed=seed, precision=precision,
+            note=lambda msg: err_console.print(f"[yellow]note:[/] {msg}"),
             progress=lambda msg: status.update(f"auditing: {msg}…"))
         status.update("drawing the figures…")
         report = Report.of(data)

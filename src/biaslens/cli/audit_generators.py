@@ -60,6 +60,8 @@ def _finish(data: dict[str, Any], path: Path, json_flag: bool) -> bool:
 _JSON = typer.Option(False, "--json", help="Print the JSON result instead of the table.")
 _DRY = typer.Option(False, help="Print the resolved settings and stop.")
 _DEVICE = typer.Option("auto", help="auto, cpu or cuda.")
+_PRECISION = typer.Option("auto", help="auto, fp32 or bf16 (bf16 autocast of the model "
+                          "passes; auto = bf16 on a CUDA GPU or a CPU with bf16 units).")
 _CACHE = typer.Option(None, help="Dataset cache folder (default: synthesize a small "
                       "default-world cache, 2000 faces, seed 0).")
 
@@ -85,6 +87,7 @@ def population_cmd(
     top_k: int = typer.Option(20, help="Attributes in the table and chart."),
     seed: int = typer.Option(0, help="Seed of the noise and the resampling."),
     device: str = _DEVICE,
+    precision: str = _PRECISION,
     out: Path = typer.Option(Path("population-out"), help="Output folder."),
     json_flag: bool = _JSON,
     dry_run: bool = _DRY,
@@ -98,7 +101,8 @@ def population_cmd(
     plan = plan_population(generator, classifier, cache, device=device, split=split,
                            correct=correct, associations=associations,
                            reference_n=reference_n, n=n, batch_size=batch_size,
-                           groups=_split_list(groups), n_boot=n_boot, seed=seed)
+                           groups=_split_list(groups), n_boot=n_boot, seed=seed,
+                           precision=precision)
     settings = _settings(plan, out, dry_run)
     if settings is None:
         return
@@ -141,6 +145,7 @@ def reconstruct_cmd(
     n_show: int = typer.Option(4, help="Example pairs per group in the picture."),
     seed: int = typer.Option(0, help="Seed of the sampling and the resampling."),
     device: str = _DEVICE,
+    precision: str = _PRECISION,
     out: Path = typer.Option(Path("reconstruct-out"), help="Output folder."),
     json_flag: bool = _JSON,
     dry_run: bool = _DRY,
@@ -153,7 +158,7 @@ def reconstruct_cmd(
 
     plan = plan_reconstruct(vae, classifier, cache, device=device, split=split,
                             groups=_split_list(groups), per_group=per_group, n_boot=n_boot,
-                            n_show=n_show, seed=seed)
+                            n_show=n_show, seed=seed, precision=precision)
     settings = _settings(plan, out, dry_run)
     if settings is None:
         return
@@ -192,6 +197,7 @@ def counterfactual_cmd(
     n_show: int = typer.Option(8, help="Rows in the before/after picture."),
     seed: int = typer.Option(0, help="Seed of the sampling and the resampling."),
     device: str = _DEVICE,
+    precision: str = _PRECISION,
     out: Path = typer.Option(Path("counterfactual-out"), help="Output folder."),
     json_flag: bool = _JSON,
     dry_run: bool = _DRY,
@@ -206,7 +212,7 @@ def counterfactual_cmd(
     plan = plan_counterfactual(cvae, classifier, cache, device=device, split=split,
                                condition=condition, groups=_split_list(groups), n=n,
                                scale=scale, n_boot=n_boot, top_k=top_k, n_show=n_show,
-                               seed=seed)
+                               seed=seed, precision=precision)
     settings = _settings(plan, out, dry_run)
     if settings is None:
         return

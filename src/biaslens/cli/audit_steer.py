@@ -45,6 +45,9 @@ def steer_cmd(
     test: str = typer.Option("t", help="Per-image test: 't' or 'signflip'."),
     seed: int = typer.Option(0, help="Seed of the noise and the resampling."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    precision: str = typer.Option("auto", help="auto, fp32 or bf16 (bf16 autocast of the "
+                                  "model passes; auto = bf16 on a CUDA GPU or a CPU with "
+                                  "bf16 units)."),
     n_show: int = typer.Option(8, help="Samples shown in the image grid."),
     skip: int = typer.Option(2, help="Show every skip-th step in the grid."),
     out: Path = typer.Option(Path("steer-out"), help="Output folder."),
@@ -63,7 +66,7 @@ def steer_cmd(
                          steps=steps, step_size=step_size, direction=direction,
                          accumulate_grad=accumulate_grad, disentangle=disentangle,
                          top_k=top_k, n_boot=n_boot, fdr=fdr, test=test, seed=seed,
-                         device=device, n_show=n_show)
+                         device=device, n_show=n_show, precision=precision)
     if dry_run:
         console.print_json(json.dumps({**plan.settings(), "skip": skip, "out": str(out)}))
         return

@@ -30,6 +30,8 @@ def demo_cmd(
     seed: int = typer.Option(0, help="Seed."),
     generator: Path | None = typer.Option(None, help="Generator checkpoint (default: shipped)."),
     classifier: Path | None = typer.Option(None, help="Classifier checkpoint (default: shipped)."),
+    precision: str = typer.Option("auto", help="Steering precision: auto, fp32 or bf16 "
+                                  "(auto = bf16 where the CPU or GPU has bf16 units)."),
 ) -> None:
     """The main job: dataset bias, steering audit of the shipped models, scored against truth.
 
@@ -48,7 +50,7 @@ def demo_cmd(
 
     console.rule(f"2. What the generator learned: steering toward {target}")
     demo = steering_demo(out, target=target, n_steer=n_steer, steps=steps, seed=seed,
-                         generator=generator, classifier=classifier)
+                         generator=generator, classifier=classifier, precision=precision)
     result, score = demo.result, demo.score
     console.print(steer_table(result))
     save_figure(plot_steer_grid(result, skip=4), out / "steer_grid.png")

@@ -31,6 +31,7 @@ from biaslens.audit.counterfactual import (
 from biaslens.errors import BiasLensError, UnknownNameError
 from biaslens.options import resolve_options
 from biaslens.pipelines.audit_setup import AuditRun, AuditSetup, audit_split, image_size
+from biaslens.precision import resolve_precision
 
 __all__ = ["CounterfactualPlan", "counterfactual_on_cache", "plan_counterfactual"]
 
@@ -61,7 +62,8 @@ class CounterfactualPlan:
         o = self.options
         return self.setup.settings(condition=o.condition, groups=list(o.groups), n=o.n,
                                    scale=o.scale, split=self.split, n_boot=o.n_boot,
-                                   seed=o.seed)
+                                   seed=o.seed,
+                                   precision=resolve_precision(o.precision, self.setup.device))
 
     def run(self, note: Callable[[str], None] | None = None
             ) -> AuditRun[CounterfactualResult]:

@@ -109,12 +109,14 @@ class SteeringDemo:
 
 def steering_demo(out: str | Path, *, target: str = "-Male", n_steer: int = 128,
                   steps: int = 20, seed: int = 0, generator: str | Path | None = None,
-                  classifier: str | Path | None = None) -> SteeringDemo:
+                  classifier: str | Path | None = None, precision: str = "auto"
+                  ) -> SteeringDemo:
     """Steer the generator toward ``target``, compare with the data, score against the
     truth; writes ``OUT/steer.json`` and ``OUT/truth_score.json``.
 
     ``generator``/``classifier`` default to the shipped models (one clear error when
-    they are not installed).
+    they are not installed). ``precision``: of the model passes (``auto``: bf16 on a CPU
+    or GPU with bf16 matrix units; docs/validation.md compares it with fp32).
     """
     import torch
 
@@ -136,7 +138,8 @@ def steering_demo(out: str | Path, *, target: str = "-Male", n_steer: int = 128,
                          image_size=int(getattr(clf, "image_size", 64)))
     result = steer_audit(gen, clf, target, n_samples=n_steer, steps=steps,
                          accumulate_grad=True, n_boot=500, seed=seed,
-                         reference=ref.images, reference_name=ref.description)
+                         reference=ref.images, reference_name=ref.description,
+                         precision=precision)
     write_json(result.to_dict(), out / "steer.json")
     score = score_steering(result, World.preset("celeba").truth(target))
     write_json(score.to_dict(), out / "truth_score.json")

@@ -55,16 +55,18 @@ def fairness_view(cache: Any) -> Any:
 
 
 def fairness_logits(classifier: nn.Module, cache: Any, *, batch_size: int = 512,
-                progress: Callable[[str], None] | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
+                    progress: Callable[[str], None] | None = None, precision: str = "fp32"
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """``(rows, logits)``: the cache rows of :func:`fairness_view` and the classifier's
-    logits ``(n, A)`` on them (worth caching: the app keeps them per model and data)."""
+    logits ``(n, A)`` on them (worth caching: the app keeps them per model and data).
+    ``precision`` (``fp32 | auto | bf16``) of the classifier pass."""
     from biaslens.tensors import predict_logits
 
     view = fairness_view(cache)
     if progress is not None:
         progress(f"classifying {len(view)} test images")
-    return view.indices, predict_logits(classifier, view.images, batch_size=batch_size)
+    return view.indices, predict_logits(classifier, view.images, batch_size=batch_size,
+                                        precision=precision)
 
 
 def sensitive_columns(cache: Any, protected: Sequence[str], rows: np.ndarray
@@ -86,7 +88,7 @@ def sensitive_columns(cache: Any, protected: Sequence[str], rows: np.ndarray
 def cache_fairness(classifier: nn.Module, cache: Any, targets: Sequence[str],
                    protected: Sequence[str], *, n_boot: int = 300, seed: int = 0,
                    logits: tuple[np.ndarray, np.ndarray] | None = None, batch_size: int = 512,
-                   progress: Callable[[str], None] | None = None
+                   progress: Callable[[str], None] | None = None, precision: str = "fp32"
                    ) -> list[tuple[str, FairnessReport]]:
     """Fairness of ``classifier`` on ``cache`` per target, across ``protected``.
 
@@ -102,6 +104,7 @@ def cache_fairness(classifier: nn.Module, cache: Any, targets: Sequence[str],
     logits : ``(rows, logits)`` from :func:`fairness_logits`, when already computed.
     batch_size : classifier batch size when ``logits`` is not given.
     progress : called with a short message before each step.
+    precision : of the classifier pass when ``logits`` is not given (``fp32 | auto | bf16``).
 
     Returns
     -------
@@ -112,7 +115,8 @@ def cache_fairness(classifier: nn.Module, cache: Any, targets: Sequence[str],
     names = list(cache.attribute_names)
     clf_names = list(getattr(classifier, "attribute_names", None) or [])
     if logits is None:
-        logits = fairness_logits(classifier, cache, batch_size=batch_size, progress=say)
+        logits = fairness_logits(classifier, cache, batch_size=batch_size, progress=say,
+                                 precision=precision)
     rows, z = logits
     sens = sensitive_columns(cache, protected, rows)
     out = []

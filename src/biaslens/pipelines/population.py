@@ -33,6 +33,7 @@ from biaslens.audit.population import (
 from biaslens.errors import BiasLensError
 from biaslens.options import resolve_options
 from biaslens.pipelines.audit_setup import AuditRun, AuditSetup, image_size, split_view
+from biaslens.precision import resolve_precision
 
 __all__ = ["PopulationPlan", "plan_population", "population_on_cache"]
 
@@ -67,7 +68,7 @@ def population_on_cache(generator: nn.Module, classifier: nn.Module, cache: Any,
             raise BiasLensError(f"{cache.path}: no val rows to measure the classifier's "
                                 "TPR/FPR; pass --no-correct")
         rates = classifier_rates(classifier, val.images, val.attrs, cache.attribute_names,
-                                 device=opts.device)
+                                 device=opts.device, precision=opts.precision)
     reference = None
     auto = associations.lower() == "auto"
     if associations.lower() != "none" and not (auto and (opts.n_boot < 50 or len(view) < 10)):
@@ -106,7 +107,8 @@ class PopulationPlan:
         return self.setup.settings(n=o.n, batch_size=o.batch_size, groups=list(o.groups),
                                    split=self.split, correct=self.correct, n_boot=o.n_boot,
                                    seed=o.seed, associations=self.associations,
-                                   reference_n=self.reference_n)
+                                   reference_n=self.reference_n,
+                                   precision=resolve_precision(o.precision, self.setup.device))
 
     def run(self, note: Callable[[str], None] | None = None) -> AuditRun[PopulationResult]:
         """Load the models, open the cache (``note`` is told when one is synthesized) and

@@ -30,6 +30,7 @@ from biaslens.audit.reconstruct import (
 )
 from biaslens.options import resolve_options
 from biaslens.pipelines.audit_setup import AuditRun, AuditSetup, audit_split, image_size
+from biaslens.precision import resolve_precision
 
 __all__ = ["ReconstructPlan", "plan_reconstruct", "reconstruct_on_cache"]
 
@@ -58,7 +59,8 @@ class ReconstructPlan:
         """What the run records of itself (printed by ``--dry-run``)."""
         o = self.options
         return self.setup.settings(groups=list(o.groups), per_group=o.per_group,
-                                   split=self.split, n_boot=o.n_boot, seed=o.seed)
+                                   split=self.split, n_boot=o.n_boot, seed=o.seed,
+                                   precision=resolve_precision(o.precision, self.setup.device))
 
     def run(self, note: Callable[[str], None] | None = None) -> AuditRun[ReconstructResult]:
         """Load the models, open the cache or synthesize a balanced one, and run

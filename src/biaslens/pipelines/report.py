@@ -46,6 +46,7 @@ class ReportOptions:
     population_n: int = 1000    # generated faces for the population audit
     n_boot: int = 300           # bootstrap resamples for every CI (>= 50: data comparison)
     seed: int = 0               # seeds every audit
+    precision: str = "auto"     # model passes: auto | fp32 | bf16 (biaslens.precision)
 
 
 @dataclass
@@ -103,6 +104,7 @@ def build_report(cache: Any, *, generator: nn.Module | None = None,
     """
     from biaslens.names import resolve_attribute
     from biaslens.pipelines.dataset import cache_stats, group_columns
+    from biaslens.precision import resolve_precision
 
     opts = resolve_options(ReportOptions, options, overrides, where="build_report")
     say = progress or (lambda msg: None)
@@ -116,7 +118,9 @@ def build_report(cache: Any, *, generator: nn.Module | None = None,
     data = ReportData(title=f"biaslens audit report: {Path(str(cache.path)).name}",
                       inputs={"cache": str(cache.path), "content_hash": cache.content_hash,
                               "targets": targets, "protected": list(protected),
-                              "seed": opts.seed, "n_boot": opts.n_boot, **dict(inputs or {})},
+                              "seed": opts.seed, "n_boot": opts.n_boot,
+                              "precision": resolve_precision(opts.precision, "cpu"),
+                              **dict(inputs or {})},
                       mitigation=dict(mitigation or {}))
 
     say("dataset statistics")
@@ -136,7 +140,8 @@ def build_report(cache: Any, *, generator: nn.Module | None = None,
         from biaslens.pipelines.fairness import cache_fairness
 
         data.fairness = cache_fairness(classifier, cache, targets, protected,
-                                       n_boot=opts.n_boot, seed=opts.seed, progress=say)
+                                       n_boot=opts.n_boot, seed=opts.seed, progress=say,
+                                       precision=opts.precision)
     return data
 
 
@@ -159,7 +164,8 @@ def _generator_audits(data: ReportData, cache: Any, generator: nn.Module,
                                       steps=opts.steer_steps, direction="+",
                                       n_boot=opts.n_boot, seed=opts.seed, n_show=6,
                                       keep_history=False, reference=ref,
-                                      reference_name=reference_name))
+                                      reference_name=reference_name,
+                                      precision=opts.precision))
     say("population")
     train = cache.subset("train")
     base = train if len(train) else cache
@@ -167,7 +173,8 @@ def _generator_audits(data: ReportData, cache: Any, generator: nn.Module,
     data.population = population_audit(generator, classifier, np.asarray(base.attrs), names,
                                        n=opts.population_n, groups=pop_groups, seed=opts.seed,
                                        n_boot=opts.n_boot, reference_images=ref,
-                                       reference_name=reference_name)
+                                       reference_name=reference_name,
+                                       precision=opts.precision)
 
 
 def report_for_path(run_or_cache: str | Path, *, cache: str | Path | None = None,

@@ -36,6 +36,7 @@ from biaslens.audit.steer import SteerOptions, SteerResult, steer_audit
 from biaslens.data.reference import ReferenceSet, load_reference
 from biaslens.options import options_dict, resolve_options
 from biaslens.pipelines import inputs
+from biaslens.precision import resolve_precision
 from biaslens.tensors import pick_device
 
 __all__ = ["SHIPPED_REFERENCE", "SteeringPlan", "SteeringRun", "plan_steering",
@@ -92,7 +93,8 @@ def plan_steering(target: str = "Male", options: SteerOptions | None = None, *,
     ----------
     target : the attribute to steer toward (see :func:`~biaslens.audit.steer.steer_audit`).
     options : :class:`~biaslens.audit.steer.SteerOptions`, or its fields as keywords;
-        ``device`` may be ``"auto"`` (CUDA when there is one).
+        ``device`` may be ``"auto"`` (CUDA when there is one); ``precision`` ``"auto"`` is
+        resolved for that device (bf16 where it has bf16 matrix units, else fp32).
     generator, classifier : checkpoints; ``None`` = the shipped defaults (an explicit
         path must exist; a missing default is one error naming the option to pass).
     judge : an optional independent classifier that measures the steered images.
@@ -108,9 +110,12 @@ def plan_steering(target: str = "Male", options: SteerOptions | None = None, *,
     if reference == "auto":
         shipped = generator is None and classifier is None
         reference = SHIPPED_REFERENCE if shipped and opts.n_boot >= 50 else "none"
+    device = pick_device(opts.device)
+    opts = dataclasses.replace(opts, device=device,
+                               precision=resolve_precision(opts.precision, device))
     return SteeringPlan(target=target, generator=gen_path, classifier=clf_path,
                         judge=judge_path, reference=str(reference), reference_n=reference_n,
-                        options=dataclasses.replace(opts, device=pick_device(opts.device)))
+                        options=opts)
 
 
 def reference_for(spec: str | Path, measurer: nn.Module, *, n: int = 2000,

@@ -7,12 +7,8 @@ import pytest
 
 from biaslens.errors import BiasLensError
 from biaslens.pipelines import inputs
-from biaslens.pipelines.audit_setup import (
-    AuditRun,
-    AuditSetup,
-    group_columns,
-    split_view,
-)
+from biaslens.pipelines.audit_setup import AuditRun, AuditSetup, split_view
+from biaslens.pipelines.inputs import group_columns
 
 
 @pytest.fixture(scope="module")

@@ -17,17 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import numpy as np
-
 from biaslens.errors import BiasLensError
 from biaslens.pipelines import inputs
+from biaslens.pipelines.inputs import group_columns
 
 if TYPE_CHECKING:  # torch loads lazily: `biaslens --help` stays fast
     from contextlib import AbstractContextManager
 
     from torch import nn
 
-__all__ = ["SPLITS", "AuditRun", "AuditSetup", "audit_split", "group_columns", "image_size",
+__all__ = ["SPLITS", "AuditRun", "AuditSetup", "audit_split", "image_size",
            "split_view"]
 
 #: The row sets an audit can read from a cache.
@@ -52,13 +51,6 @@ def split_view(cache: Any, split: str | None, usual: str = "train") -> Any:
     if len(view) == 0:
         raise BiasLensError(f"{cache.path}: the cache has no {split!r} rows (try --split all)")
     return view
-
-
-def group_columns(view: Any) -> dict[str, np.ndarray]:
-    """The cache's extra group columns (e.g. ``skin_type``) of the rows of ``view``."""
-    if view.groups is None:
-        return {}
-    return {name: np.asarray(view.groups[:, k]) for k, name in enumerate(view.group_names)}
 
 
 def image_size(model: nn.Module, default: int = 64) -> int:

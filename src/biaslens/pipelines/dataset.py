@@ -16,19 +16,12 @@ import numpy as np
 from biaslens.audit.dataset import DatasetStats, dataset_stats
 from biaslens.errors import BiasLensError, DataError
 from biaslens.io import atomic_write
+from biaslens.pipelines.inputs import group_columns
 
-__all__ = ["SPLITS", "cache_stats", "group_columns", "save_sheet", "write_preview"]
+__all__ = ["SPLITS", "cache_stats", "save_sheet", "write_preview"]
 
 #: Split names and their codes in a cache's ``split`` array.
 SPLITS = {"train": 0, "val": 1, "test": 2}
-
-
-def group_columns(cache: Any) -> dict[str, np.ndarray]:
-    """The cache's group label columns by name (``{}`` when it has none)."""
-    if cache.groups is None or not len(cache.group_names):
-        return {}
-    g = np.asarray(cache.groups)
-    return {name: g[:, i] for i, name in enumerate(cache.group_names)}
 
 
 def cache_stats(cache: Any, *, target: str | None = None, groups: list[str] | None = None,

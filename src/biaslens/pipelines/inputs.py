@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # torch loads lazily: `biaslens --help` stays fast
     from torch import nn
 
 __all__ = ["APP_ENV_VARS", "DEFAULT_CACHE_N", "ROLES", "cache_or_default",
-           "default_model_path", "default_world_cache", "load_for_role", "model_for_role",
+           "default_model_path", "default_world_cache", "group_columns", "load_for_role", "model_for_role",
            "model_path", "open_cache", "session_default_cache", "shipped_models"]
 
 #: The shipped model roles, one checkpoint folder each.
@@ -107,6 +107,17 @@ def model_for_role(given: str | Path | None, role: str, *,
 
 
 # --------------------------------------------------------------------------- data
+
+
+def group_columns(cache: Any) -> dict[str, Any]:
+    """The group label columns (e.g. ``skin_type``) of a cache or cache view, by name
+    (``{}`` when it has none)."""
+    import numpy as np
+
+    if cache.groups is None or not len(cache.group_names):
+        return {}
+    g = np.asarray(cache.groups)
+    return {name: g[:, i] for i, name in enumerate(cache.group_names)}
 
 
 def open_cache(path: str | Path) -> Any:

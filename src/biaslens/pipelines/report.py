@@ -103,7 +103,8 @@ def build_report(cache: Any, *, generator: nn.Module | None = None,
     progress : called with a short message before each audit.
     """
     from biaslens.names import resolve_attribute
-    from biaslens.pipelines.dataset import cache_stats, group_columns
+    from biaslens.pipelines.dataset import cache_stats
+    from biaslens.pipelines.inputs import group_columns
     from biaslens.precision import resolve_precision
 
     opts = resolve_options(ReportOptions, options, overrides, where="build_report")

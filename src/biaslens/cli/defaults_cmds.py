@@ -49,8 +49,7 @@ StepsArg = typer.Argument(..., callback=_check_steps, show_default=False, metava
                           help=f"What to do, in order: {' | '.join(STEPS)} "
                                "('all' = data + every model).")
 RootOpt = typer.Option(Path("runs/defaults"), "--root", help="Folder for caches and runs.")
-ThreadsOpt = typer.Option(1, "--threads", min=1, help="torch CPU threads (1 was 2-3x faster "
-                                                      "than 2 on the shared 2-core box).")
+ThreadsOpt = typer.Option(1, "--threads", min=1, help="torch CPU threads.")
 GridOpt = typer.Option(DOCS_GRID, "--grid", help="Where the generator step saves its sample "
                                                  "grid (when shipping).")
 DryOpt = typer.Option(False, "--dry-run", help="Print the resolved recipes and exit.")

@@ -95,8 +95,10 @@ def list_cmd(
 
     Example: ``biaslens models list --json models.json``
     """
+    from biaslens.defaults.recipes import RECIPES
+
     archs = architectures_table()
-    table = Table(title="Architectures")
+    table = Table(title="Architectures (parameters at the default widths)")
     for col in ("architecture", "kind", "parameters", "image size"):
         table.add_column(col, justify="right" if col == "parameters" else "left")
     for r in archs:
@@ -104,14 +106,15 @@ def list_cmd(
     console.print(table)
     shipped = shipped_checkpoints()
     if shipped:
-        st = Table(title="Shipped checkpoints")
-        for col in ("name", "architecture", "parameters", "held-out quality", "command"):
+        st = Table(title="Shipped checkpoints (parameters at their trained widths)")
+        for col in ("name", "architecture", "parameters", "held-out quality", "retrain with"):
             st.add_column(col, overflow="fold")
         for r in shipped:
             st.add_row(r["name"], r.get("architecture", f"[red]{escape(str(r.get('error')))}[/]"),
                        f"{r['n_parameters']:,}" if r.get("n_parameters") else "",
                        escape(_format_quality(r.get("quality") or {})),
-                       escape(r.get("command") or "-"))
+                       escape(f"biaslens models defaults train {r['name']}"
+                              if r["name"] in RECIPES else (r.get("command") or "-")))
         console.print(st)
     else:
         console.print("no shipped checkpoints")

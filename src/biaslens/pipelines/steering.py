@@ -63,6 +63,10 @@ class SteeringPlan:
         return {"generator": str(self.generator), "classifier": str(self.classifier),
                 "judge": str(self.judge) if self.judge else None, "reference": self.reference}
 
+    def run(self, progress: Callable[[int, int], None] | None = None) -> SteeringRun:
+        """Load the models and the reference and steer (:func:`run_steering`)."""
+        return run_steering(self, progress=progress)
+
     def settings(self) -> dict[str, Any]:
         """Every resolved setting, JSON-able (what ``--dry-run`` prints)."""
         opts = options_dict(self.options)

@@ -58,3 +58,18 @@ def test_train_cli_resume_continues_the_run(tmp_path):
     assert json.loads((run / "config.json").read_text())["command"].startswith("biaslens")
     res = runner.invoke(app, ["train", "gan", "--resume", str(run)])
     assert res.exit_code != 0 and "is a vae run, not gan" in str(res.exception or res.output)
+
+
+def test_train_cli_precision_option(tmp_path):
+    cache = _cache(tmp_path / "cache")
+    runner = CliRunner()
+    for family in ("gan", "classifier", "vae", "cvae", "dbvae"):
+        res = runner.invoke(app, ["train", family, str(cache), "--out", str(tmp_path / "r"),
+                                  "--device", "cpu", "--precision", "bf16", "--dry-run"])
+        if family == "dbvae":   # the option is taken; the test cache has no is_face group
+            assert "No such option" not in res.output and "is_face" in str(res.exception)
+            continue
+        assert res.exit_code == 0, res.output
+        assert json.loads(res.output)["precision"] == "bf16"
+    res = runner.invoke(app, ["train", "gan", str(cache), "--precision", "fp16", "--dry-run"])
+    assert res.exit_code != 0 and "precision must be one of" in str(res.exception or res.output)

@@ -37,7 +37,7 @@ SCRIPT = textwrap.dedent('''
                      attrs=rng.random((40, 2)) < 0.5, attribute_names=["a", "b"])
     train_classifier(data, out=sys.argv[1], steps=4, batch_size=8, lr=1e-2,
                      arch="ddp_tiny_linear", log_every=2, checkpoint_every=0,
-                     device="cpu", seed=0, command="ddp-test")
+                     device="cpu", precision="fp32", seed=0, command="ddp-test")
 ''')
 
 

@@ -31,6 +31,9 @@ SampleEveryOpt = typer.Option(500, help="Sample grid every N steps (0: none).")
 CheckpointEveryOpt = typer.Option(1000, help="checkpoints/latest/ every N steps.")
 SeedOpt = typer.Option(0, help="Weights, data order and noise.")
 CompileOpt = typer.Option(False, "--compile", help="torch.compile the networks.")
+PrecisionOpt = typer.Option("auto", "--precision",
+                            help="auto | fp32 | bf16 autocast (auto: bf16 on a CUDA GPU or a "
+                            "CPU with bf16 matrix units, else fp32).")
 BetaOpt = typer.Option(1e-3, help="KL weight (reconstruction is a per-pixel mean; "
                        "1.0 collapses the posterior).")
 ReconLossOpt = typer.Option("mse", help="mse | l1")
@@ -99,7 +102,7 @@ def gan_cmd(
         "saved as checkpoints/latest/generator_ema."),
     log_every: int = LogEveryOpt, sample_every: int = SampleEveryOpt,
     checkpoint_every: int = CheckpointEveryOpt, seed: int = SeedOpt,
-    device: str = DeviceOpt, compile: bool = CompileOpt,
+    device: str = DeviceOpt, precision: str = PrecisionOpt, compile: bool = CompileOpt,
     resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
 ) -> None:
     """Train a GAN: course generator vs spectrally normalised D, hinge loss, Adam 2e-4."""
@@ -109,7 +112,8 @@ def gan_cmd(
         steps=steps, batch_size=batch_size, lr=lr, lr_d=lr_d, generator=generator,
         discriminator=discriminator, loss=loss, init=init, ema_kimg=ema_kimg,
         log_every=log_every, sample_every=sample_every,
-        checkpoint_every=checkpoint_every, seed=seed, device=device, compile=compile))
+        checkpoint_every=checkpoint_every, seed=seed, device=device, precision=precision,
+        compile=compile))
 
 
 @train_app.command("classifier")
@@ -124,8 +128,8 @@ def classifier_cmd(
     steps: int = StepsOpt, batch_size: int = BatchOpt,
     lr: float = typer.Option(1e-3), eval_every: int = typer.Option(500),
     log_every: int = LogEveryOpt, checkpoint_every: int = CheckpointEveryOpt,
-    seed: int = SeedOpt, device: str = DeviceOpt, compile: bool = CompileOpt,
-    resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
+    seed: int = SeedOpt, device: str = DeviceOpt, precision: str = PrecisionOpt,
+    compile: bool = CompileOpt, resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
 ) -> None:
     """Train an attribute classifier (BCE-with-logits on all attributes, val accuracy/AUC)."""
     from biaslens.train import train_classifier
@@ -133,7 +137,8 @@ def classifier_cmd(
     _run("classifier", train_classifier, cache, out, resume, dry_run, dict(
         arch=arch, attributes=attributes or None, pos_weight=pos_weight, steps=steps,
         batch_size=batch_size, lr=lr, eval_every=eval_every, log_every=log_every,
-        checkpoint_every=checkpoint_every, seed=seed, device=device, compile=compile))
+        checkpoint_every=checkpoint_every, seed=seed, device=device, precision=precision,
+        compile=compile))
 
 
 def _vae_run(family: str, cache: Optional[Path], out: Optional[Path], resume: Optional[Path],
@@ -152,12 +157,12 @@ def vae_cmd(
     steps: int = StepsOpt, batch_size: int = BatchOpt, lr: float = typer.Option(1e-3),
     beta: float = BetaOpt, recon_loss: str = ReconLossOpt, log_every: int = LogEveryOpt,
     sample_every: int = SampleEveryOpt, checkpoint_every: int = CheckpointEveryOpt,
-    seed: int = SeedOpt, device: str = DeviceOpt,
+    seed: int = SeedOpt, device: str = DeviceOpt, precision: str = PrecisionOpt,
 ) -> None:
     """Train a VAE (pixel-mean MSE or L1 reconstruction + beta·KL)."""
     _vae_run("vae", cache, out, resume, dry_run, steps=steps, batch_size=batch_size, lr=lr,
              beta=beta, recon_loss=recon_loss, log_every=log_every, sample_every=sample_every,
-             checkpoint_every=checkpoint_every, seed=seed, device=device)
+             checkpoint_every=checkpoint_every, seed=seed, device=device, precision=precision)
 
 
 @train_app.command("cvae")
@@ -169,13 +174,13 @@ def cvae_cmd(
     steps: int = StepsOpt, batch_size: int = BatchOpt, lr: float = typer.Option(1e-3),
     beta: float = BetaOpt, recon_loss: str = ReconLossOpt, log_every: int = LogEveryOpt,
     sample_every: int = SampleEveryOpt, checkpoint_every: int = CheckpointEveryOpt,
-    seed: int = SeedOpt, device: str = DeviceOpt,
+    seed: int = SeedOpt, device: str = DeviceOpt, precision: str = PrecisionOpt,
 ) -> None:
     """Train a conditional VAE on attribute condition(s), e.g. ``--condition Male``."""
     _vae_run("cvae", cache, out, resume, dry_run, condition=condition, steps=steps,
              batch_size=batch_size, lr=lr, beta=beta, recon_loss=recon_loss,
              log_every=log_every, sample_every=sample_every,
-             checkpoint_every=checkpoint_every, seed=seed, device=device)
+             checkpoint_every=checkpoint_every, seed=seed, device=device, precision=precision)
 
 
 @train_app.command("dbvae")
@@ -188,7 +193,8 @@ def dbvae_cmd(
     uniform_epochs: int = typer.Option(0, help="Warm-up epochs with uniform sampling."),
     log_every: int = LogEveryOpt, sample_every: int = SampleEveryOpt,
     checkpoint_every: int = CheckpointEveryOpt, seed: int = SeedOpt,
-    device: str = DeviceOpt, resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
+    device: str = DeviceOpt, precision: str = PrecisionOpt,
+    resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
 ) -> None:
     """Train a DB-VAE face detector with latent-histogram resampling (faces vs is_face=0)."""
     from biaslens.train import train_dbvae
@@ -196,4 +202,4 @@ def dbvae_cmd(
     _run("dbvae", train_dbvae, cache, out, resume, dry_run, dict(
         epochs=epochs, steps=steps, batch_size=batch_size, lr=lr, smoothing=smoothing,
         uniform_epochs=uniform_epochs, log_every=log_every, sample_every=sample_every,
-        checkpoint_every=checkpoint_every, seed=seed, device=device))
+        checkpoint_every=checkpoint_every, seed=seed, device=device, precision=precision))

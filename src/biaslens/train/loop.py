@@ -1,6 +1,6 @@
 """The small loop helper every training function shares.
 
-Device pick, torchrun/DDP detection, the seeded data order, autocast, the run folder
+Device pick, torchrun/DDP detection, the seeded data order, precision (autocast), the run folder
 (config first, metrics.jsonl, samples/, checkpoints/), atomic checkpoints with exact
 resume, and the divergence guard. Each model family keeps its own training function
 (``train_gan``, ``train_classifier``, ...) that only says what one step does.
@@ -30,6 +30,7 @@ from torch import nn
 
 from biaslens.errors import BiasLensError, CheckpointError
 from biaslens.io import jsonable, write_json
+from biaslens.precision import autocast, resolve_precision
 from biaslens.tensors import pick_device, to_model_pixels
 from biaslens.train.options import NOT_RECORDED, ProgressFn, RunOptions, StopFn
 
@@ -80,7 +81,24 @@ class TrainResult:
     def dry_run(cls, family: str, config: dict[str, Any], run: RunOptions) -> TrainResult:
         """The result of ``dry_run=True``: the resolved configuration, nothing trained."""
         return cls(family, str(run.out), "dry_run", 0, run.steps,
-                   config={**config, "steps": run.steps, "seed": run.seed, "device": run.device})
+                   config={**config, "steps": run.steps, "seed": run.seed, "device": run.device,
+                           "precision": dry_run_precision(run)})
+
+
+def dry_run_precision(run: RunOptions) -> str:
+    """The precision a run would train at; ``auto`` stays ``auto`` when the requested
+    device is not here (a dry run of ``--device cuda`` on a CPU machine)."""
+    try:
+        device = pick_device(run.device)
+    except BiasLensError:
+        return resolve_precision(run.precision, "cpu") if run.precision != "auto" else "auto"
+    return resolve_precision(run.precision, device)
+
+
+def legacy_precision(old: dict[str, Any], device: torch.device) -> str:
+    """The precision of a run folder from before ``precision`` (its config.json has only
+    ``mixed_precision``): bf16 autocast on CUDA when that was on, fp32 on CPU."""
+    return "bf16" if old.get("mixed_precision", True) and device.type == "cuda" else "fp32"
 
 
 @dataclass(frozen=True)
@@ -257,7 +275,8 @@ class Session:
         self.log_every = max(1, run.log_every)
         self.sample_every = run.sample_every
         self.checkpoint_every = run.checkpoint_every
-        self.autocast_on = run.mixed_precision and self.device.type == "cuda"
+        self.requested_precision = run.precision
+        self.precision = resolve_precision(run.precision, self.device)   # "fp32" | "bf16"
         self.collapse_key, self.collapse_min = collapse_key, run.collapse_std
         self.collapse_patience = run.collapse_patience
         self.progress, self.should_stop = run.progress, run.should_stop
@@ -270,7 +289,8 @@ class Session:
         self.config = dict(jsonable(config))
         command = run.command if run.command is not None else " ".join(sys.argv)
         self.config.update(family=family, steps=run.steps, seed=seed, device=str(run.device),
-                           world_size=self.dist.world_size, command=command,
+                           precision=self.precision, world_size=self.dist.world_size,
+                           command=command,
                            created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
         self.ckpt_dir = self.out / "checkpoints" / "latest"
         # weights are initialised from `seed` on every rank (identical models), then each
@@ -285,6 +305,8 @@ class Session:
         self.resuming = resume and self._latest_dir() is not None
         if resume and cfg_path.exists():
             old = json.loads(cfg_path.read_text())
+            if "precision" not in old:
+                old = self._adopt_legacy_precision(old)
             diff = config_differences(old, self.config)
             if diff:
                 raise BiasLensError(f"{cfg_path}: cannot resume, options differ from the run's "
@@ -301,6 +323,16 @@ class Session:
             write_json(self.config, cfg_path)
             if not self.resuming:
                 (self.out / "metrics.jsonl").write_text("")
+
+    def _adopt_legacy_precision(self, old: dict[str, Any]) -> dict[str, Any]:
+        """Resume a run folder from before ``precision`` exactly as it trained (see
+        :func:`legacy_precision`); returns its config with ``precision`` in place of
+        ``mixed_precision``, so an explicitly different precision is refused."""
+        legacy = legacy_precision(old, self.device)
+        if self.requested_precision == "auto":
+            self.precision = self.config["precision"] = legacy
+        old = {k: v for k, v in old.items() if k != "mixed_precision"}
+        return {**old, "precision": legacy}
 
     def generator(self, name: str, *, per_rank: bool = True) -> torch.Generator:
         """A named torch.Generator on the training device, saved with every checkpoint."""
@@ -345,10 +377,9 @@ class Session:
         return torch.cat(parts)
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        """bf16 autocast on CUDA; a no-op on CPU (fp32 keeps CPU runs bit-reproducible)."""
-        if self.autocast_on:
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        """bf16 autocast on the training device when the run's precision is bf16 (CUDA or
+        CPU); a no-op for fp32. Parameters, optimizer state and losses stay fp32."""
+        return autocast(self.device, self.precision)
 
     # -- data-parallel helpers -------------------------------------------------------------
 

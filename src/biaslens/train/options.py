@@ -51,7 +51,7 @@ class RunOptions:
     n_samples: int | None = None            # images in a sample grid (None: the family's default)
     checkpoint_every: int = 1000            # checkpoints/latest/ every N steps (and at the end)
     resume: bool = False                    # continue the run in `out` exactly where it stopped
-    mixed_precision: bool = True            # bf16 autocast on CUDA (ignored on CPU)
+    precision: str = "auto"                 # auto | fp32 | bf16 (auto: bf16 on CUDA/bf16 CPUs)
     compile: bool = False                   # torch.compile the networks
     collapse_std: float = 1e-3              # GAN collapse guard: generated-image std below this
     collapse_patience: int = 3              # ... for this many log lines in a row stops training
@@ -69,7 +69,7 @@ class RunOptions:
 #: Fields that config.json does not carry in its run section: the folder itself, how this
 #: call behaves, and the fields the session or the data section records in their place.
 NOT_RECORDED = frozenset({"out", "steps", "batch_size", "split", "seed", "device", "resume",
-                          "dry_run", "command", "progress", "should_stop"})
+                          "dry_run", "command", "progress", "should_stop", "precision"})
 
 #: The GAN's collapse-guard fields, unused by the families without a collapse statistic.
 COLLAPSE_FIELDS = ("collapse_std", "collapse_patience")

@@ -31,8 +31,10 @@ FAMILIES: dict[str, tuple[Callable[..., TrainResult], tuple[str, ...]]] = {
     "dbvae": (train_dbvae, ("steps_per_epoch",)),
 }
 
-#: Keys every config.json holds about the run rather than as options of the call.
-_RECORDED = ("data", "data_hash", "image_size", "family", "world_size", "created")
+#: Keys every config.json holds about the run rather than as options of the call, and
+#: ``mixed_precision`` of run folders from before ``precision`` (the session maps it).
+_RECORDED = ("data", "data_hash", "image_size", "family", "world_size", "created",
+             "mixed_precision")
 
 
 def resume_run(out: str | Path, *, data: Any = None, family: str | None = None,

@@ -138,6 +138,6 @@ def inference_copy(model: nn.Module, device: torch.device) -> nn.Module:
         return model.to(device)
     m = m.eval().requires_grad_(False).to(device)
     fold_batchnorm(m)
-    if torch.device(device).type == "cpu" and hasattr(torch, "get_autocast_dtype"):
-        _use_grad_conv_transpose(m)  # (torch >= 2.4: the per-device autocast queries)
+    if torch.device(device).type == "cpu":
+        _use_grad_conv_transpose(m)
     return m.to(memory_format=torch.channels_last)

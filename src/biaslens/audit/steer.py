@@ -43,7 +43,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -67,7 +67,11 @@ __all__ = [
     "SteerOptions",
     "SteerResult",
     "SteerStatistics",
+    "StepCalibration",
     "ascent_step",
+    "calibrate_step",
+    "course_or_numeric_step",
+    "parse_step_size",
     "covariance_ranking",
     "covariance_statistics",
     "steer_audit",
@@ -77,6 +81,10 @@ __all__ = [
 ]
 
 Direction = Literal["+", "-", "both"]
+#: A step size ``w``: a number, ``None`` or ``"course"`` (``1 / steps``, the GANs course's
+#: rule) or ``"calibrated"`` (the smallest tried ``w`` under which the target visibly
+#: crosses, :func:`calibrate_step`).
+StepSize = float | Literal["course", "calibrated"] | None
 _DIRECTIONS: dict[str, tuple[int, ...]] = {"+": (1,), "-": (-1,), "both": (1, -1)}
 
 
@@ -86,7 +94,8 @@ class SteerOptions:
 
     n_samples: int = 256                # n noise vectors (images), each steered
     steps: int = 30                     # K gradient steps per pass
-    step_size: float | None = None      # w; None = 1 / steps (the course's rule)
+    step_size: StepSize = None          # w; None/"course" = 1/steps; "calibrated" (below)
+    calibrate_range: tuple[float, float] = (0.2, 0.8)  # "calibrated": target prob. low, high
     direction: Direction = "both"       # "+", "-" or "both" (+ pass then - pass from Z0)
     accumulate_grad: bool = False       # step with the running gradient sum (course quirk)
     disentangle: float = 0.0            # lambda >= 0: penalty on the other attributes' change
@@ -222,7 +231,7 @@ def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int
         raise BiasLensError("the generator has no integer attribute 'z_dim' "
                             "(protocol: generator.z_dim, generator(z) -> (n, 3, H, W))")
     device = torch.device(opts.device)
-    w = 1.0 / steps if opts.step_size is None else float(opts.step_size)
+    w = course_or_numeric_step(opts.step_size, steps)
     n, n_show = n_samples, max(0, min(opts.n_show, n_samples))
     push = tuple(d * sign for d in _DIRECTIONS[direction])
     n_pass = len(push)
@@ -309,6 +318,147 @@ def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int
                         initial=history[0].astype(np.float32, copy=True),
                         images=np.ascontiguousarray(images), push_signs=push, steps=steps,
                         elapsed_s=elapsed, guide_target=guide_np, precision=precision)
+
+
+def parse_step_size(text: str | float | None, option: str = "--step-size") -> StepSize:
+    """A step size from the command line: a positive number, ``course`` or ``calibrated``.
+
+    >>> parse_step_size("0.5"), parse_step_size("Calibrated"), parse_step_size(None)
+    (0.5, 'calibrated', None)
+    """
+    if text is None or isinstance(text, (int, float)):
+        value = None if text is None else float(text)
+    else:
+        word = text.strip().lower()
+        if word in ("course", "calibrated"):
+            return word  # type: ignore[return-value]
+        try:
+            value = float(word)
+        except ValueError:
+            raise BiasLensError(f"{option} must be a positive number, 'course' or "
+                                f"'calibrated'; got {text!r}") from None
+    if value is not None and not (np.isfinite(value) and value > 0):
+        raise BiasLensError(f"{option} must be a positive number, 'course' or 'calibrated'; "
+                            f"got {text!r}")
+    return value
+
+
+def course_or_numeric_step(step_size: StepSize, steps: int) -> float:
+    """A numeric step size: ``None``/``"course"`` is the course's ``1 / steps``."""
+    if step_size is None or step_size == "course":
+        return 1.0 / steps
+    if isinstance(step_size, str):
+        raise BiasLensError(f"step_size {step_size!r} must be resolved to a number first "
+                            f"(steer_audit calibrates 'calibrated' with calibrate_step)")
+    return float(step_size)
+
+
+@dataclass(frozen=True)
+class StepCalibration:
+    """How :func:`calibrate_step` chose the step size.
+
+    ``end_probability`` is the mean target probability (of the *signed* target, as
+    read by the measuring classifier) at the last step of each pass of the accepted pilot,
+    in the order of the passes (``+`` first); ``reached`` says whether it crossed
+    ``low``/``high``; ``tried`` lists every step size the pilots tried.
+    """
+
+    step_size: float
+    reached: bool
+    low: float
+    high: float
+    end_probability: tuple[float, ...]
+    start_probability: float
+    tried: tuple[float, ...]
+    pilot_n: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict."""
+        return {"rule": "calibrated", "step_size": self.step_size, "reached": self.reached,
+                "low": self.low, "high": self.high,
+                "end_probability": json_floats(self.end_probability),
+                "start_probability": json_float(self.start_probability),
+                "tried": list(self.tried), "pilot_n": self.pilot_n}
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))  # overflow-free logistic
+
+
+def calibrate_step(generator: nn.Module, classifier: nn.Module, target_index: int,
+                   options: SteerOptions | None = None, *, sign: int = 1,
+                   read_index: int | None = None, read_sign: int | None = None,
+                   judge: nn.Module | None = None, pilot_n: int = 16, max_tries: int = 8,
+                   **overrides: Any) -> StepCalibration:
+    """The step size under which steering visibly moves the target: pilots on the first
+    ``pilot_n`` noise vectors (the same ``Z0`` as the audit, so they include the shown
+    faces) until the mean target probability ends above ``high`` on the ``+`` pass and
+    below ``low`` on the ``−`` pass (``calibrate_range``; either pass alone when
+    ``direction`` is one-sided).
+
+    The first pilot uses the course's ``1 / steps``; each next one scales ``w`` by the
+    ratio of the logit change still needed to the change achieved (first order: the
+    change is proportional to ``w``), between 2× and 64×; after a jump of more than 3×
+    the geometric midpoint is tried once, so the step stays near the smallest that works. The pilot's objective is
+    the mean over its ``pilot_n`` images, the audit's over ``n_samples``: the returned
+    ``step_size`` is rescaled by ``n_samples / pilot_n`` so each image moves the same.
+    When no pilot reaches the range (a generator the target cannot move) the step with
+    the widest spread is returned with ``reached=False``. ``read_index``/``read_sign``
+    name the target among the *recorded* outputs (the judge's when ``judge`` is given).
+    """
+    opts = resolve_options(SteerOptions, options, overrides, where="calibrate_step")
+    low, high = (float(v) for v in opts.calibrate_range)
+    if not 0.0 < low < high < 1.0:
+        raise BiasLensError(f"calibrate_range must be 0 < low < high < 1; got "
+                            f"{opts.calibrate_range}")
+    ri = target_index if read_index is None else read_index
+    rs = sign if read_sign is None else read_sign
+    m = max(2, min(pilot_n, opts.n_samples))
+    scale = opts.n_samples / m
+    pilot = replace(opts, n_samples=m, n_show=1, step_size=None, keep_history=True)
+    goal_hi, goal_lo = np.log(high / (1 - high)), np.log(low / (1 - low))
+    tried: list[float] = []
+    best: tuple[float, float, tuple[float, ...], float] | None = None  # spread, w, ends, p0
+
+    def pilot_run(w: float) -> tuple[bool, tuple[float, ...], float, list[float]]:
+        """(reached, end probabilities, start probability, multiplier still needed)."""
+        nonlocal best
+        run = steer_history(generator, classifier, target_index, pilot, sign=sign,
+                            judge=judge, step_size=w)
+        tried.append(w * scale)
+        lg = run.history.reshape(len(run.push_signs), opts.steps, m, -1)[..., ri] * rs
+        start, end = lg[0, 0], lg[:, -1]  # (m,), (P, m) signed target logits
+        p_end = tuple(float(v) for v in _sigmoid(end).mean(axis=1))
+        p0 = float(_sigmoid(start).mean())
+        pushes = [p * sign for p in run.push_signs]  # +1: toward the signed target
+        ok = [(p >= high) if d > 0 else (p <= low) for p, d in zip(p_end, pushes)]
+        spread = float(sum(abs(p - p0) for p in p_end))
+        if best is None or spread > best[0]:
+            best = (spread, w * scale, p_end, p0)
+        ratios = []  # the multiplier each failing pass still needs (first order)
+        for e, d, good in zip(end, pushes, ok):
+            if not good:
+                achieved = float(np.mean(e - start)) * d
+                needed = (goal_hi if d > 0 else -goal_lo) + 0.5 - float(np.mean(start)) * d
+                ratios.append(needed / achieved if achieved > 1e-6 else 64.0)
+        return all(ok), p_end, p0, ratios
+
+    w, w_fail = 1.0 / opts.steps, None
+    for _ in range(max_tries):
+        reached, p_end, p0, ratios = pilot_run(w)
+        if reached:
+            # A long jump may overshoot: try the geometric midpoint once (smaller paths
+            # stay nearer the data the generator was trained on).
+            if w_fail is not None and w / w_fail > 3.0:
+                mid = float(np.sqrt(w * w_fail))
+                ok_mid, p_mid, p0_mid, _ = pilot_run(mid)
+                if ok_mid:
+                    w, p_end, p0 = mid, p_mid, p0_mid
+            return StepCalibration(w * scale, True, low, high, p_end, p0, tuple(tried), m)
+        w_fail = w
+        w *= float(np.clip(max(ratios), 2.0, 64.0))
+    assert best is not None
+    return StepCalibration(best[1], False, low, high, best[2], best[3], tuple(tried), m)
 
 
 # --------------------------------------------------------------------------- §2.3 ranking
@@ -504,6 +654,7 @@ class SteerResult(SteerStatistics):
     precision: str
     mean_change: np.ndarray
     images: np.ndarray
+    target_probability: np.ndarray | None = None
     history: np.ndarray | None = None
     initial: np.ndarray | None = None
     elapsed_s: float = 0.0
@@ -541,6 +692,8 @@ class SteerResult(SteerStatistics):
             "q_values": json_floats(self.q_values),
             "significant": [bool(v) for v in self.significant],
             "mean_change": [json_floats(row) for row in self.mean_change],
+            "target_probability": (None if self.target_probability is None else
+                                   [json_floats(row) for row in self.target_probability]),
             "timing": {"elapsed_s": self.elapsed_s, "image_steps_per_s": self.image_steps_per_s},
             "data_comparison": self.data.to_dict() if self.data is not None else None,
             **self.extra,
@@ -564,7 +717,9 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
     options : a :class:`SteerOptions`; its fields may also (or instead) be passed as
         keywords (``n_samples=64, steps=20``), which override the object's. They are:
         ``n_samples``, ``steps``, ``step_size`` (``n`` noise vectors, ``K`` steps of size
-        ``w``, default ``1/K``); ``direction`` (``"+"``, ``"-"`` or ``"both"``: + pass
+        ``w``: default ``None``/``"course"`` = ``1/K``; ``"calibrated"`` = the step under
+        which the target's mean probability crosses ``calibrate_range`` (0.2 → 0.8), found
+        by :func:`calibrate_step` on pilot runs); ``direction`` (``"+"``, ``"-"`` or ``"both"``: + pass
         then − pass from the same ``Z0``); ``accumulate_grad`` (course-compatible mode:
         step with the running gradient sum); ``disentangle`` (``λ`` ≥ 0 of §2.5,
         penalizes change of the other attributes); ``top_k`` (rows in ``ranked``);
@@ -616,6 +771,11 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
         t_guide, sign_guide = t, sign
     if opts.disentangle < 0:
         raise BiasLensError(f"disentangle must be >= 0; got {opts.disentangle}")
+    calibration = None
+    if opts.step_size == "calibrated":
+        calibration = calibrate_step(generator, classifier, t_guide, opts, sign=sign_guide,
+                                     read_index=t, read_sign=sign, judge=judge)
+        opts = replace(opts, step_size=calibration.step_size)
     run = steer_history(generator, classifier, t_guide, opts, sign=sign_guide, judge=judge,
                         progress=progress)
     if run.history.shape[2] != len(names):
@@ -640,6 +800,11 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
         data = compare_with_data(deltas, ref_logits, t, sign, n_boot=opts.n_boot,
                                  fdr=opts.fdr, seed=opts.seed, reference=reference_name)
     extra: dict[str, Any] = {}
+    if calibration is not None:
+        extra["step_calibration"] = calibration.to_dict()
+    # Mean probability of the signed target at every recorded step, per pass (P, K).
+    target_probability = _sigmoid(
+        run.history.reshape(n_pass, steps, n, -1)[..., t] * sign).mean(axis=2)
     if run.guide_target is not None:
         g = run.guide_target.reshape(n_pass, steps, n)
         extra["judge"] = {
@@ -651,10 +816,11 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
         **vars(st),  # the SteerStatistics fields
         target=display_name(t, sign, names), target_index=t, sign=sign, attribute_names=names,
         direction=opts.direction, push_signs=run.push_signs, n_samples=n, steps=steps,
-        step_size=1.0 / steps if opts.step_size is None else float(opts.step_size),
+        step_size=course_or_numeric_step(opts.step_size, steps),
         accumulate_grad=opts.accumulate_grad, disentangle=float(opts.disentangle),
         seed=opts.seed, fdr=opts.fdr, n_boot=opts.n_boot, ranked=ranked,
         precision=run.precision,
-        mean_change=last.mean(axis=1), images=run.images,
+        mean_change=last.mean(axis=1), target_probability=target_probability,
+        images=run.images,
         history=run.history if opts.keep_history else None, initial=run.initial,
         elapsed_s=run.elapsed_s, data=data, extra=extra)

@@ -33,7 +33,9 @@ def steer_cmd(
     reference_n: int = typer.Option(2000, help="Reference images used (sampled, seeded)."),
     n: int = typer.Option(256, "--n", help="Number of noise vectors (images)."),
     steps: int = typer.Option(30, help="Gradient steps per direction."),
-    step_size: float = typer.Option(None, help="Step size w (default 1/steps)."),
+    step_size: str = typer.Option("course", help="Step size w: a number, 'course' (1/steps, "
+                                  "the GANs course's rule) or 'calibrated' (the step under "
+                                  "which the target's mean probability crosses 0.2 → 0.8)."),
     direction: str = typer.Option("both", help="'+', '-' or 'both' (+ then -)."),
     accumulate_grad: bool = typer.Option(False, help="Course-compatible accumulated "
                                          "gradient (the notebooks never clear z.grad)."),
@@ -49,7 +51,8 @@ def steer_cmd(
                                   "model passes; auto = bf16 on a CUDA GPU or a CPU with "
                                   "bf16 units)."),
     n_show: int = typer.Option(8, help="Samples shown in the image grid."),
-    skip: int = typer.Option(2, help="Show every skip-th step in the grid."),
+    columns: int = typer.Option(9, help="Columns of the image grid (evenly spaced steps "
+                                "along the path, both ends included)."),
     out: Path = typer.Option(Path("steer-out"), help="Output folder."),
     json_flag: bool = typer.Option(False, "--json", help="Print the JSON result instead "
                                    "of the table."),
@@ -59,16 +62,17 @@ def steer_cmd(
 
     Writes OUT/steer.json, OUT/steer_grid.png and OUT/steer_covariance.png.
     """
+    from biaslens.audit.steer import parse_step_size
     from biaslens.pipelines.steering import plan_steering, run_steering
 
     plan = plan_steering(target, generator=generator, classifier=classifier, judge=judge,
                          reference=reference, reference_n=reference_n, n_samples=n,
-                         steps=steps, step_size=step_size, direction=direction,
+                         steps=steps, step_size=parse_step_size(step_size), direction=direction,
                          accumulate_grad=accumulate_grad, disentangle=disentangle,
                          top_k=top_k, n_boot=n_boot, fdr=fdr, test=test, seed=seed,
                          device=device, n_show=n_show, precision=precision)
     if dry_run:
-        console.print_json(json.dumps({**plan.settings(), "skip": skip, "out": str(out)}))
+        console.print_json(json.dumps({**plan.settings(), "columns": columns, "out": str(out)}))
         return
     from rich.progress import Progress
 
@@ -84,7 +88,7 @@ def steer_cmd(
         run = run_steering(plan, progress=lambda k, total: bar.update(task, completed=k))
     result, data = run.result, run.to_dict()
     write_json(data, out / "steer.json")
-    save_figure(plot_steer_grid(result, skip=skip), out / "steer_grid.png")
+    save_figure(plot_steer_grid(result, n_cols=columns), out / "steer_grid.png")
     save_figure(plot_covariance_bars(result), out / "steer_covariance.png")
     if json_flag:
         typer.echo(json.dumps(data, indent=2))

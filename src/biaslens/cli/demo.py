@@ -27,6 +27,8 @@ def demo_cmd(
     n: int = typer.Option(2000, help="Faces in the synthetic dataset."),
     n_steer: int = typer.Option(128, help="Noise vectors to steer."),
     steps: int = typer.Option(20, help="Steering steps per direction."),
+    step_size: str = typer.Option("calibrated", help="Steering step: 'calibrated' (P(target) "
+                                  "crosses 0.2 → 0.8), 'course' (1/steps) or a number."),
     seed: int = typer.Option(0, help="Seed."),
     generator: Path | None = typer.Option(None, help="Generator checkpoint (default: shipped)."),
     classifier: Path | None = typer.Option(None, help="Classifier checkpoint (default: shipped)."),
@@ -44,16 +46,19 @@ def demo_cmd(
     from biaslens.report.plots_steer import plot_covariance_bars, plot_steer_grid, steer_table
     from biaslens.report.tables import truth_score_table
 
+    from biaslens.audit.steer import parse_step_size
+
+    step = parse_step_size(step_size)
     t0 = time.perf_counter()
     console.rule("1. What is biased in the data")
     show_dataset_demo(out, n=n, seed=seed)
 
     console.rule(f"2. What the generator learned: steering toward {target}")
-    demo = steering_demo(out, target=target, n_steer=n_steer, steps=steps, seed=seed,
+    demo = steering_demo(out, target=target, n_steer=n_steer, steps=steps, seed=seed, step_size=step,
                          generator=generator, classifier=classifier, precision=precision)
     result, score = demo.result, demo.score
     console.print(steer_table(result))
-    save_figure(plot_steer_grid(result, skip=4), out / "steer_grid.png")
+    save_figure(plot_steer_grid(result), out / "steer_grid.png")
     save_figure(plot_covariance_bars(result), out / "steer_covariance.png")
 
     console.rule("3. Scored against the synthetic world's truth")

@@ -109,14 +109,16 @@ class SteeringDemo:
 
 def steering_demo(out: str | Path, *, target: str = "-Male", n_steer: int = 128,
                   steps: int = 20, seed: int = 0, generator: str | Path | None = None,
-                  classifier: str | Path | None = None, precision: str = "auto"
-                  ) -> SteeringDemo:
+                  classifier: str | Path | None = None, precision: str = "auto",
+                  step_size: float | str = "calibrated") -> SteeringDemo:
     """Steer the generator toward ``target``, compare with the data, score against the
     truth; writes ``OUT/steer.json`` and ``OUT/truth_score.json``.
 
     ``generator``/``classifier`` default to the shipped models (one clear error when
     they are not installed). ``precision``: of the model passes (``auto``: bf16 on a CPU
     or GPU with bf16 matrix units; docs/validation.md compares it with fp32).
+    ``step_size``: ``"calibrated"`` (default: the step under which P(target) crosses
+    0.2 → 0.8, so the grid shows the change), ``"course"`` (1/steps) or a number.
     """
     import torch
 
@@ -130,14 +132,14 @@ def steering_demo(out: str | Path, *, target: str = "-Male", n_steer: int = 128,
     gen = load_for_role(model_path(generator, "generator"), "generator")
     clf = load_for_role(model_path(classifier, "classifier"), "classifier")
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    # The course's rule (z.grad never cleared), so magnitudes are comparable with the
-    # GANs-course tables; `biaslens audit steer` defaults to plain gradient ascent.
+    # The course's accumulated gradient (z.grad never cleared) with a calibrated step:
+    # one pilot usually suffices, and the faces visibly change (docs/steering.md).
     # Reference: faces of the default world, the data the shipped models were trained on
     # (compares the steering slopes with the classifier's slopes on that data).
     ref = load_reference("world:celeba", n=2000, seed=seed + 1,
                          image_size=int(getattr(clf, "image_size", 64)))
     result = steer_audit(gen, clf, target, n_samples=n_steer, steps=steps,
-                         accumulate_grad=True, n_boot=500, seed=seed,
+                         step_size=step_size, accumulate_grad=True, n_boot=500, seed=seed,
                          reference=ref.images, reference_name=ref.description,
                          precision=precision)
     write_json(result.to_dict(), out / "steer.json")

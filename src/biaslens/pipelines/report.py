@@ -43,6 +43,7 @@ class ReportOptions:
 
     steer_n: int = 64           # faces steered per target
     steer_steps: int = 20       # steering steps
+    steer_step_size: float | str = "calibrated"  # w, "course" (1/steps) or "calibrated"
     population_n: int = 1000    # generated faces for the population audit
     n_boot: int = 300           # bootstrap resamples for every CI (>= 50: data comparison)
     seed: int = 0               # seeds every audit
@@ -162,7 +163,8 @@ def _generator_audits(data: ReportData, cache: Any, generator: nn.Module,
     for t in targets:
         say(f"steering toward {t}")
         data.steer.append(steer_audit(generator, classifier, t, n_samples=opts.steer_n,
-                                      steps=opts.steer_steps, direction="+",
+                                      steps=opts.steer_steps,
+                                      step_size=opts.steer_step_size, direction="+",
                                       n_boot=opts.n_boot, seed=opts.seed, n_show=6,
                                       keep_history=False, reference=ref,
                                       reference_name=reference_name,

@@ -35,7 +35,7 @@ def report_figures(data: ReportData) -> dict[str, bytes]:
             plot_correlation_heatmap(data.dataset.phi, data.dataset.attribute_names))
     for res in data.steer:
         figures[f"steer_grid_{res.target}"] = fig_to_png(
-            plot_steer_grid(res, skip=max(1, res.steps // 8)), dpi=80)
+            plot_steer_grid(res), dpi=80)
         figures[f"steer_cov_{res.target}"] = fig_to_png(plot_covariance_bars(res))
     if data.population is not None:
         figures["population"] = fig_to_png(plot_population(data.population), dpi=80)

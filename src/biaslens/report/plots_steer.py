@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from biaslens.audit.steer import SteerResult
 
 __all__ = ["make_grid", "plot_covariance_bars", "plot_steer_grid", "save_figure", "steer_grid",
-           "steer_rows", "steer_table"]
+           "steer_path", "steer_rows", "steer_table"]
 
 _POS, _NEG, _NS = "#c0392b", "#2c6fbb", "#b0b0b0"
 
@@ -55,22 +55,63 @@ def steer_grid(result: SteerResult, skip: int = 2, pad: int = 2) -> list[np.ndar
     return grids
 
 
-def _pass_title(result: SteerResult, push: int) -> str:
-    base = result.attribute_names[result.target_index]
-    return f"{'more' if push > 0 else 'less'} {base}"
+def steer_path(result: SteerResult, n_cols: int = 9) -> tuple[np.ndarray, np.ndarray]:
+    """The whole path as one row per shown face, from *away from* the target (left) to
+    *toward* it (right), at ``n_cols`` evenly spaced steps that include both ends.
+
+    With both passes the axis runs from the last step of the ``−`` pass through the
+    common start ``Z0`` to the last step of the ``+`` pass (``2K − 1`` positions);
+    with one pass it runs from ``Z0`` along that pass (reversed when the pass pushes away
+    from the target). Returns ``(frames, probability)``: ``(n_show, cols, H, W, 3)``
+    uint8 and the mean probability of the target at each column ``(cols,)`` (NaN when
+    the result has no ``target_probability``).
+    """
+    steps = result.steps
+    toward = [p * result.sign > 0 for p in result.push_signs]  # pass pushes to the target?
+    prob = result.target_probability
+    frames_by_pass = result.images.reshape(len(toward), steps, *result.images.shape[1:])
+    seq_imgs, seq_prob = [], []
+    for p, t in sorted(enumerate(toward), key=lambda pt: pt[1]):  # away first, then toward
+        idx = np.arange(steps)
+        if not t:
+            idx = idx[::-1]  # far end of the away pass first
+        if seq_imgs and len(toward) == 2:
+            idx = idx[1:]  # Z0 is shared by the two passes: keep it once
+        seq_imgs.append(frames_by_pass[p, idx])
+        seq_prob.append(prob[p, idx] if prob is not None else np.full(len(idx), np.nan))
+    imgs = np.concatenate(seq_imgs)  # (positions, n_show, H, W, 3)
+    probs = np.concatenate(seq_prob)
+    cols = np.unique(np.linspace(0, len(imgs) - 1, max(2, n_cols)).round().astype(int))
+    return imgs[cols].transpose(1, 0, 2, 3, 4), probs[cols]
 
 
-def plot_steer_grid(result: SteerResult, skip: int = 2) -> Figure:
-    """The course/app visual: samples (rows) along the steering steps (columns), per pass."""
-    grids = steer_grid(result, skip)
-    fig = Figure(figsize=(min(4 + 6 * len(grids), 20), 4 + 0.3 * result.images.shape[1]))
+def plot_steer_grid(result: SteerResult, n_cols: int = 9) -> Figure:
+    """The course/app visual: shown faces (rows) along the steering path (columns), from
+    away from the target (left) to toward it (right), with the target's mean probability
+    (as read by the classifier) under each column."""
+    frames, probs = steer_path(result, n_cols)
+    rows, cols, h, w = frames.shape[:4]
+    grid = make_grid(frames, pad=2)
+    scale = 0.9 / 64 * max(h, 32)
+    fig = Figure(figsize=(max(6.0, 1.0 + cols * scale), 1.6 + rows * scale))
     FigureCanvasAgg(fig)
-    for p, (grid, push) in enumerate(zip(grids, result.push_signs)):
-        ax = fig.add_subplot(1, len(grids), p + 1)
-        ax.imshow(grid, interpolation="nearest")
-        ax.set_title(f"{_pass_title(result, push)}  (every {skip} of {result.steps} steps →)")
-        ax.set_axis_off()
-    fig.suptitle(f"Steering toward {result.target}")
+    ax = fig.add_subplot(1, 1, 1)
+    ax.imshow(grid, interpolation="nearest")
+    centers = 2 + np.arange(cols) * (w + 2) + w / 2
+    ax.set_xticks(centers, [f"{p:.2f}" if np.isfinite(p) else "" for p in probs],
+                  fontsize=8)
+    ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
+    target = result.target
+    ax.set_xlabel(f"mean P({target}) read by the classifier  —  "
+                  f"← away from {target} · toward {target} →", fontsize=9)
+    rule = result.extra.get("step_calibration")
+    how = (f"step {result.step_size:.3g} (calibrated)" if rule else
+           f"step {result.step_size:.3g}")
+    each = " each way" if len(result.push_signs) == 2 else ""
+    fig.suptitle(f"Steering toward {target}: {rows} faces, {result.steps} steps{each}, "
+                 f"{how}", fontsize=10)
     fig.tight_layout()
     return fig
 

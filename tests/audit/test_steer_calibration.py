@@ -93,5 +93,6 @@ def test_the_path_runs_from_away_to_toward_with_both_ends_and_probabilities():
     assert not np.array_equal(frames[:, 0], frames[:, -1])
     fig = plot_steer_grid(r, n_cols=5)
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
-    assert labels == [f"{p:.2f}" for p in probs]
+    assert labels == [f"{1 - p:.2f}" for p in probs]  # P(Male) of a "-Male" run
+    assert "less Male" in fig._suptitle.get_text()
     assert "calibrated" in fig._suptitle.get_text()

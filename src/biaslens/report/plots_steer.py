@@ -98,19 +98,21 @@ def plot_steer_grid(result: SteerResult, n_cols: int = 9) -> Figure:
     ax = fig.add_subplot(1, 1, 1)
     ax.imshow(grid, interpolation="nearest")
     centers = 2 + np.arange(cols) * (w + 2) + w / 2
-    ax.set_xticks(centers, [f"{p:.2f}" if np.isfinite(p) else "" for p in probs],
+    base = result.attribute_names[result.target_index]
+    shown = probs if result.sign > 0 else 1.0 - probs  # P(base): mean σ(−x) = 1 − mean σ(x)
+    ax.set_xticks(centers, [f"{p:.2f}" if np.isfinite(p) else "" for p in shown],
                   fontsize=8)
     ax.set_yticks([])
     for side in ax.spines.values():
         side.set_visible(False)
-    target = result.target
-    ax.set_xlabel(f"mean P({target}) read by the classifier  —  "
-                  f"← away from {target} · toward {target} →", fontsize=9)
+    away, toward = ("less", "more") if result.sign > 0 else ("more", "less")
+    ax.set_xlabel(f"mean P({base}) read by the classifier under each column   "
+                  f"(← {away} {base} · {toward} {base} →)", fontsize=9)
     rule = result.extra.get("step_calibration")
     how = (f"step {result.step_size:.3g} (calibrated)" if rule else
            f"step {result.step_size:.3g}")
     each = " each way" if len(result.push_signs) == 2 else ""
-    fig.suptitle(f"Steering toward {target}: {rows} faces, {result.steps} steps{each}, "
+    fig.suptitle(f"Steering toward {toward} {base}: {rows} faces, {result.steps} steps{each}, "
                  f"{how}", fontsize=10)
     fig.tight_layout()
     return fig

@@ -60,7 +60,7 @@ from biaslens.audit.steer_reference import DataComparison, compare_with_data
 from biaslens.errors import BiasLensError, DataError
 from biaslens.names import canonical_name
 from biaslens.io import json_float, json_floats
-from biaslens.options import resolve_options
+from biaslens.options import OPEN_UNIT, CheckedOptions, Range, resolve_options
 from biaslens.precision import Precision, autocast, resolve_precision
 from biaslens.stats import (bootstrap_ci, katz_ratio_ci, newcombe_diff_ci, rogan_gladen,
                             row_bincount, share_correction, wilson_ci)
@@ -299,8 +299,11 @@ class PopulationResult:
 
 
 @dataclass(frozen=True)
-class PopulationOptions:
+class PopulationOptions(CheckedOptions):
     """Options of :func:`population_audit` (its ``**overrides`` name these fields)."""
+
+    RANGES = {"n": Range(1), "batch_size": Range(1), "seed": Range(0), "n_boot": Range(0),
+              "level": OPEN_UNIT, "fdr": OPEN_UNIT}
 
     n: int = 10000                        # generated samples
     batch_size: int = 512                 # generation and labelling batch

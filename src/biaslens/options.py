@@ -91,6 +91,13 @@ class Range:
     low_open: bool = False      # low itself is not allowed
     high_open: bool = False     # high itself is not allowed
 
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is not allowed (``"must be >= 1"``), or ``None`` if it is."""
+        if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                or not math.isfinite(value)):
+            return f"must be a finite number {self}"
+        return None if value in self else f"must be {self}"
+
     def __contains__(self, value: float) -> bool:
         if self.low is not None and (value <= self.low if self.low_open else value < self.low):
             return False
@@ -126,14 +133,9 @@ def check_options(options: Any, where: str | None = None) -> None:
     who = where or type(options).__name__
     for name, allowed in getattr(type(options), "RANGES", {}).items():
         value = getattr(options, name)
-        if value is None:
-            continue
-        if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-                or not math.isfinite(value)):
-            raise BiasLensError(f"{who}: {name} must be a finite number {allowed}; "
-                                f"got {value!r}")
-        if value not in allowed:
-            raise BiasLensError(f"{who}: {name} must be {allowed}; got {value!r}")
+        problem = None if value is None else allowed.problem(value)
+        if problem is not None:
+            raise BiasLensError(f"{who}: {name} {problem}; got {value!r}")
     for name, choices in getattr(type(options), "CHOICES", {}).items():
         value = getattr(options, name)
         if value not in choices:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from biaslens.cli._common import audit_app, console, err_console
+from biaslens.cli._common import STEER, audit_app, console, err_console, ranged
 from biaslens.io import write_json
 
 
@@ -30,26 +30,34 @@ def steer_cmd(
                                   "slopes with: a cache folder, 'world[:PRESET]' or 'none'; "
                                   "'auto' = the default world for the shipped models (with "
                                   "--n-boot >= 50), else none."),
-    reference_n: int = typer.Option(2000, help="Reference images used (sampled, seeded)."),
-    n: int = typer.Option(256, "--n", help="Number of noise vectors (images)."),
-    steps: int = typer.Option(30, help="Gradient steps per direction."),
-    step_size: float = typer.Option(None, help="Step size w (default 1/steps)."),
+    reference_n: int = typer.Option(2000, help="Reference images used (sampled, seeded).", min=10),
+    n: int = typer.Option(256, "--n", help="Number of noise vectors (images).",
+                          callback=ranged(STEER, "n_samples")),
+    steps: int = typer.Option(30, help="Gradient steps per direction.",
+                              callback=ranged(STEER, "steps")),
+    step_size: float = typer.Option(None, help="Step size w (default 1/steps).",
+                                    callback=ranged(STEER, "step_size")),
     direction: str = typer.Option("both", help="'+', '-' or 'both' (+ then -)."),
     accumulate_grad: bool = typer.Option(False, help="Course-compatible accumulated "
                                          "gradient (the notebooks never clear z.grad)."),
     disentangle: float = typer.Option(0.0, help="Penalty λ on the change of the other "
-                                      "attributes (0 = plain steering)."),
-    top_k: int = typer.Option(10, help="Rows in the ranked table."),
-    n_boot: int = typer.Option(1000, help="Bootstrap resamples over images for the CIs."),
-    fdr: float = typer.Option(0.05, help="Benjamini–Hochberg false-discovery rate."),
+                                      "attributes (0 = plain steering).",
+                                      callback=ranged(STEER, "disentangle")),
+    top_k: int = typer.Option(10, help="Rows in the ranked table.",
+                              callback=ranged(STEER, "top_k")),
+    n_boot: int = typer.Option(1000, help="Bootstrap resamples over images for the CIs.",
+                               callback=ranged(STEER, "n_boot")),
+    fdr: float = typer.Option(0.05, help="Benjamini–Hochberg false-discovery rate.",
+                              callback=ranged(STEER, "fdr")),
     test: str = typer.Option("t", help="Per-image test: 't' or 'signflip'."),
-    seed: int = typer.Option(0, help="Seed of the noise and the resampling."),
+    seed: int = typer.Option(0, help="Seed of the noise and the resampling.",
+                             callback=ranged(STEER, "seed")),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     precision: str = typer.Option("auto", help="auto, fp32 or bf16 (bf16 autocast of the "
                                   "model passes; auto = bf16 on a CUDA GPU or a CPU with "
                                   "bf16 units)."),
-    n_show: int = typer.Option(8, help="Samples shown in the image grid."),
-    skip: int = typer.Option(2, help="Show every skip-th step in the grid."),
+    n_show: int = typer.Option(8, help="Samples shown in the image grid.", min=1),
+    skip: int = typer.Option(2, help="Show every skip-th step in the grid.", min=1),
     out: Path = typer.Option(Path("steer-out"), help="Output folder."),
     json_flag: bool = typer.Option(False, "--json", help="Print the JSON result instead "
                                    "of the table."),

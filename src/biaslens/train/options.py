@@ -53,7 +53,7 @@ class RunOptions(CheckedOptions):
     log_every: int = 50                     # metrics.jsonl line every N steps
     sample_every: int = 500                 # sample grid every N steps and at the end (0: none)
     n_samples: int | None = None            # images in a sample grid (None: the family's default)
-    checkpoint_every: int = 1000            # checkpoints/latest/ every N steps and at the end (0: end)
+    checkpoint_every: int = 1000            # checkpoints/latest/ every N steps, at the end (0: end)
     resume: bool = False                    # continue the run in `out` exactly where it stopped
     precision: str = "auto"                 # auto | fp32 | bf16 (auto: bf16 on CUDA/bf16 CPUs)
     compile: bool = False                   # torch.compile the networks

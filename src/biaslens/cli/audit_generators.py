@@ -134,6 +134,8 @@ def population_cmd(
     console.print(f"groups {', '.join(result.group_labels)}: fairness discrepancy L2 to data "
                   f"{d['l2_to_data']:.3f}, to uniform {d['l2_to_uniform']:.3f}")
     console.print(f"note: {result.correction_note}")
+    for warning in result.warnings:   # degenerate labels: say so, not a table read as fair
+        console.print(f"[bold yellow]warning:[/] {warning}")
     console.print(f"wrote {out}/population.json, population.png")
 
 

@@ -50,6 +50,12 @@ def steer_cmd(
     fdr: float = typer.Option(0.05, help="Benjamini–Hochberg false-discovery rate.",
                               callback=ranged(STEER, "fdr")),
     test: str = typer.Option("t", help="Per-image test: 't' or 'signflip'."),
+    min_target_change: float = typer.Option(
+        0.05, help="Flag nothing unless the target's logit moves at least this much "
+        "(practical-effect rule).", callback=ranged(STEER, "min_target_change")),
+    min_correlation: float = typer.Option(
+        0.1, help="Flag only attributes with |correlation| >= this (practical-effect "
+        "rule).", callback=ranged(STEER, "min_correlation")),
     seed: int = typer.Option(0, help="Seed of the noise and the resampling.",
                              callback=ranged(STEER, "seed")),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
@@ -74,6 +80,7 @@ def steer_cmd(
                          steps=steps, step_size=step_size, direction=direction,
                          accumulate_grad=accumulate_grad, disentangle=disentangle,
                          top_k=top_k, n_boot=n_boot, fdr=fdr, test=test, seed=seed,
+                         min_target_change=min_target_change, min_correlation=min_correlation,
                          device=device, n_show=n_show, precision=precision)
     if dry_run:
         console.print_json(json.dumps({**plan.settings(), "skip": skip, "out": str(out)}))

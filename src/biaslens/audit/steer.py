@@ -672,7 +672,12 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
         ``seed`` (the noise and the resampling); ``device`` (``"cpu"``, ``"cuda"``, …:
         the models are *copied* there by :func:`biaslens.models.inference.inference_copy`
         — frozen, eval mode, BatchNorm folded, channels_last — and the caller's models
-        are left untouched); ``n_show`` (samples whose images are kept for the grid);
+        are left untouched); ``n_show`` (samples whose images are kept for the grid; 0:
+        none); ``min_target_change``, ``min_correlation`` (the practical-effect rule of
+        :class:`PracticalEffect`: nothing is flagged unless the target's logit moves by at
+        least ``min_target_change``, and only attributes with ``|correlation| >=
+        min_correlation``; ``significant`` is the flagged set, ``statistically_significant``
+        the BH set);
         ``keep_history`` (keep the ``(P·K, n, A)`` logit history); ``precision``
         (``"auto"``, ``"fp32"`` or ``"bf16"``: bf16 autocast of the model passes; auto
         picks bf16 on a CUDA GPU or a CPU with bf16 matrix units; statistics are always

@@ -126,3 +126,16 @@ def test_report_is_seeded():
 def test_bad_agg():
     with pytest.raises(BiasLensError, match="agg"):
         F.equalized_odds_difference([0, 1], [0, 1], sensitive_features=[0, 1], agg="max")
+
+
+def test_one_predicted_class_is_not_read_as_fair():
+    y = np.array([0, 1] * 20)
+    s = np.array([0] * 20 + [1] * 20)
+    r = F.fairness_report(y, np.ones(40, int), sensitive_features=s, n_boot=0)
+    dp = r.disparities["between_groups"]["demographic_parity_difference"]["value"]
+    assert dp == 0.0                                   # equal by construction ...
+    assert r.verdict.startswith("the classifier predicts 1 for all 40 rows")
+    assert r.notes[0] == r.verdict and r.to_dict()["verdict"] == r.verdict
+    one_true = F.fairness_report(np.ones(40, int), y, sensitive_features=s, n_boot=0)
+    assert "y_true holds one class (1)" in one_true.verdict and "FPR" in one_true.verdict
+    assert F.fairness_report(y, y[::-1], sensitive_features=s, n_boot=0).verdict is None

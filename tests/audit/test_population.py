@@ -311,3 +311,50 @@ def test_associations_are_calibrated_on_real_faces_with_the_shipped_classifier()
     assert res.associations.beyond_data.sum() <= 1
     p = res.associations.p_values
     assert np.mean(p[np.isfinite(p)] < 0.05) <= 0.2
+
+
+class ConstantClassifier(torch.nn.Module):
+    """Says "not Male, not Smiling, Young" whatever the image."""
+
+    attribute_names = NAMES
+
+    def forward(self, x):
+        return torch.tensor([-3.0, -3.0, 3.0]).expand(x.shape[0], -1)
+
+
+def test_constant_classifier_gets_a_clear_statement():
+    res = population_audit(PixelGenerator(), ConstantClassifier(), _data(), NAMES, n=200,
+                           n_boot=0)
+    assert len(res.warnings) == 1 and "all 200 generated faces the same labels" in \
+        res.warnings[0]
+    assert res.to_dict()["warnings"] == res.warnings
+    honest = population_audit(PixelGenerator(), PixelClassifier(), _data(), NAMES, n=200,
+                              n_boot=0)
+    assert honest.warnings == []
+
+
+def test_one_valued_group_column_is_named():
+    class NeverMale(PixelClassifier):
+        def forward(self, x):
+            out = super().forward(x).clone()
+            out[:, 0] = -5.0
+            return out
+
+    res = population_audit(PixelGenerator(), NeverMale(), _data(), NAMES, n=200, n_boot=0,
+                           groups=("Male",))
+    assert res.warnings == [w for w in res.warnings if "labelled not Male" in w] != []
+
+
+@pytest.mark.parametrize("field, value", [("n", 1), ("n_boot", -1), ("level", 1.0),
+                                          ("batch_size", 0), ("fdr", 0.0)])
+def test_option_ranges_are_refused_before_generating(field, value):
+    calls = []
+
+    class Counting(PixelGenerator):
+        def forward(self, z):
+            calls.append(1)
+            return super().forward(z)
+
+    with pytest.raises(BiasLensError, match=f"PopulationOptions: {field} must be"):
+        population_audit(Counting(), PixelClassifier(), _data(), NAMES, **{field: value})
+    assert calls == []

@@ -254,6 +254,74 @@ CASES: list[Case] = [
          "damaged or truncated pickle"),
     Case("import-missing", "nothing", "models import {in} --out {out}/m", "no such file"),
     Case("models-info-missing", "nothing", "models info {in}", "no such checkpoint folder"),
+    # audits, demo, mitigations, training, experiments and the report: every numeric flag
+    # is checked while the command line is parsed, before any model, data or output
+    Case("steer-n-neg", "empty_dir", "audit steer --n -5 --out {out}/s",
+         "Invalid value for '--n': must be >= 2; got -5"),
+    Case("steer-steps-0", "empty_dir", "audit steer --steps 0 --out {out}/s", "'--steps'"),
+    Case("steer-fdr-1", "empty_dir", "audit steer --fdr 1 --out {out}/s",
+         "'--fdr': must be in (0, 1)"),
+    Case("steer-fdr-nan", "empty_dir", "audit steer --fdr nan --out {out}/s",
+         "must be a finite number"),
+    Case("steer-n-boot-neg", "empty_dir", "audit steer --n-boot -3 --out {out}/s",
+         "'--n-boot': must be >= 0"),
+    Case("steer-step-size-0", "empty_dir", "audit steer --step-size 0 --out {out}/s",
+         "'--step-size': must be a positive number, 'course' or 'calibrated'"),
+    Case("steer-top-k-0", "empty_dir", "audit steer --top-k 0 --out {out}/s", "'--top-k'"),
+    Case("steer-n-show-0", "empty_dir", "audit steer --n-show 0 --out {out}/s", "'--n-show'"),
+    Case("steer-seed-neg", "empty_dir", "audit steer --seed -1 --out {out}/s", "'--seed'"),
+    Case("steer-disentangle-neg", "empty_dir", "audit steer --disentangle -1 --out {out}/s",
+         "'--disentangle'"),
+    Case("steer-direction", "empty_dir", "audit steer --direction up --out {out}/s",
+         "direction must be one of '+', '-', 'both'"),
+    Case("population-n-neg", "empty_dir", "audit population --n -5 --out {out}/p",
+         "'--n': must be >= 1"),
+    Case("population-batch-0", "empty_dir", "audit population --batch-size 0 --out {out}/p",
+         "'--batch-size'"),
+    Case("population-top-k-0", "empty_dir", "audit population --top-k 0 --out {out}/p",
+         "'--top-k'"),
+    Case("reconstruct-n-neg", "empty_dir", "audit reconstruct --per-group -5 --out {out}/r",
+         "'--per-group'"),
+    Case("reconstruct-n-boot", "empty_dir", "audit reconstruct --n-boot -1 --out {out}/r",
+         "'--n-boot'"),
+    Case("counterfactual-n-neg", "empty_dir", "audit counterfactual --n -5 --out {out}/c",
+         "'--n': must be >= 1; got -5"),
+    Case("counterfactual-scale-0", "empty_dir",
+         "audit counterfactual --scale 0 --out {out}/c", "'--scale': must be > 0"),
+    Case("fairness-n-boot", "good_cache", "audit fairness --predictions {in}/x.csv --y-true y "
+         "--y-pred p --sensitive s --n-boot -1", "'--n-boot'"),
+    Case("demo-n-steer-1", "empty_dir", "demo --n-steer 1 --out {out}/d", "'--n-steer'"),
+    Case("demo-n-0", "empty_dir", "demo --n 0 --out {out}/d", "'--n'"),
+    Case("demo-target", "empty_dir", "demo --target Femal --out {out}/d",
+         "did you mean 'Female'"),
+    Case("demo-classifier", "nothing", "demo --classifier {in} --out {out}/d",
+         "classifier checkpoint not found"),
+    Case("dbvae-n-faces-neg", "empty_dir", "mitigate dbvae --n-faces -5 --out {out}/r",
+         "'--n-faces': must be >= 1"),
+    Case("dbvae-epochs-0", "empty_dir", "mitigate dbvae --epochs 0 --out {out}/r", "'--epochs'"),
+    Case("dbvae-bins-0", "empty_dir", "mitigate dbvae --bins 0 --out {out}/r", "'--bins'"),
+    Case("latent-aug-n-fit", "good_cache",
+         "mitigate latent-aug {in} --target Smiling --n-fit 1 --out {out}/r", "'--n-fit'"),
+    Case("latent-aug-exp-cosine", "empty_dir",
+         "experiment latent-aug --toy --targets Smiling --cosine 2 --out {out}/r", "'--cosine'"),
+    Case("ratio-sweep-steps", "empty_dir", "experiment ratio-sweep --steps 0 --out {out}/r",
+         "'--steps'"),
+    Case("ratio-sweep-size", "empty_dir", "experiment ratio-sweep --size 4 --out {out}/r",
+         "'--size': must be >= 8"),
+    Case("train-steps-neg", "good_cache", "train gan {in} --steps -5 --out {out}/r",
+         "'--steps': must be >= 1; got -5"),
+    Case("train-batch-0", "good_cache", "train vae {in} --batch-size 0 --out {out}/r",
+         "'--batch-size'"),
+    Case("train-lr-0", "good_cache", "train classifier {in} --lr 0 --out {out}/r",
+         "'--lr': must be > 0"),
+    Case("train-log-every-0", "good_cache", "train cvae {in} --log-every 0 --out {out}/r",
+         "'--log-every'"),
+    Case("train-dbvae-epochs", "good_cache", "train dbvae {in} --epochs 0 --out {out}/r",
+         "'--epochs'"),
+    Case("report-n-boot", "good_cache", "report {in} --n-boot -1 --out {out}/r.html",
+         "'--n-boot'"),
+    Case("report-steer-n", "good_cache", "report {in} --steer-n 1 --out {out}/r.html",
+         "'--steer-n'"),
 ]
 
 
@@ -346,6 +414,29 @@ def test_sigkill_of_ingest_leaves_no_worker(tmp_path):
     try:
         assert _wait_for(lambda: len(_descendants(proc.pid)) >= 2, 60), log.read_text()
         time.sleep(0.5)                                # let them get busy decoding
+        workers = _descendants(proc.pid)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        assert _wait_for(lambda: not any(_running(p) for p in workers), 10), \
+            [p for p in workers if _running(p)]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        for pid in workers:                            # a failed run must not leak them
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_sigkill_of_synth_leaves_no_render_worker(tmp_path):
+    log = tmp_path / "log.txt"
+    proc = _biaslens(log, "data", "synth", "--n", "200000", "--size", "32", "--workers", "2",
+                     "--out", str(tmp_path / "c"))
+    workers: set[int] = set()
+    try:
+        assert _wait_for(lambda: len(_descendants(proc.pid)) >= 2, 60), log.read_text()
+        time.sleep(1.0)                                # let them get busy rendering
         workers = _descendants(proc.pid)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)

@@ -95,3 +95,39 @@ def test_divergence_guard_stops_and_keeps_no_bad_checkpoint(tmp_path, data64):
     assert exc.value.result.status == "diverged" and exc.value.result.checkpoint is None
     last = json.loads((tmp_path / "n" / "metrics.jsonl").read_text().splitlines()[-1])
     assert last["event"] == "diverged"
+
+
+def _strict(text: str):
+    """json.loads that refuses NaN, Infinity and -Infinity (not JSON)."""
+    def refuse(name: str):
+        raise ValueError(f"non-standard JSON constant {name}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def _json_files(run):
+    files = sorted(p for p in run.rglob("*") if p.suffix in (".json", ".jsonl"))
+    assert files
+    for path in files:
+        lines = path.read_text().splitlines() if path.suffix == ".jsonl" else [path.read_text()]
+        for line in lines:
+            yield path, line
+
+
+def test_every_json_file_of_a_run_is_strict_json(tmp_path, data64):
+    train_gan(data64, out=tmp_path / "g", steps=2, batch_size=8, generator_config=TINY_G,
+              discriminator_config=TINY_D, log_every=1, sample_every=0, checkpoint_every=1,
+              device="cpu", seed=3, command="test")
+    # a NaN loss: the guard stops the run; metrics.jsonl must still parse strictly
+    with pytest.raises(TrainingDiverged):
+        train_classifier(data64, out=tmp_path / "n", steps=4, batch_size=12,
+                         arch="test_nan_classifier", model_config={"image_size": 64},
+                         log_every=1, checkpoint_every=1, device="cpu")
+    seen = set()
+    for path, text in _json_files(tmp_path):
+        _strict(text)
+        seen.add(path.name)
+    assert {"config.json", "metrics.jsonl", "trainer_state.json"} <= seen
+    lines = (tmp_path / "n" / "metrics.jsonl").read_text().splitlines()
+    bad = [r for r in map(_strict, lines) if "nonfinite" in r]
+    assert bad and all(r[k] is None and v == "nan" for r in bad
+                       for k, v in r["nonfinite"].items())   # which loss was NaN, said

@@ -54,7 +54,7 @@ from biaslens.tensors import predict_logits, to_model_pixels, to_uint8_numpy
 from biaslens.audit.reconstruct import resolve_group_columns
 from biaslens.errors import BiasLensError, DataError
 from biaslens.names import canonical_name
-from biaslens.options import resolve_options
+from biaslens.options import OPEN_UNIT, POSITIVE, CheckedOptions, Range, resolve_options
 from biaslens.stats import bootstrap_ci, wilson_ci
 
 __all__ = ["VARIANTS", "AttributeShift", "CounterfactualOptions", "CounterfactualResult",
@@ -193,8 +193,12 @@ def resolve_condition(cvae: nn.Module, condition: str) -> tuple[str, int]:
 
 
 @dataclass(frozen=True)
-class CounterfactualOptions:
+class CounterfactualOptions(CheckedOptions):
     """Options of :func:`counterfactual_audit` (its ``**overrides`` name these fields)."""
+
+    RANGES = {"n": Range(1), "scale": POSITIVE, "batch_size": Range(1),
+              "n_boot": Range(0), "level": OPEN_UNIT, "top_k": Range(1),
+              "n_show": Range(0), "seed": Range(0)}
 
     condition: str = "Male"               # the condition column to flip
     groups: Sequence[str] = ("Male",)     # group columns of the per-group flip rates

@@ -30,6 +30,7 @@ from biaslens.errors import BiasLensError
 __all__ = [
     "DISPARITIES",
     "FairnessReport",
+    "degenerate_predictions",
     "demographic_parity_difference",
     "demographic_parity_ratio",
     "equal_opportunity_difference",
@@ -149,7 +150,10 @@ class FairnessReport:
     """Result of :func:`fairness_report`; every number JSON-able through :meth:`to_dict`.
 
     ``by_group[metric]`` lists one value per group (aligned with ``groups``);
-    ``disparities[method][name] = {"value": v, "ci": [lo, hi]}``.
+    ``disparities[method][name] = {"value": v, "ci": [lo, hi]}``. ``verdict`` is a
+    sentence when the predictions cannot show a disparity at all (one predicted class for
+    every row, or one true class), so zeros are not read as "fair"; it is also the first
+    of ``notes``.
     """
 
     groups: list[str]
@@ -167,11 +171,38 @@ class FairnessReport:
     weighted: bool
     ramaswamy: RamaswamyReport | None = None
     notes: list[str] = field(default_factory=list)
+    verdict: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "ramaswamy"}
         out["ramaswamy"] = None if self.ramaswamy is None else self.ramaswamy.to_dict()
         return out
+
+
+def degenerate_predictions(y_true: Any, y_pred: Any) -> str | None:
+    """Why these predictions cannot show a group disparity, or ``None``.
+
+    A classifier that predicts one class for every row has equal selection rates in every
+    group by construction (demographic-parity difference 0, ratio 1): that is no evidence
+    of fairness. One true class makes TPR or FPR undefined in every group.
+
+    >>> degenerate_predictions([0, 1, 1], [1, 1, 1])  # doctest: +ELLIPSIS
+    'the classifier predicts 1 for all 3 rows: ...'
+    >>> degenerate_predictions([0, 1], [0, 1]) is None
+    True
+    """
+    pred = np.asarray(y_pred).ravel()
+    true = np.asarray(y_true).ravel()
+    if len(pred) and (pred == pred[0]).all():
+        return (f"the classifier predicts {pred.tolist()[0]!r} for all {len(pred)} rows: every group "
+                f"gets the same selection rate by construction, so a zero demographic-parity "
+                f"difference (and any equal rate) does not mean the classifier is fair; it "
+                f"does not discriminate at all (untrained or constant?)")
+    if len(true) and (true == true[0]).all():
+        return (f"y_true holds one class ({true.tolist()[0]!r}) in all {len(true)} rows: "
+                f"{'FPR' if true[0] else 'TPR'} and the equalized-odds / equal-opportunity "
+                f"metrics that need it are undefined (NaN), not zero")
+    return None
 
 
 def fairness_report(y_true: Any, y_pred: Any, *, sensitive_features: Any,
@@ -225,7 +256,8 @@ def fairness_report(y_true: Any, y_pred: Any, *, sensitive_features: Any,
                 lo, hi = _quantiles(samples[name], ci_level)
                 ci = [float(lo), float(hi)]
             disp[method][name] = {"value": float(point[name][0]), "ci": ci}
-    notes: list[str] = []
+    verdict = degenerate_predictions(y_true, y_pred)
+    notes: list[str] = [verdict] if verdict else []
     ram = None
     if y_score is not None:
         if G == 2:
@@ -241,4 +273,5 @@ def fairness_report(y_true: Any, y_pred: Any, *, sensitive_features: Any,
         counts=[int(c) for c in frame.counts], overall=frame.overall, overall_ci=overall_ci,
         by_group={m: v.tolist() for m, v in frame.by_group.items()}, by_group_ci=by_group_ci,
         disparities=disp, n=int(frame.counts.sum()), n_boot=n_boot, ci_level=ci_level,
-        seed=seed, weighted=sample_weight is not None, ramaswamy=ram, notes=notes)
+        seed=seed, weighted=sample_weight is not None, ramaswamy=ram, notes=notes,
+        verdict=verdict)

@@ -60,7 +60,7 @@ from biaslens.audit.steer_reference import DataComparison, compare_with_data
 from biaslens.errors import BiasLensError, DataError
 from biaslens.names import canonical_name
 from biaslens.io import json_float, json_floats
-from biaslens.options import resolve_options
+from biaslens.options import OPEN_UNIT, CheckedOptions, Range, resolve_options
 from biaslens.precision import Precision, autocast, resolve_precision
 from biaslens.stats import (bootstrap_ci, katz_ratio_ci, newcombe_diff_ci, rogan_gladen,
                             row_bincount, share_correction, wilson_ci)
@@ -235,6 +235,9 @@ class PopulationResult:
     #: against slopes across the reference images (``data_*``); None without a reference
     associations: DataComparison | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    #: sentences saying when the labels cannot support the comparison (one label vector
+    #: for every face, a group column with one value), so 0/1 shares are not read as facts
+    warnings: list[str] = field(default_factory=list)
 
     def ranked_associations(self, k: int | None = None) -> list[int]:
         """Non-target attribute indices by |excess| of the association comparison, largest
@@ -295,12 +298,16 @@ class PopulationResult:
                 k.replace("path_", "generated_"): v
                 for k, v in self.associations.to_dict().items()},
             "settings": dict(self.settings),
+            "warnings": list(self.warnings),
         }
 
 
 @dataclass(frozen=True)
-class PopulationOptions:
+class PopulationOptions(CheckedOptions):
     """Options of :func:`population_audit` (its ``**overrides`` name these fields)."""
+
+    RANGES = {"n": Range(2), "batch_size": Range(1), "seed": Range(0), "n_boot": Range(0),
+              "level": OPEN_UNIT, "fdr": OPEN_UNIT}
 
     n: int = 10000                        # generated samples
     batch_size: int = 512                 # generation and labelling batch
@@ -313,6 +320,28 @@ class PopulationOptions:
     reference_name: str = "reference"     # what the reference images are, for the report
     fdr: float = 0.05                     # Benjamini–Hochberg rate of the association test
     precision: Precision = "auto"         # model passes: auto | fp32 | bf16 (biaslens.precision)
+
+
+def label_warnings(pred: np.ndarray, names: Sequence[str], groups: Sequence[str]
+                   ) -> list[str]:
+    """Sentences for degenerate classifier labels of generated faces ``pred`` ``(n, A)``.
+
+    >>> label_warnings(np.zeros((5, 2), bool), ["Male", "Young"], ["Male"])[0][:58]
+    'the classifier gives all 5 generated faces the same labels'
+    """
+    n = len(pred)
+    if n and (pred == pred[0]).all():
+        return [f"the classifier gives all {n} generated faces the same labels (constant "
+                f"output?): every share is 0 or 1 by construction, and the ratios, "
+                f"differences and discrepancies say nothing about the generator"]
+    out = []
+    for g in groups:
+        col = pred[:, list(names).index(g)]
+        if n and (col == col[0]).all():
+            out.append(f"every generated face is labelled {'' if col[0] else 'not '}{g}: "
+                       f"the groups of {g} cannot be compared (a collapsed generator or a "
+                       f"classifier that outputs one class)")
+    return out
 
 
 def _discrepancies(q: np.ndarray, q_data: np.ndarray) -> dict[str, np.ndarray]:
@@ -351,8 +380,6 @@ def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np
     n, batch_size, groups, seed, device = (opts.n, opts.batch_size, opts.groups, opts.seed,
                                            opts.device)
     n_boot, level, association_target = opts.n_boot, opts.level, opts.association_target
-    if n < 2:
-        raise BiasLensError(f"need n >= 2 generated samples; got {n}")
     data = np.asarray(data_attrs).astype(bool)
     data_names = list(attribute_names)
     if data.ndim != 2 or data.shape[1] != len(data_names) or len(data) == 0:
@@ -500,7 +527,7 @@ def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np
         group_share_ci=share_ci, discrepancy=disc, discrepancy_ci=disc_ci,
         group_prevalence_generated=gp_gen, group_prevalence_data=gp_data,
         condition_agreement=agreement, association_target=assoc_name,
-        associations=associations,
+        associations=associations, warnings=label_warnings(pred, names, group_names),
         settings={"n": n, "batch_size": batch_size, "groups": group_names, "seed": seed,
                   "n_boot": n_boot, "level": level, "device": str(device),
                   "conditional": condition is not None, "precision": precision})

@@ -47,7 +47,7 @@ from biaslens.precision import Precision, autocast, resolve_precision
 from biaslens.tensors import predict_logits, to_model_pixels, to_uint8_numpy
 from biaslens.errors import BiasLensError, DataError
 from biaslens.names import canonical_name
-from biaslens.options import resolve_options
+from biaslens.options import OPEN_UNIT, CheckedOptions, Range, resolve_options
 from biaslens.stats import bootstrap_ci, wilson_ci
 
 __all__ = ["ReconstructOptions", "ReconstructResult", "balanced_sample", "reconstruct_audit",
@@ -213,8 +213,11 @@ def _label(names: Sequence[str], cell: Sequence[int]) -> str:
 
 
 @dataclass(frozen=True)
-class ReconstructOptions:
+class ReconstructOptions(CheckedOptions):
     """Options of :func:`reconstruct_audit` (its ``**overrides`` name these fields)."""
+
+    RANGES = {"per_group": Range(1), "batch_size": Range(1), "n_boot": Range(0),
+              "level": OPEN_UNIT, "n_show": Range(0), "seed": Range(0)}
 
     groups: Sequence[str] = ("Male", "skin_type")  # group columns crossed into groups
     per_group: int = 200                  # images per group (fewer if it is smaller)

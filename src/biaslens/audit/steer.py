@@ -56,7 +56,7 @@ from biaslens.errors import BiasLensError
 from biaslens.io import json_float, json_floats
 from biaslens.models.inference import inference_copy
 from biaslens.names import display_name, resolve_attribute
-from biaslens.options import resolve_options
+from biaslens.options import OPEN_UNIT, POSITIVE, CheckedOptions, Range, resolve_options
 from biaslens.precision import Precision, autocast, resolve_precision
 from biaslens.stats import benjamini_hochberg, bootstrap_ci, row_bincount
 from biaslens.tensors import frozen, predict_logits, to_uint8
@@ -74,6 +74,8 @@ __all__ = [
     "parse_step_size",
     "covariance_ranking",
     "covariance_statistics",
+    "PracticalEffect",
+    "practical_effect",
     "steer_audit",
     "steer_history",
     "steering_objective",
@@ -89,8 +91,11 @@ _DIRECTIONS: dict[str, tuple[int, ...]] = {"+": (1,), "-": (-1,), "both": (1, -1
 
 
 @dataclass(frozen=True)
-class SteerOptions:
-    """Settings of a steering audit (:func:`steer_audit`, :func:`steer_history`)."""
+class SteerOptions(CheckedOptions):
+    """Settings of a steering audit (:func:`steer_audit`, :func:`steer_history`).
+
+    Ranges (``RANGES``) and choices (``CHOICES``) are checked when the object is made.
+    """
 
     n_samples: int = 256                # n noise vectors (images), each steered
     steps: int = 30                     # K gradient steps per pass
@@ -105,9 +110,18 @@ class SteerOptions:
     test: Literal["t", "signflip"] = "t"  # per-image test of each covariance
     seed: int = 0                       # seeds the noise Z0 and the resampling
     device: str | torch.device = "cpu"  # where the (copied) models run
-    n_show: int = 8                     # samples whose images are kept for the grid
+    n_show: int = 8                     # samples whose images are kept for the grid (0: none)
     keep_history: bool = True           # keep the (P·K, n, A) logit history in the result
     precision: Precision = "auto"       # model passes: auto | fp32 | bf16 (biaslens.precision)
+    min_target_change: float = 0.05     # logits; a target that moves less: nothing is flagged
+    min_correlation: float = 0.1        # |correlation| below this is not flagged, whatever q
+
+    RANGES = {"n_samples": Range(2), "steps": Range(1), "step_size": POSITIVE,
+              "disentangle": Range(0), "top_k": Range(1), "n_boot": Range(0),
+              "fdr": OPEN_UNIT, "seed": Range(0),
+              "n_show": Range(0), "min_target_change": Range(0), "min_correlation": Range(0, 1)}
+    CHOICES = {"direction": ("+", "-", "both"), "test": ("t", "signflip"),
+               "step_size": ("course", "calibrated")}
 
 
 # --------------------------------------------------------------------------- §2.1, §2.5
@@ -220,12 +234,7 @@ def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int
     progress : called as ``progress(step, steps)`` after each step (no host sync).
     """
     opts = resolve_options(SteerOptions, options, overrides, where="steer_history")
-    n_samples, steps, direction = opts.n_samples, opts.steps, opts.direction
-    if direction not in _DIRECTIONS:
-        raise BiasLensError(f"direction must be one of '+', '-', 'both'; got {direction!r}")
-    if steps < 1 or n_samples < 2:
-        raise BiasLensError(f"need steps >= 1 and n_samples >= 2; got steps={steps}, "
-                            f"n_samples={n_samples}")
+    n_samples, steps, direction = opts.n_samples, opts.steps, opts.direction  # ranges checked
     z_dim = getattr(generator, "z_dim", None)
     if not isinstance(z_dim, int):
         raise BiasLensError("the generator has no integer attribute 'z_dim' "
@@ -313,7 +322,7 @@ def steer_history(generator: nn.Module, classifier: nn.Module, target_index: int
             dtype=np.float32)
     h, wd = imgs_np.shape[2:4]
     images = imgs_np.reshape(steps, n_pass, n_show, h, wd, 3).transpose(1, 0, 2, 3, 4, 5)
-    images = images.reshape(-1, n_show, h, wd, 3)
+    images = images.reshape(n_pass * steps, n_show, h, wd, 3)  # n_show may be 0
     return SteerHistory(history=np.ascontiguousarray(history, dtype=np.float32),
                         initial=history[0].astype(np.float32, copy=True),
                         images=np.ascontiguousarray(images), push_signs=push, steps=steps,
@@ -601,6 +610,83 @@ def covariance_statistics(deltas: np.ndarray, target_index: int, sign: int = 1, 
                            significant=reject & mask, test=test)
 
 
+@dataclass
+class PracticalEffect:
+    """The practical-effect rule applied beside the statistical test.
+
+    The covariance test is scale-blind: when the generator barely reacts to the push
+    (an untrained or constant generator moves every logit by ~1e-6), tiny but consistent
+    covariances still reach q ≈ 1e-4. An attribute is therefore *flagged* only when
+
+    1. the target itself moved: the largest per-pass mean change of its logit from the
+       start to the last step is at least ``min_target_change`` (logits), and
+    2. the association is large enough to matter: ``|correlation| >= min_correlation``,
+    3. and it is significant after Benjamini–Hochberg.
+
+    ``target_change`` is ``(P,)``, the mean over images of the target's last-step logit
+    change in each pass (signed like the raw target logit); ``verdict`` says in words why
+    nothing was flagged when rule 1 fails, else ``None``.
+    """
+
+    min_target_change: float
+    min_correlation: float
+    target_change: np.ndarray
+    target_moved: bool
+    n_statistical: int          # attributes significant after BH alone
+    n_flagged: int              # ... that also pass the practical rules
+    verdict: str | None = None
+
+    @property
+    def rule(self) -> str:
+        """The rule in one line, for tables and reports."""
+        return (f"flagged = BH-significant and |correlation| >= {self.min_correlation:g}, "
+                f"and only if the target's logit moved by >= {self.min_target_change:g}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (undefined numbers as ``None``)."""
+        return {"rule": self.rule, "min_target_change": self.min_target_change,
+                "min_correlation": self.min_correlation,
+                "target_change": json_floats(self.target_change),
+                "target_moved": self.target_moved, "n_statistical": self.n_statistical,
+                "n_flagged": self.n_flagged, "verdict": self.verdict}
+
+
+def practical_effect(stats: SteerStatistics, target_change: np.ndarray, target: str, *,
+                     min_target_change: float = 0.05, min_correlation: float = 0.1
+                     ) -> tuple[np.ndarray, PracticalEffect]:
+    """Apply the practical-effect rule (:class:`PracticalEffect`) to ``stats``.
+
+    Returns ``(flagged, effect)``: ``flagged`` is ``stats.significant`` restricted to
+    attributes with ``|correlation| >= min_correlation`` (NaN never passes), and all
+    ``False`` when the target moved less than ``min_target_change`` logits in every pass.
+
+    >>> st = SteerStatistics(*(np.array([1.0, 0.5, 0.05]),) * 2, *(np.zeros(3),) * 6,
+    ...                      significant=np.array([False, True, True]), test="t")
+    >>> flagged, eff = practical_effect(st, np.array([2.0]), "Male")
+    >>> flagged.tolist(), eff.n_statistical, eff.verdict
+    ([False, True, False], 2, None)
+    >>> practical_effect(st, np.array([1e-6]), "Male")[1].verdict  # doctest: +ELLIPSIS
+    'the target Male barely moved along the path (largest mean logit change 1e-06 < ...'
+    """
+    change = np.asarray(target_change, dtype=np.float64)
+    moved_by = float(np.nanmax(np.abs(change))) if change.size else 0.0
+    moved = bool(np.isfinite(moved_by) and moved_by >= min_target_change)
+    with np.errstate(invalid="ignore"):
+        large = np.abs(stats.correlation) >= min_correlation  # NaN -> False
+    flagged = np.asarray(stats.significant, dtype=bool) & large & moved
+    verdict = None
+    if not moved:
+        verdict = (f"the target {target} barely moved along the path (largest mean logit "
+                   f"change {moved_by:.3g} < min_target_change {min_target_change:g}): the "
+                   f"generator does not respond to the push (untrained or constant?), so no "
+                   f"attribute is flagged")
+    effect = PracticalEffect(min_target_change=float(min_target_change),
+                             min_correlation=float(min_correlation), target_change=change,
+                             target_moved=moved, n_statistical=int(stats.significant.sum()),
+                             n_flagged=int(flagged.sum()), verdict=verdict)
+    return flagged, effect
+
+
 # --------------------------------------------------------------------------- the audit
 
 
@@ -616,7 +702,8 @@ class RankedAttribute:
     correlation: float
     p_value: float
     q_value: float
-    significant: bool
+    significant: bool                   # flagged: statistical and practical rules
+    statistically_significant: bool = False  # BH alone
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (undefined numbers as ``None``)."""
@@ -634,6 +721,10 @@ class SteerResult(SteerStatistics):
     ``(P·K, n, A)`` raw logits (``None`` if not kept); ``images`` is
     ``(P·K, n_show, H, W, 3)`` uint8; ``mean_change`` is ``(P, A)``, the mean over
     images of the last recorded logits minus the start, per pass.
+
+    ``significant`` holds the *flagged* attributes: significant after Benjamini–Hochberg
+    (``statistically_significant``) and passing the practical-effect rule ``practical``
+    (:class:`PracticalEffect`: the target moved, ``|correlation|`` large enough).
     """
 
     target: str
@@ -660,6 +751,8 @@ class SteerResult(SteerStatistics):
     elapsed_s: float = 0.0
     data: DataComparison | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    statistically_significant: np.ndarray | None = None
+    practical: PracticalEffect | None = None
 
     @property
     def image_steps_per_s(self) -> float:
@@ -680,6 +773,9 @@ class SteerResult(SteerStatistics):
                 "accumulate_grad": self.accumulate_grad, "disentangle": self.disentangle,
                 "seed": self.seed, "test": self.test, "fdr": self.fdr, "n_boot": self.n_boot,
                 "precision": self.precision,
+                **({"min_target_change": self.practical.min_target_change,
+                    "min_correlation": self.practical.min_correlation}
+                   if self.practical is not None else {}),
             },
             "ranked": [r.to_dict() for r in self.ranked],
             "covariance": json_floats(self.covariance),
@@ -691,6 +787,10 @@ class SteerResult(SteerStatistics):
             "p_values": json_floats(self.p_values),
             "q_values": json_floats(self.q_values),
             "significant": [bool(v) for v in self.significant],
+            "statistically_significant": (
+                [bool(v) for v in self.statistically_significant]
+                if self.statistically_significant is not None else None),
+            "practical_effect": self.practical.to_dict() if self.practical is not None else None,
             "mean_change": [json_floats(row) for row in self.mean_change],
             "target_probability": (None if self.target_probability is None else
                                    [json_floats(row) for row in self.target_probability]),
@@ -728,7 +828,12 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
         ``seed`` (the noise and the resampling); ``device`` (``"cpu"``, ``"cuda"``, …:
         the models are *copied* there by :func:`biaslens.models.inference.inference_copy`
         — frozen, eval mode, BatchNorm folded, channels_last — and the caller's models
-        are left untouched); ``n_show`` (samples whose images are kept for the grid);
+        are left untouched); ``n_show`` (samples whose images are kept for the grid; 0:
+        none); ``min_target_change``, ``min_correlation`` (the practical-effect rule of
+        :class:`PracticalEffect`: nothing is flagged unless the target's logit moves by at
+        least ``min_target_change``, and only attributes with ``|correlation| >=
+        min_correlation``; ``significant`` is the flagged set, ``statistically_significant``
+        the BH set);
         ``keep_history`` (keep the ``(P·K, n, A)`` logit history); ``precision``
         (``"auto"``, ``"fp32"`` or ``"bf16"``: bf16 autocast of the model passes; auto
         picks bf16 on a CUDA GPU or a CPU with bf16 matrix units; statistics are always
@@ -769,8 +874,6 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
                                 f"{exc}") from None
     else:
         t_guide, sign_guide = t, sign
-    if opts.disentangle < 0:
-        raise BiasLensError(f"disentangle must be >= 0; got {opts.disentangle}")
     calibration = None
     if opts.step_size == "calibrated":
         calibration = calibrate_step(generator, classifier, t_guide, opts, sign=sign_guide,
@@ -784,14 +887,20 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
     deltas = run.history - run.initial[None]  # D = H − L0, per image from its own start
     st = covariance_statistics(deltas, t, sign, n_boot=opts.n_boot, fdr=opts.fdr,
                                seed=opts.seed, test=opts.test)
+    n_pass, steps, n = len(run.push_signs), opts.steps, opts.n_samples
+    last = deltas.reshape(n_pass, steps, n, -1)[:, -1]  # (P, n, A)
+    statistical = st.significant
+    flagged, practical = practical_effect(
+        st, last[:, :, t].mean(axis=1), display_name(t, sign, names),
+        min_target_change=opts.min_target_change, min_correlation=opts.min_correlation)
+    st.significant = flagged
     order, _ = covariance_ranking(deltas, t, opts.top_k)
     ranked = [RankedAttribute(name=names[j], index=int(j), covariance=float(st.covariance[j]),
                               ci_low=float(st.ci_low[j]), ci_high=float(st.ci_high[j]),
                               correlation=float(st.correlation[j]),
                               p_value=float(st.p_values[j]), q_value=float(st.q_values[j]),
-                              significant=bool(st.significant[j])) for j in order]
-    n_pass, steps, n = len(run.push_signs), opts.steps, opts.n_samples
-    last = deltas.reshape(n_pass, steps, n, -1)[:, -1]  # (P, n, A)
+                              significant=bool(flagged[j]),
+                              statistically_significant=bool(statistical[j])) for j in order]
     data = None
     if reference is not None:
         dev = torch.device(opts.device)
@@ -823,4 +932,5 @@ def steer_audit(generator: nn.Module, classifier: nn.Module, target: str = "Male
         mean_change=last.mean(axis=1), target_probability=target_probability,
         images=run.images,
         history=run.history if opts.keep_history else None, initial=run.initial,
-        elapsed_s=run.elapsed_s, data=data, extra=extra)
+        elapsed_s=run.elapsed_s, data=data, extra=extra,
+        statistically_significant=statistical, practical=practical)

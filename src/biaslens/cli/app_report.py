@@ -15,14 +15,14 @@ from pathlib import Path
 
 import typer
 
-from biaslens.cli._common import console, err_console
+from biaslens.cli._common import REPORT, console, err_console, ranged
 from biaslens.errors import BiasLensError
 
 __all__ = ["app_command", "report_command"]
 
 
 def app_command(
-    port: int = typer.Option(8501, help="Port of the local server."),
+    port: int = typer.Option(8501, help="Port of the local server.", min=1, max=65535),
     generator: Path = typer.Option(None, help="Preset generator checkpoint (default: shipped)."),
     classifier: Path = typer.Option(None, help="Preset classifier checkpoint."),
     cvae: Path = typer.Option(None, help="Preset conditional-VAE checkpoint."),
@@ -71,11 +71,14 @@ def report_command(
     classifier: Path = typer.Option(None, help="Classifier checkpoint (default: shipped)."),
     cache: Path = typer.Option(None, help="Cache of a run folder (default: from its "
                                "config.json)."),
-    steer_n: int = typer.Option(64, help="Faces per steering target."),
-    steps: int = typer.Option(20, help="Steering steps."),
-    population_n: int = typer.Option(1000, help="Generated faces for the population audit."),
-    n_boot: int = typer.Option(300, help="Bootstrap resamples for every CI."),
-    seed: int = typer.Option(0, help="Seed of every audit."),
+    steer_n: int = typer.Option(64, help="Faces per steering target.",
+                                callback=ranged(REPORT, "steer_n")),
+    steps: int = typer.Option(20, help="Steering steps.", callback=ranged(REPORT, "steer_steps")),
+    population_n: int = typer.Option(1000, help="Generated faces for the population audit.",
+                                     callback=ranged(REPORT, "population_n")),
+    n_boot: int = typer.Option(300, help="Bootstrap resamples for every CI.",
+                               callback=ranged(REPORT, "n_boot")),
+    seed: int = typer.Option(0, help="Seed of every audit.", callback=ranged(REPORT, "seed")),
     precision: str = typer.Option("auto", help="auto, fp32 or bf16: precision of the model "
                                   "passes (auto = bf16 on a CPU with bf16 units)."),
 ) -> None:

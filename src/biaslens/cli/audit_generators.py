@@ -25,7 +25,9 @@ from typing import Any
 
 import typer
 
-from biaslens.cli._common import audit_app, console, err_console, experiment_app
+from biaslens.cli._common import (
+    COUNTERFACTUAL, POPULATION, RATIO_SWEEP, RECONSTRUCT, audit_app, console, err_console,
+    experiment_app, ranged)
 from biaslens.errors import BiasLensError
 from biaslens.io import write_json
 from biaslens.pipelines.inputs import load_for_role, model_path
@@ -71,21 +73,25 @@ def population_cmd(
     generator: Path = typer.Option(None, help="Generator (or VAE/CVAE) checkpoint."),
     classifier: Path = typer.Option(None, help="Attribute-classifier checkpoint or .pth."),
     cache: Path = _CACHE,
-    n: int = typer.Option(10000, "--n", help="Generated samples."),
-    batch_size: int = typer.Option(512, help="Generation batch size."),
+    n: int = typer.Option(10000, "--n", help="Generated samples.",
+                          callback=ranged(POPULATION, "n")),
+    batch_size: int = typer.Option(512, help="Generation batch size.",
+                                   callback=ranged(POPULATION, "batch_size")),
     groups: str = typer.Option("Male", help="Comma-separated attributes crossed into groups."),
     split: str = typer.Option("train", help="Data rows to compare with (train/val/test/all)."),
     correct: bool = typer.Option(True, help="Rogan–Gladen correction with the classifier's "
                                  "TPR/FPR on the cache's val split."),
-    n_boot: int = typer.Option(1000, help="Bootstrap resamples."),
+    n_boot: int = typer.Option(1000, help="Bootstrap resamples.",
+                               callback=ranged(POPULATION, "n_boot")),
     associations: str = typer.Option(
         "auto", help="Compare every attribute's association with this attribute in "
         "generated vs real faces of --split ('auto': the first --groups column, skipped "
         "when --n-boot < 50; 'none': skip)."),
     reference_n: int = typer.Option(2000, help="Real faces sampled for the association "
-                                     "comparison."),
-    top_k: int = typer.Option(20, help="Attributes in the table and chart."),
-    seed: int = typer.Option(0, help="Seed of the noise and the resampling."),
+                                     "comparison.", min=10),
+    top_k: int = typer.Option(20, help="Attributes in the table and chart.", min=1),
+    seed: int = typer.Option(0, help="Seed of the noise and the resampling.",
+                             callback=ranged(POPULATION, "seed")),
     device: str = _DEVICE,
     precision: str = _PRECISION,
     out: Path = typer.Option(Path("population-out"), help="Output folder."),
@@ -128,6 +134,8 @@ def population_cmd(
     console.print(f"groups {', '.join(result.group_labels)}: fairness discrepancy L2 to data "
                   f"{d['l2_to_data']:.3f}, to uniform {d['l2_to_uniform']:.3f}")
     console.print(f"note: {result.correction_note}")
+    for warning in result.warnings:   # degenerate labels: say so, not a table read as fair
+        console.print(f"[bold yellow]warning:[/] {warning}")
     console.print(f"wrote {out}/population.json, population.png")
 
 
@@ -138,12 +146,16 @@ def reconstruct_cmd(
     cache: Path = _CACHE,
     groups: str = typer.Option("Male,skin_type", help="Comma-separated group columns "
                                "(attributes or cache group names)."),
-    per_group: int = typer.Option(200, help="Images per intersectional group."),
+    per_group: int = typer.Option(200, help="Images per intersectional group.",
+                                  callback=ranged(RECONSTRUCT, "per_group")),
     split: str = typer.Option("test", help="Rows to sample from (train/val/test/all); "
                               "without --cache all rows of a synthesized balanced set."),
-    n_boot: int = typer.Option(1000, help="Bootstrap resamples."),
-    n_show: int = typer.Option(4, help="Example pairs per group in the picture."),
-    seed: int = typer.Option(0, help="Seed of the sampling and the resampling."),
+    n_boot: int = typer.Option(1000, help="Bootstrap resamples.",
+                               callback=ranged(RECONSTRUCT, "n_boot")),
+    n_show: int = typer.Option(4, help="Example pairs per group in the picture.",
+                               callback=ranged(RECONSTRUCT, "n_show")),
+    seed: int = typer.Option(0, help="Seed of the sampling and the resampling.",
+                             callback=ranged(RECONSTRUCT, "seed")),
     device: str = _DEVICE,
     precision: str = _PRECISION,
     out: Path = typer.Option(Path("reconstruct-out"), help="Output folder."),
@@ -189,13 +201,19 @@ def counterfactual_cmd(
     condition: str = typer.Option("Male", help="Condition to flip."),
     groups: str = typer.Option("Male", help="Comma-separated group columns for the "
                                "per-group flip rates."),
-    n: int = typer.Option(512, "--n", help="Images audited."),
-    scale: float = typer.Option(2.0, help="Scaled variant: decode with c + scale·(c' − c)."),
+    n: int = typer.Option(512, "--n", help="Images audited.",
+                          callback=ranged(COUNTERFACTUAL, "n")),
+    scale: float = typer.Option(2.0, help="Scaled variant: decode with c + scale·(c' − c).",
+                                callback=ranged(COUNTERFACTUAL, "scale")),
     split: str = typer.Option("test", help="Rows to sample from (train/val/test/all)."),
-    n_boot: int = typer.Option(1000, help="Bootstrap resamples."),
-    top_k: int = typer.Option(10, help="Attributes in each 'what else changes' ranking."),
-    n_show: int = typer.Option(8, help="Rows in the before/after picture."),
-    seed: int = typer.Option(0, help="Seed of the sampling and the resampling."),
+    n_boot: int = typer.Option(1000, help="Bootstrap resamples.",
+                               callback=ranged(COUNTERFACTUAL, "n_boot")),
+    top_k: int = typer.Option(10, help="Attributes in each 'what else changes' ranking.",
+                              callback=ranged(COUNTERFACTUAL, "top_k")),
+    n_show: int = typer.Option(8, help="Rows in the before/after picture.",
+                               callback=ranged(COUNTERFACTUAL, "n_show")),
+    seed: int = typer.Option(0, help="Seed of the sampling and the resampling.",
+                             callback=ranged(COUNTERFACTUAL, "seed")),
     device: str = _DEVICE,
     precision: str = _PRECISION,
     out: Path = typer.Option(Path("counterfactual-out"), help="Output folder."),
@@ -234,18 +252,24 @@ def ratio_sweep_cmd(
     classifier: Path = typer.Option(None, help="Attribute classifier labelling the samples."),
     attribute: str = typer.Option("Male", help="Swept attribute."),
     world: str = typer.Option("celeba", help="Base world preset."),
-    n_data: int = typer.Option(2000, help="Faces per synthetic training set."),
-    size: int = typer.Option(64, help="Image side."),
-    n: int = typer.Option(4000, "--n", help="Generated samples per share."),
-    steps: int = typer.Option(2000, help="Training steps per share."),
-    batch_size: int = typer.Option(64, help="Training batch size."),
+    n_data: int = typer.Option(2000, help="Faces per synthetic training set.",
+                               callback=ranged(RATIO_SWEEP, "n_data")),
+    size: int = typer.Option(64, help="Image side.", callback=ranged(RATIO_SWEEP, "size")),
+    n: int = typer.Option(4000, "--n", help="Generated samples per share.",
+                          callback=ranged(RATIO_SWEEP, "n")),
+    steps: int = typer.Option(2000, help="Training steps per share.",
+                              callback=ranged(RATIO_SWEEP, "steps")),
+    batch_size: int = typer.Option(64, help="Training batch size.",
+                                   callback=ranged(RATIO_SWEEP, "batch_size")),
     model_config: str = typer.Option("{}", help="Model constructor arguments as JSON, "
                                      "e.g. '{\"hidden_dim\": 16}'."),
     train_config: str = typer.Option("{}", help="Extra training keywords as JSON, e.g. "
                                      "'{\"beta\": 0.001, \"lr\": 0.0005}'."),
     correct: bool = typer.Option(True, help="Rogan–Gladen correction (val-split rates)."),
-    n_boot: int = typer.Option(200, help="Bootstrap resamples per audit."),
-    seed: int = typer.Option(0, help="Seed of data, training and sampling."),
+    n_boot: int = typer.Option(200, help="Bootstrap resamples per audit.",
+                               callback=ranged(RATIO_SWEEP, "n_boot")),
+    seed: int = typer.Option(0, help="Seed of data, training and sampling.",
+                             callback=ranged(RATIO_SWEEP, "seed")),
     device: str = _DEVICE,
     out: Path = typer.Option(Path("ratio-sweep-out"), help="Output folder."),
     json_flag: bool = _JSON,

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import typer
 
-from biaslens.cli._common import audit_app, console, err_console
+from biaslens.cli._common import (
+    STEER,
+    audit_app,
+    console,
+    err_console,
+    ranged,
+    step_size_option,
+)
 from biaslens.io import write_json
 
 
@@ -30,29 +37,43 @@ def steer_cmd(
                                   "slopes with: a cache folder, 'world[:PRESET]' or 'none'; "
                                   "'auto' = the default world for the shipped models (with "
                                   "--n-boot >= 50), else none."),
-    reference_n: int = typer.Option(2000, help="Reference images used (sampled, seeded)."),
-    n: int = typer.Option(256, "--n", help="Number of noise vectors (images)."),
-    steps: int = typer.Option(30, help="Gradient steps per direction."),
+    reference_n: int = typer.Option(2000, help="Reference images used (sampled, seeded).", min=10),
+    n: int = typer.Option(256, "--n", help="Number of noise vectors (images).",
+                          callback=ranged(STEER, "n_samples")),
+    steps: int = typer.Option(30, help="Gradient steps per direction.",
+                              callback=ranged(STEER, "steps")),
     step_size: str = typer.Option("course", help="Step size w: a number, 'course' (1/steps, "
                                   "the GANs course's rule) or 'calibrated' (the step under "
-                                  "which the target's mean probability crosses 0.2 → 0.8)."),
+                                  "which the target's mean probability crosses 0.2 → 0.8).",
+                                  callback=step_size_option),
     direction: str = typer.Option("both", help="'+', '-' or 'both' (+ then -)."),
     accumulate_grad: bool = typer.Option(False, help="Course-compatible accumulated "
                                          "gradient (the notebooks never clear z.grad)."),
     disentangle: float = typer.Option(0.0, help="Penalty λ on the change of the other "
-                                      "attributes (0 = plain steering)."),
-    top_k: int = typer.Option(10, help="Rows in the ranked table."),
-    n_boot: int = typer.Option(1000, help="Bootstrap resamples over images for the CIs."),
-    fdr: float = typer.Option(0.05, help="Benjamini–Hochberg false-discovery rate."),
+                                      "attributes (0 = plain steering).",
+                                      callback=ranged(STEER, "disentangle")),
+    top_k: int = typer.Option(10, help="Rows in the ranked table.",
+                              callback=ranged(STEER, "top_k")),
+    n_boot: int = typer.Option(1000, help="Bootstrap resamples over images for the CIs.",
+                               callback=ranged(STEER, "n_boot")),
+    fdr: float = typer.Option(0.05, help="Benjamini–Hochberg false-discovery rate.",
+                              callback=ranged(STEER, "fdr")),
     test: str = typer.Option("t", help="Per-image test: 't' or 'signflip'."),
-    seed: int = typer.Option(0, help="Seed of the noise and the resampling."),
+    min_target_change: float = typer.Option(
+        0.05, help="Flag nothing unless the target's logit moves at least this much "
+        "(practical-effect rule).", callback=ranged(STEER, "min_target_change")),
+    min_correlation: float = typer.Option(
+        0.1, help="Flag only attributes with |correlation| >= this (practical-effect "
+        "rule).", callback=ranged(STEER, "min_correlation")),
+    seed: int = typer.Option(0, help="Seed of the noise and the resampling.",
+                             callback=ranged(STEER, "seed")),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     precision: str = typer.Option("auto", help="auto, fp32 or bf16 (bf16 autocast of the "
                                   "model passes; auto = bf16 on a CUDA GPU or a CPU with "
                                   "bf16 units)."),
-    n_show: int = typer.Option(8, help="Samples shown in the image grid."),
+    n_show: int = typer.Option(8, help="Samples shown in the image grid.", min=1),
     columns: int = typer.Option(9, help="Columns of the image grid (evenly spaced steps "
-                                "along the path, both ends included)."),
+                                "along the path, both ends included).", min=2),
     out: Path = typer.Option(Path("steer-out"), help="Output folder."),
     json_flag: bool = typer.Option(False, "--json", help="Print the JSON result instead "
                                    "of the table."),
@@ -70,6 +91,7 @@ def steer_cmd(
                          steps=steps, step_size=parse_step_size(step_size), direction=direction,
                          accumulate_grad=accumulate_grad, disentangle=disentangle,
                          top_k=top_k, n_boot=n_boot, fdr=fdr, test=test, seed=seed,
+                         min_target_change=min_target_change, min_correlation=min_correlation,
                          device=device, n_show=n_show, precision=precision)
     if dry_run:
         console.print_json(json.dumps({**plan.settings(), "columns": columns, "out": str(out)}))

@@ -18,18 +18,21 @@ from pathlib import Path
 
 import typer
 
-from biaslens.cli._common import console
+from biaslens.cli._common import STEER, console, ranged, step_size_option
 
 
 def demo_cmd(
     out: Path = typer.Option(Path("demo-out"), help="Folder for the demo outputs."),
     target: str = typer.Option("-Male", help="Steering target (negation allowed)."),
-    n: int = typer.Option(2000, help="Faces in the synthetic dataset."),
-    n_steer: int = typer.Option(128, help="Noise vectors to steer."),
-    steps: int = typer.Option(20, help="Steering steps per direction."),
+    n: int = typer.Option(2000, help="Faces in the synthetic dataset.", min=1),
+    n_steer: int = typer.Option(128, help="Noise vectors to steer.",
+                                callback=ranged(STEER, "n_samples")),
+    steps: int = typer.Option(20, help="Steering steps per direction.",
+                              callback=ranged(STEER, "steps")),
     step_size: str = typer.Option("calibrated", help="Steering step: 'calibrated' (P(target) "
-                                  "crosses 0.2 → 0.8), 'course' (1/steps) or a number."),
-    seed: int = typer.Option(0, help="Seed."),
+                                  "crosses 0.2 → 0.8), 'course' (1/steps) or a number.",
+                                  callback=step_size_option),
+    seed: int = typer.Option(0, help="Seed.", callback=ranged(STEER, "seed")),
     generator: Path | None = typer.Option(None, help="Generator checkpoint (default: shipped)."),
     classifier: Path | None = typer.Option(None, help="Classifier checkpoint (default: shipped)."),
     precision: str = typer.Option("auto", help="Steering precision: auto, fp32 or bf16 "
@@ -41,7 +44,7 @@ def demo_cmd(
     OUT/steer_covariance.png and OUT/truth_score.json.
     """
     from biaslens.cli.data_world import show_dataset_demo
-    from biaslens.pipelines.demo import steering_demo
+    from biaslens.pipelines.demo import check_steering_demo, steering_demo
     from biaslens.report.figures import save_figure
     from biaslens.report.plots_steer import plot_covariance_bars, plot_steer_grid, steer_table
     from biaslens.report.tables import truth_score_table
@@ -50,6 +53,8 @@ def demo_cmd(
 
     step = parse_step_size(step_size)
     t0 = time.perf_counter()
+    check_steering_demo(target=target, n_steer=n_steer, steps=steps, seed=seed,
+                        generator=generator, classifier=classifier, precision=precision)
     console.rule("1. What is biased in the data")
     show_dataset_demo(out, n=n, seed=seed)
 

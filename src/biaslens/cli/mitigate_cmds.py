@@ -14,7 +14,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from biaslens.cli._common import console, experiment_app, mitigate_app
+from biaslens.cli._common import DBVAE, LATENT_AUG, console, experiment_app, mitigate_app, ranged
 from biaslens.errors import BiasLensError
 
 
@@ -36,16 +36,24 @@ def dbvae_cmd(
     cache: str = typer.Argument(None, help="Face/non-face cache (group column is_face); "
                                 "default: synthesize the default world."),
     out: Path = typer.Option(..., "--out", help="Run folder."),
-    epochs: int = typer.Option(2, help="Epochs of both detectors."),
-    n_faces: int = typer.Option(4000, help="Faces to synthesize (without CACHE)."),
-    n_nonfaces: int = typer.Option(4000, help="Non-faces to synthesize (without CACHE)."),
-    n_per_group: int = typer.Option(250, help="Balanced test faces per skin type × gender."),
-    bins: int = typer.Option(10, help="Latent histogram bins."),
-    smoothing: float = typer.Option(1e-3, help="Histogram smoothing α."),
-    latent_dim: int = typer.Option(100, help="DB-VAE latent size k."),
-    n_boot: int = typer.Option(1000, help="Bootstrap resamples."),
+    epochs: int = typer.Option(2, help="Epochs of both detectors.",
+                               callback=ranged(DBVAE, "epochs")),
+    n_faces: int = typer.Option(4000, help="Faces to synthesize (without CACHE).",
+                                callback=ranged(DBVAE, "n_faces")),
+    n_nonfaces: int = typer.Option(4000, help="Non-faces to synthesize (without CACHE).",
+                                   callback=ranged(DBVAE, "n_nonfaces")),
+    n_per_group: int = typer.Option(250, help="Balanced test faces per skin type × gender.",
+                                    callback=ranged(DBVAE, "n_per_group")),
+    bins: int = typer.Option(10, help="Latent histogram bins.", callback=ranged(DBVAE, "bins")),
+    smoothing: float = typer.Option(1e-3, help="Histogram smoothing α.",
+                                    callback=ranged(DBVAE, "smoothing")),
+    latent_dim: int = typer.Option(100, help="DB-VAE latent size k.",
+                                   callback=ranged(DBVAE, "latent_dim")),
+    n_boot: int = typer.Option(1000, help="Bootstrap resamples.",
+                               callback=ranged(DBVAE, "n_boot")),
     device: str = typer.Option("auto", help="auto | cpu | cuda."),
-    seed: int = typer.Option(0, help="Seed of data, weights, sampling and bootstrap."),
+    seed: int = typer.Option(0, help="Seed of data, weights, sampling and bootstrap.",
+                             callback=ranged(DBVAE, "seed")),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved config only."),
 ) -> None:
     """Train the standard CNN and the DB-VAE face detectors; compare them per group.
@@ -108,9 +116,12 @@ def _print_pair(res: dict[str, Any]) -> None:
 
 
 _COMMON = dict(
-    n_fit=typer.Option(10_000, help="z sampled to fit the hyperplanes."),
-    n_aug=typer.Option(10_000, help="Pairs (z, z') added to the training data."),
-    epochs=typer.Option(2, help="Epochs of each classifier."),
+    n_fit=typer.Option(10_000, help="z sampled to fit the hyperplanes.",
+                       callback=ranged(LATENT_AUG, "n_fit")),
+    n_aug=typer.Option(10_000, help="Pairs (z, z') added to the training data.",
+                       callback=ranged(LATENT_AUG, "n_aug")),
+    epochs=typer.Option(2, help="Epochs of each classifier.",
+                       callback=ranged(LATENT_AUG, "epochs")),
     arch=typer.Option("coursera_classifier", help="Target classifier architecture."),
 )
 
@@ -130,9 +141,10 @@ def latent_aug_cmd(
     variant: str = typer.Option("complementary", help="complementary | on_hyperplane | "
                                 "perp | perp_on_hyperplane."),
     method: str = typer.Option("svm", help="svm (LinearSVC) | logistic."),
-    n_boot: int = typer.Option(500, help="Bootstrap resamples."),
+    n_boot: int = typer.Option(500, help="Bootstrap resamples.",
+                               callback=ranged(LATENT_AUG, "n_boot")),
     device: str = typer.Option("cpu", help="cpu | cuda."),
-    seed: int = typer.Option(0, help="Seed."),
+    seed: int = typer.Option(0, help="Seed.", callback=ranged(LATENT_AUG, "seed")),
 ) -> None:
     """Ramaswamy et al. latent augmentation: baseline vs augmented classifier on CACHE.
 
@@ -163,14 +175,15 @@ def latent_aug_experiment_cmd(
     classifier: str = typer.Option(None, help="Labelling classifier (default: the baseline)."),
     toy: bool = typer.Option(False, "--toy", help="Planted world: WorldGenerator with "
                              "cos(target, protected) = --cosine; independent test world."),
-    cosine: float = typer.Option(0.8, help="Planted latent cosine (--toy)."),
-    n_real: int = typer.Option(2000, help="Real training faces (--toy)."),
+    cosine: float = typer.Option(0.8, help="Planted latent cosine (--toy).", min=-1.0, max=1.0),
+    n_real: int = typer.Option(2000, help="Real training faces (--toy).", min=1),
     out: Path = typer.Option(..., "--out", help="Run folder."),
     n_fit: int = _COMMON["n_fit"], n_aug: int = _COMMON["n_aug"],
     epochs: int = _COMMON["epochs"], arch: str = _COMMON["arch"],
-    n_boot: int = typer.Option(500, help="Bootstrap resamples."),
+    n_boot: int = typer.Option(500, help="Bootstrap resamples.",
+                               callback=ranged(LATENT_AUG, "n_boot")),
     device: str = typer.Option("cpu", help="cpu | cuda."),
-    seed: int = typer.Option(0, help="Seed."),
+    seed: int = typer.Option(0, help="Seed.", callback=ranged(LATENT_AUG, "seed")),
 ) -> None:
     """Baseline vs augmented over several targets; the paper's table (means per category).
 

@@ -16,20 +16,24 @@ from typing import Any, Optional
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from biaslens.cli._common import console, train_app
+from biaslens.cli._common import RUN, console, ranged, train_app
 from biaslens.errors import BiasLensError
+from biaslens.options import POSITIVE
 
 CacheArg = typer.Argument(None, help="Dataset cache folder (omit with --resume).")
 OutOpt = typer.Option(None, "--out", help="Run folder (default runs/<family>-seed<seed>).")
 ResumeOpt = typer.Option(None, "--resume", help="Continue the run in this folder exactly.")
 DryOpt = typer.Option(False, "--dry-run", help="Print the resolved config and exit.")
 DeviceOpt = typer.Option("auto", "--device", help="auto | cpu | cuda")
-StepsOpt = typer.Option(2000, help="Optimizer steps.")
-BatchOpt = typer.Option(128, help="Global batch size.")
-LogEveryOpt = typer.Option(50, help="metrics.jsonl line every N steps.")
-SampleEveryOpt = typer.Option(500, help="Sample grid every N steps (0: none).")
-CheckpointEveryOpt = typer.Option(1000, help="checkpoints/latest/ every N steps.")
-SeedOpt = typer.Option(0, help="Weights, data order and noise.")
+StepsOpt = typer.Option(2000, help="Optimizer steps.", callback=ranged(RUN, "steps"))
+BatchOpt = typer.Option(128, help="Global batch size.", callback=ranged(RUN, "batch_size"))
+LogEveryOpt = typer.Option(50, help="metrics.jsonl line every N steps.",
+                           callback=ranged(RUN, "log_every"))
+SampleEveryOpt = typer.Option(500, help="Sample grid every N steps (0: none).",
+                              callback=ranged(RUN, "sample_every"))
+CheckpointEveryOpt = typer.Option(1000, help="checkpoints/latest/ every N steps.",
+                                  callback=ranged(RUN, "checkpoint_every"))
+SeedOpt = typer.Option(0, help="Weights, data order and noise.", callback=ranged(RUN, "seed"))
 CompileOpt = typer.Option(False, "--compile", help="torch.compile the networks.")
 PrecisionOpt = typer.Option("auto", "--precision",
                             help="auto | fp32 | bf16 autocast (auto: bf16 on a CUDA GPU or a "
@@ -89,8 +93,10 @@ def gan_cmd(
     out: Optional[Path] = OutOpt,
     steps: int = StepsOpt,
     batch_size: int = BatchOpt,
-    lr: float = typer.Option(2e-4, help="Adam learning rate (G, and D unless --lr-d)."),
-    lr_d: Optional[float] = typer.Option(None, help="Adam learning rate of D."),
+    lr: float = typer.Option(2e-4, help="Adam learning rate (G, and D unless --lr-d).",
+                             callback=ranged(POSITIVE)),
+    lr_d: Optional[float] = typer.Option(None, help="Adam learning rate of D.",
+                                         callback=ranged(POSITIVE)),
     generator: str = typer.Option("coursera_dcgan_generator", help="Generator architecture."),
     discriminator: str = typer.Option("sn_dcgan_discriminator",
                                       help="Discriminator architecture (the course's: "
@@ -99,7 +105,7 @@ def gan_cmd(
     init: str = typer.Option("dcgan", help="'dcgan' (N(0, 0.02) convs) or 'default'."),
     ema_kimg: Optional[float] = typer.Option(
         None, help="Keep an EMA of G (half-life in thousands of images, e.g. 10); "
-        "saved as checkpoints/latest/generator_ema."),
+        "saved as checkpoints/latest/generator_ema.", callback=ranged(POSITIVE)),
     log_every: int = LogEveryOpt, sample_every: int = SampleEveryOpt,
     checkpoint_every: int = CheckpointEveryOpt, seed: int = SeedOpt,
     device: str = DeviceOpt, precision: str = PrecisionOpt, compile: bool = CompileOpt,
@@ -126,7 +132,8 @@ def classifier_cmd(
         None, "--attribute", help="Attribute to learn (repeat; default all)."),
     pos_weight: Optional[str] = typer.Option(None, help="'auto' = (1-p)/p clipped, or a number."),
     steps: int = StepsOpt, batch_size: int = BatchOpt,
-    lr: float = typer.Option(1e-3), eval_every: int = typer.Option(500),
+    lr: float = typer.Option(1e-3, callback=ranged(POSITIVE)),
+    eval_every: int = typer.Option(500, min=1),
     log_every: int = LogEveryOpt, checkpoint_every: int = CheckpointEveryOpt,
     seed: int = SeedOpt, device: str = DeviceOpt, precision: str = PrecisionOpt,
     compile: bool = CompileOpt, resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
@@ -154,7 +161,8 @@ def _vae_run(family: str, cache: Optional[Path], out: Optional[Path], resume: Op
 def vae_cmd(
     cache: Optional[Path] = CacheArg, out: Optional[Path] = OutOpt,
     resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
-    steps: int = StepsOpt, batch_size: int = BatchOpt, lr: float = typer.Option(1e-3),
+    steps: int = StepsOpt, batch_size: int = BatchOpt,
+    lr: float = typer.Option(1e-3, callback=ranged(POSITIVE)),
     beta: float = BetaOpt, recon_loss: str = ReconLossOpt, log_every: int = LogEveryOpt,
     sample_every: int = SampleEveryOpt, checkpoint_every: int = CheckpointEveryOpt,
     seed: int = SeedOpt, device: str = DeviceOpt, precision: str = PrecisionOpt,
@@ -171,7 +179,8 @@ def cvae_cmd(
     resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
     condition: Optional[list[str]] = typer.Option(None, help="Condition attribute (repeat); "
                                                   "default Male."),
-    steps: int = StepsOpt, batch_size: int = BatchOpt, lr: float = typer.Option(1e-3),
+    steps: int = StepsOpt, batch_size: int = BatchOpt,
+    lr: float = typer.Option(1e-3, callback=ranged(POSITIVE)),
     beta: float = BetaOpt, recon_loss: str = ReconLossOpt, log_every: int = LogEveryOpt,
     sample_every: int = SampleEveryOpt, checkpoint_every: int = CheckpointEveryOpt,
     seed: int = SeedOpt, device: str = DeviceOpt, precision: str = PrecisionOpt,
@@ -186,11 +195,15 @@ def cvae_cmd(
 @train_app.command("dbvae")
 def dbvae_cmd(
     cache: Optional[Path] = CacheArg, out: Optional[Path] = OutOpt,
-    epochs: int = typer.Option(2, help="Epochs (resampling probabilities refresh each)."),
-    steps: Optional[int] = typer.Option(None, help="Override the number of steps."),
-    batch_size: int = typer.Option(32), lr: float = typer.Option(5e-4),
-    smoothing: float = typer.Option(1e-3, help="Histogram smoothing α."),
-    uniform_epochs: int = typer.Option(0, help="Warm-up epochs with uniform sampling."),
+    epochs: int = typer.Option(2, help="Epochs (resampling probabilities refresh each).",
+                               min=1),
+    steps: Optional[int] = typer.Option(None, help="Override the number of steps.",
+                                        callback=ranged(RUN, "steps")),
+    batch_size: int = typer.Option(32, callback=ranged(RUN, "batch_size")),
+    lr: float = typer.Option(5e-4, callback=ranged(POSITIVE)),
+    smoothing: float = typer.Option(1e-3, help="Histogram smoothing α.", min=0.0),
+    uniform_epochs: int = typer.Option(0, help="Warm-up epochs with uniform sampling.",
+                                       min=0),
     log_every: int = LogEveryOpt, sample_every: int = SampleEveryOpt,
     checkpoint_every: int = CheckpointEveryOpt, seed: int = SeedOpt,
     device: str = DeviceOpt, precision: str = PrecisionOpt,

@@ -33,7 +33,7 @@ from biaslens.defaults.recipes import (
     dataset_spec,
     train_command,
 )
-from biaslens.io import write_text
+from biaslens.io import write_json
 
 __all__ = ["expand_steps", "plan", "run_steps", "train", "train_call"]
 
@@ -84,7 +84,7 @@ def train(name: str, root: Path, *, log: Callable[[str], None] = print,
                 should_stop=lambda: time.monotonic() - t0 > rec.max_minutes * 60, **call)
     summary = {k: v for k, v in result.to_dict().items() if k != "config"}
     out = call["out"]
-    write_text(out / "result.json", json.dumps(summary, indent=1, default=str))
+    write_json(summary, out / "result.json")   # strict JSON (NaN -> null)
     log(f"[{name}] {summary['status']} at step {summary['step']}/{summary['steps']}, "
         f"{summary['images_per_s']:.1f} images/s, {summary['wall_s']:.0f}s")
     return out
@@ -151,7 +151,7 @@ def run_steps(steps: Sequence[str], root: Path, *, train_models: bool = True,
             log(f"[{step}] shipped: {ship.ship(step, root, quality)}")
         else:
             qpath = _run_folder(step, root) / "quality.json"
-            write_text(qpath, json.dumps(quality, indent=1, default=float))
+            write_json(quality, qpath)
             log(f"[{step}] quality written to {qpath} (not shipped)")
         if step == "generator":
             log(f"grid: {save_grid()}")

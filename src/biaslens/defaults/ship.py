@@ -19,6 +19,7 @@ from biaslens.defaults import RESOURCE_MODELS
 from biaslens.defaults.data import data_record
 from biaslens.defaults.evaluate import generate
 from biaslens.defaults.recipes import RECIPES, train_command
+from biaslens.io import jsonable
 
 __all__ = ["GRID_SEED", "save_generated_grid", "ship"]
 
@@ -45,7 +46,7 @@ def ship(name: str, root: Path, quality: dict[str, Any], dest: Path = RESOURCE_M
                           "images_per_s": result["images_per_s"]},
              "data": data_record(rec.dataset, root, world, n_faces),
              "quality": quality}
-    return save_checkpoint(model, dest / name, extra=json.loads(json.dumps(extra, default=float)))
+    return save_checkpoint(model, dest / name, extra=jsonable(extra))
 
 
 def save_generated_grid(gen: nn.Module, path: Path, *, n: int = 64, seed: int = GRID_SEED) -> Path:

@@ -24,7 +24,7 @@ from torch import nn
 
 from biaslens.errors import BiasLensError
 from biaslens.io import json_float, jsonable
-from biaslens.options import options_dict, resolve_options
+from biaslens.options import CheckedOptions, Range, options_dict, resolve_options
 
 __all__ = ["MODELS", "RatioSweepOptions", "RatioSweepResult", "RatioSweepRow", "check_sweep",
            "ratio_sweep"]
@@ -84,8 +84,11 @@ def check_sweep(shares: Sequence[float], model: str) -> None:
 
 
 @dataclass(frozen=True)
-class RatioSweepOptions:
+class RatioSweepOptions(CheckedOptions):
     """Options of :func:`ratio_sweep`: the model trained per share and how it is audited."""
+
+    RANGES = {"n_data": Range(1), "size": Range(8), "n": Range(1), "steps": Range(1),
+              "batch_size": Range(1), "n_boot": Range(0), "seed": Range(0)}
 
     model: str = "vae"                          # vae | gan
     attribute: str = "Male"                     # the swept attribute

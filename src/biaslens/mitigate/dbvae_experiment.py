@@ -25,7 +25,7 @@ import torch
 
 from biaslens.errors import BiasLensError, DataError
 from biaslens.mitigate.evaluate import DetectionComparison, compare_detectors
-from biaslens.options import resolve_options
+from biaslens.options import OPEN_UNIT, POSITIVE, CheckedOptions, Range, resolve_options
 
 __all__ = ["DBVAEConfig", "DBVAEExperiment", "balanced_test_faces", "face_probabilities",
            "run_dbvae_experiment"]
@@ -35,8 +35,14 @@ GROUPS = ("lighter female", "lighter male", "darker female", "darker male")
 
 
 @dataclass
-class DBVAEConfig:
+class DBVAEConfig(CheckedOptions):
     """Every option of :func:`run_dbvae_experiment` (written to the run folder first)."""
+
+    RANGES = {"epochs": Range(1), "n_faces": Range(1), "n_nonfaces": Range(1),
+              "n_per_group": Range(1), "batch_size": Range(2), "lr": POSITIVE,
+              "latent_dim": Range(1), "n_filters": Range(1), "kl_weight": Range(0),
+              "bins": Range(1), "smoothing": Range(0), "threshold": OPEN_UNIT,
+              "n_boot": Range(0), "seed": Range(0)}
 
     epochs: int = 2                 # epochs of both detectors (§3.5: >= 2 for DB-VAE)
     n_faces: int = 4000             # synthesized faces (when no cache is given)

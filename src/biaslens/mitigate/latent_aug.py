@@ -33,7 +33,7 @@ from biaslens.mitigate.latent import (
     f1_threshold,
     fit_hyperplanes,
 )
-from biaslens.options import resolve_options
+from biaslens.options import POSITIVE, CheckedOptions, Range, resolve_options
 from biaslens.tensors import generate_from_latents, predict_logits, to_uint8_numpy
 
 __all__ = ["CATEGORIES", "LatentAugOptions", "LatentAugResult", "LatentAugmentation",
@@ -366,9 +366,12 @@ def _verdict(point: float, d: np.ndarray) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class LatentAugOptions:
+class LatentAugOptions(CheckedOptions):
     """Options of :func:`run_latent_aug`: the augmentation and the recipe both target
     classifiers share."""
+
+    RANGES = {"n_fit": Range(2), "n_aug": Range(1), "epochs": Range(1), "batch_size": Range(1),
+              "lr": POSITIVE, "n_boot": Range(0), "seed": Range(0)}
 
     n_fit: int = 10_000                 # z sampled to fit the hyperplanes
     n_aug: int = 10_000                 # pairs (z, z') added to the training data

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from biaslens.audit.steer import SteerResult
     from biaslens.audit.truth import TruthScore
 
-__all__ = ["DatasetDemo", "SteeringDemo", "dataset_demo", "steering_demo"]
+__all__ = ["DatasetDemo", "SteeringDemo", "check_steering_demo", "dataset_demo",
+           "steering_demo"]
 
 #: Faces on the demo's contact sheet.
 N_SHEET = 32
@@ -105,6 +106,25 @@ class SteeringDemo:
 
     result: SteerResult
     score: TruthScore
+
+
+def check_steering_demo(*, target: str = "-Male", n_steer: int = 128, steps: int = 20,
+                        seed: int = 0, generator: str | Path | None = None,
+                        classifier: str | Path | None = None, precision: str = "auto") -> None:
+    """Check the inputs of :func:`steering_demo` without steering, so the demo can refuse
+    a bad ``--classifier``, ``--target`` or ``--n-steer`` before its first stage writes
+    anything: the checkpoints exist and play their roles, the target is one of the
+    classifier's attributes and the steering options are in range."""
+    from biaslens.audit.steer import SteerOptions
+    from biaslens.names import resolve_attribute
+    from biaslens.pipelines.inputs import load_for_role, model_path
+    from biaslens.precision import resolve_precision
+
+    SteerOptions(n_samples=n_steer, steps=steps, seed=seed)   # ranges checked on creation
+    resolve_precision(precision, "cpu")
+    model_path(generator, "generator")
+    clf = load_for_role(model_path(classifier, "classifier"), "classifier")
+    resolve_attribute(target, list(getattr(clf, "attribute_names", []) or []))
 
 
 def steering_demo(out: str | Path, *, target: str = "-Male", n_steer: int = 128,

@@ -21,7 +21,7 @@ import numpy as np
 
 import biaslens
 from biaslens.errors import BiasLensError
-from biaslens.options import resolve_options
+from biaslens.options import CheckedOptions, Range, resolve_options
 
 if TYPE_CHECKING:
     from torch import nn
@@ -38,8 +38,11 @@ N_REFERENCE = 2000
 
 
 @dataclass(frozen=True)
-class ReportOptions:
+class ReportOptions(CheckedOptions):
     """Sizes and seed of the report's audits."""
+
+    RANGES = {"steer_n": Range(2), "steer_steps": Range(1), "population_n": Range(1),
+              "n_boot": Range(0), "seed": Range(0)}
 
     steer_n: int = 64           # faces steered per target
     steer_steps: int = 20       # steering steps

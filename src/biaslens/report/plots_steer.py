@@ -203,9 +203,17 @@ def steer_table(result: SteerResult) -> Table:
             cells += [fmt_num(r["path_slope"], 2, signed=True),
                       fmt_num(r["data_slope"], 2, signed=True), r["beyond_data"]]
         table.add_row(*cells, style=style)
+    notes = []
     if dc is not None:
-        table.caption = (f"slopes: logit change per unit of {result.target} logit, along the "
-                         f"steering path vs across {dc.n_reference} reference images "
-                         f"({dc.reference}; same classifier); beyond data: excess "
-                         f"significant at FDR {dc.fdr}")
+        notes.append(f"slopes: logit change per unit of {result.target} logit, along the "
+                     f"steering path vs across {dc.n_reference} reference images "
+                     f"({dc.reference}; same classifier); beyond data: excess "
+                     f"significant at FDR {dc.fdr}")
+    practical = getattr(result, "practical", None)
+    if practical is not None:   # the practical-effect rule beside BH, and its verdict
+        notes.append(f"significant: {practical.rule}")
+        if practical.verdict:
+            notes.append(f"[bold yellow]{practical.verdict}[/]")
+    if notes:
+        table.caption = "\n".join(notes)
     return table

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -10,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from biaslens.errors import DataError
-from biaslens.io import write_text
+from biaslens.io import write_json
 from biaslens.tensors import to_model_pixels
 from biaslens.train.data import ImageStore, as_train_data, label_tensor
 from biaslens.train.evaluate import evaluate_scores
@@ -122,8 +121,7 @@ def train_classifier(
         y = td.attrs[eval_idx.numpy()][:, cols]
         result = evaluate_scores(y, logits, names).to_dict()
         if s.dist.is_main:   # NaN (an AUC of a one-class column) stays NaN, as in metrics.jsonl
-            write_text(s.out / "eval.json", json.dumps(
-                {"step": step, "split": eval_split, **result}, indent=2) + "\n")
+            write_json({"step": step, "split": eval_split, **result}, s.out / "eval.json")
         return result
 
     try:

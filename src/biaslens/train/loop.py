@@ -252,6 +252,22 @@ def _load_model_weights(model: nn.Module, folder: Path) -> None:
 # --------------------------------------------------------------------------- the session
 
 
+def metrics_line(record: dict[str, Any]) -> str:
+    """One strict-JSON line of metrics.jsonl. A NaN or infinite value is written as
+    ``null``, and its name and value as text under ``"nonfinite"``, so the log still says
+    which loss became NaN or Inf while every line parses with a strict JSON parser.
+
+    >>> metrics_line({"step": 3, "loss": float("nan"), "acc": 0.5})
+    '{"step": 3, "loss": null, "acc": 0.5, "nonfinite": {"loss": "nan"}}'
+    """
+    bad = {k: str(float(v)) for k, v in record.items()
+           if isinstance(v, (float, np.floating)) and not math.isfinite(v)}
+    out = jsonable(record)
+    if bad:
+        out = {**out, "nonfinite": bad}
+    return json.dumps(out, allow_nan=False, default=str)
+
+
 class Session:
     """Per-run plumbing: device, ranks, run folder, RNGs, checkpoints, metrics, guard.
 
@@ -457,7 +473,7 @@ class Session:
             for name, t in self.state_tensors.items():
                 tensors[f"state.{name}"] = t.detach().cpu().contiguous()
             save_file(tensors, str(tmp / "trainer_state.safetensors"))
-            (tmp / "trainer_state.json").write_text(json.dumps(meta, indent=2) + "\n")
+            write_json(meta, tmp / "trainer_state.json")  # strict JSON (NaN -> null)
             old = parent / ".latest.old"
             if old.exists():
                 shutil.rmtree(old)
@@ -496,8 +512,7 @@ class Session:
         """Append one JSON line to metrics.jsonl (rank 0 only)."""
         if self.dist.is_main:
             with open(self.out / "metrics.jsonl", "a") as f:
-                # NaN stays NaN here: a log line says which loss became NaN or Inf
-                f.write(json.dumps(record, allow_nan=True, default=jsonable) + "\n")
+                f.write(metrics_line(record) + "\n")
 
     # -- the loop --------------------------------------------------------------------------
 

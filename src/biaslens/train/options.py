@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from biaslens.errors import BiasLensError
-from biaslens.options import resolve_options
+from biaslens.options import CheckedOptions, Range, resolve_options
 
 __all__ = ["ProgressFn", "RunOptions", "StopFn", "resolve_run"]
 
@@ -31,7 +31,7 @@ StopFn = Callable[[], bool]
 
 
 @dataclass(frozen=True)
-class RunOptions:
+class RunOptions(CheckedOptions):
     """How a training run is driven, whatever the model family.
 
     ``None`` in ``steps``, ``batch_size`` or ``n_samples`` means the family's default
@@ -39,6 +39,10 @@ class RunOptions:
     fields it has no use for (the classifier draws no samples, only the GAN has a
     collapse guard, the DB-VAE does not compile) and does not record them.
     """
+
+    RANGES = {"steps": Range(1), "batch_size": Range(1), "seed": Range(0), "log_every": Range(1),
+              "sample_every": Range(0), "n_samples": Range(1), "checkpoint_every": Range(0),
+              "collapse_std": Range(0), "collapse_patience": Range(1)}
 
     out: str | Path | None = None           # run folder (config.json, metrics.jsonl, ...); required
     steps: int | None = None                # optimizer steps (None: the family's default)
@@ -49,7 +53,7 @@ class RunOptions:
     log_every: int = 50                     # metrics.jsonl line every N steps
     sample_every: int = 500                 # sample grid every N steps and at the end (0: none)
     n_samples: int | None = None            # images in a sample grid (None: the family's default)
-    checkpoint_every: int = 1000            # checkpoints/latest/ every N steps (and at the end)
+    checkpoint_every: int = 1000            # checkpoints/latest/ every N steps, at the end (0: end)
     resume: bool = False                    # continue the run in `out` exactly where it stopped
     precision: str = "auto"                 # auto | fp32 | bf16 (auto: bf16 on CUDA/bf16 CPUs)
     compile: bool = False                   # torch.compile the networks

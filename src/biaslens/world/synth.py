@@ -16,14 +16,13 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from biaslens.data.workers import worker_pool
 from biaslens.errors import BiasLensError, DataError
 from biaslens.io import dir_mode
 
@@ -170,14 +169,17 @@ def _render_all(plan: SynthPlan, size: int | tuple[int, int], workers: int | Non
     done = 0
     args = _block_args(plan, size)
     if workers is not None and workers > 1 and plan.n > BLOCK:
-        # spawn: safe with torch/threads in the parent; results arrive in block order.
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            blocks = pool.map(_render_block, *zip(*args))
-            for imgs in blocks:
+        # fork where safe, else forkserver (torch/threads in the parent); the workers exit
+        # if this process is killed (data.workers); results arrive in block order.
+        pool = worker_pool(workers)
+        try:
+            for imgs in pool.map(_render_block, *zip(*args)):
                 sink(done, imgs)
                 done += len(imgs)
                 if progress:
                     progress(done, plan.n)
+        finally:   # an error or Ctrl-C: drop the blocks not started, wait for the rest
+            pool.shutdown(wait=True, cancel_futures=True)
         return
     for a in args:
         imgs = _render_block(*a)

@@ -7,9 +7,9 @@ Columns, in this order (``A`` runs over the classifier's attributes)::
     image            the image file name, when the cache records names
     split            train | val | test
     A_logit          the classifier's logit
-    A_prob           sigmoid(logit), the score in [0, 1]
+    A_prob           sigmoid(logit), the score in [0, 1] (float32, as the logit)
     A_pred           the predicted label: 1 when A_prob > 0.5 (logit > 0), else 0
-    A                the true label (0/1), when the cache has attribute A
+    B                the true label (0/1) of every attribute B the cache has
     G                each cache group column (e.g. skin_type), as stored
 
 so ``--target Smiling`` reads ``Smiling`` (truth), ``Smiling_pred`` and ``Smiling_prob``,
@@ -71,8 +71,8 @@ def check_format(path: str | Path, option: str = "--out") -> str:
 class PredictionTable:
     """A classifier's outputs on cache rows, with the cache's labels and groups.
 
-    ``logits`` ``(n, A)`` for ``attribute_names``; ``labels`` ``{attribute: bool (n,)}``
-    for the attributes the cache also has; ``groups`` ``{name: (n,)}``.
+    ``logits`` ``(n, A)`` for ``attribute_names``; ``labels`` ``{attribute: bool (n,)}``:
+    the cache's true labels (all its attributes); ``groups`` ``{name: (n,)}``.
     """
 
     index: np.ndarray
@@ -101,7 +101,7 @@ class PredictionTable:
         for j, a in enumerate(self.attribute_names):
             cols[f"{a}_logit"] = self.logits[:, j].astype(np.float32)
         for j, a in enumerate(self.attribute_names):
-            cols[f"{a}_prob"] = prob[:, j]
+            cols[f"{a}_prob"] = prob[:, j].astype(np.float32)
         for j, a in enumerate(self.attribute_names):
             cols[f"{a}_pred"] = (self.logits[:, j] > 0).astype(np.int8)
         for a, y in self.labels.items():
@@ -136,11 +136,12 @@ class PredictionTable:
 
 
 def _csv_text(cols: dict[str, np.ndarray]) -> str:
-    """CSV of the columns: floats with 7 significant digits (float32's precision)."""
+    """CSV of the columns; floats (float32) with 9 significant digits, which read back to
+    the same float32, so a file and its table give the same numbers."""
     text = {}
     for k, v in cols.items():
         if v.dtype.kind == "f":
-            text[k] = np.char.mod("%.7g", v)
+            text[k] = np.char.mod("%.9g", v)
         else:
             text[k] = v.astype(str)
     buf = io.StringIO()

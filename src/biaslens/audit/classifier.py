@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 
 from biaslens.io import json_float
+from biaslens.names import NEGATED_ALIASES
 from biaslens.stats import bootstrap_ci, row_bincount, wilson_ci
 
 __all__ = ["ClassifierMetrics", "HeadCheck", "check_heads", "classifier_metrics",
-           "weighted_auc"]
+           "opposite_name", "weighted_auc"]
 
 #: Floats a bootstrap chunk's AUC arrays may hold: resamples × tie groups (≤ rows × attributes).
 _CHUNK_FLOATS = 3_000_000
@@ -249,6 +250,21 @@ class HeadCheck:
                 "message": self.message}
 
 
+def opposite_name(name: str) -> str:
+    """The name of the opposite of attribute ``name``: ``Male`` -> ``Female``,
+    ``Female`` -> ``Male``, ``-Smiling`` -> ``Smiling``, ``Smiling`` -> ``-Smiling``.
+
+    >>> opposite_name("Male"), opposite_name("Old"), opposite_name("Smiling")
+    ('Female', 'Young', '-Smiling')
+    """
+    if name.startswith("-"):
+        return name[1:]
+    if name in NEGATED_ALIASES:
+        return NEGATED_ALIASES[name]
+    reverse = {v: k for k, v in NEGATED_ALIASES.items()}
+    return reverse.get(name, f"-{name}")
+
+
 def check_heads(metrics: ClassifierMetrics) -> list[HeadCheck]:
     """Read each head's AUC and its CI: inverted when the CI's upper end is below 0.5,
     at chance when the CI holds 0.5 (without a CI: within :data:`CHANCE_MARGIN` of it)."""
@@ -263,8 +279,9 @@ def check_heads(metrics: ClassifierMetrics) -> list[HeadCheck]:
         elif (hi < 0.5) if np.isfinite(hi) else (auc < 0.5 - CHANCE_MARGIN):
             status = "inverted"
             msg = (f"{name}: {shown} is below chance: this output scores the opposite of "
-                   f"{name} (or another attribute). Its column is probably misnamed: "
-                   "re-import with --attribute-names listing the outputs in their order")
+                   f"{name} (or another attribute), so its column is misnamed. Re-import "
+                   "with --attribute-names listing the outputs in their order, naming this "
+                   f"one for what it predicts (e.g. {opposite_name(name)})")
         elif (lo <= 0.5 <= hi) if np.isfinite(lo) else abs(auc - 0.5) <= CHANCE_MARGIN:
             status = "chance"
             msg = (f"{name}: {shown} is at chance: this output does not predict {name} on "

@@ -25,7 +25,6 @@ import numpy as np
 from biaslens.audit.classifier import ClassifierMetrics, HeadCheck, check_heads, classifier_metrics
 from biaslens.data.predictions import PredictionTable, check_format
 from biaslens.errors import BiasLensError
-from biaslens.names import canonical_name
 from biaslens.pipelines.audit_setup import SPLITS, split_view
 from biaslens.pipelines.fairness import check_image_size
 from biaslens.pipelines.inputs import group_columns
@@ -41,15 +40,19 @@ _PROGRESS_ROWS = 4096
 
 
 def matched_attributes(classifier_names: list[str], cache_names: list[str]
-                       ) -> dict[str, str]:
-    """``{classifier output: cache attribute}`` for the outputs the cache labels (CelebA
-    spelling or a course alias, e.g. ``Smiling`` or ``smiling``)."""
+                       ) -> dict[str, tuple[str, int]]:
+    """``{classifier output: (cache attribute, sign)}`` for the outputs the cache labels:
+    CelebA's spelling or a course alias (sign 1), or a negated name such as ``Female`` or
+    ``-Male`` (sign -1: the output predicts the attribute's absence)."""
+    from biaslens.names import resolve_attribute
+
     out = {}
     for name in classifier_names:
         try:
-            out[name] = canonical_name(name, cache_names)
+            idx, sign = resolve_attribute(name, cache_names)
         except BiasLensError:
             continue
+        out[name] = (cache_names[idx], sign)
     return out
 
 
@@ -87,8 +90,13 @@ def predict_table(classifier: nn.Module, cache: Any, *, split: str | None = "all
                             f"names {len(names)} attributes")
     cache_names = list(cache.attribute_names)
     matched = matched_attributes(names, cache_names)
-    names = [matched.get(n, n) for n in names]          # the cache's spelling where matched
+    # the cache's spelling where an output predicts an attribute; a negated one keeps its
+    # name and gets the complement as its truth (a "Female" column scored against not-Male)
+    names = [matched[n][0] if n in matched and matched[n][1] > 0 else n for n in names]
     labels = {a: np.asarray(view.attrs[:, j]) for j, a in enumerate(cache_names)}
+    for n, (attr, sign) in matched.items():
+        if sign < 0 and n not in labels:
+            labels[n] = ~labels[attr]
     return PredictionTable(index=np.asarray(view.indices), split=np.asarray(view.split),
                            attribute_names=names, logits=logits, labels=labels,
                            groups=group_columns(view),

@@ -19,6 +19,7 @@ whose interval holds 0.5 is at chance on this data.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -209,8 +210,10 @@ def classifier_metrics(y_true: np.ndarray, logits: np.ndarray, attribute_names: 
     boot_ci = [nan2, nan2, nan2]
     if n_boot > 0 and n > 0:
         chunk = max(1, min(64, _CHUNK_FLOATS // max(1, layout.n_groups)))
-        lo, hi, _ = bootstrap_ci(lambda idx: stats(row_bincount(idx, n)), n, n_boot=n_boot,
-                                 level=level, seed=seed, chunk=chunk)
+        with warnings.catch_warnings():   # a one-class column: NaN in every resample
+            warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
+            lo, hi, _ = bootstrap_ci(lambda idx: stats(row_bincount(idx, n)), n,
+                                     n_boot=n_boot, level=level, seed=seed, chunk=chunk)
         boot_ci = [np.stack([lo[k], hi[k]]) for k in range(3)]
     k_pos, k_pred, k_hit = yf.sum(0), pf.sum(0), hit.sum(0)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -136,8 +136,8 @@ class PredictionTable:
 
 
 def _csv_text(cols: dict[str, np.ndarray]) -> str:
-    """CSV of the columns; floats (float32) with 9 significant digits, which read back to
-    the same float32, so a file and its table give the same numbers."""
+    """CSV of the columns; floats (float32) with 9 significant digits: they read back to
+    the same float32 (and to within its precision as float64)."""
     text = {}
     for k, v in cols.items():
         if v.dtype.kind == "f":

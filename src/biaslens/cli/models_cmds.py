@@ -183,7 +183,8 @@ def _print_check(d: dict[str, Any]) -> None:
 def check_cmd(
     checkpoint: Path = typer.Argument(..., help="Classifier checkpoint folder or .pth file."),
     cache: Path = typer.Argument(..., help="A cache labelled with the classifier's attributes."),
-    split: str = typer.Option("all", "--split", help="train | val | test | all"),
+    split: str = typer.Option(None, "--split", help="train | val | test | all (default: "
+                              "test, every row without one)."),
     n_boot: int = typer.Option(200, "--n-boot", help="Bootstrap resamples of the AUC CIs "
                                "(0: no CI; a point AUC is judged with a 0.05 margin)."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),

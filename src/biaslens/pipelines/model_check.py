@@ -21,12 +21,13 @@ from biaslens.pipelines.predict import ClassifierCheck, check_classifier
 __all__ = ["ImportResult", "check_model", "import_model"]
 
 
-def check_model(checkpoint: str | Path | None, cache: str | Path, *, split: str = "all",
+def check_model(checkpoint: str | Path | None, cache: str | Path, *, split: str | None = None,
                 batch_size: int = 512, device: str = "auto", precision: str = "auto",
                 n_boot: int = 200, seed: int = 0,
                 progress: Callable[[int, int], None] | None = None) -> ClassifierCheck:
     """:func:`~biaslens.pipelines.predict.check_classifier` of the classifier at
-    ``checkpoint`` (folder or ``.pth``; None: the shipped one) on the cache at ``cache``."""
+    ``checkpoint`` (folder or ``.pth``; None: the shipped one) on the cache at ``cache``:
+    the rows of ``split`` (None: the test split, every row without one)."""
     from biaslens.tensors import pick_device
 
     dev = pick_device(device)
@@ -62,7 +63,8 @@ def check_summary(check: ClassifierCheck, cache: Any) -> dict[str, Any]:
 
 def import_model(path: str | Path, out: str | Path, *, arch: str | None = None,
                  attribute_names: Sequence[str] | None = None, overwrite: bool = False,
-                 check: str | Path | None = None, split: str = "all", batch_size: int = 512,
+                 check: str | Path | None = None, split: str | None = None,
+                 batch_size: int = 512,
                  device: str = "auto", precision: str = "auto", n_boot: int = 200,
                  seed: int = 0, extra: dict[str, Any] | None = None,
                  progress: Callable[[int, int], None] | None = None) -> ImportResult:

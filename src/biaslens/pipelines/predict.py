@@ -249,13 +249,14 @@ class ClassifierCheck:
                 "metrics": None if self.metrics is None else self.metrics.to_dict()}
 
 
-def check_classifier(classifier: nn.Module, cache: Any, *, split: str | None = "all",
+def check_classifier(classifier: nn.Module, cache: Any, *, split: str | None = None,
                      batch_size: int = 512, device: Any = "cpu", precision: str = "fp32",
                      n_boot: int = 200, seed: int = 0,
                      progress: Callable[[int, int], None] | None = None) -> ClassifierCheck:
     """Per-head AUC (with bootstrap CI) of ``classifier`` on ``cache``'s labels: which heads
-    are inverted (CI below 0.5: the output means the opposite of its name) or at chance.
-    A cache that labels none of the classifier's outputs is an error."""
+    are inverted (CI below 0.5: the output means the opposite of its name) or at chance,
+    on the rows of ``split`` (None: the test split, every row without one). A cache that
+    labels none of the classifier's outputs is an error."""
     result = predict_cache(classifier, cache, split=split, batch_size=batch_size,
                            device=device, precision=precision, n_boot=n_boot, seed=seed,
                            progress=progress)

@@ -32,8 +32,9 @@ from biaslens.pipelines.inputs import group_columns
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["ClassifierCheck", "PredictResult", "check_classifier", "matched_attributes",
-           "plan_predict", "predict_cache", "predict_table"]
+__all__ = ["ClassifierCheck", "PredictPlan", "PredictResult", "check_classifier",
+           "matched_attributes", "plan_predict", "predict_cache", "predict_table",
+           "table_metrics"]
 
 #: Images per progress report (a multiple of the batch size is used).
 _PROGRESS_ROWS = 4096
@@ -61,8 +62,8 @@ def predict_table(classifier: nn.Module, cache: Any, *, split: str | None = "all
                   progress: Callable[[int, int], None] | None = None) -> PredictionTable:
     """The classifier's logits on the rows of ``split`` (``train | val | test | all``;
     None: the test split, every row without one), with every attribute label and group
-    column of the cache (outputs the cache labels take its spelling of the name). ``progress(done, total)`` after each
-    chunk of images."""
+    column of the cache (outputs the cache labels take its spelling of the name).
+    ``progress(done, total)`` after each chunk of images."""
     import torch
 
     from biaslens.models.inference import inference_copy

@@ -322,6 +322,19 @@ CASES: list[Case] = [
          "'--n-boot'"),
     Case("report-steer-n", "good_cache", "report {in} --steer-n 1 --out {out}/r.html",
          "'--steer-n'"),
+    Case("import-exists", "good_cache", "models import {in}/manifest.json --out {in}",
+         "already exists here; pass --overwrite"),
+    Case("check-no-cache", "nothing", "models check {in} {in}", "no such cache folder"),
+    # predict and audit fairness: the output and the inputs checked before any work
+    Case("predict-format", "good_cache", "predict {in} --out {out}/p.txt",
+         "unknown predictions format '.txt'"),
+    Case("predict-split", "good_cache", "predict {in} --split everything --out {out}/p.csv",
+         "unknown split"),
+    Case("predict-no-cache", "nothing", "predict {in} --out {out}/p.csv", "no such cache folder"),
+    Case("fairness-no-input", "nothing", "audit fairness --sensitive Male",
+         "give either --predictions FILE or a CACHE folder"),
+    Case("fairness-no-target", "good_cache", "audit fairness {in} --sensitive Male",
+         "with a CACHE, give --target"),
 ]
 
 

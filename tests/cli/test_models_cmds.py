@@ -80,3 +80,92 @@ def test_models_list_summarises_shipped_quality():
     assert quality_summary({"recon_mse": 0.1, "prevalence": {}, "flag": True}) == {
         "recon_mse": 0.1}
     assert quality_summary(None) == {}
+
+
+# --------------------------------------------------------------------------- check + import
+
+
+@pytest.fixture(scope="module")
+def female_pth(tmp_path_factory):
+    """The shipped classifier re-saved in the course layout with its Male column negated
+    (a "female" output still labelled Male) and its Smiling column zeroed (chance)."""
+    from biaslens.defaults import models_root
+    from biaslens.models import load_checkpoint
+
+    model, _ = load_checkpoint(models_root() / "classifier")
+    names = list(model.attribute_names)
+    sd = {k: v.clone() for k, v in model.state_dict().items()}
+    for key in ("classifier.3.0.weight", "classifier.3.0.bias"):
+        sd[key][names.index("Male")] *= -1
+        sd[key][names.index("Smiling")] = 0
+    path = tmp_path_factory.mktemp("female") / "pretrained_classifier.pth"
+    torch.save({"classifier": sd}, path)
+    return path, names
+
+
+def test_import_check_names_the_inverted_head_and_records_provenance(tiny, female_pth,
+                                                                     tmp_path):
+    from biaslens.models.checkpoint import file_sha256
+
+    pth, _ = female_pth
+    out = tmp_path / "ck"
+    res = runner.invoke(app, ["models", "import", str(pth), "--out", str(out), "--check",
+                              str(tiny["cache"]), "--json", str(tmp_path / "i.json")])
+    # (the test split of the 160-face cache, the default: the inverted head shows already)
+    assert res.exit_code == 0, res.output
+    assert "Male: AUC" in res.output and "below chance" in res.output
+    assert "--attribute-names" in res.output and "Female" in res.output
+    heads = {h["attribute"]: h for h in json.loads((tmp_path / "i.json").read_text())
+             ["check"]["heads"]}
+    assert heads["Male"]["status"] == "inverted" and heads["Male"]["auc_ci"][1] < 0.5
+    assert heads["Smiling"]["status"] == "chance"
+    prov = json.loads((out / "config.json").read_text())["extra"]["imported_from"]
+    assert prov["source_sha256"] == file_sha256(pth)
+    assert prov["options"] == {"arch": None, "attribute_names": None}
+    assert prov["check"]["problems"] == ["Male", "Smiling"]
+    # importing over it needs --overwrite; renaming the column fixes the head
+    res = runner.invoke(app, ["models", "import", str(pth), "--out", str(out)])
+    assert isinstance(res.exception, CheckpointError) and "overwrite" in str(res.exception)
+
+
+def test_renamed_column_passes_the_check(tiny, female_pth, tmp_path):
+    pth, names = female_pth
+    fixed = ",".join("Female" if n == "Male" else n for n in names)
+    out = tmp_path / "ck"
+    res = runner.invoke(app, ["models", "import", str(pth), "--out", str(out),
+                              "--attribute-names", fixed])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["models", "check", str(out), str(tiny["cache"]), "--split",
+                              "all", "--json", str(tmp_path / "c.json")])
+    assert res.exit_code == 0, res.output
+    d = json.loads((tmp_path / "c.json").read_text())
+    status = {h["attribute"]: h["status"] for h in d["heads"]}
+    assert status["Female"] == "ok" and status["Young"] == "ok" and d["problems"] == ["Smiling"]
+    assert d["metrics"]["n"] == 160
+    prov = json.loads((out / "config.json").read_text())["extra"]["imported_from"]
+    assert prov["options"]["attribute_names"] == fixed.split(",")
+
+
+def test_check_refuses_before_writing(tiny, tmp_path):
+    gen = build_model("coursera_dcgan_generator", hidden_dim=2)
+    pth = tmp_path / "g.pth"
+    torch.save({"gen": gen.state_dict()}, pth)
+    res = runner.invoke(app, ["models", "import", str(pth), "--out", str(tmp_path / "o"),
+                              "--check", str(tiny["cache"])])
+    assert "not an attribute classifier" in str(res.exception)
+    assert not (tmp_path / "o").exists()
+    res = runner.invoke(app, ["models", "import", str(pth), "--out", str(tmp_path / "o"),
+                              "--check", str(tmp_path / "nocache")])
+    assert "no such cache folder" in str(res.exception)
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_file_that_fits_nothing_is_not_given_an_architecture(tmp_path):
+    sd = build_model("coursera_classifier", hidden_dim=4).state_dict()
+    sd["classifier.9.0.weight"] = torch.zeros(3, 3)             # an extra layer
+    pth = tmp_path / "odd.pth"
+    torch.save({"classifier": sd}, pth)
+    res = runner.invoke(app, ["models", "import", str(pth), "--out", str(tmp_path / "o")])
+    msg = str(res.exception)
+    assert "fits no known architecture" in msg and "unexpected keys (1)" in msg
+    assert "do not fit architecture" not in msg and "classifier.9.0.weight" in msg

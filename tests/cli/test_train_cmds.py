@@ -73,3 +73,62 @@ def test_train_cli_precision_option(tmp_path):
         assert json.loads(res.output)["precision"] == "bf16"
     res = runner.invoke(app, ["train", "gan", str(cache), "--precision", "fp16", "--dry-run"])
     assert res.exit_code != 0 and "precision must be one of" in str(res.exception or res.output)
+
+
+def test_train_cli_architecture_options_map_to_the_model_config(tmp_path):
+    cache = _cache(tmp_path / "cache")
+    runner = CliRunner()
+
+    def dry(*args):
+        res = runner.invoke(app, ["train", *args[:1], str(cache), "--out", str(tmp_path / "r"),
+                                  *args[1:], "--dry-run"])
+        assert res.exit_code == 0, res.output
+        return json.loads(res.output)
+
+    cfg = dry("gan", "--z-dim", "32", "--ngf", "16", "--ndf", "8")
+    assert cfg["generator_config"] == {"z_dim": 32, "hidden_dim": 16}   # the course G
+    assert cfg["discriminator_config"] == {"ndf": 8}                    # spectral-norm D
+    cfg = dry("gan", "--generator", "dcgan_generator", "--ngf", "8", "--image-size", "64")
+    assert cfg["generator_config"] == {"ngf": 8, "image_size": 64}
+    cfg = dry("classifier", "--arch", "resnet_classifier", "--widths", "8,16")
+    assert cfg["model_config"] == {"widths": [8, 16]}
+    assert dry("classifier", "--hidden-dim", "16")["model_config"] == {"hidden_dim": 16}
+    cfg = dry("vae", "--latent-dim", "16", "--hidden-dim", "8")
+    assert cfg["model_config"] == {"latent_dim": 16, "hidden_dim": 8, "image_size": 64}
+    cfg = dry("cvae", "--latent-dim", "4")
+    assert cfg["model_config"]["latent_dim"] == 4 and cfg["condition"] == ["Male"]
+
+
+def test_train_cli_architecture_option_errors(tmp_path):
+    cache = _cache(tmp_path / "cache")
+    runner = CliRunner()
+
+    def err(*args):
+        res = runner.invoke(app, ["train", *args[:1], str(cache), "--out", str(tmp_path / "r"),
+                                  *args[1:], "--dry-run"])
+        assert res.exit_code != 0
+        return str(res.exception)
+
+    assert "--widths: architecture 'coursera_classifier' takes no widths" in err(
+        "classifier", "--widths", "8,16")
+    assert "works on 64×64 images only" in err("gan", "--image-size", "32")
+    assert "the cache" in err("vae", "--image-size", "32") and "--size" in err(
+        "vae", "--image-size", "32")
+    assert "comma-separated integers" in err("classifier", "--arch", "resnet_classifier",
+                                             "--widths", "8,x")
+    assert not (tmp_path / "r").exists()
+
+
+def test_train_cli_classifier_keeps_the_best_checkpoint(tmp_path):
+    cache = _cache(tmp_path / "cache")
+    res = CliRunner().invoke(app, ["train", "classifier", str(cache), "--out",
+                                   str(tmp_path / "run"), "--steps", "4", "--batch-size", "8",
+                                   "--device", "cpu", "--hidden-dim", "4", "--eval-every", "2",
+                                   "--log-every", "2"])
+    assert res.exit_code == 0, res.output
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    best = result["evaluation"]["best"]
+    assert best["metric"] == "mean_auc" and best["step"] in (2, 4)
+    cfg = json.loads((tmp_path / "run" / "checkpoints" / "best" / "classifier" /
+                      "config.json").read_text())
+    assert cfg["config"]["hidden_dim"] == 4 and cfg["extra"]["best"] == best

@@ -48,8 +48,11 @@ for _mod in _COMMAND_MODULES:
     importlib.import_module(_mod)
 
 from biaslens.cli.demo import demo_cmd  # noqa: E402
+from biaslens.cli.predict import predict_cmd  # noqa: E402
 
 app.command("demo", help="The main job on the embedded default (see README).")(demo_cmd)
+app.command("predict", help="Run a classifier on a cache: a predictions file + metrics.")(
+    predict_cmd)
 
 from biaslens.cli.app_report import app_command, report_command  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""``biaslens models list | import | info``: the architecture registry and checkpoints.
+"""``biaslens models list | import | info | check``: the architecture registry and checkpoints.
 
 The recipes of the shipped defaults are ``biaslens models defaults ...``
 (:mod:`biaslens.cli.defaults_cmds`).
@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from biaslens.cli._common import console, models_app
+from biaslens.cli._common import console, err_console, models_app
 from biaslens.io import write_json
 
 
@@ -128,22 +128,85 @@ def import_cmd(
     arch: str = typer.Option(None, "--arch", help="Architecture name (detected if omitted)."),
     attribute_names: str = typer.Option(None, help="Comma-separated output names for a "
                                         "classifier that does not have CelebA's 40 outputs."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing "
+                                   "checkpoint (or non-empty folder) at --out."),
+    check: Path = typer.Option(None, "--check", help="A labelled cache: check each "
+                               "classifier head's AUC on it (warns of inverted heads)."),
     json_out: Path = typer.Option(None, "--json", help="Also write the checkpoint info as JSON."),
 ) -> None:
     """Import a course/tutorial .pth file (e.g. ``pretrained_celeba.pth``) into a biaslens
-    checkpoint folder (config.json + model.safetensors).
+    checkpoint folder (config.json + model.safetensors). The options, the file's SHA-256
+    and the check (``--check``) are recorded in config.json's ``extra.imported_from``.
 
-    Example: ``biaslens models import pretrained_celeba.pth --out models/course_gen``
+    Example: ``biaslens models import pretrained_classifier.pth --out models/course_clf
+    --check caches/celeba64``
     """
-    from biaslens.models import import_to_checkpoint
+    from biaslens.pipelines.model_check import import_model
 
     names = [n.strip() for n in attribute_names.split(",") if n.strip()] if attribute_names \
         else None
-    _, info = import_to_checkpoint(file, out, arch, attribute_names=names,
-                                   extra={"command": f"biaslens models import {file}"})
+    result = import_model(file, out, arch=arch, attribute_names=names, overwrite=overwrite,
+                          check=check, extra={"command": f"biaslens models import {file}"})
+    info = result.info
     console.print(f"imported {escape(str(file))} as [bold]{info.architecture}[/] "
                   f"({info.n_parameters:,} parameters) -> {escape(str(out))}")
-    _also_json(info.to_dict(), json_out)
+    if result.check is not None:
+        _print_check(result.check.to_dict())
+    _also_json(result.to_dict(), json_out)
+
+
+def _print_check(d: dict[str, Any]) -> None:
+    """The heads table, then one warning per inverted or at-chance head."""
+    table = Table(title=f"heads on {escape(str(d['settings'].get('cache')))} "
+                        f"({d['settings'].get('split')}, n = {d['settings'].get('n')})")
+    for col in ("attribute", "AUC (95% CI)", "status"):
+        table.add_column(col)
+    style = {"ok": "green", "inverted": "bold red", "chance": "yellow", "untested": "dim"}
+    for h in d["heads"]:
+        lo, hi = h["auc_ci"]
+        auc = "-" if h["auc"] is None else f"{h['auc']:.3f}" + (
+            f" [{lo:.3f}, {hi:.3f}]" if lo is not None else "")
+        table.add_row(escape(h["attribute"]), auc,
+                      f"[{style[h['status']]}]{h['status']}[/]")
+    console.print(table)
+    if d["unchecked"]:
+        console.print(f"not labelled in the cache (unchecked): {escape(', '.join(d['unchecked']))}")
+    problems = [h for h in d["heads"] if h["status"] in ("inverted", "chance")]
+    for h in problems:
+        err_console.print(f"[bold yellow]warning:[/] {escape(h['message'])}", soft_wrap=True)
+    if not problems:
+        console.print(f"all {len(d['heads'])} checked heads predict their attribute "
+                      "(AUC above 0.5)")
+
+
+@models_app.command("check")
+def check_cmd(
+    checkpoint: Path = typer.Argument(..., help="Classifier checkpoint folder or .pth file."),
+    cache: Path = typer.Argument(..., help="A cache labelled with the classifier's attributes."),
+    split: str = typer.Option(None, "--split", help="train | val | test | all (default: "
+                              "test, every row without one)."),
+    n_boot: int = typer.Option(200, "--n-boot", help="Bootstrap resamples of the AUC CIs "
+                               "(0: no CI; a point AUC is judged with a 0.05 margin)."),
+    seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
+    batch_size: int = typer.Option(512, "--batch-size", help="Images per classifier batch."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    precision: str = typer.Option("auto", "--precision", help="auto, fp32 or bf16."),
+    json_out: Path = typer.Option(None, "--json", help="Also write the check as JSON."),
+) -> None:
+    """Check a classifier's heads on labelled data: per-attribute AUC with a bootstrap CI,
+    and a warning for each head that is inverted (CI below 0.5: the output means the
+    opposite of its name, e.g. a "female" column labelled Male) or at chance, with the
+    remedy (re-import with ``--attribute-names``).
+
+    Example: ``biaslens models check models/course_clf caches/celeba64``
+    """
+    from biaslens.pipelines.model_check import check_model
+
+    result = check_model(checkpoint, cache, split=split, batch_size=batch_size, device=device,
+                         precision=precision, n_boot=n_boot, seed=seed)
+    d = result.to_dict()
+    _print_check(d)
+    _also_json(d, json_out)
 
 
 @models_app.command("info")

@@ -41,6 +41,73 @@ PrecisionOpt = typer.Option("auto", "--precision",
 BetaOpt = typer.Option(1e-3, help="KL weight (reconstruction is a per-pixel mean; "
                        "1.0 collapses the posterior).")
 ReconLossOpt = typer.Option("mse", help="mse | l1")
+ImageSizeOpt = typer.Option(None, "--image-size", help="Model image side (default: the "
+                            "cache's; must match it: ingest at another --size to change it).")
+HiddenOpt = typer.Option(None, "--hidden-dim", help="Base width of the network (default: "
+                         "the architecture's).")
+LatentOpt = typer.Option(None, "--latent-dim", help="Latent size z (default 128).")
+
+
+def model_config(arch: str, cache: Optional[Path], option_names: dict[str, str], *,
+                 fill_size: bool = False, **given: Any) -> dict[str, Any]:
+    """The constructor arguments of ``arch`` given on the command line (the ``model_config``
+    the Python API takes): each non-None ``given`` value under its constructor key. A key
+    the architecture does not take is refused naming its ``option_names`` flag. The image
+    side must match the cache's images: a given ``image_size``, and the fixed side of an
+    architecture without one (the course models: 64), are checked against it before
+    training; ``fill_size`` sets ``image_size`` to the cache's where the architecture takes
+    one, its default differs and the training function does not set it already."""
+    import inspect
+
+    from biaslens.models.registry import build_model, get_architecture
+
+    sig = inspect.signature(get_architecture(arch).__init__).parameters
+    params = set(sig) - {"self"}
+    out = {k: v for k, v in given.items() if v is not None}
+    side = _cache_side(cache)
+    size = out.pop("image_size", None)
+    if "image_size" not in params:                     # a fixed-size architecture
+        fixed = getattr(build_model(arch), "image_size", None)
+        if isinstance(fixed, int) and size not in (None, fixed):
+            raise BiasLensError(f"--image-size {size}: architecture {arch!r} works on "
+                                f"{fixed}×{fixed} images only")
+        if isinstance(fixed, int) and side not in (None, fixed):
+            raise BiasLensError(f"architecture {arch!r} works on {fixed}×{fixed} images but "
+                                f"the cache {cache} holds {side}×{side}; choose another "
+                                "architecture or a cache of that size")
+    elif size is not None:
+        out["image_size"] = size
+    elif fill_size and side is not None and side != sig["image_size"].default:
+        out["image_size"] = side                       # only where the default would not fit
+    if size is not None and side is not None and size != side:
+        raise BiasLensError(f"--image-size {size}: the cache {cache} holds {side}×{side} "
+                            "images; train on a cache of that size (`biaslens data ingest "
+                            "... --size N`)")
+    for key in out:
+        if key not in params:
+            raise BiasLensError(f"{option_names[key]}: architecture {arch!r} takes no "
+                                f"{key} (its arguments: {', '.join(sorted(params))})")
+    return out
+
+
+def _cache_side(cache: Optional[Path]) -> Optional[int]:
+    """The image side of a square cache from its manifest (None: no cache, or not square)."""
+    if cache is None or not (Path(cache) / "manifest.json").is_file():
+        return None
+    m = json.loads((Path(cache) / "manifest.json").read_text())
+    h, w = m.get("height"), m.get("width")
+    return int(h) if isinstance(h, int) and h == w else None
+
+
+def _width_key(arch: str, names: tuple[str, ...]) -> str:
+    """The constructor key of an architecture's base width among ``names`` (the first it
+    takes; the first of ``names`` when it takes none, refused later by model_config)."""
+    import inspect
+
+    from biaslens.models.registry import get_architecture
+
+    params = inspect.signature(get_architecture(arch).__init__).parameters
+    return next((n for n in names if n in params), names[0])
 
 
 def _run(family: str, fn: Callable[..., Any], cache: Optional[Path], out: Optional[Path],
@@ -106,6 +173,13 @@ def gan_cmd(
     ema_kimg: Optional[float] = typer.Option(
         None, help="Keep an EMA of G (half-life in thousands of images, e.g. 10); "
         "saved as checkpoints/latest/generator_ema.", callback=ranged(POSITIVE)),
+    z_dim: Optional[int] = typer.Option(None, "--z-dim", help="Noise size of G (default: "
+                                        "the architecture's, 64 for the course's)."),
+    ngf: Optional[int] = typer.Option(None, "--ngf", help="Base width of G (hidden_dim of "
+                                      "the course generator, ngf of the DCGAN ones)."),
+    ndf: Optional[int] = typer.Option(None, "--ndf", help="Base width of D (hidden_dim of "
+                                      "the course discriminator, ndf of the DCGAN ones)."),
+    image_size: Optional[int] = ImageSizeOpt,
     log_every: int = LogEveryOpt, sample_every: int = SampleEveryOpt,
     checkpoint_every: int = CheckpointEveryOpt, seed: int = SeedOpt,
     device: str = DeviceOpt, precision: str = PrecisionOpt, compile: bool = CompileOpt,
@@ -114,9 +188,16 @@ def gan_cmd(
     """Train a GAN: course generator vs spectrally normalised D, hinge loss, Adam 2e-4."""
     from biaslens.train import train_gan
 
+    g_width, d_width = (_width_key(generator, ("hidden_dim", "ngf")),
+                        _width_key(discriminator, ("hidden_dim", "ndf")))
+    g_cfg = model_config(generator, cache, {"z_dim": "--z-dim", g_width: "--ngf"},
+                         fill_size=True, z_dim=z_dim, image_size=image_size, **{g_width: ngf})
+    d_cfg = model_config(discriminator, cache, {d_width: "--ndf"}, fill_size=True,
+                         image_size=image_size, **{d_width: ndf})
     _run("gan", train_gan, cache, out, resume, dry_run, dict(
         steps=steps, batch_size=batch_size, lr=lr, lr_d=lr_d, generator=generator,
-        discriminator=discriminator, loss=loss, init=init, ema_kimg=ema_kimg,
+        discriminator=discriminator, generator_config=g_cfg or None,
+        discriminator_config=d_cfg or None, loss=loss, init=init, ema_kimg=ema_kimg,
         log_every=log_every, sample_every=sample_every,
         checkpoint_every=checkpoint_every, seed=seed, device=device, precision=precision,
         compile=compile))
@@ -132,29 +213,49 @@ def classifier_cmd(
         None, "--attribute", help="Attribute to learn (repeat; default all)."),
     pos_weight: Optional[str] = typer.Option(None, help="'auto' = (1-p)/p clipped, or a number."),
     steps: int = StepsOpt, batch_size: int = BatchOpt,
-    lr: float = typer.Option(1e-3, callback=ranged(POSITIVE)),
-    eval_every: int = typer.Option(500, min=1),
+    lr: float = typer.Option(1e-3, callback=ranged(POSITIVE)), eval_every: int = typer.Option(
+        500, min=1, help="Validation accuracy/AUC every N steps; the best mean AUC is kept in "
+        "checkpoints/best/."),
+    hidden_dim: Optional[int] = typer.Option(None, "--hidden-dim", help="Base width of the "
+                                             "course classifier (default 64)."),
+    widths: Optional[str] = typer.Option(None, "--widths", help="Stage widths of the ResNet "
+                                         "classifier, comma-separated (default 32,64,128,256)."),
+    image_size: Optional[int] = ImageSizeOpt,
     log_every: int = LogEveryOpt, checkpoint_every: int = CheckpointEveryOpt,
     seed: int = SeedOpt, device: str = DeviceOpt, precision: str = PrecisionOpt,
     compile: bool = CompileOpt, resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
 ) -> None:
-    """Train an attribute classifier (BCE-with-logits on all attributes, val accuracy/AUC)."""
+    """Train an attribute classifier (BCE-with-logits on all attributes, val accuracy/AUC;
+    checkpoints/best/ holds the evaluation with the best mean AUC, checkpoints/latest/ the
+    last step)."""
     from biaslens.train import train_classifier
 
+    try:
+        stage_widths = None if widths is None else [int(w) for w in widths.split(",")]
+    except ValueError:
+        raise BiasLensError(f"--widths {widths!r}: expected comma-separated integers, e.g. "
+                            "32,64,128,256") from None
+    mcfg = model_config(arch, cache, {"hidden_dim": "--hidden-dim", "widths": "--widths"},
+                        hidden_dim=hidden_dim, widths=stage_widths, image_size=image_size)
     _run("classifier", train_classifier, cache, out, resume, dry_run, dict(
-        arch=arch, attributes=attributes or None, pos_weight=pos_weight, steps=steps,
+        arch=arch, model_config=mcfg or None, attributes=attributes or None,
+        pos_weight=pos_weight, steps=steps,
         batch_size=batch_size, lr=lr, eval_every=eval_every, log_every=log_every,
         checkpoint_every=checkpoint_every, seed=seed, device=device, precision=precision,
         compile=compile))
 
 
 def _vae_run(family: str, cache: Optional[Path], out: Optional[Path], resume: Optional[Path],
-             dry_run: bool, **opts: Any) -> None:
+             dry_run: bool, hidden_dim: Optional[int] = None, latent_dim: Optional[int] = None,
+             image_size: Optional[int] = None, **opts: Any) -> None:
     """The vae and cvae commands: the same options, cvae adds ``condition``."""
     from biaslens.train import train_cvae, train_vae
 
+    mcfg = model_config(family, cache, {"hidden_dim": "--hidden-dim",
+                                        "latent_dim": "--latent-dim"},
+                        hidden_dim=hidden_dim, latent_dim=latent_dim, image_size=image_size)
     _run(family, train_cvae if family == "cvae" else train_vae, cache, out, resume, dry_run,
-         opts)
+         {**opts, "model_config": mcfg or None})
 
 
 @train_app.command("vae")
@@ -166,9 +267,12 @@ def vae_cmd(
     beta: float = BetaOpt, recon_loss: str = ReconLossOpt, log_every: int = LogEveryOpt,
     sample_every: int = SampleEveryOpt, checkpoint_every: int = CheckpointEveryOpt,
     seed: int = SeedOpt, device: str = DeviceOpt, precision: str = PrecisionOpt,
+    hidden_dim: Optional[int] = HiddenOpt, latent_dim: Optional[int] = LatentOpt,
+    image_size: Optional[int] = ImageSizeOpt,
 ) -> None:
     """Train a VAE (pixel-mean MSE or L1 reconstruction + beta·KL)."""
-    _vae_run("vae", cache, out, resume, dry_run, steps=steps, batch_size=batch_size, lr=lr,
+    _vae_run("vae", cache, out, resume, dry_run, hidden_dim=hidden_dim, latent_dim=latent_dim,
+             image_size=image_size, steps=steps, batch_size=batch_size, lr=lr,
              beta=beta, recon_loss=recon_loss, log_every=log_every, sample_every=sample_every,
              checkpoint_every=checkpoint_every, seed=seed, device=device, precision=precision)
 
@@ -184,9 +288,12 @@ def cvae_cmd(
     beta: float = BetaOpt, recon_loss: str = ReconLossOpt, log_every: int = LogEveryOpt,
     sample_every: int = SampleEveryOpt, checkpoint_every: int = CheckpointEveryOpt,
     seed: int = SeedOpt, device: str = DeviceOpt, precision: str = PrecisionOpt,
+    hidden_dim: Optional[int] = HiddenOpt, latent_dim: Optional[int] = LatentOpt,
+    image_size: Optional[int] = ImageSizeOpt,
 ) -> None:
     """Train a conditional VAE on attribute condition(s), e.g. ``--condition Male``."""
-    _vae_run("cvae", cache, out, resume, dry_run, condition=condition, steps=steps,
+    _vae_run("cvae", cache, out, resume, dry_run, hidden_dim=hidden_dim,
+             latent_dim=latent_dim, image_size=image_size, condition=condition, steps=steps,
              batch_size=batch_size, lr=lr, beta=beta, recon_loss=recon_loss,
              log_every=log_every, sample_every=sample_every,
              checkpoint_every=checkpoint_every, seed=seed, device=device, precision=precision)

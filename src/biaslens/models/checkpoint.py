@@ -151,30 +151,49 @@ def read_checkpoint_info(folder: str | Path) -> CheckpointInfo:
     )
 
 
-def check_state_dict(model: nn.Module, state: dict[str, torch.Tensor], source: str,
-                     *, allow_missing: tuple[str, ...] = ()) -> None:
-    """Raise :class:`CheckpointError` naming ``source`` unless ``state`` fits ``model``.
-
-    Lists the first few missing keys, unexpected keys and shape mismatches (expected vs
-    found). Keys ending with one of ``allow_missing`` may be absent.
-    """
+def state_dict_mismatches(model: nn.Module, state: dict[str, torch.Tensor], *,
+                          allow_missing: tuple[str, ...] = ()) -> list[str]:
+    """What keeps ``state`` from fitting ``model``: the first few missing keys, unexpected
+    keys and shape mismatches (expected vs found), one string per kind; empty if it fits.
+    Keys ending with one of ``allow_missing`` may be absent."""
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in state.items()}
     missing = [k for k in expected if k not in found and not k.endswith(allow_missing)]
     unexpected = [k for k in found if k not in expected]
     shapes = [f"{k}: expected {expected[k]}, found {found[k]}"
               for k in expected if k in found and expected[k] != found[k]]
-    if not (missing or unexpected or shapes):
-        return
-    arch = getattr(model, "architecture", type(model).__name__)
     parts = []
     for label, items in (("missing keys", missing), ("unexpected keys", unexpected),
                          ("shape mismatches", shapes)):
         if items:
             more = f" (+{len(items) - _SHOW} more)" if len(items) > _SHOW else ""
             parts.append(f"{label} ({len(items)}): {', '.join(items[:_SHOW])}{more}")
+    return parts
+
+
+def check_state_dict(model: nn.Module, state: dict[str, torch.Tensor], source: str,
+                     *, allow_missing: tuple[str, ...] = ()) -> None:
+    """Raise :class:`CheckpointError` naming ``source`` unless ``state`` fits ``model``
+    (the :func:`state_dict_mismatches`)."""
+    parts = state_dict_mismatches(model, state, allow_missing=allow_missing)
+    if not parts:
+        return
+    arch = getattr(model, "architecture", type(model).__name__)
     raise CheckpointError(f"{source}: weights do not fit architecture {arch!r} "
                           f"{getattr(model, 'config', '')}: " + "; ".join(parts))
+
+
+def check_destination(folder: str | Path, *, overwrite: bool = False) -> None:
+    """Raise :class:`CheckpointError` unless a checkpoint may be written at ``folder``
+    (creates nothing): absent, an empty folder, or with ``overwrite`` a checkpoint or any
+    folder."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise CheckpointError(f"{folder}: exists and is not a folder")
+    if folder.is_dir() and not overwrite and any(folder.iterdir()):
+        what = "a checkpoint" if (folder / CONFIG_FILE).exists() else "a folder that is not empty"
+        raise CheckpointError(f"{folder}: {what} already exists here; pass overwrite=True to "
+                              "replace it")
 
 
 def load_checkpoint(folder: str | Path, *, expected_architecture: str | None = None,

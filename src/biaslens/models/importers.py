@@ -36,11 +36,12 @@ from biaslens.errors import CheckpointError
 from biaslens.models.checkpoint import (
     CONFIG_FILE,
     CheckpointInfo,
-    check_state_dict,
+    check_destination,
     file_sha256,
     load_checkpoint,
     read_checkpoint_info,
     save_checkpoint,
+    state_dict_mismatches,
 )
 from biaslens.models.registry import build_model, list_architectures
 from biaslens.names import CELEBA_ATTRIBUTES
@@ -197,11 +198,31 @@ def _expected(layout: _Layout) -> str:
     return f"{layout.architecture} (under {'/'.join(layout.containers)!r}): {shown}, ..."
 
 
-def _fit(model: nn.Module, sd: StateDict, source: str) -> nn.Module:
+def _fit(model: nn.Module, sd: StateDict) -> nn.Module:
+    """Load ``sd`` into ``model``, or raise :class:`_Misfit` with what does not fit."""
     # Old files may lack BatchNorm's num_batches_tracked; it does not affect outputs.
-    check_state_dict(model, sd, source, allow_missing=("num_batches_tracked",))
+    parts = state_dict_mismatches(model, sd, allow_missing=("num_batches_tracked",))
+    if parts:
+        raise _Misfit(parts)
     model.load_state_dict(sd, strict=False)
     return model.eval()
+
+
+class _Misfit(Exception):
+    """The tensors of a file do not fit the model built for them (``parts``: what differs)."""
+
+    def __init__(self, parts: list[str]):
+        super().__init__("; ".join(parts))
+        self.parts = parts
+
+
+def _provenance(path: Path, key: str, arch: str | None,
+                attribute_names: Sequence[str] | None) -> dict[str, Any]:
+    """How a file was imported: the source, its hash, the container key and the options."""
+    return {"source": str(path), "container_key": key, "source_sha256": file_sha256(path),
+            "options": {"arch": arch, "attribute_names": None if attribute_names is None
+                        else [str(n) for n in attribute_names]},
+            "architecture_detected": arch is None}
 
 
 def _import(path: Path, arch: str | None, attribute_names: Sequence[str] | None
@@ -223,27 +244,44 @@ def _import(path: Path, arch: str | None, attribute_names: Sequence[str] | None
                 config = lay.infer(sd)
                 if attribute_names is not None and "attribute_names" in config:
                     config["attribute_names"] = list(attribute_names)
-                model = _fit(build_model(lay.architecture, **config), sd, source)
-            except (CheckpointError, KeyError, ValueError, IndexError) as exc:
-                errors.append(str(exc))
+                model = _fit(build_model(lay.architecture, **config), sd)
+            except KeyError as exc:               # a key the layout reads widths from
+                errors.append(_misfit_message(source, lay, arch, [f"missing key {exc}"]))
                 continue
-            return model, {"source": str(path), "container_key": key,
-                           "source_sha256": file_sha256(path)}
+            except _Misfit as exc:
+                errors.append(_misfit_message(source, lay, arch, exc.parts))
+                continue
+            except (ValueError, IndexError) as exc:
+                errors.append(_misfit_message(source, lay, arch, [str(exc)]))
+                continue
+            return model, _provenance(path, key, arch, attribute_names)
     if arch is not None and not layouts:  # a biaslens architecture stored as a raw state dict
         kwargs = {} if attribute_names is None else {"attribute_names": list(attribute_names)}
         model = build_model(arch, **kwargs)
         for key, sd in cands:
+            source = f"{path}" + (f" (key {key!r})" if key else "")
             try:
-                return (_fit(model, sd, f"{path}" + (f" (key {key!r})" if key else "")),
-                        {"source": str(path), "container_key": key,
-                         "source_sha256": file_sha256(path)})
-            except CheckpointError as exc:
-                errors.append(str(exc))
+                return _fit(model, sd), _provenance(path, key, arch, attribute_names)
+            except _Misfit as exc:
+                errors.append(f"{source}: weights do not fit architecture {arch!r} "
+                              f"{model.config}: " + "; ".join(exc.parts))
     if errors:
         raise CheckpointError(errors[0] if len(errors) == 1 else " | ".join(errors[:3]))
     wanted = "; ".join(_expected(lay) for lay in layouts) if layouts else arch
     raise CheckpointError(f"{path}: no known model layout recognised. {_describe(cands, obj)}. "
                           f"Expected {wanted}")
+
+
+def _misfit_message(source: str, lay: _Layout, arch: str | None, parts: list[str]) -> str:
+    """A file that fits no architecture: what differs from the layout its keys resemble.
+    Detected (``arch`` None), it is not called by that architecture's name: its keys look
+    like that layout, its tensors are something else."""
+    if arch is not None:
+        return f"{source}: weights do not fit architecture {arch!r}: " + "; ".join(parts)
+    return (f"{source}: fits no known architecture: its keys resemble the "
+            f"{lay.architecture} layout ({lay.probe}, ...) but its tensors differ: "
+            + "; ".join(parts) + ". If it is a registered architecture at other settings, "
+            "name it with --arch")
 
 
 def import_checkpoint(path: str | Path, arch: str | None = None, *,
@@ -272,14 +310,26 @@ def import_checkpoint(path: str | Path, arch: str | None = None, *,
     return _import(Path(path), arch, attribute_names)[0]
 
 
+def import_with_provenance(path: str | Path, arch: str | None = None, *,
+                           attribute_names: Sequence[str] | None = None
+                           ) -> tuple[nn.Module, dict[str, Any]]:
+    """:func:`import_checkpoint` and how it was imported: ``{"source", "container_key",
+    "source_sha256", "options": {"arch", "attribute_names"}, "architecture_detected"}``."""
+    return _import(Path(path), arch, attribute_names)
+
+
 def import_to_checkpoint(path: str | Path, out: str | Path, arch: str | None = None, *,
                          attribute_names: Sequence[str] | None = None,
-                         extra: dict | None = None) -> tuple[nn.Module, CheckpointInfo]:
+                         extra: dict | None = None, overwrite: bool = False
+                         ) -> tuple[nn.Module, CheckpointInfo]:
     """Import ``path`` and save it as a biaslens checkpoint folder ``out``.
 
-    The provenance (source path, container key, source SHA-256) goes into
-    ``config.json``'s ``extra["imported_from"]``.
+    The provenance (:func:`import_with_provenance`: source path, container key, source
+    SHA-256, the ``arch`` and ``attribute_names`` options) goes into ``config.json``'s
+    ``extra["imported_from"]``. An existing checkpoint or non-empty folder at ``out`` is
+    replaced only with ``overwrite`` (checked before the file is read).
     """
+    check_destination(out, overwrite=overwrite)
     model, provenance = _import(Path(path), arch, attribute_names)
     save_checkpoint(model, out, extra={**(extra or {}), "imported_from": provenance})
     return model, read_checkpoint_info(out)

@@ -11,32 +11,31 @@ groups the report carries the Ramaswamy et al. metrics (AP, DEO, BA, KL) too::
     [(target, report)] = cache_fairness(classifier, cache, ["Smiling"], ["Male"])
 
 :func:`predictions_fairness` reads the labels, predictions, sensitive columns (and
-optional scores and weights) from a CSV file, naming the line and column of a bad value.
+optional scores and weights) from a predictions file (CSV, parquet or npz; the format of
+:mod:`biaslens.data.predictions`), naming the line and column of a bad value.
+:func:`classifier_fairness` labels a cache with :func:`biaslens.pipelines.predict.predict_table`
+and reads the same columns from the table (``audit fairness CACHE --classifier CKPT``).
 """
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from biaslens.audit.fairness import FairnessReport, fairness_report
+from biaslens.data.predictions import parse_binary, parse_float, read_predictions, target_columns
 from biaslens.errors import BiasLensError, DataError
 from biaslens.names import canonical_name, resolve_attribute
 
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["cache_fairness", "check_image_size", "fairness_logits", "fairness_view",
-           "parse_binary", "parse_float", "predictions_fairness", "read_predictions",
-           "sensitive_columns"]
-
-#: The spellings of a binary label in a CSV of predictions.
-_TRUE = {"1", "1.0", "true", "True", "TRUE"}
-_FALSE = {"0", "0.0", "-1", "-1.0", "false", "False", "FALSE"}
+__all__ = ["cache_fairness", "check_image_size", "classifier_fairness", "columns_fairness",
+           "fairness_logits", "fairness_view", "parse_binary", "parse_float",
+           "predictions_fairness", "read_predictions", "sensitive_columns"]
 
 
 def check_image_size(model: nn.Module, cache: Any, role: str) -> None:
@@ -133,86 +132,21 @@ def cache_fairness(classifier: nn.Module, cache: Any, targets: Sequence[str],
     return out
 
 
-# --------------------------------------------------------------------------- CSV predictions
+# --------------------------------------------------------------------------- predictions
 
 
-def read_predictions(path: str | Path, columns: list[str]) -> dict[str, np.ndarray]:
-    """Read ``columns`` of a CSV as string arrays; missing file/column → :class:`DataError`."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError("file not found", path=path)
-    with open(path, newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None:
-            raise DataError("empty file (no header line)", path=path, line=1)
-        header = [h.strip() for h in header]
-        missing = [c for c in columns if c not in header]
-        if missing:
-            raise DataError(f"missing column(s) {', '.join(map(repr, missing))}; the header "
-                            f"has {', '.join(header)}", path=path, line=1)
-        pos = [header.index(c) for c in columns]
-        rows = []
-        for lineno, row in enumerate(reader, start=2):
-            if not row:
-                continue
-            if len(row) != len(header):
-                raise DataError(f"expected {len(header)} fields, got {len(row)}",
-                                path=path, line=lineno)
-            rows.append([row[p].strip() for p in pos] + [lineno])
-    if not rows:
-        raise DataError("no data rows", path=path, line=2)
-    table = np.array(rows, dtype=object)
-    out = {c: table[:, j].astype(str) for j, c in enumerate(columns)}
-    out["__line__"] = table[:, -1].astype(np.int64)
-    return out
-
-
-def parse_binary(values: np.ndarray, lines: np.ndarray, *, path: Path, column: str
-                 ) -> np.ndarray:
-    """Strings → bool (1/true = positive, 0/-1/false = negative); anything else is an error."""
-    pos = np.isin(values, list(_TRUE))
-    neg = np.isin(values, list(_FALSE))
-    bad = np.flatnonzero(~(pos | neg))
-    if bad.size:
-        i = bad[0]
-        raise DataError(f"value {str(values[i])!r} is not binary (expected 0/1, -1/1 or "
-                        f"true/false)", path=path, line=int(lines[i]), field=column)
-    return pos
-
-
-def parse_float(values: np.ndarray, lines: np.ndarray, *, path: Path, column: str
-                ) -> np.ndarray:
-    """Strings → finite floats, naming the first bad line."""
-    out = np.empty(values.shape[0])
-    for i, v in enumerate(values):  # the CSV was parsed row by row already; same cost
-        try:
-            out[i] = float(v)
-        except ValueError:
-            raise DataError(f"value {str(v)!r} is not a number", path=path, line=int(lines[i]),
-                            field=column) from None
-        if not np.isfinite(out[i]):
-            raise DataError(f"value {str(v)!r} is not finite", path=path, line=int(lines[i]),
-                            field=column)
-    return out
-
-
-def predictions_fairness(path: str | Path, *, y_true: str, y_pred: str, sensitive: Sequence[str],
-                         score: str | None = None, weight: str | None = None, n_boot: int = 500,
-                         seed: int = 0, kl_variant: str = "reference") -> FairnessReport:
-    """Fairness of the predictions in a CSV file (``biaslens audit fairness``).
-
-    ``y_true``, ``y_pred``: columns of binary labels and predictions (0/1, -1/1,
-    true/false); ``sensitive``: the sensitive column(s) (several: intersectional groups);
-    ``score``: a score column in [0, 1] (adds AP/DEO/BA/KL); ``weight``: a non-negative
-    sample-weight column. A bad file, column or value is a :class:`DataError` naming the
-    line and column.
-    """
-    path = Path(path)
-    extra = [c for c in (score, weight) if c]
-    cols = list(dict.fromkeys([y_true, y_pred, *sensitive, *extra]))
-    data = read_predictions(path, cols)
-    lines = data["__line__"]
+def columns_fairness(data: Mapping[str, np.ndarray], *, source: str | Path, y_true: str,
+                     y_pred: str, sensitive: Sequence[str], score: str | None = None,
+                     weight: str | None = None, n_boot: int = 500, seed: int = 0,
+                     kl_variant: str = "reference") -> FairnessReport:
+    """Fairness from the columns of a predictions table (a file read by
+    :func:`~biaslens.data.predictions.read_predictions`, or the columns of a
+    :class:`~biaslens.data.predictions.PredictionTable`); ``source`` names it in errors.
+    Sensitive values are compared as text, so a file and the table it was written from
+    give the same groups."""
+    path = Path(source)
+    lines = data["__line__"] if "__line__" in data else np.arange(
+        2, 2 + len(data[y_true]), dtype=np.int64)
     yt = parse_binary(data[y_true], lines, path=path, column=y_true)
     yp = parse_binary(data[y_pred], lines, path=path, column=y_pred)
     s = parse_float(data[score], lines, path=path, column=score) if score else None
@@ -220,6 +154,78 @@ def predictions_fairness(path: str | Path, *, y_true: str, y_pred: str, sensitiv
     if w is not None and (w < 0).any():
         i = int(np.flatnonzero(w < 0)[0])
         raise DataError("negative weight", path=path, line=int(lines[i]), field=weight)
-    return fairness_report(yt, yp, sensitive_features={c: data[c] for c in sensitive},
-                           y_score=s, sample_weight=w, n_boot=n_boot, seed=seed,
-                           kl_variant=kl_variant)
+    sens = {c: np.asarray(data[c]).astype(str) for c in sensitive}
+    return fairness_report(yt, yp, sensitive_features=sens, y_score=s, sample_weight=w,
+                           n_boot=n_boot, seed=seed, kl_variant=kl_variant)
+
+
+def predictions_fairness(path: str | Path, *, y_true: str | None = None,
+                         y_pred: str | None = None, sensitive: Sequence[str],
+                         score: str | None = None, weight: str | None = None,
+                         target: str | None = None, n_boot: int = 500, seed: int = 0,
+                         kl_variant: str = "reference") -> FairnessReport:
+    """Fairness of the predictions in a file (``.csv``, ``.parquet`` or ``.npz``;
+    ``biaslens audit fairness --predictions``).
+
+    ``y_true``, ``y_pred``: columns of binary labels and predictions (0/1, -1/1,
+    true/false); or ``target``: an attribute of a ``biaslens predict`` file, whose
+    ``T``, ``T_pred`` and ``T_prob`` columns are read (:func:`target_columns`).
+    ``sensitive``: the sensitive column(s) (several: intersectional groups); ``score``: a
+    score column in [0, 1] (adds AP/DEO/BA/KL); ``weight``: a non-negative sample-weight
+    column. A bad file, column or value is a :class:`DataError` naming the line and column.
+    """
+    path = Path(path)
+    y_true, y_pred, score = _target_or_columns(target, y_true, y_pred, score)
+    extra = [c for c in (score, weight) if c]
+    cols = list(dict.fromkeys([y_true, y_pred, *sensitive, *extra]))
+    return columns_fairness(read_predictions(path, cols), source=path, y_true=y_true,
+                            y_pred=y_pred, sensitive=sensitive, score=score, weight=weight,
+                            n_boot=n_boot, seed=seed, kl_variant=kl_variant)
+
+
+def _target_or_columns(target: str | None, y_true: str | None, y_pred: str | None,
+                       score: str | None) -> tuple[str, str, str | None]:
+    if target is not None:
+        if y_true is not None or y_pred is not None:
+            raise BiasLensError("give either target= (a biaslens predict file) or "
+                                "y_true= and y_pred=, not both")
+        t_true, t_pred, t_score = target_columns(target)
+        return t_true, t_pred, score or t_score
+    if y_true is None or y_pred is None:
+        raise BiasLensError("name the label columns: y_true= and y_pred= (or target= for a "
+                            "file written by biaslens predict)")
+    return y_true, y_pred, score
+
+
+def classifier_fairness(classifier: nn.Module, cache: Any, *, target: str,
+                        sensitive: Sequence[str], split: str | None = None,
+                        batch_size: int = 512, device: Any = "cpu", precision: str = "fp32",
+                        n_boot: int = 500, seed: int = 0, kl_variant: str = "reference",
+                        progress: Callable[[int, int], None] | None = None) -> FairnessReport:
+    """Fairness of ``classifier``'s ``target`` predictions on ``cache`` across ``sensitive``
+    (cache attributes or group columns): the rows of ``split`` (None: the test split,
+    every row without one) labelled by :func:`biaslens.pipelines.predict.predict_table`,
+    then read as the columns of the predictions file it would write
+    (``biaslens audit fairness CACHE --classifier CKPT``)."""
+    from biaslens.pipelines.predict import predict_table
+
+    table = predict_table(classifier, cache, split=split, batch_size=batch_size,
+                          device=device, precision=precision, progress=progress)
+    names = list(cache.attribute_names)
+    idx, _ = resolve_attribute(target, names)
+    name = names[idx]
+    if name not in table.attribute_names:
+        raise BiasLensError(f"the classifier does not predict {name!r}; it predicts "
+                            f"{', '.join(table.attribute_names[:8])}"
+                            f"{', ...' if len(table.attribute_names) > 8 else ''}")
+    columns = table.columns()
+    sens = []
+    for p in sensitive:
+        col = p if p in table.groups else canonical_name(p, names)
+        if col == name:
+            raise BiasLensError(f"{name!r} is both the target and a sensitive attribute")
+        sens.append(col)
+    y_true, y_pred, score = target_columns(name)
+    return columns_fairness(columns, source=cache.path, y_true=y_true, y_pred=y_pred,
+                            sensitive=sens, score=score, n_boot=n_boot, seed=seed,
+                            kl_variant=kl_variant)

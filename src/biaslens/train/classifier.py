@@ -1,7 +1,21 @@
-"""Attribute-classifier training: BCE-with-logits on all attributes, held-out AUC."""
+"""Attribute-classifier training: BCE-with-logits on all attributes, held-out AUC.
+
+Every evaluation is compared with the best so far by :data:`BEST_METRIC` (the mean AUC
+over the attributes on the evaluation split; the mean accuracy when no AUC is defined);
+an improvement saves ``checkpoints/best/classifier`` next to ``checkpoints/latest/``, and
+the evaluation line of ``metrics.jsonl`` records the best in its ``best`` field. A
+resumed run reads the best back from that folder, so it keeps the one of its first part.
+"""
 
 from __future__ import annotations
 
+import inspect
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,7 +30,51 @@ from biaslens.train.evaluate import evaluate_scores
 from biaslens.train.loop import EpochSampler, Session, TrainResult, run_config
 from biaslens.train.options import COLLAPSE_FIELDS, RunOptions, resolve_run
 
-__all__ = ["train_classifier", "auto_pos_weight"]
+__all__ = ["BEST_METRIC", "auto_pos_weight", "best_metric", "train_classifier"]
+
+#: What "best" means for a classifier checkpoint (higher is better; fallback when undefined).
+BEST_METRIC = ("mean_auc", "mean_accuracy")
+BEST_FOLDER = Path("checkpoints") / "best"
+
+
+def best_metric(evaluation: dict[str, Any]) -> tuple[str, float] | None:
+    """``(name, value)`` of an evaluation by :data:`BEST_METRIC`, or None when neither is
+    finite (no evaluation rows)."""
+    for name in BEST_METRIC:
+        v = evaluation.get(name)
+        if isinstance(v, (int, float)) and math.isfinite(v):
+            return name, float(v)
+    return None
+
+
+def _read_best(out: Path) -> dict[str, Any] | None:
+    """The ``best`` record of a run folder's best checkpoint (None when it has none)."""
+    cfg = out / BEST_FOLDER / "classifier" / "config.json"
+    if not cfg.is_file():
+        return None
+    best = json.loads(cfg.read_text()).get("extra", {}).get("best")
+    return best if isinstance(best, dict) and "value" in best else None
+
+
+def _save_best(model: torch.nn.Module, out: Path, extra: dict[str, Any]) -> None:
+    """Write ``checkpoints/best/classifier`` whole, then swap it in (as the latest one)."""
+    from biaslens.models import save_checkpoint
+
+    best = out / BEST_FOLDER
+    best.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=best.parent, prefix=".best.tmp-"))
+    try:
+        save_checkpoint(model, tmp / "classifier", extra=extra)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = best.with_name(".best.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if best.exists():
+        os.replace(best, old)
+    os.replace(tmp, best)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def auto_pos_weight(attrs: np.ndarray, clip: float = 100.0) -> np.ndarray:
@@ -49,13 +107,17 @@ def train_classifier(
 ) -> TrainResult:
     """Train a multi-label attribute classifier; evaluates per-attribute accuracy and AUC.
 
-    Draws no sample grids (``sample_every``/``n_samples`` are not used).
+    Draws no sample grids (``sample_every``/``n_samples`` are not used). Keeps the best
+    evaluated model by mean AUC (see the module docstring) in ``checkpoints/best/``. An
+    architecture that takes ``image_size`` is built at the data's size unless
+    ``model_config`` names one; a model whose size differs from the data's is refused.
 
     Examples
     --------
     >>> train_classifier("caches/synth64", out="runs/clf", pos_weight="auto")  # doctest: +SKIP
     """
     from biaslens.models import build_model
+    from biaslens.models.registry import get_architecture
     from biaslens.names import canonical_name
 
     run = resolve_run(run, overrides, "train_classifier", steps=2000, batch_size=128)
@@ -76,9 +138,14 @@ def train_classifier(
     pw = (auto_pos_weight(td.attrs[train_idx][:, cols], pos_weight_clip)
           if pos_weight == "auto" else
           None if pos_weight is None else np.full(len(cols), float(pos_weight)))
+    model_config = dict(model_config or {})
+    # built at the data's size when the architecture takes one (not recorded: derived)
+    build_config = dict(model_config)
+    if "image_size" in inspect.signature(get_architecture(arch).__init__).parameters:
+        build_config.setdefault("image_size", td.image_size[0])
     cfg = run_config(
         td, run, dict(lr=lr, betas=list(betas), weight_decay=weight_decay, arch=arch,
-                      model_config=model_config or {}, attributes=names, pos_weight=pos_weight,
+                      model_config=model_config, attributes=names, pos_weight=pos_weight,
                       pos_weight_values=None if pw is None else pw.tolist()),
         dict(eval_split=eval_split, eval_every=eval_every, eval_batch_size=eval_batch_size),
         unused=(*COLLAPSE_FIELDS, "sample_every", "n_samples"))
@@ -86,7 +153,12 @@ def train_classifier(
         return TrainResult.dry_run("classifier", cfg, run)
     s = Session("classifier", run, cfg)
     dev = s.device
-    model = build_model(arch, attribute_names=names, **(model_config or {})).to(dev)
+    model = build_model(arch, attribute_names=names, **build_config).to(dev)
+    size = getattr(model, "image_size", None)
+    if isinstance(size, int) and (size, size) != tuple(td.image_size):
+        raise DataError(f"{arch} works on {size}×{size} images but the data holds "
+                        f"{td.image_size[0]}×{td.image_size[1]}", path=td.source,
+                        field="image_size")
     if dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     opt = s.adam(model.parameters(), lr=lr, betas=betas, weight_decay=weight_decay)
@@ -99,6 +171,7 @@ def train_classifier(
     pw_t = None if pw is None else torch.as_tensor(pw, dtype=torch.float32, device=dev)
     fw = torch.compile(model) if run.compile else model
     eval_idx = torch.as_tensor(td.indices(eval_split))
+    best = _read_best(s.out) if s.resuming else None      # the first part's best, resumed
 
     def step_fn(step: int) -> dict[str, torch.Tensor]:
         idx = sampler.batch(step)
@@ -120,6 +193,18 @@ def train_classifier(
         logits = s.eval_pass(model, store, eval_idx, eval_batch_size, fw).numpy()
         y = td.attrs[eval_idx.numpy()][:, cols]
         result = evaluate_scores(y, logits, names).to_dict()
+        nonlocal best
+        scored = best_metric(result)
+        if scored is not None and (best is None or best.get("metric") != scored[0]
+                                   or scored[1] > best["value"]):
+            best = {"metric": scored[0], "value": scored[1], "step": step,
+                    "split": eval_split, "checkpoint": str(BEST_FOLDER / "classifier")}
+            if s.dist.is_main:
+                _save_best(model, s.out, {**s.model_extra, "step": step, "family": "classifier",
+                                          "data_hash": s.config.get("data_hash"),
+                                          "run": str(s.out), "best": best})
+        if best is not None:
+            result["best"] = dict(best)
         if s.dist.is_main:   # NaN (an AUC of a one-class column) stays NaN, as in metrics.jsonl
             write_json({"step": step, "split": eval_split, **result}, s.out / "eval.json")
         return result

@@ -54,7 +54,7 @@ def test_end_to_end_writes_json_and_pngs(checkpoints, tmp_path):
 
 
 def test_json_flag_prints_machine_readable(checkpoints, tmp_path):
-    res = runner.invoke(app, _args(checkpoints, tmp_path / "j", "--json", "--direction", "+"))
+    res = runner.invoke(app, _args(checkpoints, tmp_path / "j", "--json", "-", "--direction", "+"))
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["settings"]["direction"] == "+" and data["settings"]["steps"] == 4
@@ -114,7 +114,7 @@ def test_reference_and_judge_options(checkpoints, tmp_path):
 
 
 def test_user_checkpoints_default_to_no_reference(checkpoints, tmp_path):
-    res = runner.invoke(app, _args(checkpoints, tmp_path / "n", "--json"))
+    res = runner.invoke(app, _args(checkpoints, tmp_path / "n", "--json", "-"))
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["data_comparison"] is None
 
@@ -130,7 +130,7 @@ def test_auto_reference_is_skipped_without_bootstrap(checkpoints, tmp_path, monk
     gen, clf = checkpoints
     monkeypatch.setattr(inputs, "model_path",
                         lambda given, role: {"generator": gen, "classifier": clf}[role])
-    base = ["audit", "steer", "--n", "6", "--steps", "3", "--device", "cpu", "--json",
+    base = ["audit", "steer", "--n", "6", "--steps", "3", "--device", "cpu", "--json", "-",
             "--reference-n", "20"]
     res = runner.invoke(app, base + ["--n-boot", "0", "--out", str(tmp_path / "a")])
     assert res.exit_code == 0, res.output

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from biaslens.cli._common import audit_app, console
+from biaslens.cli._common import audit_app, console, emit_json, json_option, json_to_stdout
 from biaslens.errors import DataError
 from biaslens.io import write_json
 
@@ -25,8 +25,10 @@ def fairness_cmd(
     n_boot: int = typer.Option(500, "--n-boot", help="Bootstrap resamples (0 = no CIs)."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
     kl_variant: str = typer.Option("reference", "--kl-variant", help="reference | fixed"),
-    json_out: Path | None = typer.Option(None, "--json", help="Write the report as JSON."),
+    json_out: str | None = json_option("the report"),
     plot: Path | None = typer.Option(None, "--plot", help="Write a per-group bar chart PNG."),
+    out: Path | None = typer.Option(None, "--out", help="Output folder: OUT/fairness.json and "
+                                    "OUT/fairness.png (the chart unless --plot says where)."),
 ) -> None:
     """Group fairness of a classifier from a CSV of predictions.
 
@@ -42,14 +44,17 @@ def fairness_cmd(
     report = predictions_fairness(predictions, y_true=y_true, y_pred=y_pred, sensitive=sens,
                                   score=score, weight=weight, n_boot=n_boot, seed=seed,
                                   kl_variant=kl_variant)
-    print_fairness_report(report, console)
-    if json_out is not None:
-        payload = {"command": "audit fairness", "predictions": str(predictions),
-                   **report.to_dict()}
-        write_json(payload, json_out)
-        console.print(f"wrote {json_out}")
+    if not json_to_stdout(json_out):
+        print_fairness_report(report, console)
+    payload = {"command": "audit fairness", "predictions": str(predictions), **report.to_dict()}
+    if out is not None:
+        write_json(payload, out / "fairness.json")
+        plot = plot if plot is not None else out / "fairness.png"
+    if not emit_json(payload, json_out) and out is not None:
+        console.print(f"wrote {out / 'fairness.json'}", highlight=False)
     if plot is not None:
         from biaslens.report.plots_fairness import plot_fairness
 
         plot_fairness(report, plot)
-        console.print(f"wrote {plot}")
+        if not json_to_stdout(json_out):
+            console.print(f"wrote {plot}", highlight=False)

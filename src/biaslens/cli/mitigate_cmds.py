@@ -11,11 +11,27 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import Progress
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
-from biaslens.cli._common import console, experiment_app, mitigate_app
+from biaslens.cli._common import console, err_console, experiment_app, mitigate_app
 from biaslens.errors import BiasLensError
+
+
+def _progress() -> Progress:
+    """One bar per stage (rendering, each training run, fitting), named, with the steps
+    done and the time taken; kept on screen when done (stderr, so stdout stays the
+    tables)."""
+    return Progress(TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=err_console,
+                    transient=False)
 
 
 def _progress_cb(prog: Progress):
@@ -64,7 +80,7 @@ def dbvae_cmd(
     if dry_run:
         console.print_json(data={"cache": cache, "out": str(out), **cfg.to_dict()})
         return
-    with Progress(console=console, transient=True) as prog:
+    with _progress() as prog:
         d = dbvae_run(cache, out=out, config=cfg, progress=_progress_cb(prog)).to_dict()
     plot_group_detection(d["evaluation"], out / "dbvae_groups.png", groups=list(GROUPS))
     ev = d["evaluation"]
@@ -142,7 +158,7 @@ def latent_aug_cmd(
     from biaslens.report.plots_mitigate import plot_latent_aug
 
     prot = [p.strip() for p in protected.split(",")]
-    with Progress(console=console, transient=True) as prog:
+    with _progress() as prog:
         res = latent_aug_run(cache, target=target, protected=prot if len(prot) > 1 else prot[0],
                              generator=generator, classifier=classifier, out=out, n_fit=n_fit,
                              n_aug=n_aug, epochs=epochs, arch=arch, mode=mode, variant=variant,
@@ -182,7 +198,7 @@ def latent_aug_experiment_cmd(
     names = [t.strip() for t in targets.split(",") if t.strip()]
     if not names:
         raise BiasLensError("--targets is empty")
-    with Progress(console=console, transient=True) as prog:
+    with _progress() as prog:
         doc = latent_aug_experiment(cache, targets=names, protected=protected,
                                     generator=generator, classifier=classifier or "baseline",
                                     toy=toy, cosine=cosine, n_real=n_real, out=out,

@@ -81,6 +81,40 @@ def _run(family: str, fn: Callable[..., Any], cache: Optional[Path], out: Option
     write_json(summary, Path(out) / "result.json")
     console.print(f"[green]{result.status}[/] at step {result.step}/{result.steps}; "
                   f"checkpoint: {result.checkpoint}; {result.images_per_s:.1f} images/s")
+    if family == "classifier":
+        print_heldout(Path(out) / "eval.json")
+
+
+def print_heldout(path: Path, worst: int = 5) -> None:
+    """The classifier's last held-out evaluation (``eval.json``): mean accuracy and AUC
+    and the attributes with the lowest AUC, or a line saying none was run."""
+    from rich.table import Table
+
+    if not path.is_file():
+        console.print("no held-out evaluation was run (eval_every 0, or no val split)",
+                      highlight=False)
+        return
+    ev = json.loads(path.read_text())
+    if not ev.get("n"):
+        console.print(f"held-out evaluation: the {ev.get('split', 'val')} split is empty",
+                      highlight=False)
+        return
+    console.print(f"held-out ({ev.get('split', 'val')} split, {ev['n']:,} images, step "
+                  f"{ev.get('step')}): mean accuracy {ev['mean_accuracy']:.3f}, mean AUC "
+                  f"{ev['mean_auc']:.3f}" if ev.get("mean_auc") is not None else
+                  f"held-out ({ev['n']:,} images): mean accuracy {ev['mean_accuracy']:.3f}",
+                  highlight=False)
+    auc = {k: v for k, v in (ev.get("auc") or {}).items() if v is not None}
+    if len(auc) > 1:
+        table = Table(title=f"Lowest held-out AUC ({min(worst, len(auc))} of {len(auc)}; "
+                            f"all in {path})")
+        table.add_column("attribute", no_wrap=True)
+        table.add_column("AUC", justify="right")
+        table.add_column("accuracy", justify="right")
+        for name in sorted(auc, key=auc.get)[:worst]:
+            acc = (ev.get("accuracy") or {}).get(name)
+            table.add_row(name, f"{auc[name]:.3f}", "—" if acc is None else f"{acc:.3f}")
+        console.print(table)
 
 
 @train_app.command("gan")

@@ -22,12 +22,14 @@ def print_stats(stats: DatasetStats, *, limit: int | None = None,
                 true_phi: dict[str, float] | None = None) -> None:
     """Print every table of ``stats`` to the CLI console."""
     from biaslens.report.tables import dataset_stats_tables
+    from biaslens.report.words import group_words
 
     for table in dataset_stats_tables(stats, limit=limit, true_phi=true_phi):
         console.print(table)
     if stats.small_groups:
+        names = "; ".join(group_words(g.label) for g in stats.small_groups)
         console.print(f"[bold red]{len(stats.small_groups)} group(s) below the size "
-                      f"threshold:[/] " + "; ".join(g.label for g in stats.small_groups))
+                      f"threshold:[/] {names}")
 
 
 @data_app.command("stats")

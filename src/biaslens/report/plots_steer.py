@@ -102,8 +102,9 @@ def plot_covariance_bars(result: SteerResult, top_k: int | None = None) -> Figur
                     capsize=3, lw=1)
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, [f"{nm}  (r={r:+.2f})" for nm, r in zip(names, corr)])
-    ax.set_xlabel(f"covariance with {result.target}\n(95% bootstrap CI; coloured = "
-                  f"significant at FDR {result.fdr:g}, red +, blue −; r = correlation)")
+    ax.set_xlabel(f"covariance with {result.target} (logit²), 95% bootstrap CI\n"
+                  f"coloured = significant at FDR {result.fdr:g} (red +, blue −)\n"
+                  "r = correlation")
     ax.set_title(f"What changes when steering toward {result.target}")
     fig.tight_layout()
     return fig
@@ -124,9 +125,12 @@ def data_verdict(path_slope: float, data_slope: float, beyond: bool) -> str:
     return "added" if abs(path_slope) > abs(data_slope) else "weakened"
 
 
-def steer_rows(result: SteerResult, top_k: int | None = None) -> list[dict[str, Any]]:
+def steer_rows(result: SteerResult, top_k: int | None = None, *, with_beyond: bool = False
+               ) -> list[dict[str, Any]]:
     """The ranked attributes of a steering audit (the top ``top_k``; all by default), one
-    dict per attribute with the raw numbers, for a renderer to format.
+    dict per attribute with the raw numbers, for a renderer to format; ``with_beyond``
+    appends the attributes the data comparison flags that are not among them (so every
+    summary sentence has its row).
 
     Keys: ``attribute``, ``covariance``, ``ci_low``, ``ci_high``, ``correlation``,
     ``q_value``, ``significant``; with a data comparison (``reference=``) also
@@ -134,15 +138,22 @@ def steer_rows(result: SteerResult, top_k: int | None = None) -> list[dict[str, 
     :func:`data_verdict`: no / added / weakened / reversed).
     """
     dc = result.data
+    indices = [r.index for r in result.ranked[:top_k]]
+    if with_beyond and dc is not None:  # every attribute the data comparison flags
+        indices += [int(j) for j in np.flatnonzero(np.asarray(dc.beyond_data, dtype=bool))
+                    if int(j) not in indices and int(j) != result.target_index]
     rows = []
-    for r in result.ranked[:top_k]:
-        row = {"attribute": r.name, "covariance": r.covariance, "ci_low": r.ci_low,
-               "ci_high": r.ci_high, "correlation": r.correlation, "q_value": r.q_value,
-               "significant": bool(r.significant)}
+    for j in indices:
+        row = {"attribute": result.attribute_names[j],
+               "covariance": float(result.covariance[j]), "ci_low": float(result.ci_low[j]),
+               "ci_high": float(result.ci_high[j]),
+               "correlation": float(result.correlation[j]),
+               "q_value": float(result.q_values[j]),
+               "significant": bool(result.significant[j])}
         if dc is not None:
-            ps, ds = float(dc.path_slope[r.index]), float(dc.data_slope[r.index])
+            ps, ds = float(dc.path_slope[j]), float(dc.data_slope[j])
             row.update(path_slope=ps, data_slope=ds,
-                       beyond_data=data_verdict(ps, ds, bool(dc.beyond_data[r.index])))
+                       beyond_data=data_verdict(ps, ds, bool(dc.beyond_data[j])))
         rows.append(row)
     return rows
 

@@ -13,6 +13,7 @@ from typing import Any
 from rich.table import Table
 
 from biaslens.audit.dataset import DatasetStats
+from biaslens.report.words import group_words
 
 __all__ = [
     "dataset_stats_tables",
@@ -108,51 +109,54 @@ def top_correlated_table(stats: DatasetStats, *, true_phi: Mapping[str, float] |
     synthetic world's truth, adds a column to compare measured against true values.
     """
     table = Table(title=f"Most correlated with {stats.target} (ranked by |phi|)")
-    table.add_column("attribute", no_wrap=True)
-    table.add_column("phi", justify="right")
-    table.add_column(f"{_pct(stats.level)} CI", justify="right", no_wrap=True)
-    if true_phi is None:  # keep the comparison table within 80 columns
-        table.add_column("cov", justify="right")
-    table.add_column(f"P(·|{stats.target})", justify="right")
-    table.add_column("P(·|not)", justify="right")
-    if true_phi is not None:
-        table.add_column("true phi", justify="right")
+    name_column(table, "attribute", [c.name for c in stats.top])
+    for col in ("phi", f"{_pct(stats.level)} CI",
+                f"P(·|{stats.target})", *(() if true_phi else ("P(·|not)",)),
+                *(("true phi",) if true_phi is not None else ())):
+        table.add_column(col, justify="right", no_wrap=True)
     for c in stats.top:
         colour = "green" if c.phi > 0 else "red" if c.phi < 0 else "default"
         row = [c.name, f"[{colour}]{fmt_num(c.phi, signed=True)}[/]",
                fmt_ci(c.ci_lo, c.ci_hi, signed=True)]
+        row.append(fmt_num(c.p_given_target))
         if true_phi is None:
-            row.append(fmt_num(c.cov, 4, signed=True))
-        row += [fmt_num(c.p_given_target), fmt_num(c.p_given_not)]
-        if true_phi is not None:
+            row.append(fmt_num(c.p_given_not))
+        else:
             row.append(fmt_num(true_phi.get(c.name), signed=True))
         table.add_row(*row)
+    table.caption = (f"phi: correlation of the two labels; P(·|{stats.target}): share with the "
+                     f"attribute among {stats.target} rows"
+                     + ("; true phi: the world's (P(·|not) and cov in the JSON)"
+                        if true_phi is not None else "; cov in the JSON"))
+    table.caption_justify = "left"
     return table
 
 
 def groups_table(stats: DatasetStats) -> Table:
     """Intersectional group counts and shares; groups below the threshold are flagged."""
-    thr = f"n < {stats.min_group}"
+    thr = f"fewer than {stats.min_group}"
     if stats.min_share is not None:
-        thr += f" or share < {stats.min_share:g}"
-    table = Table(title=f"Intersectional groups of {' × '.join(stats.group_columns)} "
-                        f"(flag: {thr})")
-    for name in stats.group_columns:
-        table.add_column(name, justify="center")
+        thr += f" (or a share below {stats.min_share:g})"
+    table = Table(title=f"Intersectional groups of {' × '.join(stats.group_columns)}")
+    labels = [group_words(g.label) for g in stats.groups]
+    name_column(table, "group", labels)
     table.add_column("count", justify="right")
     table.add_column("share", justify="right")
-    table.add_column(f"{_pct(stats.level)} CI (Wilson)", justify="right", no_wrap=True)
-    has_target = stats.target is not None
+    table.add_column(f"{_pct(stats.level)} CI", justify="right", no_wrap=True)
+    # P(target | group) says nothing when the target is one of the group columns (0 or 1)
+    has_target = stats.target is not None and stats.target.lstrip("-") not in stats.group_columns
     if has_target:
         table.add_column(f"P({stats.target}|group)", justify="right")
     table.add_column("flag")
-    for g in stats.groups:
-        row = [str(v) for v in g.values.values()]
-        row += [f"{g.count:,}", fmt_num(g.share), fmt_ci(g.ci_lo, g.ci_hi)]
+    for label, g in zip(labels, stats.groups):
+        row = [label, f"{g.count:,}", fmt_num(g.share), fmt_ci(g.ci_lo, g.ci_hi)]
         if has_target:
             row.append(fmt_num(g.target_rate))
         row.append("[bold red]small[/]" if g.small else "")
         table.add_row(*row)
+    table.caption = (f"CI: Wilson; small: {thr} rows, too few for reliable per-group "
+                     "numbers")
+    table.caption_justify = "left"
     return table
 
 

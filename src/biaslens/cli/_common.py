@@ -15,14 +15,16 @@ from biaslens.io import jsonable, write_json
 console = Console()
 err_console = Console(stderr=True)
 
-data_app = typer.Typer(help="Ingest, synthesize and describe datasets.", no_args_is_help=True)
-audit_app = typer.Typer(help="Audit generators and classifiers for bias.", no_args_is_help=True)
-train_app = typer.Typer(help="Train models on a dataset cache.", no_args_is_help=True)
-models_app = typer.Typer(help="List, import and inspect models.", no_args_is_help=True)
-mitigate_app = typer.Typer(help="Bias mitigations (DB-VAE, latent augmentation).",
-                           no_args_is_help=True)
-experiment_app = typer.Typer(help="Multi-run experiments.", no_args_is_help=True)
+#: Plain help (click's): wrapped at the terminal's width with flags as ``--x / --no-x``;
+#: rich's boxed help squeezes the text column at 80 columns and prints ``<bool>`` on flags.
+HELP = {"no_args_is_help": True, "rich_markup_mode": None}
 
+data_app = typer.Typer(help="Ingest, synthesize and describe datasets.", **HELP)
+audit_app = typer.Typer(help="Audit generators and classifiers for bias.", **HELP)
+train_app = typer.Typer(help="Train models on a dataset cache.", **HELP)
+models_app = typer.Typer(help="List, import and inspect models.", **HELP)
+mitigate_app = typer.Typer(help="Bias mitigations (DB-VAE, latent augmentation).", **HELP)
+experiment_app = typer.Typer(help="Multi-run experiments.", **HELP)
 
 
 #: ``--json`` means the same everywhere: a file to write the JSON to, ``-`` for stdout.

@@ -223,10 +223,14 @@ def _rate_gap(fair: Mapping[str, Any], metric: str) -> tuple[float, str, float, 
 
 
 def _pct_pair(a: float, b: float) -> tuple[str, str]:
-    """Two rates as percentages with enough decimals that unequal ones read unequal."""
+    """Two rates as percentages with enough decimals that unequal ones read unequal and
+    neither a rate below 1 reads 100 % nor one above 0 reads 0 %."""
+    def honest(v: float, text: str) -> bool:
+        return not ((v < 1 and float(text) >= 100) or (v > 0 and float(text) <= 0))
+
     for d in (0, 1, 2, 3, 4):
         x, y = f"{100 * a:.{d}f}", f"{100 * b:.{d}f}"
-        if x != y or a == b:
+        if (x != y or a == b) and honest(a, x) and honest(b, y):
             return x + " %", y + " %"
     return f"{100 * a:.4f} %", f"{100 * b:.4f} %"
 

@@ -29,7 +29,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from biaslens.errors import BiasLensError, CheckpointError
-from biaslens.io import jsonable, write_json
+from biaslens.io import dir_mode, jsonable, write_json
 from biaslens.precision import autocast, resolve_precision
 from biaslens.tensors import pick_device, to_model_pixels
 from biaslens.train.options import NOT_RECORDED, ProgressFn, RunOptions, StopFn
@@ -436,6 +436,7 @@ class Session:
         if self.dist.is_main:
             parent = self.ckpt_dir.parent
             tmp = Path(tempfile.mkdtemp(dir=parent, prefix=".latest.tmp-"))
+            os.chmod(tmp, dir_mode())  # the umask's mode, not mkdtemp's 0700
             extra = {**self.model_extra, "step": step, "family": self.family,
                      "data_hash": self.config.get("data_hash"), "run": str(self.out)}
             for name, m in self.models.items():

@@ -278,6 +278,7 @@ def truth_findings(score: Any) -> list[tuple[str, bool, str]]:
         elif check == "signs_right_for_data_backed":
             wrong = score.wrong_signs_data_backed or []
             text = ("every significant entry that the data comparison attributes to the data "
-                    "has the true sign" + ("; opposite: " + "; ".join(wrong) if wrong else ""))
+                    "has the true sign"
+                    + ("; opposite: " + "; ".join(numbers(a) for a in wrong) if wrong else ""))
         out.append((check, bool(ok), text))
     return out

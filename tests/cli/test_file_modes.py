@@ -1,5 +1,6 @@
 """Every output file is readable as the umask says (0644 under umask 022), folders 0755:
-JSON, PNGs, checkpoints (config.json + model.safetensors), training runs, CelebA exports."""
+JSON, PNGs, checkpoints (config.json + model.safetensors), training runs (trainer state
+included), caches and CelebA exports."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ def test_outputs_follow_the_umask(tiny, tmp_path, umask_022):
                   str(tiny["classifier"]), "--n", "4", "--steps", "2", "--n-boot", "0",
                   "--reference", "none", "--device", "cpu"],
         "celeba": ["data", "synth", "--format", "celeba", "--n", "4"],
+        "cache": ["data", "synth", "--n", "4", "--size", "32"],
         "info": ["models", "info", str(tiny["generator"]), "--json"],
     }
     for name, args in outs.items():
@@ -51,7 +53,7 @@ def test_outputs_follow_the_umask(tiny, tmp_path, umask_022):
                                "--n", "4"]).exit_code == 0
     found = [m for name in outs for m in _modes(tmp_path / name)] + _modes(sheet)
     kinds = {os.path.splitext(p)[1] for p, _ in found}
-    assert {".json", ".png", ".safetensors", ".jpg", ".txt"} <= kinds
+    assert {".json", ".png", ".safetensors", ".jpg", ".txt", ".npy"} <= kinds
     wrong = [(p, oct(m)) for p, m in found
              if m != (0o755 if os.path.isdir(p) else 0o644)]
     assert wrong == []

@@ -29,7 +29,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from biaslens.errors import BiasLensError, CheckpointError
-from biaslens.io import dir_mode, jsonable, write_json
+from biaslens.io import atomic_write, dir_mode, jsonable, write_json
 from biaslens.precision import autocast, resolve_precision
 from biaslens.tensors import pick_device, to_model_pixels
 from biaslens.train.options import NOT_RECORDED, ProgressFn, RunOptions, StopFn
@@ -457,7 +457,8 @@ class Session:
                 tensors[f"rng.gen.{name}"] = g.get_state().cpu()
             for name, t in self.state_tensors.items():
                 tensors[f"state.{name}"] = t.detach().cpu().contiguous()
-            save_file(tensors, str(tmp / "trainer_state.safetensors"))
+            # through atomic_write: the umask's mode (safetensors itself writes 0600)
+            atomic_write(tmp / "trainer_state.safetensors", lambda t: save_file(tensors, t))
             (tmp / "trainer_state.json").write_text(json.dumps(meta, indent=2) + "\n")
             old = parent / ".latest.old"
             if old.exists():

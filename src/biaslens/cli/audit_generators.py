@@ -98,6 +98,8 @@ def population_cmd(
     precision: str = _PRECISION,
     out: Path = typer.Option(Path("population-out"), help="Output folder."),
     json_out: str | None = _JSON,
+    wide: bool = typer.Option(False, "--wide", help="All table columns (ratio, both "
+                              "slopes); the default fits 80 columns."),
     dry_run: bool = _DRY,
 ) -> None:
     """Generate N faces and compare their attribute and group mix with the training data.
@@ -128,8 +130,8 @@ def population_cmd(
     save_figure(plot_population(result, top_k), out / "population.png")
     if _finish(run.to_dict(settings), out / "population.json", json_out):
         return
-    console.print(population_table(result, top_k))
-    assoc = association_table(result, top_k)
+    console.print(population_table(result, top_k, wide=wide))
+    assoc = association_table(result, top_k, wide=wide)
     if assoc is not None:
         console.print(assoc)
     from biaslens.report.words import group_words

@@ -97,8 +97,7 @@ def population_table(result: PopulationResult, top_k: int | None = 15, *,
     table = Table(title=f"Population: {result.n_generated:,} generated faces vs "
                         f"{result.n_data:,} training labels")
     name_column(table, "attribute", [result.attribute_names[j] for j in order])
-    for col in ("generated", "data", "difference", "95% CI", *(("ratio",) if wide else ()),
-                "amplif."):
+    for col in ("gen.", "data", "diff.", "95% CI", *(("ratio",) if wide else ()), "amplif."):
         table.add_column(col, justify="right", no_wrap=True)
     for j in order:
         a = result.amplification[j]
@@ -110,8 +109,8 @@ def population_table(result: PopulationResult, top_k: int | None = 15, *,
                       *((fmt_num(result.ratio[j], 2),) if wide else ()),
                       fmt_num(a, signed=True), style=style)
     omitted = n_all - len(order)
-    table.caption = (f"generated: share of generated faces with the attribute, {basis}; "
-                     "difference = generated − data; amplif. = the difference signed by the "
+    table.caption = (f"gen.: share of generated faces with the attribute, {basis}; data: "
+                     "share of training labels; diff. = gen. − data; amplif. = diff. signed by the "
                      "data's majority: + = further from 50 % (the generator amplifies the "
                      "imbalance), − = toward 50 % (it dampens it); largest |amplif.| first"
                      + (f"; {omitted} more attributes in the JSON" if omitted > 0 else ""))
@@ -119,10 +118,12 @@ def population_table(result: PopulationResult, top_k: int | None = 15, *,
     return table
 
 
-def association_table(result: PopulationResult, top_k: int | None = 15) -> Table | None:
-    """Rich table of the association comparison (``None`` without one): per attribute the
-    slope of its logit on the target's across generated and across real faces, the excess
-    with its CI, the q-value and the verdict (added / weakened / reversed / no)."""
+def association_table(result: PopulationResult, top_k: int | None = 15, *,
+                      wide: bool = False) -> Table | None:
+    """Rich table of the association comparison (``None`` without one), readable at 80
+    columns: per attribute the excess of the generated faces' slope over the real faces'
+    with its CI, the q-value and the verdict (added / weakened / reversed / no); ``wide``
+    adds the two slopes."""
     dc = result.associations
     if dc is None:
         return None
@@ -131,21 +132,24 @@ def association_table(result: PopulationResult, top_k: int | None = 15) -> Table
     table = Table(title=f"Associations with {result.association_target}: generated vs "
                         f"{dc.n_reference} real faces, same classifier")
     name_column(table, "attribute", [result.attribute_names[j] for j in order])
-    for col in ("generated", "data", "excess", "95% CI", "q-value", "vs data"):
+    for col in (*(("generated", "data") if wide else ()), "excess", "95% CI", "q-value",
+                "vs data"):
         table.add_column(col, justify="right" if col != "vs data" else "left", no_wrap=True)
     for j in order:
         verdict = data_verdict(float(dc.path_slope[j]), float(dc.data_slope[j]),
                                bool(dc.beyond_data[j]))
-        table.add_row(result.attribute_names[j], fmt_num(dc.path_slope[j], 2, signed=True),
-                      fmt_num(dc.data_slope[j], 2, signed=True),
+        slopes = ((fmt_num(dc.path_slope[j], 2, signed=True),
+                   fmt_num(dc.data_slope[j], 2, signed=True)) if wide else ())
+        table.add_row(result.attribute_names[j], *slopes,
                       fmt_num(dc.excess[j], 2, signed=True),
                       fmt_ci(dc.excess_ci_low[j], dc.excess_ci_high[j], 2, signed=True),
                       fmt_p(dc.q_values[j]), verdict,
                       style={"added": "red", "weakened": "blue", "reversed": "magenta"}
                       .get(verdict, "dim"))
     omitted = n_all - len(order)
-    table.caption = (f"generated, data: logit change per unit of {result.association_target} "
-                     f"logit across generated faces and across {dc.reference}; vs data: "
+    table.caption = (f"excess: the logit change per unit of {result.association_target} "
+                     f"logit across generated faces minus that across {dc.reference} "
+                     f"(both slopes under --wide); vs data: "
                      f"added = steeper, weakened = flatter, reversed = opposite sign, each "
                      f"with the excess significant at FDR {dc.fdr:g} "
                      f"({int(dc.beyond_data.sum())} of {n_all})"

@@ -38,8 +38,8 @@ def test_demo_writes_everything_and_scores_against_truth(tmp_path, monkeypatch):
     for row in steer["ranked"]:
         assert f"│ {row['name']} " in text  # every ranked name in full
     # what was run, in the JSON's own counts, and the units said once
-    st = steer["settings"]
-    assert f"{st['n_samples']} faces" in text and f"{st['steps']} steps each way" in text
+    st, flat = steer["settings"], " ".join(text.split())
+    assert f"({st['n_samples']} faces, {st['steps']} steps each way)" in flat
     assert "logit²" in text and "settings:" in text
     # each check holds or is a finding, with its numbers
     assert f"{score['spearman']:.2f}" in text
@@ -47,7 +47,7 @@ def test_demo_writes_everything_and_scores_against_truth(tmp_path, monkeypatch):
     assert ("finding" in text) == (not all(score["passed"].values()))
     assert "FAIL" not in text
     for name in score["wrong_signs"]:
-        assert f"{name}: measured r" in " ".join(text.split())
+        assert f"{name}: measured r" in flat
     assert isinstance(score["beyond_data"], list)         # the demo compares with the data
     assert -1 <= score["spearman"] <= 1
     assert "measured vs the world's truth" in text

@@ -49,7 +49,10 @@ def test_population_end_to_end(setup, tmp_path):
             "16", "--n-boot", "20", "--device", "cpu", "--out", str(out)]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
-    assert "Population audit" in res.output and "note:" in res.output
+    assert "Population: 40 generated faces" in res.output and "note:" in res.output
+    flat = " ".join(res.output.split())
+    assert "+ = further from 50 %" in flat and "more attributes in the JSON" in flat
+    assert "groups Female; Male" in flat  # codes in words
     data = json.loads((out / "population.json").read_text())
     assert data["audit"] == "population" and data["n_generated"] == 40
     assert data["corrected"] is True and "Rogan–Gladen" in data["correction"]

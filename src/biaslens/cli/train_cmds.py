@@ -82,29 +82,33 @@ def _run(family: str, fn: Callable[..., Any], cache: Optional[Path], out: Option
     console.print(f"[green]{result.status}[/] at step {result.step}/{result.steps}; "
                   f"checkpoint: {result.checkpoint}; {result.images_per_s:.1f} images/s")
     if family == "classifier":
-        print_heldout(Path(out) / "eval.json")
+        print_heldout(result.evaluation, Path(out) / "eval.json", step=result.step)
 
 
-def print_heldout(path: Path, worst: int = 5) -> None:
-    """The classifier's last held-out evaluation (``eval.json``): mean accuracy and AUC
-    and the attributes with the lowest AUC, or a line saying none was run."""
+def print_heldout(ev: dict[str, Any], path: Path, *, step: int | None = None,
+                  worst: int = 5) -> None:
+    """The classifier's last held-out evaluation: mean accuracy and AUC and the
+    attributes with the lowest AUC, or a line saying none was run."""
+    import math
+
     from rich.table import Table
 
-    if not path.is_file():
+    if not ev:
         console.print("no held-out evaluation was run (eval_every 0, or no val split)",
                       highlight=False)
         return
-    ev = json.loads(path.read_text())
     if not ev.get("n"):
-        console.print(f"held-out evaluation: the {ev.get('split', 'val')} split is empty",
-                      highlight=False)
+        console.print("held-out evaluation: the val split is empty", highlight=False)
         return
-    console.print(f"held-out ({ev.get('split', 'val')} split, {ev['n']:,} images, step "
-                  f"{ev.get('step')}): mean accuracy {ev['mean_accuracy']:.3f}, mean AUC "
-                  f"{ev['mean_auc']:.3f}" if ev.get("mean_auc") is not None else
-                  f"held-out ({ev['n']:,} images): mean accuracy {ev['mean_accuracy']:.3f}",
+
+    def num(v: Any) -> str:
+        return "—" if v is None or not math.isfinite(float(v)) else f"{float(v):.3f}"
+
+    console.print(f"held-out (val split, {ev['n']:,} images, step {step}): mean accuracy "
+                  f"{num(ev.get('mean_accuracy'))}, mean AUC {num(ev.get('mean_auc'))}",
                   highlight=False)
-    auc = {k: v for k, v in (ev.get("auc") or {}).items() if v is not None}
+    auc = {k: float(v) for k, v in (ev.get("auc") or {}).items()
+           if v is not None and math.isfinite(float(v))}
     if len(auc) > 1:
         table = Table(title=f"Lowest held-out AUC ({min(worst, len(auc))} of {len(auc)}; "
                             f"all in {path})")
@@ -113,7 +117,7 @@ def print_heldout(path: Path, worst: int = 5) -> None:
         table.add_column("accuracy", justify="right")
         for name in sorted(auc, key=auc.get)[:worst]:
             acc = (ev.get("accuracy") or {}).get(name)
-            table.add_row(name, f"{auc[name]:.3f}", "—" if acc is None else f"{acc:.3f}")
+            table.add_row(name, f"{auc[name]:.3f}", num(acc))
         console.print(table)
 
 

@@ -134,13 +134,14 @@ def population_cmd(
     assoc = association_table(result, top_k, wide=wide)
     if assoc is not None:
         console.print(assoc)
+    from biaslens.report.tables import fmt_num
     from biaslens.report.words import group_words
 
     d = result.discrepancy
     console.print(f"groups {'; '.join(group_words(g) for g in result.group_labels)}: fairness "
                   f"discrepancy (L2 distance of the generated group shares) "
-                  f"{d['l2_to_data']:.3f} to the data's, {d['l2_to_uniform']:.3f} to equal "
-                  "shares", highlight=False)
+                  f"{fmt_num(d['l2_to_data'])} to the data's, {fmt_num(d['l2_to_uniform'])} "
+                  "to equal shares", highlight=False)
     console.print(f"note: {result.correction_note}")
     console.print(f"wrote {out}/population.json, population.png")
 

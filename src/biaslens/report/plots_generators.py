@@ -93,7 +93,7 @@ def population_table(result: PopulationResult, top_k: int | None = 15, *,
     basis = ("labelled by the classifier, corrected for its error rates (Rogan–Gladen)"
              if result.corrected else "labelled by the classifier, uncorrected")
     order = result.ranked_amplification(top_k)
-    n_all = int(np.isfinite(result.amplification).sum())
+    n_all = len(result.attribute_names)
     table = Table(title=f"Population: {result.n_generated:,} generated faces vs "
                         f"{result.n_data:,} training labels")
     name_column(table, "attribute", [result.attribute_names[j] for j in order])
@@ -128,7 +128,7 @@ def association_table(result: PopulationResult, top_k: int | None = 15, *,
     if dc is None:
         return None
     order = result.ranked_associations(top_k)
-    n_all = int(np.isfinite(dc.excess).sum())
+    n_all = len(result.attribute_names) - 1  # all but the association target
     table = Table(title=f"Associations with {result.association_target}: generated vs "
                         f"{dc.n_reference} real faces, same classifier")
     name_column(table, "attribute", [result.attribute_names[j] for j in order])

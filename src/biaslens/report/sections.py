@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 
 from biaslens.report.markup import esc, flat, img, table
 from biaslens.report.plots_steer import data_verdict, steer_rows
@@ -117,7 +116,7 @@ def population_section(report: Report) -> str:
     if p is None:
         return ""
     order = p.ranked_amplification(POPULATION_ROWS)
-    n_all = int(np.isfinite(p.amplification).sum())
+    n_all = len(p.attribute_names)
     rows = [[p.attribute_names[j], fmt_num(p.generated[j]), fmt_num(p.data[j]),
              fmt_num(p.difference[j], signed=True),
              fmt_ci(p.difference_ci[0][j], p.difference_ci[1][j], signed=True),

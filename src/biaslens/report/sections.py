@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-
 from biaslens.report.markup import esc, flat, img, table
 from biaslens.report.plots_steer import data_verdict, steer_rows
 from biaslens.report.tables import fmt_ci, fmt_num, fmt_p

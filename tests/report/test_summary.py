@@ -43,7 +43,13 @@ def test_steer_findings_say_when_nothing_is_significant():
     none = {"target": "Male", "ranked": [_row("Young", 0.01, 0.5, sig=False, q=0.7)]}
     (f,) = steer_findings(none)
     assert "changes no other attribute significantly" in f["text"] and "q 0.700" in f["text"]
-    assert not f["significant"]
+    assert not f["significant"] and "excludes 0" not in f["text"]
+    # an interval that excludes 0 with q above the FDR is explained, not left as a puzzle
+    odd = {"target": "Male", "attribute_names": ["Male", "Young", "Bald"],
+           "ranked": [_row("Young", 0.8, 0.5, sig=False, q=0.11)]}
+    (g,) = steer_findings(odd)
+    assert "[+0.30, +1.30], q 0.110): its 95% interval excludes 0, but not after the " \
+           "Benjamini–Hochberg correction for testing 2 attributes at once." in g["text"]
     assert steer_findings({"target": "Male", "ranked": []}) == []
 
 
@@ -119,10 +125,10 @@ def test_fairness_names_the_rate_that_differs_with_enough_decimals():
     (f,) = fairness_findings(fair, "Smiling")
     assert f["text"] == ("The Smiling classifier's equalized-odds difference across Male is "
                          "0.130 [0.050, 0.200] (0 = equal error rates); it comes from the "
-                         "false-positive rate, 1 % for Female vs 14 % for Male.")
+                         "false-positive rate, 1% for Female vs 14% for Male.")
     fair["by_group"] = {"true_positive_rate": [0.9996, 0.9991], "false_positive_rate": [0, 0]}
     (g,) = fairness_findings(fair, "Smiling")
-    assert "true-positive rate, 99.91 % for Male vs 99.96 % for Female" in g["text"]
+    assert "true-positive rate, 99.91% for Male vs 99.96% for Female" in g["text"]
 
 
 def test_beyond_data_findings_say_added_weakened_reversed():

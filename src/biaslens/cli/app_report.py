@@ -107,7 +107,13 @@ def report_command(
         stage("drawing the figures")
         report = Report.of(data)
     html_path, json_path = write_report(report, out)
+    from rich.table import Table
+
+    bullets = Table.grid(padding=(0, 1))  # a hanging indent under each bullet
+    bullets.add_column(no_wrap=True)
+    bullets.add_column()
     for line in report.summary:
-        console.print(f"• {line}", highlight=False)
+        bullets.add_row("•", line)
+    console.print(bullets, highlight=False)
     console.print(f"wrote {html_path} and {json_path} in {time.perf_counter() - t0:.0f} s",
                   highlight=False)

@@ -90,10 +90,15 @@ def steer_findings(steer: Mapping[str, Any]) -> list[Finding]:
 
     if not sig:
         r = rows[0]
+        lo, hi = r.get("ci_low"), r.get("ci_high")
+        why = ""
+        if _finite(lo) and _finite(hi) and (lo > 0 or hi < 0):
+            n = len(steer.get("attribute_names") or []) - 1
+            why = (f": its 95% interval excludes 0, but not after the Benjamini–Hochberg "
+                   f"correction for testing {n if n > 0 else 'every'} attributes at once")
         return [_finding(f"Steering toward {target} changes no other attribute significantly; "
                          f"the largest is {r['name']} (covariance {signed(r['covariance'], d)} "
-                         f"logit²{_ci(r.get('ci_low'), r.get('ci_high'), d)}, "
-                         f"{_q(r.get('q_value'))}).",
+                         f"logit²{_ci(lo, hi, d)}, {_q(r.get('q_value'))}){why}.",
                          anchor("steer", target, r["name"]), "steering",
                          r.get("correlation"), False)]
     out = []
@@ -231,8 +236,8 @@ def _pct_pair(a: float, b: float) -> tuple[str, str]:
     for d in (0, 1, 2, 3, 4):
         x, y = f"{100 * a:.{d}f}", f"{100 * b:.{d}f}"
         if (x != y or a == b) and honest(a, x) and honest(b, y):
-            return x + " %", y + " %"
-    return f"{100 * a:.4f} %", f"{100 * b:.4f} %"
+            return x + "%", y + "%"
+    return f"{100 * a:.4f}%", f"{100 * b:.4f}%"
 
 
 def fairness_findings(fair: Mapping[str, Any], target: str) -> list[Finding]:

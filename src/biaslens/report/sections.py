@@ -128,7 +128,11 @@ def population_section(report: Report) -> str:
     omitted = n_all - len(order)
     return "".join([
         f"<h2 id='population'>Population</h2><p>{p.n_generated:,} generated faces, "
-        f"{esc(labelled)}, vs {p.n_data:,} training labels. {esc(p.correction_note)}.</p>",
+        f"{esc(labelled)}, vs {p.n_data:,} training labels."
+        + (f" {esc(p.correction_note[:1].upper() + p.correction_note[1:])}." if p.corrected
+           else " The classifier's own errors are in these shares (no correction: the "
+                "classifier's error rates on labelled data were not available).")
+        + "</p>",
         img(report.figures, "population", "generated vs training prevalence"),
         table(["attribute", "generated", "data", "difference", "95% CI", "ratio",
                "amplification"], rows, ids=[anchor("population", p.attribute_names[j])

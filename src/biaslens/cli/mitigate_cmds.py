@@ -23,6 +23,7 @@ from rich.table import Table
 
 from biaslens.cli._common import console, err_console, experiment_app, mitigate_app
 from biaslens.errors import BiasLensError
+from biaslens.report.tables import name_column
 
 
 def _progress() -> Progress:
@@ -84,20 +85,26 @@ def dbvae_cmd(
         d = dbvae_run(cache, out=out, config=cfg, progress=_progress_cb(prog)).to_dict()
     plot_group_detection(d["evaluation"], out / "dbvae_groups.png", groups=list(GROUPS))
     ev = d["evaluation"]
-    table = Table(title="Face detection per group (mean probability; accuracy at 0.5)")
-    table.add_column("group")
+    table = Table(title="Face detection per group")
+    name_column(table, "group", [*GROUPS, "gap best−worst"])
     for k in ev["detectors"]:
-        table.add_column(k, justify="right")
+        table.add_column(f"{k}\nP(face) [95% CI]", justify="right", no_wrap=True)
+        table.add_column("\nacc.", justify="right", no_wrap=True)
     for gname in GROUPS:
         row = [gname]
-        for k, det in ev["detectors"].items():
+        for det in ev["detectors"].values():
             b = det["by_group"][gname]
-            row.append(f"{b['mean_prob']:.3f} [{b['mean_prob_ci'][0]:.3f}, "
-                       f"{b['mean_prob_ci'][1]:.3f}]; acc {b['accuracy']:.3f}")
+            row += [f"{b['mean_prob']:.3f} [{b['mean_prob_ci'][0]:.3f}, "
+                    f"{b['mean_prob_ci'][1]:.3f}]", f"{b['accuracy']:.3f}"]
         table.add_row(*row)
-    table.add_row("gap (best − worst)", *[
-        f"{det['gap_prob']:.3f} [{det['gap_prob_ci'][0]:.3f}, {det['gap_prob_ci'][1]:.3f}]"
-        for det in ev["detectors"].values()])
+    gaps = []
+    for det in ev["detectors"].values():
+        gaps += [f"{det['gap_prob']:.3f} [{det['gap_prob_ci'][0]:.3f}, "
+                 f"{det['gap_prob_ci'][1]:.3f}]", ""]
+    table.add_row("gap best−worst", *gaps, end_section=True)
+    table.caption = ("P(face): mean detector probability on the group's test faces; acc.: "
+                     "accuracy at 0.5; gap: best minus worst group")
+    table.caption_justify = "left"
     console.print(table)
     for k, ch in ev["gap_change"].items():
         c = ch["gap_prob"]

@@ -53,7 +53,7 @@ def test_data_and_model_writers_are_strict(tiny, tmp_path):
                 tmp_path / "models.json", tmp_path / "info.json"]
     for path in written:
         strict_load(path.read_text())
-    info = strict_load(_run("data", "info", tmp_path / "c", "--json"))
+    info = strict_load(_run("data", "info", tmp_path / "c", "--json", "-"))
     assert info["source"]["ratio"] is None and info["verified"] == {"labels": True,
                                                                      "images": False}
 

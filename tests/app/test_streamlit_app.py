@@ -73,7 +73,7 @@ def test_steering_widgets_bounds_and_determinism(tiny):
     _ok(at)
     table = at.dataframe[0].value
     assert {"path slope", "data slope", "beyond data"} <= set(table.columns)
-    assert set(table["beyond data"]) <= {"no", "added", "weakened"}
+    assert set(table["beyond data"]) <= {"no", "added", "weakened", "reversed"}
 
     seed = at.number_input(key="steer_seed").value
     at.button(key="steer_new").click().run()

@@ -49,14 +49,17 @@ def test_population_end_to_end(setup, tmp_path):
             "16", "--n-boot", "20", "--device", "cpu", "--out", str(out)]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
-    assert "Population audit" in res.output and "note:" in res.output
+    assert "Population: 40 generated faces" in res.output and "note:" in res.output
+    flat = " ".join(res.output.split())
+    assert "+ = further from 50 %" in flat and "more attributes in the JSON" in flat
+    assert "groups Female; Male" in flat  # codes in words
     data = json.loads((out / "population.json").read_text())
     assert data["audit"] == "population" and data["n_generated"] == 40
     assert data["corrected"] is True and "Rogan–Gladen" in data["correction"]
     assert len(data["inputs"]["classifier_rates"]["tpr"]) == 40
     assert data["groups"]["labels"] == ["Male=0", "Male=1"]
     _png(out / "population.png")
-    res = runner.invoke(app, args[:-1] + [str(tmp_path / "j"), "--json", "--no-correct"])
+    res = runner.invoke(app, args[:-1] + [str(tmp_path / "j"), "--json", "-", "--no-correct"])
     assert res.exit_code == 0, res.output
     printed = json.loads(res.output)
     assert printed == json.loads((tmp_path / "j" / "population.json").read_text())
@@ -100,7 +103,7 @@ def test_counterfactual_end_to_end(setup, tmp_path):
                               "--classifier", str(setup / "clf"), "--cache",
                               str(setup / "cache"), "--split", "all", "--n", "10",
                               "--n-boot", "20", "--n-show", "3", "--groups", "Male,skin_type",
-                              "--device", "cpu", "--out", str(out), "--json"])
+                              "--device", "cpu", "--out", str(out), "--json", "-"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["condition"] == "Male" and data["n"] == 10
@@ -145,7 +148,7 @@ def test_reconstruct_without_cache_uses_a_balanced_set(setup, tmp_path, monkeypa
     res = runner.invoke(app, ["audit", "reconstruct", "--vae", str(setup / "vae"),
                               "--classifier", str(setup / "clf"), "--per-group", "12",
                               "--n-boot", "0", "--device", "cpu", "--out",
-                              str(tmp_path / "r"), "--json"])
+                              str(tmp_path / "r"), "--json", "-"])
     assert res.exit_code == 0, res.output
     data = json.loads((tmp_path / "r" / "reconstruct.json").read_text())
     assert data["inputs"]["cache"].startswith("synthesized (balanced world")
@@ -224,6 +227,6 @@ def test_counterfactual_condition_accepts_case_and_aliases(setup, tmp_path):
     res = runner.invoke(app, ["audit", "counterfactual", "--cvae", str(setup / "cvae"),
                               "--classifier", str(setup / "clf"), "--cache", str(setup / "cache"),
                               "--condition", "male", "--n", "8", "--n-boot", "5",
-                              "--out", str(tmp_path / "o"), "--json"])
+                              "--out", str(tmp_path / "o"), "--json", "-"])
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "o" / "counterfactual.json").read_text())["condition"] == "Male"

@@ -53,8 +53,47 @@ def test_end_to_end_writes_json_and_pngs(checkpoints, tmp_path):
             assert im.format == "PNG" and im.size[0] > 100
 
 
+def test_table_reads_at_80_columns_and_wide_adds_columns(checkpoints, tmp_path, monkeypatch):
+    from biaslens.cli._common import console
+
+    monkeypatch.setattr(console, "width", 80)
+    res = runner.invoke(app, _args(checkpoints, tmp_path / "t", "--reference", "none"))
+    assert res.exit_code == 0, res.output
+    data = json.loads((tmp_path / "t" / "steer.json").read_text())
+    lines = res.output.splitlines()
+    assert max(map(len, lines)) <= 80 and "…" not in res.output
+    for row in data["ranked"]:  # Wearing_Lipstick / Wearing_Earrings never both "Weari…"
+        assert any(line.startswith(f"│ {row['name']} ") for line in lines), row["name"]
+    flat = " ".join(res.output.split())  # undo the console's wrapping
+    assert "6 faces, 4 steps each way" in flat and "logit²" in flat
+    assert "settings: 6 faces (noise vectors), each steered 4 steps toward -Male" in flat
+    def header(text):
+        return next(line for line in text.splitlines() if line.startswith("┃ attribute"))
+
+    assert "significant" not in header(res.output)
+    monkeypatch.setattr(console, "width", 120)
+    wide = runner.invoke(app, _args(checkpoints, tmp_path / "w", "--reference", "none",
+                                    "--wide"))
+    assert wide.exit_code == 0 and "significant" in header(wide.output)
+
+
+def test_json_dash_is_strict_json_on_stdout_and_path_writes_a_file(checkpoints, tmp_path):
+    def strict(text):
+        return json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
+
+    res = runner.invoke(app, _args(checkpoints, tmp_path / "s", "--json", "-"))
+    assert res.exit_code == 0
+    assert strict(res.output)["target"] == "-Male"      # nothing but the JSON on stdout
+    assert (tmp_path / "s" / "steer.json").is_file()    # and always the JSON in --out
+    res = runner.invoke(app, _args(checkpoints, tmp_path / "p", "--json",
+                                   str(tmp_path / "copy.json")))
+    assert res.exit_code == 0 and "Steering toward -Male" in res.output
+    assert strict((tmp_path / "copy.json").read_text()) == strict(
+        (tmp_path / "p" / "steer.json").read_text())
+
+
 def test_json_flag_prints_machine_readable(checkpoints, tmp_path):
-    res = runner.invoke(app, _args(checkpoints, tmp_path / "j", "--json", "--direction", "+"))
+    res = runner.invoke(app, _args(checkpoints, tmp_path / "j", "--json", "-", "--direction", "+"))
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["settings"]["direction"] == "+" and data["settings"]["steps"] == 4
@@ -114,7 +153,7 @@ def test_reference_and_judge_options(checkpoints, tmp_path):
 
 
 def test_user_checkpoints_default_to_no_reference(checkpoints, tmp_path):
-    res = runner.invoke(app, _args(checkpoints, tmp_path / "n", "--json"))
+    res = runner.invoke(app, _args(checkpoints, tmp_path / "n", "--json", "-"))
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["data_comparison"] is None
 
@@ -130,7 +169,7 @@ def test_auto_reference_is_skipped_without_bootstrap(checkpoints, tmp_path, monk
     gen, clf = checkpoints
     monkeypatch.setattr(inputs, "model_path",
                         lambda given, role: {"generator": gen, "classifier": clf}[role])
-    base = ["audit", "steer", "--n", "6", "--steps", "3", "--device", "cpu", "--json",
+    base = ["audit", "steer", "--n", "6", "--steps", "3", "--device", "cpu", "--json", "-",
             "--reference-n", "20"]
     res = runner.invoke(app, base + ["--n-boot", "0", "--out", str(tmp_path / "a")])
     assert res.exit_code == 0, res.output

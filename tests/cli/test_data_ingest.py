@@ -26,7 +26,7 @@ def test_ingest_and_info(celeba, tmp_path):
     res = runner.invoke(app, ["data", "info", str(out), "--verify"])
     assert res.exit_code == 0, res.output
     assert "content hash verified" in res.output and "train" in res.output
-    res = runner.invoke(app, ["data", "info", str(out), "--json"])
+    res = runner.invoke(app, ["data", "info", str(out), "--json", "-"])
     manifest = json.loads(res.output)
     assert manifest["n"] == 20 and manifest["crop"] == [0, 0, 178, 178]
 

@@ -169,3 +169,25 @@ def test_a_file_that_fits_nothing_is_not_given_an_architecture(tmp_path):
     msg = str(res.exception)
     assert "fits no known architecture" in msg and "unexpected keys (1)" in msg
     assert "do not fit architecture" not in msg and "classifier.9.0.weight" in msg
+
+
+def test_info_takes_the_names_list_prints_and_reads_at_80_columns(monkeypatch):
+    from biaslens.cli._common import console
+    from biaslens.defaults import available_defaults
+
+    shipped = available_defaults()
+    if "generator" not in shipped:
+        pytest.skip("shipped generator not installed")
+    monkeypatch.setattr(console, "width", 80)
+    listing = runner.invoke(app, ["models", "list"])
+    assert listing.exit_code == 0 and "│ generator" in listing.output
+    res = runner.invoke(app, ["models", "info", "generator"])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert len(lines) < 40 and max(map(len, lines)) <= 80   # a summary, not the JSON
+    for field in ("architecture", "parameters", "trained on", "training", "held-out quality"):
+        assert any(line.startswith(f"│ {field} ") for line in lines), field
+    assert "coursera_dcgan_generator" in res.output and "{" not in res.output
+    full = runner.invoke(app, ["models", "info", "generator", "--json", "-"])
+    data = json.loads(full.output)                           # the full record, strict JSON
+    assert data["architecture"] == "coursera_dcgan_generator" and "quality" in data["extra"]

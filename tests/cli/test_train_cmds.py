@@ -34,6 +34,8 @@ def test_train_cli_dry_run_and_resume(tmp_path):
     assert res.exit_code == 0, res.output
     result = json.loads((tmp_path / "run" / "result.json").read_text())
     assert result["status"] == "completed" and result["evaluation"]["n"] == 4
+    # the held-out metrics are printed at the end
+    assert "held-out (val split, 4 images, step 2): mean accuracy" in " ".join(res.output.split())
     cfg = json.loads((tmp_path / "run" / "config.json").read_text())
     assert cfg["command"].startswith("biaslens") and cfg["pos_weight"] == "auto"
 

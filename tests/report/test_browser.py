@@ -34,6 +34,14 @@ def test_report_renders_in_chromium(small_report, tmp_path):
         page.goto(html_path.as_uri())
         page.wait_for_load_state("load")
         n_img = page.locator("img").count()
+        page.screenshot(path=str(tmp_path / "report_top.png"))
+        # a summary sentence's link lands on its row, on screen
+        link = page.locator(".verdict a").first
+        target = link.get_attribute("href")
+        link.click()
+        page.wait_for_timeout(200)
+        box = page.eval_on_selector(target, "e => e.getBoundingClientRect().toJSON()")
+        viewport = page.viewport_size
         # every embedded PNG decoded to a real picture
         widths = page.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
         title = page.title()
@@ -41,3 +49,5 @@ def test_report_renders_in_chromium(small_report, tmp_path):
     assert errors == [] and failed == []
     assert n_img == len(small_report.figures) and all(w > 50 for w in widths)
     assert title == small_report.data.title
+    assert target.startswith("#row-") and 0 <= box["top"] < viewport["height"]
+    assert (tmp_path / "report_top.png").stat().st_size > 10_000

@@ -64,12 +64,59 @@ def test_report_tables_match_the_results(small_report):
     assert "dbvae/compare.json" in text and "auc.after" in text
     # with n_boot >= 50 steering and population are both compared with the training images
     assert all(r.data is not None for r in small_report.data.steer)
-    assert "path slope" in text and "beyond data" in text
+    assert "path slope" in text and "vs data" in text
     pop = small_report.data.population
     assert pop.associations is not None and pop.association_target == "Male"
     assert "Associations with Male" in text and "generated slope" in text
     for line in small_report.to_dict()["summary"]:
         assert line in text
+
+
+def test_report_reads_without_the_docs(small_report):
+    """What a reader checks: every summary sentence links to a row that exists, intervals
+    are [lo, hi] (no ±), groups are words, the date and inputs come first, the population
+    table is ordered by |amplification| and says what its sign means."""
+    import re
+
+    from biaslens.report.summary import ranked_findings
+
+    html = render_html(small_report)
+    tags = _parse(html).tags
+    ids = {a["id"] for _, a in tags if "id" in a}
+    links = [a["href"][1:] for t, a in tags if t == "a" and a.get("href", "").startswith("#")]
+    found = ranked_findings(small_report.to_dict())
+    assert found and all(f["anchor"] in ids for f in found)
+    assert all(link in ids for link in links)
+    summary = html[html.index("id='summary'"):html.index("id='dataset'")]
+    assert summary.count("<li>") == len(found) and "significant</span>" in summary
+    assert all(f"href='#{f['anchor']}'" in summary for f in found)
+    # ranked: the significant ones first, each group by effect size
+    flags = [f["significant"] for f in found]
+    assert flags == sorted(flags, reverse=True)
+    text = " ".join(_parse(html).text)
+    assert "±" not in html.replace("± 2·std", "").replace("± 2 standard deviations", "")
+    assert re.search(r"\[[−+-]?\d+\.\d+, [−+-]?\d+\.\d+\]", text)
+    assert "Male=0" not in text and "Male=1" not in text and "skin_type=" not in text
+    assert "Female, lighter skin" in text or "Female, darker skin" in text
+    # date and inputs before the summary
+    assert html.index("Made ") < html.index("id='summary'")
+    assert html.index("Inputs</caption>") < html.index("id='summary'")
+    assert small_report.data.created in html
+    # population rows by |amplification|, the sign explained, the omitted rows counted
+    pop = small_report.data.population
+    shown = [p for t, a in tags if t == "tr" and (p := a.get("id", "")).startswith(
+        "row-population-") and "-group-" not in p and "-assoc-" not in p]
+    amp = {f"row-population-{n}": abs(a) for n, a in zip(pop.attribute_names, pop.amplification)}
+    assert [amp[r] for r in shown] == sorted((amp[r] for r in shown), reverse=True)
+    assert "further from 50 %" in text
+    n_all = len(pop.attribute_names)
+    assert f"{len(shown)} of {n_all} attributes" in text
+    assert ("more in report.json" in text) == (n_all > len(shown))
+    # the fairness sentence names the rate that differs; Ramaswamy metrics where computed
+    for t, rep in small_report.data.fairness:
+        if rep.ramaswamy is not None:
+            assert "DEO (difference in equal opportunity" in text
+    assert "it comes from the true-positive rate" in text or "false-positive rate" in text
 
 
 def test_report_escapes_text(small_report):

@@ -1,4 +1,5 @@
-"""Plain-language summary sentences, from hand-made result dicts."""
+"""Plain-language findings, from hand-made result dicts: units, [lo, hi] intervals,
+significance, group words, the rate that differs, and the ranking."""
 
 from __future__ import annotations
 
@@ -6,60 +7,76 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from biaslens.report.summary import (
-    dataset_summary,
-    fairness_summary,
-    population_summary,
+    beyond_data_findings,
+    dataset_findings,
+    fairness_findings,
+    population_findings,
+    ranked_findings,
     signed,
-    steer_summary,
+    steer_findings,
     summarize,
 )
+from biaslens.report.words import anchor
+
+M = "\u2212"
 
 
-def _row(name, cov, half, sig=True):
+def _row(name, cov, half, sig=True, r=0.5, q=0.01):
     return {"name": name, "covariance": cov, "ci_low": cov - half, "ci_high": cov + half,
-            "significant": sig}
+            "correlation": r if cov > 0 else -r, "q_value": q, "significant": sig}
 
 
-def test_steer_summary_issue_example():
-    steer = {"target": "Male", "ranked": [_row("Wearing_Lipstick", -2.9, 0.3),
+def test_steer_findings_have_units_intervals_and_anchors():
+    steer = {"target": "Male", "ranked": [_row("Wearing_Lipstick", -2.9, 0.3, q=1e-9),
                                           _row("Goatee", 1.9, 0.2), _row("Bald", 0.5, 0.1)]}
-    assert steer_summary(steer) == ("Pushing toward Male most increases Goatee (+1.9 ±0.2) and "
-                                    "decreases Wearing_Lipstick (\u22122.9 ±0.3).")
+    down, up = steer_findings(steer)
+    assert down["text"] == (f"Steering toward Male lowers Wearing_Lipstick most: covariance "
+                            f"{M}2.9 logit² [{M}3.2, {M}2.6], r {M}0.50, q <0.001.")
+    assert up["text"].startswith("Steering toward Male raises Goatee most: covariance +1.9 "
+                                 "logit² [+1.7, +2.1]")
+    assert "±" not in down["text"] + up["text"]
+    assert down["anchor"] == anchor("steer", "Male", "Wearing_Lipstick")
+    assert down["significant"] and down["section"] == "steering"
 
 
-def test_steer_summary_ignores_non_significant_and_small_scales():
-    steer = {"target": "-Male", "ranked": [_row("Goatee", -0.9, 0.8, sig=False),
-                                           _row("Smiling", 0.04, 0.01)]}
-    assert steer_summary(steer) == "Pushing toward -Male most increases Smiling (+0.040 ±0.010)."
-    none = {"target": "Male", "ranked": [_row("Young", 0.01, 0.5, sig=False)]}
-    assert "changes no other attribute significantly" in steer_summary(none)
-    assert steer_summary({"target": "Male", "ranked": []}) is None
+def test_steer_findings_say_when_nothing_is_significant():
+    none = {"target": "Male", "ranked": [_row("Young", 0.01, 0.5, sig=False, q=0.7)]}
+    (f,) = steer_findings(none)
+    assert "changes no other attribute significantly" in f["text"] and "q 0.700" in f["text"]
+    assert not f["significant"] and "excludes 0" not in f["text"]
+    # an interval that excludes 0 with q above the FDR is explained, not left as a puzzle
+    odd = {"target": "Male", "attribute_names": ["Male", "Young", "Bald"],
+           "ranked": [_row("Young", 0.8, 0.5, sig=False, q=0.11)]}
+    (g,) = steer_findings(odd)
+    assert "[+0.30, +1.30], q 0.110): its 95% interval excludes 0, but not after the " \
+           "Benjamini–Hochberg correction for testing 2 attributes at once." in g["text"]
+    assert steer_findings({"target": "Male", "ranked": []}) == []
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.floats(-5, 5).filter(lambda v: abs(v) > 1e-3),
                           st.floats(0, 1), st.booleans()), min_size=1, max_size=8))
-def test_steer_summary_names_the_extremes(rows):
+def test_steer_findings_name_the_extremes(rows):
     ranked = [_row(f"A{i}", c, h, s) for i, (c, h, s) in enumerate(rows)]
-    text = steer_summary({"target": "T", "ranked": ranked})
+    text = " ".join(f["text"] for f in steer_findings({"target": "T", "ranked": ranked}))
     sig = [r for r in ranked if r["significant"]]
     pos = [r for r in sig if r["covariance"] > 0]
     neg = [r for r in sig if r["covariance"] < 0]
     if pos:
-        assert f"increases {max(pos, key=lambda r: r['covariance'])['name']} (" in text
+        assert f"raises {max(pos, key=lambda r: r['covariance'])['name']} most" in text
     else:
-        assert "increases" not in text
+        assert "raises" not in text
     if neg:
-        assert f"decreases {min(neg, key=lambda r: r['covariance'])['name']} (" in text
+        assert f"lowers {min(neg, key=lambda r: r['covariance'])['name']} most" in text
     else:
-        assert "decreases" not in text
+        assert "lowers" not in text
 
 
 def test_signed_uses_a_typographic_minus():
-    assert signed(-2.94) == "\u22122.9" and signed(0.25, 2) == "+0.25"
+    assert signed(-2.94) == f"{M}2.9" and signed(0.25, 2) == "+0.25"
 
 
-def test_dataset_summary():
+def test_dataset_findings_decode_groups():
     stats = {"n": 1000, "target": "Male", "min_group": 30,
              "top_correlated": [{"name": "Goatee", "phi": 0.41, "ci_lo": 0.37, "ci_hi": 0.45,
                                  "p_given_target": 0.15, "p_given_not": 0.0}],
@@ -67,57 +84,85 @@ def test_dataset_summary():
                          "small": True},
                         {"label": "Male=1, skin_type=0", "count": 980, "share": 0.98,
                          "small": False}]}
-    lines = dataset_summary(stats)
-    assert lines[0].startswith("In the data, Male goes most with Goatee (phi +0.41 [+0.37, "
-                               "+0.45])")
-    assert "15% vs 0%" in lines[0]
-    assert lines[1] == ("The rarest group is Male=0, skin_type=1 with 20 of 1,000 rows (2.0%); "
-                        "1 group(s) fall below 30 rows.")
+    phi, rare = dataset_findings(stats)
+    assert "phi (correlation of the two labels) +0.41 [+0.37, +0.45]" in phi["text"]
+    assert "15% of Male rows vs 0% of the others" in phi["text"]
+    assert rare["text"].startswith("The rarest group is Female, darker skin: 20 of 1,000 rows "
+                                   "(2.0%; an even split would give 50.0%)")
+    assert "Male=0" not in rare["text"] and "fewer than 30 rows" in rare["text"]
+    assert rare["anchor"] == anchor("dataset", "group", "Male=0, skin_type=1")
 
 
-def test_population_summary_states_uncertainty():
-    sure = {"attributes": [
+def test_population_findings_state_labeller_and_uncertainty():
+    sure = {"corrected": False, "attributes": [
         {"name": "Male", "amplification": 0.1, "generated": 0.52, "data": 0.42,
          "difference": 0.1, "difference_ci": [0.05, 0.15]},
         {"name": "Young", "amplification": -0.02, "generated": 0.76, "data": 0.78,
          "difference": -0.02, "difference_ci": [-0.05, 0.01]}]}
-    (line,) = population_summary(sure)
-    assert "amplifies the data's bias in Male: 52%" in line and line.endswith("[+5.0, +15.0]).")
-    unsure = {"attributes": [sure["attributes"][1]]}
-    assert population_summary(unsure)[0].endswith("the CI includes no change.")
-    assert "dampens" in population_summary(unsure)[0]
+    (f,) = population_findings(sure)
+    assert "amplifies the data's imbalance in Male: 52.0% of generated faces" in f["text"]
+    assert "labelled by the classifier, uncorrected" in f["text"]
+    assert f["text"].endswith("percentage points [+5.0, +15.0].") and f["significant"]
+    (u,) = population_findings({"attributes": [sure["attributes"][1]], "corrected": True})
+    assert u["text"].endswith("the interval includes no change.") and not u["significant"]
+    assert "dampens" in u["text"] and "corrected for its error rates" in u["text"]
 
 
-def test_fairness_summary_and_summarize():
+def test_population_finding_is_the_largest_magnitude():
+    rows = [{"name": n, "amplification": a, "generated": 0.5, "data": 0.5, "difference": a,
+             "difference_ci": [a - 0.01, a + 0.01]} for n, a in
+            (("A", 0.05), ("B", -0.3), ("C", 0.2))]
+    assert population_findings({"attributes": rows})[0]["anchor"] == anchor("population", "B")
+
+
+def test_fairness_names_the_rate_that_differs_with_enough_decimals():
+    # EO difference from the FPR; TPR equal to the shown precision must not be the one named
+    fair = {"feature_names": ["Male"], "groups": ["Male=0", "Male=1"],
+            "by_group": {"true_positive_rate": [1.0, 0.9996],
+                         "false_positive_rate": [0.01, 0.14]},
+            "disparities": {"between_groups": {"equalized_odds_difference":
+                                               {"value": 0.13, "ci": [0.05, 0.2]}}}}
+    (f,) = fairness_findings(fair, "Smiling")
+    assert f["text"] == ("The Smiling classifier's equalized-odds difference across Male is "
+                         "0.130 [0.050, 0.200] (0 = equal error rates); it comes from the "
+                         "false-positive rate, 1% for Female vs 14% for Male.")
+    fair["by_group"] = {"true_positive_rate": [0.9996, 0.9991], "false_positive_rate": [0, 0]}
+    (g,) = fairness_findings(fair, "Smiling")
+    assert "true-positive rate, 99.91% for Male vs 99.96% for Female" in g["text"]
+
+
+def test_beyond_data_findings_say_added_weakened_reversed():
+    steer = {"target": "-Male", "attribute_names": ["Male", "Bald", "Smiling", "Young", "A"],
+             "ranked": [],
+             "data_comparison": {"beyond_data": [False, True, True, True, True],
+                                 "path_slope": [1.0, -0.5, 0.1, 0.2, 0.1],
+                                 "data_slope": [1.0, -0.1, 0.3, -0.1, 0.05],
+                                 "excess": [None, -0.4, -0.2, 0.3, 0.05],
+                                 "n_reference": 50}}
+    found = beyond_data_findings(steer)
+    assert [f["anchor"] for f in found] == [anchor("steer", "-Male", a)
+                                            for a in ("Bald", "Young", "Smiling")]
+    bald, young, smiling = (f["text"] for f in found)
+    assert "amplifies (steeper than in the data) the link with Bald" in bald
+    assert "per unit of Male logit" in bald
+    assert "reverses (opposite sign to the data) the link with Young" in young
+    assert "weakens (flatter than in the data) the link with Smiling" in smiling
+    steer["data_comparison"]["beyond_data"] = [False] * 5
+    (same,) = beyond_data_findings(steer)
+    assert "as strong as in the training data (50 reference images)" in same["text"]
+    assert beyond_data_findings({"target": "Male", "attribute_names": ["Male"]}) == []
+
+
+def test_summarize_ranks_significant_first_then_by_effect():
     fair = {"feature_names": ["Male"], "groups": ["Male=0", "Male=1"],
             "by_group": {"true_positive_rate": [0.9, 0.6]},
             "disparities": {"between_groups": {"equalized_odds_difference":
                                                {"value": 0.3, "ci": [0.2, 0.4]}}}}
-    (line,) = fairness_summary(fair, "Smiling")
-    assert line == ("The Smiling classifier's equalized-odds difference across Male is 0.30 "
-                    "(95% CI [0.20, 0.40]); true-positive rate ranges from 60% (Male=1) to "
-                    "90% (Male=0).")
-    report = {"dataset": None, "steer": [{"target": "Male", "ranked": [_row("Bald", 1.0, 0.1)]}],
-              "population": None, "fairness": [{"target": "Smiling", "report": fair}]}
-    assert summarize(report) == [steer_summary(report["steer"][0]), line]
-
-
-def test_beyond_data_sentences():
-    from biaslens.report.summary import beyond_data_summary, summarize
-
-    steer = {"target": "-Male", "attribute_names": ["Male", "Bald", "Smiling", "Young", "A"],
-             "ranked": [],
-             "data_comparison": {"beyond_data": [False, True, True, True, True],
-                                 "path_slope": [1.0, -0.5, 0.3, 0.2, 0.1],
-                                 "data_slope": [1.0, -0.1, 0.2, 0.0, 0.05],
-                                 "excess": [None, -0.4, 0.1, 0.2, 0.05],
-                                 "n_reference": 50}}
-    text = beyond_data_summary(steer)
-    # largest excess first, at most three named, the target's sign kept in the sentence
-    assert text.startswith("Beyond the training data, pushing toward -Male moves Bald")
-    assert "per unit of Male logit" in text and "and 1 more" in text
-    assert text.index("Young") < text.index("Smiling")
-    steer["data_comparison"]["beyond_data"] = [False] * 5
-    assert "consistent with the training data (50 reference images)" in beyond_data_summary(steer)
-    assert beyond_data_summary({"target": "Male", "attribute_names": ["Male"]}) is None
-    assert any(s.startswith("Every co-movement") for s in summarize({"steer": [steer]}))
+    weak = {"target": "Male", "ranked": [_row("Bald", 1.0, 0.1, r=0.1)]}
+    strong = {"target": "Smiling", "ranked": [_row("Young", -1.0, 0.1, r=0.9)]}
+    ns = {"target": "Young", "ranked": [_row("Bald", 1.0, 2.0, sig=False, r=0.99, q=0.4)]}
+    report = {"steer": [weak, ns, strong], "fairness": [{"target": "Smiling", "report": fair}]}
+    ranked = ranked_findings(report)
+    assert [f["effect"] for f in ranked[:3]] == [0.9, 0.3, 0.1]
+    assert not ranked[-1]["significant"]
+    assert summarize(report) == [f["text"] for f in ranked]

@@ -18,7 +18,8 @@ def _text(table) -> str:
 def test_number_formats_show_undefined_as_a_dash():
     assert fmt_num(0.12345) == "0.123" and fmt_num(2, digits=1, signed=True) == "+2.0"
     assert fmt_num(None) == fmt_num(float("nan")) == fmt_num(float("inf")) == "—"
-    assert fmt_p(0.01234) == "0.0123" and fmt_p(2e-5) == "2.0e-05" and fmt_p(None) == "—"
+    assert fmt_p(0.01234) == "0.012" and fmt_p(2e-5) == "<0.001" and fmt_p(None) == "—"
+    assert fmt_p(8e-15) == "<0.001" and fmt_p(1.0) == "1.000"
     assert fmt_ci(-0.1, 0.25, signed=True) == "[-0.100, +0.250]"
     assert fmt_ci(0.1, None) == fmt_ci(float("nan"), 0.2) == "—"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import typer
@@ -91,6 +92,12 @@ def report_command(
     from biaslens.pipelines.report import report_for_path
     from biaslens.report.document import Report, write_report
 
+    t0 = time.perf_counter()
+
+    def stage(msg: str) -> None:  # a line per audit (kept in a log) and the live status
+        err_console.print(f"[{time.perf_counter() - t0:4.0f} s] {msg}", highlight=False)
+        status.update(f"auditing: {msg}…")
+
     with Status("auditing…", console=err_console) as status:
         data = report_for_path(
             run_or_cache, cache=cache, generator=generator, classifier=classifier,
@@ -99,10 +106,17 @@ def report_command(
             steer_n=steer_n, steer_steps=steps, population_n=population_n, n_boot=n_boot,
             seed=seed, precision=precision,
             note=lambda msg: err_console.print(f"[yellow]note:[/] {msg}"),
-            progress=lambda msg: status.update(f"auditing: {msg}…"))
-        status.update("drawing the figures…")
+            progress=stage)
+        stage("drawing the figures")
         report = Report.of(data)
     html_path, json_path = write_report(report, out)
+    from rich.table import Table
+
+    bullets = Table.grid(padding=(0, 1))  # a hanging indent under each bullet
+    bullets.add_column(no_wrap=True)
+    bullets.add_column()
     for line in report.summary:
-        console.print(f"• {line}", highlight=False)
-    console.print(f"wrote {html_path} and {json_path}")
+        bullets.add_row("•", line)
+    console.print(bullets, highlight=False)
+    console.print(f"wrote {html_path} and {json_path} in {time.perf_counter() - t0:.0f} s",
+                  highlight=False)

@@ -10,7 +10,14 @@ from typing import Any
 
 import typer
 
-from biaslens.cli._common import audit_app, console, err_console
+from biaslens.cli._common import (
+    audit_app,
+    console,
+    emit_json,
+    err_console,
+    json_option,
+    json_to_stdout,
+)
 from biaslens.errors import BiasLensError, DataError
 from biaslens.io import write_json
 
@@ -45,8 +52,10 @@ def fairness_cmd(
     n_boot: int = typer.Option(500, "--n-boot", help="Bootstrap resamples (0 = no CIs).", min=0),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed.", min=0),
     kl_variant: str = typer.Option("reference", "--kl-variant", help="reference | fixed"),
-    json_out: Path | None = typer.Option(None, "--json", help="Write the report as JSON."),
+    json_out: str | None = json_option("the report"),
     plot: Path | None = typer.Option(None, "--plot", help="Write a per-group bar chart PNG."),
+    out: Path | None = typer.Option(None, "--out", help="Output folder: OUT/fairness.json and "
+                                    "OUT/fairness.png (the chart unless --plot says where)."),
 ) -> None:
     """Group fairness of a classifier, from a file of predictions or on a cache.
 
@@ -78,16 +87,20 @@ def fairness_cmd(
                                    precision, n_boot, seed, kl_variant,
                                    given=[o for o, v in (("--y-true", y_true), ("--y-pred", y_pred),
                                           ("--score", score), ("--weight", weight)) if v])
-    print_fairness_report(report, console)
-    if json_out is not None:
-        payload = {"command": "audit fairness", **source, **report.to_dict()}
-        write_json(payload, json_out)
-        console.print(f"wrote {json_out}")
+    if not json_to_stdout(json_out):
+        print_fairness_report(report, console)
+    payload = {"command": "audit fairness", **source, **report.to_dict()}
+    if out is not None:
+        write_json(payload, out / "fairness.json")
+        plot = plot if plot is not None else out / "fairness.png"
+    if not emit_json(payload, json_out) and out is not None:
+        console.print(f"wrote {out / 'fairness.json'}", highlight=False)
     if plot is not None:
         from biaslens.report.plots_fairness import plot_fairness
 
         plot_fairness(report, plot)
-        console.print(f"wrote {plot}")
+        if not json_to_stdout(json_out):
+            console.print(f"wrote {plot}", highlight=False)
 
 
 def _on_cache(cache: Path, classifier: Path | None, target: str | None, sens: list[str],

@@ -26,8 +26,19 @@ from typing import Any
 import typer
 
 from biaslens.cli._common import (
-    COUNTERFACTUAL, POPULATION, RATIO_SWEEP, RECONSTRUCT, audit_app, console, err_console,
-    experiment_app, ranged)
+    COUNTERFACTUAL,
+    POPULATION,
+    RATIO_SWEEP,
+    RECONSTRUCT,
+    audit_app,
+    console,
+    emit_json,
+    err_console,
+    experiment_app,
+    json_option,
+    json_to_stdout,
+    ranged,
+)
 from biaslens.errors import BiasLensError
 from biaslens.io import write_json
 from biaslens.pipelines.inputs import load_for_role, model_path
@@ -47,19 +58,19 @@ def _settings(plan: Any, out: Path, dry_run: bool) -> dict[str, Any] | None:
     return settings
 
 
-def _note(json_flag: bool) -> Callable[[str], None] | None:
+def _note(json_out: str | None) -> Callable[[str], None] | None:
     """Where a run says it synthesized a cache: stderr, unless the JSON is printed."""
-    return None if json_flag else err_console.print
+    return None if json_to_stdout(json_out) else err_console.print
 
 
-def _finish(data: dict[str, Any], path: Path, json_flag: bool) -> bool:
+def _finish(data: dict[str, Any], path: Path, json_out: str | None) -> bool:
+    """Write ``data`` to ``path`` in OUT (always) and honour ``--json``; True when the JSON
+    went to stdout (no tables then)."""
     write_json(data, path)
-    if json_flag:
-        typer.echo(json.dumps(data, indent=2))
-    return json_flag
+    return emit_json(data, json_out)
 
 
-_JSON = typer.Option(False, "--json", help="Print the JSON result instead of the table.")
+_JSON = json_option("the result (OUT/*.json is always written)")
 _DRY = typer.Option(False, help="Print the resolved settings and stop.")
 _DEVICE = typer.Option("auto", help="auto, cpu or cuda.")
 _PRECISION = typer.Option("auto", help="auto, fp32 or bf16 (bf16 autocast of the model "
@@ -95,7 +106,9 @@ def population_cmd(
     device: str = _DEVICE,
     precision: str = _PRECISION,
     out: Path = typer.Option(Path("population-out"), help="Output folder."),
-    json_flag: bool = _JSON,
+    json_out: str | None = _JSON,
+    wide: bool = typer.Option(False, "--wide", help="All table columns (ratio, both "
+                              "slopes); the default fits 80 columns."),
     dry_run: bool = _DRY,
 ) -> None:
     """Generate N faces and compare their attribute and group mix with the training data.
@@ -119,20 +132,25 @@ def population_cmd(
         population_table,
     )
 
-    with console.status("generating and labelling", spinner="dots") if not json_flag \
-            else contextlib.nullcontext():
-        run = plan.run(note=_note(json_flag))
+    with console.status("generating and labelling", spinner="dots") \
+            if not json_to_stdout(json_out) else contextlib.nullcontext():
+        run = plan.run(note=_note(json_out))
     result = run.result
     save_figure(plot_population(result, top_k), out / "population.png")
-    if _finish(run.to_dict(settings), out / "population.json", json_flag):
+    if _finish(run.to_dict(settings), out / "population.json", json_out):
         return
-    console.print(population_table(result, top_k))
-    assoc = association_table(result, top_k)
+    console.print(population_table(result, top_k, wide=wide))
+    assoc = association_table(result, top_k, wide=wide)
     if assoc is not None:
         console.print(assoc)
+    from biaslens.report.tables import fmt_num
+    from biaslens.report.words import group_words
+
     d = result.discrepancy
-    console.print(f"groups {', '.join(result.group_labels)}: fairness discrepancy L2 to data "
-                  f"{d['l2_to_data']:.3f}, to uniform {d['l2_to_uniform']:.3f}")
+    console.print(f"groups {'; '.join(group_words(g) for g in result.group_labels)}: fairness "
+                  f"discrepancy (L2 distance of the generated group shares) "
+                  f"{fmt_num(d['l2_to_data'])} to the data's, {fmt_num(d['l2_to_uniform'])} "
+                  "to equal shares", highlight=False)
     console.print(f"note: {result.correction_note}")
     for warning in result.warnings:   # degenerate labels: say so, not a table read as fair
         console.print(f"[bold yellow]warning:[/] {warning}")
@@ -159,7 +177,7 @@ def reconstruct_cmd(
     device: str = _DEVICE,
     precision: str = _PRECISION,
     out: Path = typer.Option(Path("reconstruct-out"), help="Output folder."),
-    json_flag: bool = _JSON,
+    json_out: str | None = _JSON,
     dry_run: bool = _DRY,
 ) -> None:
     """Per-group reconstruction error and label preservation of a VAE.
@@ -178,14 +196,14 @@ def reconstruct_cmd(
     from biaslens.report.plots_generators import plot_reconstruction, reconstruct_table
     from biaslens.train.images import save_image
 
-    run = plan.run(note=_note(json_flag))
+    run = plan.run(note=_note(json_out))
     result = run.result
     save_figure(plot_reconstruction(result), out / "reconstruct.png")
     if result.examples is not None:  # rows = groups, columns = original, recon, original, ...
         ex = result.examples  # (G, 2, k, H, W, 3) -> (G·2k, H, W, 3), pairs side by side
         tiles = ex.transpose(0, 2, 1, 3, 4, 5).reshape(-1, *ex.shape[3:])
         save_image(tiles, out / "reconstruct_examples.png", nrow=2 * ex.shape[2])
-    if _finish(run.to_dict(settings), out / "reconstruct.json", json_flag):
+    if _finish(run.to_dict(settings), out / "reconstruct.json", json_out):
         return
     console.print(reconstruct_table(result))
     if result.missing_groups:
@@ -217,7 +235,7 @@ def counterfactual_cmd(
     device: str = _DEVICE,
     precision: str = _PRECISION,
     out: Path = typer.Option(Path("counterfactual-out"), help="Output folder."),
-    json_flag: bool = _JSON,
+    json_out: str | None = _JSON,
     dry_run: bool = _DRY,
 ) -> None:
     """Flip a conditional VAE's condition at the decoder and the encoder; rank what changes.
@@ -237,9 +255,9 @@ def counterfactual_cmd(
     from biaslens.report.figures import save_figure
     from biaslens.report.plots_generators import counterfactual_table, plot_counterfactual_pairs
 
-    run = plan.run(note=_note(json_flag))
+    run = plan.run(note=_note(json_out))
     save_figure(plot_counterfactual_pairs(run.result), out / "counterfactual_pairs.png")
-    if _finish(run.to_dict(settings), out / "counterfactual.json", json_flag):
+    if _finish(run.to_dict(settings), out / "counterfactual.json", json_out):
         return
     console.print(counterfactual_table(run.result))
     console.print(f"wrote {out}/counterfactual.json, counterfactual_pairs.png")
@@ -272,7 +290,7 @@ def ratio_sweep_cmd(
                              callback=ranged(RATIO_SWEEP, "seed")),
     device: str = _DEVICE,
     out: Path = typer.Option(Path("ratio-sweep-out"), help="Output folder."),
-    json_flag: bool = _JSON,
+    json_out: str | None = _JSON,
     dry_run: bool = _DRY,
 ) -> None:
     """Train the same model at several training shares; plot generated vs training share.
@@ -310,7 +328,7 @@ def ratio_sweep_cmd(
     from biaslens.report.plots_generators import plot_ratio_sweep
     from biaslens.report.figures import save_figure
 
-    say = (lambda _m: None) if json_flag else (lambda m: err_console.print(m))
+    say = (lambda _m: None) if json_to_stdout(json_out) else (lambda m: err_console.print(m))
     result = ratio_sweep(share_list, classifier=load_for_role(clf_path, "classifier"), out=out,
                          model=model, attribute=attribute, world=world, n_data=n_data,
                          size=size, n=n, steps=steps, batch_size=batch_size,
@@ -319,7 +337,7 @@ def ratio_sweep_cmd(
     data = result.to_dict()
     data["inputs"] = settings
     save_figure(plot_ratio_sweep(result), out / "ratio_sweep.png")
-    if _finish(data, out / "ratio_sweep.json", json_flag):
+    if _finish(data, out / "ratio_sweep.json", json_out):
         return
     for r in result.rows:
         console.print(f"training share {r.data_share:.3f} -> generated {r.generated_share:.3f} "

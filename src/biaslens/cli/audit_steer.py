@@ -17,7 +17,10 @@ from biaslens.cli._common import (
     STEER,
     audit_app,
     console,
+    emit_json,
     err_console,
+    json_option,
+    json_to_stdout,
     ranged,
     step_size_option,
 )
@@ -75,8 +78,9 @@ def steer_cmd(
     columns: int = typer.Option(9, help="Columns of the image grid (evenly spaced steps "
                                 "along the path, both ends included).", min=2),
     out: Path = typer.Option(Path("steer-out"), help="Output folder."),
-    json_flag: bool = typer.Option(False, "--json", help="Print the JSON result instead "
-                                   "of the table."),
+    json_out: str | None = json_option("the result (OUT/steer.json is always written)"),
+    wide: bool = typer.Option(False, "--wide", help="All table columns (slopes, yes/no "
+                              "significance); the default fits 80 columns."),
     dry_run: bool = typer.Option(False, help="Print the resolved settings and stop."),
 ) -> None:
     """Steer noise toward a target attribute and rank what else changes, with CIs.
@@ -102,19 +106,22 @@ def steer_cmd(
         plot_covariance_bars,
         plot_steer_grid,
         save_figure,
+        steer_settings_line,
         steer_table,
     )
 
-    with Progress(console=err_console, transient=True, disable=json_flag) as bar:
+    quiet = json_to_stdout(json_out)
+    with Progress(console=err_console, transient=True, disable=quiet) as bar:
         task = bar.add_task(f"steering toward {target}", total=steps)
         run = run_steering(plan, progress=lambda k, total: bar.update(task, completed=k))
     result, data = run.result, run.to_dict()
     write_json(data, out / "steer.json")
     save_figure(plot_steer_grid(result, n_cols=columns), out / "steer_grid.png")
     save_figure(plot_covariance_bars(result), out / "steer_covariance.png")
-    if json_flag:
-        typer.echo(json.dumps(data, indent=2))
+    if emit_json(data, json_out):
         return
-    console.print(steer_table(result))
-    console.print(f"{result.image_steps_per_s:,.0f} image-steps/s; wrote {out}/steer.json, "
-                  f"steer_grid.png, steer_covariance.png")
+    console.print(f"settings: {steer_settings_line(result)}", highlight=False)
+    console.print(steer_table(result, wide=wide))
+    console.print(f"steering took {result.elapsed_s:.1f} s ({result.image_steps_per_s:,.0f} "
+                  f"image-steps/s); wrote {out}/steer.json, steer_grid.png, "
+                  f"steer_covariance.png", highlight=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -11,10 +10,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from biaslens.cli._common import console, data_app
+from biaslens.cli._common import console, data_app, emit_json, json_option
 from biaslens.data.cache import Cache, load_cache
 from biaslens.data.ingest import ingest
-from biaslens.io import jsonable
 
 
 class LazyProgress(Progress):
@@ -112,14 +110,12 @@ def _verification(cache: Cache) -> dict[str, str]:
 def info_cmd(
     cache_path: Path = typer.Argument(..., help="Cache folder."),
     verify: bool = typer.Option(False, "--verify", help="Recompute the content hash."),
-    as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+    json_out: str | None = json_option("the manifest and what was verified"),
 ) -> None:
     """Check a cache and print its manifest summary, saying what was verified."""
     cache = load_cache(cache_path, verify=verify)
-    if as_json:
-        verified = {"labels": cache.labels_verified, "images": cache.images_verified}
-        typer.echo(json.dumps(jsonable({**cache.to_dict(), "verified": verified}), indent=2,
-                              allow_nan=False))
+    verified = {"labels": cache.labels_verified, "images": cache.images_verified}
+    if emit_json({**cache.to_dict(), "verified": verified}, json_out):
         return
     _print_summary(cache.manifest, cache)
     if verify:

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from biaslens.cli._common import console, data_app
-from biaslens.io import write_json
+from biaslens.cli._common import console, data_app, emit_json, json_option, json_to_stdout
 
 if TYPE_CHECKING:
     from biaslens.audit.dataset import DatasetStats
@@ -23,12 +22,14 @@ def print_stats(stats: DatasetStats, *, limit: int | None = None,
                 true_phi: dict[str, float] | None = None) -> None:
     """Print every table of ``stats`` to the CLI console."""
     from biaslens.report.tables import dataset_stats_tables
+    from biaslens.report.words import group_words
 
     for table in dataset_stats_tables(stats, limit=limit, true_phi=true_phi):
         console.print(table)
     if stats.small_groups:
+        names = "; ".join(group_words(g.label) for g in stats.small_groups)
         console.print(f"[bold red]{len(stats.small_groups)} group(s) below the size "
-                      f"threshold:[/] " + "; ".join(g.label for g in stats.small_groups))
+                      f"threshold:[/] {names}")
 
 
 @data_app.command("stats")
@@ -48,21 +49,19 @@ def stats_cmd(
                                 "CIs (0: none)."),
     seed: int = typer.Option(0, min=0, help="Bootstrap seed."),
     limit: int = typer.Option(None, min=1, help="Show only the N most prevalent attributes."),
-    json_out: Path = typer.Option(None, "--json", help="Also write the results as JSON."),
+    json_out: str | None = json_option("the results"),
 ) -> None:
     """Prevalence (Wilson CIs), phi correlations with a target (bootstrap CIs) and
     intersectional group counts of a cache.
 
     Example: ``biaslens data stats CACHE --target Male --groups Male,skin_type --json s.json``
+    (``--json -`` prints the JSON to stdout instead of the tables)
     """
     from biaslens.pipelines.dataset import cache_stats
 
     stats = cache_stats(cache, target=target, groups=parse_list(groups), split=split,
                         k=top, n_boot=n_boot, seed=seed, min_group=min_group,
                         min_share=min_share)
-    print_stats(stats, limit=limit)
-    if json_out is not None:
-        d = stats.to_dict()
-        d["cache"] = str(cache)
-        write_json(d, json_out)
-        console.print(f"wrote {json_out}")
+    if not json_to_stdout(json_out):
+        print_stats(stats, limit=limit)
+    emit_json({**stats.to_dict(), "cache": str(cache)}, json_out)

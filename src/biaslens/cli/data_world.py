@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from biaslens.cli._common import console, data_app
+from biaslens.cli._common import console, data_app, emit_json, json_option, json_to_stdout
 from biaslens.cli.data_ingest import LazyProgress
 from biaslens.errors import BiasLensError
-from biaslens.io import write_json
 
 if TYPE_CHECKING:
     from biaslens.pipelines.demo import DatasetDemo
@@ -80,7 +79,7 @@ def synth_cmd(
 def truth_cmd(
     world: str = typer.Option("celeba", help="World preset name or JSON overrides file."),
     target: str = typer.Option("Male", help="Target attribute ('-Male' allowed)."),
-    json_out: Path = typer.Option(None, "--json", help="Also write the table as JSON."),
+    json_out: str | None = json_option("the truth"),
 ) -> None:
     """Print the ground truth of a world: P(attr | target), P(attr | not), cov, phi.
 
@@ -90,10 +89,10 @@ def truth_cmd(
     from biaslens.world.synth import load_world
 
     truth = load_world(world).truth(target=target)
-    console.print(truth_table(truth_rows(truth), target=target,
-                              title=f"World {world!r}: truth for {target}"))
-    if json_out is not None:
-        console.print(f"wrote {write_json(truth.to_dict(), json_out)}")
+    if not json_to_stdout(json_out):
+        console.print(truth_table(truth_rows(truth), target=target,
+                                  title=f"World {world!r}: truth for {target}"))
+    emit_json(truth.to_dict(), json_out)
 
 
 @data_app.command("preview")

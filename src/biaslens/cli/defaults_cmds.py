@@ -14,11 +14,11 @@ from pathlib import Path
 
 import typer
 
-from biaslens.cli._common import models_app
+from biaslens.cli._common import HELP, models_app
 from biaslens.defaults.recipes import DEFAULT_WORLD, DOCS_GRID, STEPS
 
 defaults_app = typer.Typer(help="Train, evaluate and ship the default models (fixed recipes).",
-                           no_args_is_help=True)
+                           **HELP)
 models_app.add_typer(defaults_app, name="defaults")
 
 

@@ -21,6 +21,13 @@ import typer
 from biaslens.cli._common import STEER, console, ranged, step_size_option
 
 
+def _model_name(given: Path | None, role: str) -> str:
+    """``shipped 'generator'`` for a shipped default, else the path given."""
+    from biaslens.pipelines.inputs import model_path
+
+    return str(given) if given is not None else f"shipped {model_path(None, role).name!r}"
+
+
 def demo_cmd(
     out: Path = typer.Option(Path("demo-out"), help="Folder for the demo outputs."),
     target: str = typer.Option("-Male", help="Steering target (negation allowed)."),
@@ -37,6 +44,8 @@ def demo_cmd(
     classifier: Path | None = typer.Option(None, help="Classifier checkpoint (default: shipped)."),
     precision: str = typer.Option("auto", help="Steering precision: auto, fp32 or bf16 "
                                   "(auto = bf16 where the CPU or GPU has bf16 units)."),
+    wide: bool = typer.Option(False, "--wide", help="All table columns (slopes, yes/no "
+                              "significance); the default fits 80 columns."),
 ) -> None:
     """The main job: dataset bias, steering audit of the shipped models, scored against truth.
 
@@ -46,8 +55,13 @@ def demo_cmd(
     from biaslens.cli.data_world import show_dataset_demo
     from biaslens.pipelines.demo import check_steering_demo, steering_demo
     from biaslens.report.figures import save_figure
-    from biaslens.report.plots_steer import plot_covariance_bars, plot_steer_grid, steer_table
-    from biaslens.report.tables import truth_score_table
+    from biaslens.report.plots_steer import (
+        plot_covariance_bars,
+        plot_steer_grid,
+        steer_settings_line,
+        steer_table,
+    )
+    from biaslens.report.tables import findings_grid, truth_findings, truth_score_table
 
     from biaslens.audit.steer import parse_step_size
 
@@ -62,16 +76,24 @@ def demo_cmd(
     demo = steering_demo(out, target=target, n_steer=n_steer, steps=steps, seed=seed, step_size=step,
                          generator=generator, classifier=classifier, precision=precision)
     result, score = demo.result, demo.score
-    console.print(steer_table(result))
+    console.print(f"models: generator {_model_name(generator, 'generator')}, classifier "
+                  f"{_model_name(classifier, 'classifier')}", highlight=False)
+    console.print(f"settings: {steer_settings_line(result)}", highlight=False)
+    console.print(steer_table(result, wide=wide))
     save_figure(plot_steer_grid(result), out / "steer_grid.png")
     save_figure(plot_covariance_bars(result), out / "steer_covariance.png")
 
     console.rule("3. Scored against the synthetic world's truth")
-    console.print(truth_score_table(score))
-    for check, ok in score.passed.items():
-        console.print(f"  {'PASS' if ok else 'FAIL'}  {check}  {score.details[check]}")
+    findings = truth_findings(score)
+    named = [r.attribute for r in score.rows if any(r.attribute in f[2] for f in findings)]
+    console.print(truth_score_table(score, wide=wide, extra=named))
+    n_pass = sum(ok for _, ok, _ in findings)
+    console.print(f"checks against the truth: {n_pass} of {len(findings)} hold; a check that "
+                  f"does not hold is a finding about the models, not an error", highlight=False)
+    console.print(findings_grid(findings), highlight=False)
     if score.beyond_data is not None:
         console.print(f"  beyond the data (the models' own, not the world's): "
-                      f"{', '.join(score.beyond_data) or 'none'}")
+                      f"{', '.join(score.beyond_data) or 'none'}", highlight=False)
     console.print(f"wrote {out}/steer.json, steer_grid.png, steer_covariance.png, "
-                  f"truth_score.json in {time.perf_counter() - t0:.0f} s")
+                  f"truth_score.json; the whole demo took {time.perf_counter() - t0:.0f} s "
+                  f"(steering {result.elapsed_s:.0f} s)", highlight=False)

@@ -7,6 +7,7 @@ import sys
 
 import typer
 from rich.markup import escape
+from rich.padding import Padding
 
 from biaslens.cli._common import (
     audit_app,
@@ -22,6 +23,7 @@ from biaslens.errors import BiasLensError
 app = typer.Typer(
     help="biaslens: find, measure and reduce bias in generative face models.",
     no_args_is_help=True,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_app, name="data")
@@ -79,8 +81,32 @@ def cli_message(message: str) -> str:
     return message
 
 
+#: Names shown of a long list when the error already says "did you mean".
+_SHORT_LIST = 8
+
+#: Where a long list of valid names starts in a library message; it goes on its own lines.
+_LIST_STARTS = (" Valid names: ", " valid names: ", " Valid: ", " choose one of: ")
+
+
 def _error(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    """One error, wrapped at the terminal's width: the reason and any "did you mean" first,
+    then a long list of valid names indented on lines of its own."""
+    head, tail = message, ""
+    for start in _LIST_STARTS:
+        if start in message:
+            head, tail = message.split(start, 1)
+            tail = f"{start.strip()} {tail}"
+            break
+    if tail and "did you mean" in head:  # the likely fix is given: a short list will do
+        label, names = tail.split(": ", 1)
+        names, paren, extra = names.partition(" (")
+        items = names.split(", ")
+        if len(items) > _SHORT_LIST:
+            tail = (f"{label} ({len(items)}): {', '.join(items[:_SHORT_LIST])}, … and "
+                    f"{len(items) - _SHORT_LIST} more" + (f"{paren}{extra}" if paren else ""))
+    err_console.print(f"[bold red]error:[/] {escape(head)}", highlight=False)
+    if tail:
+        err_console.print(Padding(escape(tail), (0, 0, 0, 7), expand=False), highlight=False)
 
 
 def main(args: list[str] | None = None) -> None:

@@ -11,11 +11,36 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import Progress
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
-from biaslens.cli._common import DBVAE, LATENT_AUG, console, experiment_app, mitigate_app, ranged
+from biaslens.cli._common import (
+    DBVAE,
+    LATENT_AUG,
+    console,
+    err_console,
+    experiment_app,
+    mitigate_app,
+    ranged,
+)
 from biaslens.errors import BiasLensError
+from biaslens.report.tables import name_column
+
+
+def _progress() -> Progress:
+    """One bar per stage (rendering, each training run, fitting), named, with the steps
+    done and the time taken; kept on screen when done (stderr, so stdout stays the
+    tables)."""
+    return Progress(TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=err_console,
+                    transient=False)
 
 
 def _progress_cb(prog: Progress):
@@ -72,24 +97,30 @@ def dbvae_cmd(
     if dry_run:
         console.print_json(data={"cache": cache, "out": str(out), **cfg.to_dict()})
         return
-    with Progress(console=console, transient=True) as prog:
+    with _progress() as prog:
         d = dbvae_run(cache, out=out, config=cfg, progress=_progress_cb(prog)).to_dict()
     plot_group_detection(d["evaluation"], out / "dbvae_groups.png", groups=list(GROUPS))
     ev = d["evaluation"]
-    table = Table(title="Face detection per group (mean probability; accuracy at 0.5)")
-    table.add_column("group")
+    table = Table(title="Face detection per group")
+    name_column(table, "group", [*GROUPS, "gap best−worst"])
     for k in ev["detectors"]:
-        table.add_column(k, justify="right")
+        table.add_column(f"{k}\nP(face) [95% CI]", justify="right", no_wrap=True)
+        table.add_column("\nacc.", justify="right", no_wrap=True)
     for gname in GROUPS:
         row = [gname]
-        for k, det in ev["detectors"].items():
+        for det in ev["detectors"].values():
             b = det["by_group"][gname]
-            row.append(f"{b['mean_prob']:.3f} [{b['mean_prob_ci'][0]:.3f}, "
-                       f"{b['mean_prob_ci'][1]:.3f}]; acc {b['accuracy']:.3f}")
+            row += [f"{b['mean_prob']:.3f} [{b['mean_prob_ci'][0]:.3f}, "
+                    f"{b['mean_prob_ci'][1]:.3f}]", f"{b['accuracy']:.3f}"]
         table.add_row(*row)
-    table.add_row("gap (best − worst)", *[
-        f"{det['gap_prob']:.3f} [{det['gap_prob_ci'][0]:.3f}, {det['gap_prob_ci'][1]:.3f}]"
-        for det in ev["detectors"].values()])
+    gaps = []
+    for det in ev["detectors"].values():
+        gaps += [f"{det['gap_prob']:.3f} [{det['gap_prob_ci'][0]:.3f}, "
+                 f"{det['gap_prob_ci'][1]:.3f}]", ""]
+    table.add_row("gap best−worst", *gaps, end_section=True)
+    table.caption = ("P(face): mean detector probability on the group's test faces; acc.: "
+                     "accuracy at 0.5; gap: best minus worst group")
+    table.caption_justify = "left"
     console.print(table)
     for k, ch in ev["gap_change"].items():
         c = ch["gap_prob"]
@@ -108,6 +139,9 @@ def _print_pair(res: dict[str, Any]) -> None:
     for k in ("baseline", "augmented"):
         r = res[k]
         table.add_row(k, *[f"{r[m]:.2f} ± {r[m + '_pm']:.2f}" for m in ("ap", "deo", "ba", "kl")])
+    table.caption = ("median ± 2·std over bootstrap resamples (the paper's format); AP, DEO, "
+                     "BA ×100; DEO, BA, KL: 0 = fair")
+    table.caption_justify = "left"
     console.print(table)
     for m in ("deo", "ba"):
         c = res["change"][m]
@@ -154,7 +188,7 @@ def latent_aug_cmd(
     from biaslens.report.plots_mitigate import plot_latent_aug
 
     prot = [p.strip() for p in protected.split(",")]
-    with Progress(console=console, transient=True) as prog:
+    with _progress() as prog:
         res = latent_aug_run(cache, target=target, protected=prot if len(prot) > 1 else prot[0],
                              generator=generator, classifier=classifier, out=out, n_fit=n_fit,
                              n_aug=n_aug, epochs=epochs, arch=arch, mode=mode, variant=variant,
@@ -195,7 +229,7 @@ def latent_aug_experiment_cmd(
     names = [t.strip() for t in targets.split(",") if t.strip()]
     if not names:
         raise BiasLensError("--targets is empty")
-    with Progress(console=console, transient=True) as prog:
+    with _progress() as prog:
         doc = latent_aug_experiment(cache, targets=names, protected=protected,
                                     generator=generator, classifier=classifier or "baseline",
                                     toy=toy, cosine=cosine, n_real=n_real, out=out,
@@ -206,14 +240,19 @@ def latent_aug_experiment_cmd(
     for t, res in zip(names, rows):
         plot_latent_aug({k: res[k] for k in ("baseline", "augmented")},
                         out / t / "latent_aug.png", title=t)
-    table = Table(title=f"Latent augmentation, protected {protected} (median ± 2·std)")
-    for c in ("category", "n", "AP base", "AP ours", "DEO base", "DEO ours", "BA base",
-              "BA ours", "KL base", "KL ours"):
-        table.add_column(c, justify="right")
+    table = Table(title=f"Latent augmentation, protected {protected}")
+    for c in ("category", "targets", "metric", "baseline", "augmented"):
+        table.add_column(c, justify="left" if c in ("category", "metric") else "right",
+                         no_wrap=True)
     for cat, s in summary.items():
-        table.add_row(cat, str(s["n_targets"]), *[
-            f"{s[m][k]:.2f}±{s[m][k + '_pm']:.2f}" for m in ("ap", "deo", "ba", "kl")
-            for k in ("baseline", "augmented")])
+        for k, m in enumerate(("ap", "deo", "ba", "kl")):
+            table.add_row(cat if k == 0 else "", str(s["n_targets"]) if k == 0 else "",
+                          m.upper(), *[f"{s[m][v]:.2f} ± {s[m][v + '_pm']:.2f}"
+                                       for v in ("baseline", "augmented")],
+                          end_section=k == 3)
+    table.caption = ("median ± 2·std over bootstrap resamples (the paper's format); AP, DEO, "
+                     "BA ×100; DEO, BA, KL: 0 = fair")
+    table.caption_justify = "left"
     console.print(table)
     for r in rows:
         c = r["change"]["deo"]

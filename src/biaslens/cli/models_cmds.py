@@ -6,7 +6,6 @@ The recipes of the shipped defaults are ``biaslens models defaults ...``
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +13,19 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from biaslens.cli._common import console, err_console, models_app
-from biaslens.io import write_json
+from biaslens.cli._common import (
+    console,
+    emit_json,
+    err_console,
+    json_option,
+    json_to_stdout,
+    models_app,
+)
 
 
-def _also_json(obj: Any, json_out: Path | None) -> None:
-    """``--json FILE``: write ``obj`` there too (strict JSON) and say so."""
-    if json_out is not None:
-        write_json(obj, json_out)
-        console.print(f"wrote {json_out}")
+def _also_json(obj: Any, json_out: str | None) -> None:
+    """``--json PATH``: write ``obj`` there too (strict JSON) and say so; ``-``: stdout."""
+    emit_json(obj, json_out)
 
 
 def architectures_table() -> list[dict[str, Any]]:
@@ -88,7 +91,7 @@ def _format_quality(q: dict[str, Any]) -> str:
 
 @models_app.command("list")
 def list_cmd(
-    json_out: Path = typer.Option(None, "--json", help="Also write the listing as JSON."),
+    json_out: str | None = json_option("the listing"),
 ) -> None:
     """List the registered architectures (parameters at default config) and the shipped
     checkpoints.
@@ -98,13 +101,16 @@ def list_cmd(
     from biaslens.defaults.recipes import RECIPES
 
     archs = architectures_table()
+    shipped = shipped_checkpoints()
+    if json_to_stdout(json_out):
+        _also_json({"architectures": archs, "shipped": shipped}, json_out)
+        return
     table = Table(title="Architectures (parameters at the default widths)")
     for col in ("architecture", "kind", "parameters", "image size"):
         table.add_column(col, justify="right" if col == "parameters" else "left")
     for r in archs:
         table.add_row(r["architecture"], r["kind"], f"{r['n_parameters']:,}", str(r["image_size"]))
     console.print(table)
-    shipped = shipped_checkpoints()
     if shipped:
         st = Table(title="Shipped checkpoints (parameters at their trained widths)")
         for col in ("name", "architecture", "parameters", "held-out quality", "retrain with"):
@@ -116,6 +122,8 @@ def list_cmd(
                        escape(f"biaslens models defaults train {r['name']}"
                               if r["name"] in RECIPES else (r.get("command") or "-")))
         console.print(st)
+        console.print("details of one: biaslens models info NAME (e.g. models info "
+                      f"{shipped[0]['name']})", highlight=False)
     else:
         console.print("no shipped checkpoints")
     _also_json({"architectures": archs, "shipped": shipped}, json_out)
@@ -132,7 +140,7 @@ def import_cmd(
                                    "checkpoint (or non-empty folder) at --out."),
     check: Path = typer.Option(None, "--check", help="A labelled cache: check each "
                                "classifier head's AUC on it (warns of inverted heads)."),
-    json_out: Path = typer.Option(None, "--json", help="Also write the checkpoint info as JSON."),
+    json_out: str | None = json_option("the checkpoint info"),
 ) -> None:
     """Import a course/tutorial .pth file (e.g. ``pretrained_celeba.pth``) into a biaslens
     checkpoint folder (config.json + model.safetensors). The options, the file's SHA-256
@@ -148,6 +156,9 @@ def import_cmd(
     result = import_model(file, out, arch=arch, attribute_names=names, overwrite=overwrite,
                           check=check, extra={"command": f"biaslens models import {file}"})
     info = result.info
+    if json_to_stdout(json_out):
+        _also_json(result.to_dict(), json_out)
+        return
     console.print(f"imported {escape(str(file))} as [bold]{info.architecture}[/] "
                   f"({info.n_parameters:,} parameters) -> {escape(str(out))}")
     if result.check is not None:
@@ -191,7 +202,7 @@ def check_cmd(
     batch_size: int = typer.Option(512, "--batch-size", help="Images per classifier batch."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     precision: str = typer.Option("auto", "--precision", help="auto, fp32 or bf16."),
-    json_out: Path = typer.Option(None, "--json", help="Also write the check as JSON."),
+    json_out: str | None = json_option("the check"),
 ) -> None:
     """Check a classifier's heads on labelled data: per-attribute AUC with a bootstrap CI,
     and a warning for each head that is inverted (CI below 0.5: the output means the
@@ -205,34 +216,101 @@ def check_cmd(
     result = check_model(checkpoint, cache, split=split, batch_size=batch_size, device=device,
                          precision=precision, n_boot=n_boot, seed=seed)
     d = result.to_dict()
-    _print_check(d)
+    if not json_to_stdout(json_out):
+        _print_check(d)
     _also_json(d, json_out)
+
+
+def resolve_checkpoint(name_or_folder: str) -> Path:
+    """A checkpoint folder for ``models info``: an existing path, or a shipped model's name
+    as ``models list`` prints it (``generator``, ``classifier``, ...)."""
+    from biaslens.defaults import available_defaults, default_model_path, models_root
+    from biaslens.errors import CheckpointError
+
+    path = Path(name_or_folder).expanduser()
+    if path.exists():
+        return path
+    shipped = available_defaults()
+    if name_or_folder in shipped or (models_root() / name_or_folder).is_dir():
+        return default_model_path(name_or_folder)
+    raise CheckpointError(f"{name_or_folder}: no such checkpoint folder and no shipped model of "
+                          f"that name (shipped: {', '.join(shipped) or 'none'}; see "
+                          "`biaslens models list`)")
+
+
+def info_summary(d: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(field, value)`` rows a person reads: what the model is, what it was trained on and
+    how, how good it is on held-out data, and where the full record is."""
+    extra = d.get("extra") or {}
+    rows = [("architecture", str(d["architecture"])),
+            ("parameters", f"{d['n_parameters']:,}"),
+            ("image size", str(d.get("image_size")))]
+    cfg = {k: v for k, v in (d.get("config") or {}).items() if k != "attribute_names"}
+    if cfg:
+        rows.append(("config", ", ".join(f"{k}={v}" for k, v in cfg.items())))
+    names = d.get("attribute_names") or []
+    if names:
+        rows.append(("outputs", f"{len(names)} attributes: {', '.join(names[:4])}"
+                     + (", …" if len(names) > 4 else "")))
+    data = extra.get("data") or {}
+    if isinstance(data, dict) and data:
+        what = [f"the {data['world']!r} synthetic world" if data.get("world") else "",
+                f"cache {data['cache']}" if data.get("cache") else ""]
+        what = [w for w in what if w]
+        if data.get("n"):
+            what.append(f"{data['n']:,} images")
+        if isinstance(data.get("splits"), dict):
+            what.append(" / ".join(f"{k} {v:,}" for k, v in data["splits"].items()))
+        rows.append(("trained on", ", ".join(what) or "-"))
+        if data.get("content_hash"):
+            rows.append(("data hash", str(data["content_hash"])[:23] + "…"))
+    training = extra.get("training") or {}
+    if isinstance(training, dict) and training:
+        kw = training.get("kwargs") or {}
+        parts = [f"{training.get('step', kw.get('steps', '?'))} steps"]
+        if kw.get("batch_size"):
+            parts.append(f"batch {kw['batch_size']}")
+        if kw.get("lr"):
+            parts.append(f"lr {kw['lr']:g}")
+        if training.get("wall_s"):
+            parts.append(f"{training['wall_s'] / 60:.1f} min on {training.get('device', '?')}")
+        rows.append(("training", ", ".join(parts)))
+    quality = quality_summary(extra.get("quality"))
+    if quality:
+        rows.append(("held-out quality", _format_quality(quality)))
+    if extra.get("command"):
+        rows.append(("made by", str(extra["command"])))
+    rows.append(("weights sha256", str(d["weights_sha256"])[:16] + "…"))
+    versions = d.get("versions") or {}
+    if versions:
+        rows.append(("versions", ", ".join(f"{k} {v}" for k, v in versions.items())))
+    return rows
 
 
 @models_app.command("info")
 def info_cmd(
-    folder: Path = typer.Argument(..., help="Checkpoint folder."),
-    json_out: Path = typer.Option(None, "--json", help="Also write the info as JSON."),
+    folder: str = typer.Argument(..., help="Checkpoint folder, or a shipped model's name "
+                                 "as `biaslens models list` prints it (e.g. generator)."),
+    json_out: str | None = json_option("the full info (config, provenance, quality)"),
 ) -> None:
-    """Show a checkpoint's architecture, config, provenance and versions; the weights are
-    loaded to verify they fit.
+    """Show a checkpoint's architecture, training data, training and held-out quality; the
+    weights are loaded to verify they fit (the full record: --json PATH or --json -).
 
-    Example: ``biaslens models info models/course_gen``
+    Example: ``biaslens models info generator`` or ``biaslens models info models/course_gen``
     """
     from biaslens.models import load_checkpoint
 
-    _, info = load_checkpoint(folder)
+    path = resolve_checkpoint(folder)
+    _, info = load_checkpoint(path)
     d = info.to_dict()
-    table = Table(title=escape(str(folder)), show_header=False)
-    table.add_column("field")
-    table.add_column("value")
-    for key in ("architecture", "image_size", "n_parameters", "weights_sha256"):
-        table.add_row(key, str(d[key]))
-    names = d["attribute_names"]
-    if names:
-        table.add_row("attribute_names", f"{len(names)}: {', '.join(names[:6])}"
-                      + (", ..." if len(names) > 6 else ""))
-    for key in ("config", "extra", "versions"):
-        table.add_row(key, escape(json.dumps(d[key], indent=1 if key == "extra" else None)))
+    if emit_json(d, json_out):
+        return
+    table = Table(title=escape(str(path)), show_header=False)
+    table.add_column("field", no_wrap=True, style="bold")
+    table.add_column("value", overflow="fold")
+    for key, value in info_summary(d):
+        table.add_row(key, escape(value))
     console.print(table)
-    _also_json(d, json_out)
+    if json_out is None:
+        console.print("full record (config, training, quality per attribute): --json PATH",
+                      highlight=False)

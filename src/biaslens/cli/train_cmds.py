@@ -152,6 +152,44 @@ def _run(family: str, fn: Callable[..., Any], cache: Optional[Path], out: Option
     write_json(summary, Path(out) / "result.json")
     console.print(f"[green]{result.status}[/] at step {result.step}/{result.steps}; "
                   f"checkpoint: {result.checkpoint}; {result.images_per_s:.1f} images/s")
+    if family == "classifier":
+        print_heldout(result.evaluation, Path(out) / "eval.json", step=result.step)
+
+
+def print_heldout(ev: dict[str, Any], path: Path, *, step: int | None = None,
+                  worst: int = 5) -> None:
+    """The classifier's last held-out evaluation: mean accuracy and AUC and the
+    attributes with the lowest AUC, or a line saying none was run."""
+    import math
+
+    from rich.table import Table
+
+    if not ev:
+        console.print("no held-out evaluation was run (eval_every 0, or no val split)",
+                      highlight=False)
+        return
+    if not ev.get("n"):
+        console.print("held-out evaluation: the val split is empty", highlight=False)
+        return
+
+    def num(v: Any) -> str:
+        return "—" if v is None or not math.isfinite(float(v)) else f"{float(v):.3f}"
+
+    console.print(f"held-out (val split, {ev['n']:,} images, step {step}): mean accuracy "
+                  f"{num(ev.get('mean_accuracy'))}, mean AUC {num(ev.get('mean_auc'))}",
+                  highlight=False)
+    auc = {k: float(v) for k, v in (ev.get("auc") or {}).items()
+           if v is not None and math.isfinite(float(v))}
+    if len(auc) > 1:
+        table = Table(title=f"Lowest held-out AUC ({min(worst, len(auc))} of {len(auc)}; "
+                            f"all in {path})")
+        table.add_column("attribute", no_wrap=True)
+        table.add_column("AUC", justify="right")
+        table.add_column("accuracy", justify="right")
+        for name in sorted(auc, key=auc.get)[:worst]:
+            acc = (ev.get("accuracy") or {}).get(name)
+            table.add_row(name, f"{auc[name]:.3f}", num(acc))
+        console.print(table)
 
 
 @train_app.command("gan")

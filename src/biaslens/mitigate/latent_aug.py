@@ -452,9 +452,14 @@ def run_latent_aug(real: Any, generator: torch.nn.Module,
     aug = LatentAugmentation(names[0], names[1:] if len(names) > 2 else names[1],
                              n_fit=o.n_fit, n_aug=o.n_aug, method=o.method, mode=o.mode,
                              variant=o.variant, seed=o.seed)
+    note = progress or (lambda stage, done, total: None)
+    note("fit hyperplanes", 0, 1)
     aug.fit(generator, base if labeler is None else labeler,
             val_images=np.asarray(td.images[va]), val_labels=td.attrs[va][:, cols])
+    note("fit hyperplanes", 1, 1)
+    note("generate pairs", 0, 1)
     pairs = aug.generate_pairs(o.n_aug)
+    note("generate pairs", 1, 1)
     img_real = np.asarray(td.images)
     aug_data = TrainData(
         images=np.concatenate([img_real, pairs.images, pairs.images_prime]),

@@ -172,8 +172,10 @@ def latent_aug_experiment(cache: str | Path | None, *, targets: Sequence[str],
         if toy:
             gen, td, test = _toy_setup(t, protected, cosine, n_real, o.seed)
             lab = None
+        each = None if progress is None else (
+            lambda stage, done, total, t=t: progress(f"{t}: {stage}", done, total))
         res = run_latent_aug(td, gen, o, target=t, protected=protected, test=test,
-                             out=out / t, labeler=lab, progress=progress).to_dict()
+                             out=out / t, labeler=lab, progress=each).to_dict()
         write_json(res, out / t / "latent_aug.json")
         rows.append(res)
     doc = {"targets": rows, "summary": summarize_by_category(rows), "toy": toy,

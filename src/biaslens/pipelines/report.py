@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +59,8 @@ class ReportData:
     """The results a report shows. Result objects keep their own ``to_dict()``.
 
     ``fairness`` is a list of ``(target, FairnessReport)``; ``mitigation`` maps a file
-    name to the JSON it held (from a run folder); ``notes`` say what was skipped.
+    name to the JSON it held (from a run folder); ``notes`` say what was skipped;
+    ``created`` is when the audits ran (UTC).
     """
 
     title: str
@@ -69,11 +71,14 @@ class ReportData:
     fairness: list[tuple[str, FairnessReport]] = field(default_factory=list)
     mitigation: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime(
+        "%Y-%m-%d %H:%M UTC"))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able content of the results (the report adds its figures and summary)."""
         return {
             "format": "biaslens-report", "version": 1, "title": self.title,
+            "created": self.created,
             "biaslens": biaslens.__version__, "inputs": dict(self.inputs),
             "dataset": None if self.dataset is None else self.dataset.to_dict(),
             "steer": [s.to_dict() for s in self.steer],

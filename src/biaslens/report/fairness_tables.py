@@ -8,6 +8,8 @@ from rich.console import Console
 from rich.table import Table
 
 from biaslens.audit.fairness import DISPARITIES, FairnessReport
+from biaslens.report.tables import name_column
+from biaslens.report.words import group_words
 
 __all__ = ["disparity_table", "group_table", "print_fairness_report", "ramaswamy_table"]
 
@@ -30,14 +32,15 @@ def group_table(report: FairnessReport) -> Table:
     level = int(round(100 * report.ci_level))
     ci = f" ({level}% CI)" if report.n_boot else ""
     t = Table(title=f"Per-group metrics{ci}, n = {report.n}")
-    t.add_column("group")
+    labels = [group_words(g) for g in report.groups]
+    name_column(t, "group", [*labels, "overall"])
     t.add_column("count", justify="right")
     for m in _RATES:
         t.add_column(_SHORT[m], justify="right")
     for i, g in enumerate(report.groups):
         cells = [_fmt(report.by_group[m][i], report.by_group_ci[m][0][i],
                       report.by_group_ci[m][1][i]) for m in _RATES]
-        t.add_row(g, str(report.counts[i]), *cells)
+        t.add_row(labels[i], str(report.counts[i]), *cells)
     t.add_row("[bold]overall[/]", str(report.n),
               *[_fmt(report.overall[m], *report.overall_ci[m]) for m in _RATES])
     return t
@@ -46,7 +49,7 @@ def group_table(report: FairnessReport) -> Table:
 def disparity_table(report: FairnessReport) -> Table:
     """DP / EO / EOpp as difference and ratio, both fairlearn methods."""
     t = Table(title="Disparities (difference: 0 = fair; ratio: 1 = fair)")
-    t.add_column("metric")
+    name_column(t, "metric", DISPARITIES)
     t.add_column("between_groups", justify="right")
     t.add_column("to_overall", justify="right")
     for name in DISPARITIES:

@@ -23,15 +23,23 @@ def esc(x: Any) -> str:
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]], *,
-          classes: Sequence[str] | None = None, caption: str | None = None) -> str:
-    """An HTML table; ``classes[i]`` is the CSS class of row ``i`` (``""``: none)."""
+          classes: Sequence[str] | None = None, caption: str | None = None,
+          ids: Sequence[str] | None = None, note: str | None = None,
+          cls: str | None = None) -> str:
+    """An HTML table; ``classes[i]`` is the CSS class of row ``i`` (``""``: none) and
+    ``ids[i]`` its id (the anchor a summary sentence links to); ``note`` is a legend
+    printed under the table; ``cls`` the table's CSS class."""
+    tcls = f' class="{esc(cls)}"' if cls else ""
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     head = "".join(f"<th>{esc(h)}</th>" for h in header)
     body = []
     for i, r in enumerate(rows):
-        cls = f' class="{esc(classes[i])}"' if classes and classes[i] else ""
-        body.append(f"<tr{cls}>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>")
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        rcls = f' class="{esc(classes[i])}"' if classes and classes[i] else ""
+        rid = f' id="{esc(ids[i])}"' if ids and ids[i] else ""
+        body.append(f"<tr{rid}{rcls}>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>")
+    legend = f"<p class='legend'>{esc(note)}</p>" if note else ""
+    return (f"<table{tcls}>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
+            f"</table>{legend}")
 
 
 def img(figures: Mapping[str, bytes], key: str, alt: str) -> str:

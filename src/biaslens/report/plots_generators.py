@@ -16,8 +16,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from rich.table import Table
 
-from biaslens.report.plots_steer import make_grid
-from biaslens.report.tables import fmt_ci, fmt_num, fmt_p, rich_table
+from biaslens.report.plots_steer import data_verdict, make_grid
+from biaslens.report.tables import fmt_ci, fmt_num, fmt_p, name_column, rich_table
+from biaslens.report.words import group_words
 
 if TYPE_CHECKING:
     from biaslens.audit.counterfactual import CounterfactualResult
@@ -74,7 +75,7 @@ def plot_population(result: PopulationResult, top_k: int | None = 20) -> Figure:
     ax2.bar(x + w / 2, q, w, color=_GEN, label="generated",
             yerr=_err(q, *result.group_share_ci), error_kw={"lw": 1, "capsize": 3})
     ax2.axhline(1 / c, color="black", ls="--", lw=0.8, label="uniform")
-    ax2.set_xticks(x, result.group_labels, rotation=30, ha="right")
+    ax2.set_xticks(x, [group_words(g) for g in result.group_labels], rotation=30, ha="right")
     ax2.set_ylabel("share of samples")
     d = result.discrepancy
     ax2.set_title(f"Group shares  (FD L2 to data {d['l2_to_data']:.3f}, "
@@ -84,46 +85,76 @@ def plot_population(result: PopulationResult, top_k: int | None = 20) -> Figure:
     return fig
 
 
-def population_table(result: PopulationResult, top_k: int | None = 15) -> Table:
-    """Rich table: prevalence generated vs data, difference (CI), ratio, amplification."""
-    basis = "corrected (Rogan–Gladen)" if result.corrected else "classifier labels"
-    table = rich_table(f"Population audit: {result.n_generated} generated ({basis}) vs "
-                       f"{result.n_data} training labels",
-                       ("attribute", "generated", "data", "difference", "95% CI", "ratio",
-                        "amplification"))
-    for j in result.ranked_amplification(top_k):
+def population_table(result: PopulationResult, top_k: int | None = 15, *,
+                     wide: bool = False) -> Table:
+    """Rich table, largest |amplification| first, readable at 80 columns: prevalence
+    generated vs data, difference with its CI and amplification (``wide`` adds the ratio);
+    the caption explains the sign and says how many rows were left out."""
+    basis = ("labelled by the classifier, corrected for its error rates (Rogan–Gladen)"
+             if result.corrected else "labelled by the classifier, uncorrected")
+    order = result.ranked_amplification(top_k)
+    n_all = len(result.attribute_names)
+    table = Table(title=f"Population: {result.n_generated:,} generated faces vs "
+                        f"{result.n_data:,} training labels")
+    name_column(table, "attribute", [result.attribute_names[j] for j in order])
+    for col in ("gen.", "data", "diff.", "95% CI", *(("ratio",) if wide else ()), "amplif."):
+        table.add_column(col, justify="right", no_wrap=True)
+    for j in order:
         a = result.amplification[j]
         style = "red" if np.isfinite(a) and a > 0 else ""
         table.add_row(result.attribute_names[j], fmt_num(result.generated[j]),
                       fmt_num(result.data[j]), fmt_num(result.difference[j], signed=True),
                       fmt_ci(result.difference_ci[0][j], result.difference_ci[1][j],
                              signed=True),
-                      fmt_num(result.ratio[j], 2), fmt_num(a, signed=True), style=style)
+                      *((fmt_num(result.ratio[j], 2),) if wide else ()),
+                      fmt_num(a, signed=True), style=style)
+    omitted = n_all - len(order)
+    table.caption = (f"gen.: share of generated faces with the attribute, {basis}; data: "
+                     "share of training labels; diff. = gen. − data; amplif. = diff. signed by the "
+                     "data's majority: + = further from 50 % (the generator amplifies the "
+                     "imbalance), − = toward 50 % (it dampens it); largest |amplif.| first"
+                     + (f"; {omitted} more attributes in the JSON" if omitted > 0 else ""))
+    table.caption_justify = "left"
     return table
 
 
-def association_table(result: PopulationResult, top_k: int | None = 15) -> Table | None:
-    """Rich table of the association comparison (``None`` without one): per attribute the
-    slope of its logit on the target's across generated and across real faces, the excess
-    with its CI, the q-value and the verdict (added / weakened / no)."""
+def association_table(result: PopulationResult, top_k: int | None = 15, *,
+                      wide: bool = False) -> Table | None:
+    """Rich table of the association comparison (``None`` without one), readable at 80
+    columns: per attribute the excess of the generated faces' slope over the real faces'
+    with its CI, the q-value and the verdict (added / weakened / reversed / no); ``wide``
+    adds the two slopes."""
     dc = result.associations
     if dc is None:
         return None
-    table = rich_table(f"Associations with {result.association_target}: generated faces vs "
-                       f"{dc.n_reference} real faces ({dc.reference}), same classifier",
-                       ("attribute", "generated slope", "data slope", "excess", "95% CI",
-                        "q-value", "beyond data"))
-    for j in result.ranked_associations(top_k):
-        verdict = dc.verdict(j)
-        table.add_row(result.attribute_names[j], fmt_num(dc.path_slope[j], 2, signed=True),
-                      fmt_num(dc.data_slope[j], 2, signed=True),
+    order = result.ranked_associations(top_k)
+    n_all = len(result.attribute_names) - 1  # all but the association target
+    table = Table(title=f"Associations with {result.association_target}: generated vs "
+                        f"{dc.n_reference} real faces, same classifier")
+    name_column(table, "attribute", [result.attribute_names[j] for j in order])
+    for col in (*(("generated", "data") if wide else ()), "excess", "95% CI", "q-value",
+                "vs data"):
+        table.add_column(col, justify="right" if col != "vs data" else "left", no_wrap=True)
+    for j in order:
+        verdict = data_verdict(float(dc.path_slope[j]), float(dc.data_slope[j]),
+                               bool(dc.beyond_data[j]))
+        slopes = ((fmt_num(dc.path_slope[j], 2, signed=True),
+                   fmt_num(dc.data_slope[j], 2, signed=True)) if wide else ())
+        table.add_row(result.attribute_names[j], *slopes,
                       fmt_num(dc.excess[j], 2, signed=True),
-                      fmt_ci(dc.excess_ci_low[j], dc.excess_ci_high[j], signed=True),
-                      fmt_p(dc.q_values[j]),
-                      verdict, style={"added": "red", "weakened": "blue"}.get(verdict, "dim"))
-    table.caption = (f"slope: logit change per unit of {result.association_target} logit; "
-                     f"beyond data: excess significant at FDR {dc.fdr} "
-                     f"({int(dc.beyond_data.sum())} of {int(np.isfinite(dc.excess).sum())})")
+                      fmt_ci(dc.excess_ci_low[j], dc.excess_ci_high[j], 2, signed=True),
+                      fmt_p(dc.q_values[j]), verdict,
+                      style={"added": "red", "weakened": "blue", "reversed": "magenta"}
+                      .get(verdict, "dim"))
+    omitted = n_all - len(order)
+    table.caption = (f"excess: the logit change per unit of {result.association_target} "
+                     f"logit across generated faces minus that across {dc.reference} "
+                     f"(both slopes under --wide); vs data: "
+                     f"added = steeper, weakened = flatter, reversed = opposite sign, each "
+                     f"with the excess significant at FDR {dc.fdr:g} "
+                     f"({int(dc.beyond_data.sum())} of {n_all})"
+                     + (f"; {omitted} more attributes in the JSON" if omitted > 0 else ""))
+    table.caption_justify = "left"
     return table
 
 

@@ -17,13 +17,13 @@ from matplotlib.figure import Figure
 from rich.table import Table
 
 from biaslens.report.figures import save_figure  # noqa: F401  (re-exported)
-from biaslens.report.tables import fmt_num, fmt_p, rich_table
+from biaslens.report.tables import fmt_num, fmt_p, name_column
 
 if TYPE_CHECKING:
     from biaslens.audit.steer import SteerResult
 
-__all__ = ["make_grid", "plot_covariance_bars", "plot_steer_grid", "save_figure", "steer_grid",
-           "steer_path", "steer_rows", "steer_table"]
+__all__ = ["data_verdict", "make_grid", "plot_covariance_bars", "plot_steer_grid", "save_figure",
+           "steer_grid", "steer_path", "steer_rows", "steer_settings_line", "steer_table"]
 
 _POS, _NEG, _NS = "#c0392b", "#2c6fbb", "#b0b0b0"
 
@@ -145,32 +145,75 @@ def plot_covariance_bars(result: SteerResult, top_k: int | None = None) -> Figur
                     capsize=3, lw=1)
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, [f"{nm}  (r={r:+.2f})" for nm, r in zip(names, corr)])
-    ax.set_xlabel(f"covariance with {result.target}\n(95% bootstrap CI; coloured = "
-                  f"significant at FDR {result.fdr:g}, red +, blue −; r = correlation)")
+    ax.set_xlabel(f"covariance with {result.target} (logit²), 95% bootstrap CI\n"
+                  f"coloured = significant at FDR {result.fdr:g} (red +, blue −)\n"
+                  "r = correlation")
     ax.set_title(f"What changes when steering toward {result.target}")
     fig.tight_layout()
     return fig
 
 
-def steer_rows(result: SteerResult, top_k: int | None = None) -> list[dict[str, Any]]:
+def data_verdict(path_slope: float, data_slope: float, beyond: bool) -> str:
+    """The data comparison in words: ``"no"`` (not beyond the data), ``"reversed"`` (the
+    path moves the attribute against the data's sign), ``"added"`` (steeper than the data:
+    amplified or new) or ``"weakened"`` (flatter: part of the data's association dropped).
+
+    >>> data_verdict(0.5, -0.4, True), data_verdict(0.9, 0.5, True), data_verdict(0.2, 0.5, True)
+    ('reversed', 'added', 'weakened')
+    """
+    if not beyond:
+        return "no"
+    if path_slope * data_slope < 0:
+        return "reversed"
+    return "added" if abs(path_slope) > abs(data_slope) else "weakened"
+
+
+def steer_rows(result: SteerResult, top_k: int | None = None, *, with_beyond: bool = False
+               ) -> list[dict[str, Any]]:
     """The ranked attributes of a steering audit (the top ``top_k``; all by default), one
-    dict per attribute with the raw numbers, for a renderer to format.
+    dict per attribute with the raw numbers, for a renderer to format; ``with_beyond``
+    appends the attributes the data comparison flags that are not among them (so every
+    summary sentence has its row).
 
     Keys: ``attribute``, ``covariance``, ``ci_low``, ``ci_high``, ``correlation``,
     ``q_value``, ``significant``; with a data comparison (``reference=``) also
-    ``path_slope``, ``data_slope`` and ``beyond_data`` (the verdict: no / added / weakened).
+    ``path_slope``, ``data_slope`` and ``beyond_data`` (the verdict of
+    :func:`data_verdict`: no / added / weakened / reversed).
     """
     dc = result.data
+    indices = [r.index for r in result.ranked[:top_k]]
+    if with_beyond and dc is not None:  # every attribute the data comparison flags
+        indices += [int(j) for j in np.flatnonzero(np.asarray(dc.beyond_data, dtype=bool))
+                    if int(j) not in indices and int(j) != result.target_index]
     rows = []
-    for r in result.ranked[:top_k]:
-        row = {"attribute": r.name, "covariance": r.covariance, "ci_low": r.ci_low,
-               "ci_high": r.ci_high, "correlation": r.correlation, "q_value": r.q_value,
-               "significant": bool(r.significant)}
+    for j in indices:
+        row = {"attribute": result.attribute_names[j],
+               "covariance": float(result.covariance[j]), "ci_low": float(result.ci_low[j]),
+               "ci_high": float(result.ci_high[j]),
+               "correlation": float(result.correlation[j]),
+               "q_value": float(result.q_values[j]),
+               "significant": bool(result.significant[j])}
         if dc is not None:
-            row.update(path_slope=float(dc.path_slope[r.index]),
-                       data_slope=float(dc.data_slope[r.index]), beyond_data=dc.verdict(r.index))
+            ps, ds = float(dc.path_slope[j]), float(dc.data_slope[j])
+            row.update(path_slope=ps, data_slope=ds,
+                       beyond_data=data_verdict(ps, ds, bool(dc.beyond_data[j])))
         rows.append(row)
     return rows
+
+
+def steer_settings_line(result: SteerResult) -> str:
+    """What was run, in words: ``128 faces, each steered 20 steps toward -Male and 20
+    back (step 0.05, ...)`` — the counts as the JSON's ``settings`` records them."""
+    ways = ({1: "toward", -1: "away from"}[int(np.sign(p * result.sign) or 1)]
+            for p in result.push_signs)
+    passes = " and then ".join(f"{result.steps} steps {w} {result.target}" for w in ways)
+    rule = ("the course's rule: z.grad accumulated" if result.accumulate_grad
+            else "plain gradient ascent")
+    extra = f", disentangle λ = {result.disentangle:g}" if result.disentangle else ""
+    return (f"{result.n_samples} faces (noise vectors), each steered {passes} "
+            f"(step size {result.step_size:g}, {rule}{extra}); {result.n_boot} bootstrap "
+            f"resamples over faces, Benjamini–Hochberg FDR {result.fdr:g}, "
+            f"{result.test}-test, precision {result.precision}, seed {result.seed}")
 
 
 def _fmt_g(x: float) -> str:
@@ -178,42 +221,62 @@ def _fmt_g(x: float) -> str:
     return "—" if not np.isfinite(x) else f"{x:+.3g}"
 
 
-def steer_table(result: SteerResult) -> Table:
-    """Rich table of the ranked covariances: attribute, covariance, 95% CI, correlation,
-    q-value (BH-adjusted) and significance; with a data comparison (``reference=``) also
-    the path and data slopes and whether the excess is significant ("beyond data")."""
-    table = rich_table(f"Steering toward {result.target}: covariance of the change in each "
-                       f"attribute with the target ({result.n_samples} images × "
-                       f"{len(result.push_signs) * result.steps} steps)",
-                       ("attribute", "covariance", "95% CI", "correlation", "q-value"))
-    table.add_column("significant", justify="center")
+def steer_table(result: SteerResult, *, wide: bool = False) -> Table:
+    """Rich table of the ranked covariances, readable at 80 columns.
+
+    Default columns: attribute (never cut), covariance, 95% CI, correlation r, q-value
+    (BH-adjusted; ``*`` = significant) and, with a data comparison (``reference=``), the
+    verdict against the data. ``wide`` adds the yes/no significance column and the path
+    and data slopes.
+    """
+    rows = steer_rows(result)
     dc = result.data
+    table = Table(title=f"Steering toward {result.target}: what moves with it "
+                        f"({result.n_samples} faces, {result.steps} steps each way)"
+                  if len(result.push_signs) > 1 else
+                  f"Steering toward {result.target}: what moves with it "
+                  f"({result.n_samples} faces, {result.steps} steps)")
+    name_column(table, "attribute", [r["attribute"] for r in rows])
+    for col in ("covariance", "95% CI", "r", "q-value"):
+        table.add_column(col, justify="right", no_wrap=True)
+    if wide:
+        table.add_column("significant", justify="center", no_wrap=True)
     if dc is not None:
-        for col in ("path slope", "data slope"):
-            table.add_column(col, justify="right")
-        table.add_column("beyond data", justify="center")
-    for r in steer_rows(result):
+        if wide:
+            for col in ("path slope", "data slope"):
+                table.add_column(col, justify="right", no_wrap=True)
+        table.add_column("vs data", justify="left", no_wrap=True)
+    for r in rows:
         style = ("red" if r["covariance"] > 0 else "blue") if r["significant"] else "dim"
         cells = [r["attribute"], _fmt_g(r["covariance"]),
                  f"[{_fmt_g(r['ci_low'])}, {_fmt_g(r['ci_high'])}]"
                  if np.isfinite(r["ci_low"]) and np.isfinite(r["ci_high"]) else "—",
-                 fmt_num(r["correlation"], 3, signed=True),
-                 fmt_p(r["q_value"]), "yes" if r["significant"] else "no"]
+                 fmt_num(r["correlation"], 2, signed=True),
+                 fmt_p(r["q_value"]) + (" *" if r["significant"] else "  ")]
+        if wide:
+            cells.append("yes" if r["significant"] else "no")
         if dc is not None:
-            cells += [fmt_num(r["path_slope"], 2, signed=True),
-                      fmt_num(r["data_slope"], 2, signed=True), r["beyond_data"]]
+            if wide:
+                cells += [fmt_num(r["path_slope"], 2, signed=True),
+                          fmt_num(r["data_slope"], 2, signed=True)]
+            cells.append(r["beyond_data"])
         table.add_row(*cells, style=style)
-    notes = []
+    notes = [f"covariance: of the change in each attribute's logit with the change in the "
+             f"{result.target} logit, per face and step (units: logit²); r: the same as a "
+             f"correlation; q: Benjamini–Hochberg adjusted, * = significant at FDR "
+             f"{result.fdr:g}"]
     if dc is not None:
-        notes.append(f"slopes: logit change per unit of {result.target} logit, along the "
-                     f"steering path vs across {dc.n_reference} reference images "
-                     f"({dc.reference}; same classifier); beyond data: excess "
-                     f"significant at FDR {dc.fdr}")
+        notes.append(f"vs data: the logit change per unit of {result.target} logit along the "
+                     f"steering path compared with across {dc.n_reference} reference images "
+                     f"({dc.reference}; same classifier): no = as in the data, added = "
+                     f"steeper, weakened = flatter, reversed = opposite sign (excess "
+                     f"significant at FDR {dc.fdr:g})"
+                     + ("" if wide else "; slopes under --wide and in the JSON"))
     practical = getattr(result, "practical", None)
     if practical is not None:   # the practical-effect rule beside BH, and its verdict
-        notes.append(f"significant: {practical.rule}")
+        notes.append(f"* needs also: {practical.rule}")
         if practical.verdict:
             notes.append(f"[bold yellow]{practical.verdict}[/]")
-    if notes:
-        table.caption = "\n".join(notes)
+    table.caption = "\n".join(notes)
+    table.caption_justify = "left"
     return table

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from biaslens.report.markup import esc, flat, img, table
-from biaslens.report.plots_steer import steer_rows
-from biaslens.report.tables import fmt_ci, fmt_num
+from biaslens.report.plots_steer import data_verdict, steer_rows
+from biaslens.report.tables import fmt_ci, fmt_num, fmt_p
+from biaslens.report.words import anchor, group_words
 
 if TYPE_CHECKING:
     from biaslens.audit.population import PopulationResult
@@ -39,14 +40,19 @@ def dataset_section(report: Report) -> str:
             ["attribute", "phi", "95% CI", f"P(·|{s.target})", "P(·|not)"],
             [[c.name, fmt_num(c.phi, signed=True), fmt_ci(c.ci_lo, c.ci_hi, signed=True),
               fmt_num(c.p_given_target), fmt_num(c.p_given_not)] for c in s.top],
-            caption=f"Most correlated with {s.target}"))
+            ids=[anchor("dataset", "phi", c.name) for c in s.top],
+            caption=f"Most correlated with {s.target} (ranked by |phi|)"))
     if s.groups:
         parts.append(table(
-            [*s.group_columns, "count", "share", "95% CI", "flag"],
-            [[*g.values.values(), f"{g.count:,}", fmt_num(g.share), fmt_ci(g.ci_lo, g.ci_hi),
-              "small" if g.small else ""] for g in s.groups],
+            ["group", "count", "share", "95% CI", "flag"],
+            [[group_words(g.label), f"{g.count:,}", fmt_num(g.share),
+              fmt_ci(g.ci_lo, g.ci_hi), "small" if g.small else ""] for g in s.groups],
             classes=["sig" if g.small else "" for g in s.groups],
-            caption=f"Intersectional groups (flag: n < {s.min_group})"))
+            ids=[anchor("dataset", "group", g.label) for g in s.groups],
+            caption=f"Intersectional groups of {' × '.join(s.group_columns)}",
+            note=f"small: fewer than {s.min_group} rows"
+                 + (f" or a share below {s.min_share:g}" if s.min_share is not None else "")
+                 + ", too few for reliable per-group numbers."))
     parts.append(table(["attribute", "count", "prevalence", "95% CI"],
                        [[nm, f"{int(c):,}", fmt_num(p), fmt_ci(lo, hi)]
                         for nm, c, p, lo, hi in prev], caption="Prevalence"))
@@ -59,58 +65,91 @@ def steer_section(report: Report) -> str:
         return ""
     parts = ["<h2 id='steering'>Steering</h2><p>Noise vectors are pushed toward each target "
              "by gradient ascent on the classifier's logit; the table ranks the covariance "
-             "of every other attribute's change with the target's (95% bootstrap CI over "
-             "images; significant = Benjamini–Hochberg at FDR 0.05).</p>"]
+             "of every other attribute's logit change with the target's (units: logit²; r is "
+             "the same as a correlation), with 95% bootstrap intervals over faces; "
+             "significant = Benjamini–Hochberg q below the false-discovery rate 0.05.</p>"]
     for r in report.data.steer:
-        parts.append(f"<h3>Toward {esc(r.target)}</h3>")
+        parts.append(f"<h3 id='{esc(anchor('steer', r.target))}'>Toward {esc(r.target)}</h3>")
         parts.append(img(report.figures, f"steer_grid_{r.target}",
                          f"faces steered toward {r.target}"))
         parts.append(img(report.figures, f"steer_cov_{r.target}",
                          f"covariance with {r.target}"))
-        head = ["attribute", "covariance", "95% CI", "correlation", "q-value", "significant"]
-        rows = steer_rows(r)
+        head = ["attribute", "covariance (logit²)", "95% CI", "r", "q-value", "significant"]
+        rows = steer_rows(r, with_beyond=True)
+        n_ranked = len(r.ranked)
         cells = [[x["attribute"], fmt_num(x["covariance"], signed=True),
                   fmt_ci(x["ci_low"], x["ci_high"], signed=True),
-                  fmt_num(x["correlation"], signed=True), fmt_num(x["q_value"], 4),
+                  fmt_num(x["correlation"], signed=True), fmt_p(x["q_value"]),
                   "yes" if x["significant"] else "no"] for x in rows]
-        caption = f"{r.n_samples} faces × {r.steps} steps, seed {r.seed}"
+        ways = "steps each way" if len(r.push_signs) > 1 else "steps"
+        caption = (f"{r.n_samples} faces, {r.steps} {ways}, seed {r.seed}: the top {n_ranked} "
+                   "by |covariance|"
+                   + (f", then {len(rows) - n_ranked} more the data comparison flags"
+                      if len(rows) > n_ranked else ""))
+        note = None
         dc = r.data
         if dc is not None:
-            head += ["path slope", "data slope", "beyond data"]
+            head += ["path slope", "data slope", "vs data"]
             for row, x in zip(cells, rows):
                 row += [fmt_num(x["path_slope"], signed=True),
                         fmt_num(x["data_slope"], signed=True), x["beyond_data"]]
-            caption += (f"; slopes: logit change per unit of target logit along the path vs "
-                        f"across {dc.n_reference} training images (same classifier), beyond "
-                        f"data = excess significant at FDR {dc.fdr:g}")
+            note = (f"Slopes: logit change per unit of {r.target} logit along the steering path "
+                    f"vs across {dc.n_reference} training images (same classifier). vs data: "
+                    f"no = as in the data; added = steeper (amplified or new); weakened = "
+                    f"flatter; reversed = opposite sign; each with the excess significant at "
+                    f"FDR {dc.fdr:g}.")
         parts.append(table(head, cells, classes=["sig" if x["significant"] else "" for x in rows],
-                           caption=caption))
+                           ids=[anchor("steer", r.target, x["attribute"]) for x in rows],
+                           caption=caption, note=note))
     return "".join(parts)
 
 
+#: Attribute rows of the population table (the rest are in report.json).
+POPULATION_ROWS = 15
+
+
 def population_section(report: Report) -> str:
-    """Generated vs training prevalence, group shares, associations."""
+    """Generated vs training prevalence (largest |amplification| first), group shares,
+    associations."""
     p = report.data.population
     if p is None:
         return ""
-    order = p.ranked_amplification(15)
+    order = p.ranked_amplification(POPULATION_ROWS)
+    n_all = len(p.attribute_names)
     rows = [[p.attribute_names[j], fmt_num(p.generated[j]), fmt_num(p.data[j]),
              fmt_num(p.difference[j], signed=True),
              fmt_ci(p.difference_ci[0][j], p.difference_ci[1][j], signed=True),
              fmt_num(p.ratio[j], 2), fmt_num(p.amplification[j], signed=True)] for j in order]
-    groups = [[lab, fmt_num(qd), fmt_num(qg), fmt_ci(lo, hi)] for lab, qd, qg, lo, hi in
-              zip(p.group_labels, p.group_share_data, p.group_share_generated,
-                  *p.group_share_ci)]
+    groups = [[group_words(lab), fmt_num(qd), fmt_num(qg), fmt_ci(lo, hi)]
+              for lab, qd, qg, lo, hi in zip(p.group_labels, p.group_share_data,
+                                             p.group_share_generated, *p.group_share_ci)]
+    labelled = ("labelled by the classifier and corrected for its error rates"
+                if p.corrected else "labelled by the classifier (uncorrected)")
+    omitted = n_all - len(order)
     return "".join([
-        f"<h2 id='population'>Population</h2><p>{p.n_generated:,} generated faces labelled "
-        f"by the classifier vs {p.n_data:,} training labels. {esc(p.correction_note)}.</p>",
+        f"<h2 id='population'>Population</h2><p>{p.n_generated:,} generated faces, "
+        f"{esc(labelled)}, vs {p.n_data:,} training labels."
+        + (f" {esc(p.correction_note[:1].upper() + p.correction_note[1:])}." if p.corrected
+           else " The classifier's own errors are in these shares (no correction: the "
+                "classifier's error rates on labelled data were not available).")
+        + "</p>",
         img(report.figures, "population", "generated vs training prevalence"),
         table(["attribute", "generated", "data", "difference", "95% CI", "ratio",
-               "amplification"], rows, caption="Largest bias amplification first"),
+               "amplification"], rows, ids=[anchor("population", p.attribute_names[j])
+                                           for j in order],
+              caption=f"Largest |amplification| first: {len(order)} of {n_all} attributes"
+                      + (f", {omitted} more in report.json" if omitted else ""),
+              note="generated: share of generated faces with the attribute, as labelled by "
+                   "the classifier; difference = generated − data; amplification = the "
+                   "difference signed by the data's majority: positive = the generator "
+                   "pushes the attribute further from 50 % (amplifies the data's imbalance), "
+                   "negative = toward 50 % (dampens it)."),
         table(["group", "data share", "generated share", "95% CI"], groups,
-              caption=f"Groups of {' × '.join(p.groups)}; fairness discrepancy (L2) to data "
-                      f"{fmt_num(p.discrepancy['l2_to_data'])}, to uniform "
-                      f"{fmt_num(p.discrepancy['l2_to_uniform'])}"),
+              ids=[anchor("population", "group", lab) for lab in p.group_labels],
+              caption=f"Groups of {' × '.join(p.groups)}",
+              note=f"Fairness discrepancy (L2 distance of the generated group shares): "
+                   f"{fmt_num(p.discrepancy['l2_to_data'])} to the data's shares, "
+                   f"{fmt_num(p.discrepancy['l2_to_uniform'])} to equal shares."),
         _association_table(p),
     ])
 
@@ -124,10 +163,13 @@ def _association_table(p: PopulationResult) -> str:
     rows = [[p.attribute_names[j], fmt_num(dc.path_slope[j], signed=True),
              fmt_num(dc.data_slope[j], signed=True), fmt_num(dc.excess[j], signed=True),
              fmt_ci(dc.excess_ci_low[j], dc.excess_ci_high[j], signed=True),
-             fmt_num(dc.q_values[j], 4), dc.verdict(j)] for j in order]
+             fmt_p(dc.q_values[j]),
+             data_verdict(dc.path_slope[j], dc.data_slope[j], bool(dc.beyond_data[j]))]
+            for j in order]
     return table(["attribute", "generated slope", "data slope", "excess", "95% CI", "q-value",
-                  "beyond data"], rows,
+                  "vs data"], rows,
                  classes=["sig" if dc.beyond_data[j] else "" for j in order],
+                 ids=[anchor("population", "assoc", p.attribute_names[j]) for j in order],
                  caption=f"Associations with {p.association_target}: logit change per unit of "
                          f"its logit across the generated faces vs across {dc.n_reference} "
                          f"training images (same classifier); beyond data = excess "
@@ -135,25 +177,57 @@ def _association_table(p: PopulationResult) -> str:
                          "attributes")
 
 
+_DISPARITY_WORDS = {
+    "demographic_parity_difference": "demographic parity difference (selection rate)",
+    "demographic_parity_ratio": "demographic parity ratio",
+    "equalized_odds_difference": "equalized odds difference (larger of TPR and FPR gaps)",
+    "equalized_odds_ratio": "equalized odds ratio",
+    "equalized_odds_difference_mean": "equalized odds difference, mean of TPR and FPR gaps",
+    "equalized_odds_ratio_mean": "equalized odds ratio, mean",
+    "equal_opportunity_difference": "equal opportunity difference (TPR gap)",
+    "equal_opportunity_ratio": "equal opportunity ratio",
+}
+
+
 def fairness_section(report: Report) -> str:
-    """Per target: the per-group bar chart, the per-group rates and the disparities."""
+    """Per target: the per-group bar chart, the per-group rates, the disparities and,
+    where scores were available, the Ramaswamy et al. metrics (AP, DEO, BA, KL)."""
     if not report.data.fairness:
         return ""
     parts = ["<h2 id='fairness'>Classifier fairness</h2><p>The attribute classifier on the "
              "test split, per protected group (95% bootstrap CIs). Differences: 0 = fair; "
              "ratios: 1 = fair (fairlearn's definitions).</p>"]
     for t, r in report.data.fairness:
-        parts.append(f"<h3>{esc(t)} vs {esc(' × '.join(r.feature_names))}</h3>")
+        parts.append(f"<h3 id='{esc(anchor('fairness', t))}'>{esc(t)} vs "
+                     f"{esc(' × '.join(r.feature_names))}</h3>")
         parts.append(img(report.figures, f"fairness_{t}", f"fairness of {t}"))
-        rows = [[g, f"{r.counts[i]:,}",
+        rows = [[group_words(g), f"{r.counts[i]:,}",
                  *[f"{fmt_num(r.by_group[m][i])} "
                    f"{fmt_ci(r.by_group_ci[m][0][i], r.by_group_ci[m][1][i])}"
                    for m in _RATES]] for i, g in enumerate(r.groups)]
-        parts.append(table(["group", "n", "selection rate", "TPR", "FPR", "accuracy"], rows))
+        parts.append(table(["group", "n", "selection rate", "TPR", "FPR", "accuracy"], rows,
+                           ids=[anchor("fairness", t, "group", g) for g in r.groups],
+                           caption="Per group, with 95% CIs"))
         disp = r.disparities["between_groups"]
         parts.append(table(["metric", "value", "95% CI"],
-                           [[k, fmt_num(v["value"]), fmt_ci(*v["ci"])] for k, v in disp.items()],
+                           [[_DISPARITY_WORDS.get(k, k), fmt_num(v["value"]), fmt_ci(*v["ci"])]
+                            for k, v in disp.items()],
+                           ids=[anchor("fairness", t, k) for k in disp],
                            caption="Disparities between groups"))
+        ram = r.ramaswamy
+        if ram is not None:
+            parts.append(table(
+                ["metric", "value", "± 2·std"],
+                [["AP (average precision, ×100)", fmt_num(ram.ap, 2), fmt_num(ram.ap_pm, 2)],
+                 ["DEO (difference in equal opportunity, ×100)", fmt_num(ram.deo, 2),
+                  fmt_num(ram.deo_pm, 2)],
+                 ["BA (bias amplification, ×100)", fmt_num(ram.ba, 2), fmt_num(ram.ba_pm, 2)],
+                 ["KL (divergence of score distributions)", fmt_num(ram.kl, 3),
+                  fmt_num(ram.kl_pm, 3)]],
+                ids=[anchor("fairness", t, m) for m in ("ap", "deo", "ba", "kl")],
+                caption="Ramaswamy et al. (CVPR 2021) metrics",
+                note=f"Median and ± 2 standard deviations over {ram.n_boot} bootstrap "
+                     "resamples, as in the paper; DEO, BA and KL: 0 = fair."))
     return "".join(parts)
 
 

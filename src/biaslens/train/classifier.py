@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from biaslens.errors import DataError
-from biaslens.io import write_json
+from biaslens.io import dir_mode, write_json
 from biaslens.tensors import to_model_pixels
 from biaslens.train.data import ImageStore, as_train_data, label_tensor
 from biaslens.train.evaluate import evaluate_scores
@@ -63,6 +63,7 @@ def _save_best(model: torch.nn.Module, out: Path, extra: dict[str, Any]) -> None
     best = out / BEST_FOLDER
     best.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=best.parent, prefix=".best.tmp-"))
+    os.chmod(tmp, dir_mode())  # mkdtemp makes 0700; the folder gets the umask's mode
     try:
         save_checkpoint(model, tmp / "classifier", extra=extra)
     except BaseException:

@@ -29,7 +29,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from biaslens.errors import BiasLensError, CheckpointError
-from biaslens.io import jsonable, write_json
+from biaslens.io import atomic_write, dir_mode, jsonable, write_json
 from biaslens.precision import autocast, resolve_precision
 from biaslens.tensors import pick_device, to_model_pixels
 from biaslens.train.options import NOT_RECORDED, ProgressFn, RunOptions, StopFn
@@ -452,6 +452,7 @@ class Session:
         if self.dist.is_main:
             parent = self.ckpt_dir.parent
             tmp = Path(tempfile.mkdtemp(dir=parent, prefix=".latest.tmp-"))
+            os.chmod(tmp, dir_mode())  # the umask's mode, not mkdtemp's 0700
             extra = {**self.model_extra, "step": step, "family": self.family,
                      "data_hash": self.config.get("data_hash"), "run": str(self.out)}
             for name, m in self.models.items():
@@ -472,7 +473,8 @@ class Session:
                 tensors[f"rng.gen.{name}"] = g.get_state().cpu()
             for name, t in self.state_tensors.items():
                 tensors[f"state.{name}"] = t.detach().cpu().contiguous()
-            save_file(tensors, str(tmp / "trainer_state.safetensors"))
+            # through atomic_write: the umask's mode (safetensors itself writes 0600)
+            atomic_write(tmp / "trainer_state.safetensors", lambda t: save_file(tensors, t))
             write_json(meta, tmp / "trainer_state.json")  # strict JSON (NaN -> null)
             old = parent / ".latest.old"
             if old.exists():

@@ -1,0 +1,60 @@
+"""Group codes and row anchors in words a reader of a table or a report understands.
+
+Audits label groups by their codes (``Male=0, skin_type=1``, ``Male=0|skin_type=1``);
+a reader wants ``Female, darker skin``. :func:`group_words` decodes the labels every
+audit writes; :func:`anchor` makes the HTML id of a table row that a summary sentence
+links to.
+
+>>> group_words("Male=0, skin_type=1")
+'Female, darker skin'
+>>> group_words("Male=1|Eyeglasses=0")
+'Male, no Eyeglasses'
+>>> anchor("steer", "-Male", "Wearing_Lipstick")
+'row-steer--Male-Wearing_Lipstick'
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["anchor", "group_words", "value_words"]
+
+#: The words of a code per column (the others: ``name`` for 1, ``no name`` for 0).
+VALUE_WORDS: dict[str, dict[str, str]] = {
+    "Male": {"0": "Female", "1": "Male"},
+    "skin_type": {"0": "lighter skin", "1": "darker skin"},
+    "is_face": {"0": "non-face", "1": "face"},
+}
+
+_TRUE = {"1", "1.0", "true", "True"}
+_FALSE = {"0", "0.0", "false", "False"}
+
+
+def value_words(name: str, value: object) -> str:
+    """One column's code in words: ``("Male", 0)`` -> ``Female``, ``("skin_type", 1)`` ->
+    ``darker skin``, ``("Smiling", 1)`` -> ``Smiling``, ``("Smiling", 0)`` -> ``no Smiling``;
+    other values stay ``name=value``."""
+    v = str(value).strip()
+    key = "1" if v in _TRUE else "0" if v in _FALSE else v
+    if name in VALUE_WORDS and key in VALUE_WORDS[name]:
+        return VALUE_WORDS[name][key]
+    if key == "1":
+        return name
+    if key == "0":
+        return f"no {name}"
+    return f"{name}={v}"
+
+
+def group_words(label: str) -> str:
+    """A group label of ``name=value`` pairs (separated by ``,`` or ``|``) in words; a
+    label that is not of that form is returned as it is."""
+    pairs = [p.strip() for p in re.split(r"[|,]", str(label)) if p.strip()]
+    if not pairs or not all("=" in p for p in pairs):
+        return str(label)
+    return ", ".join(value_words(*(s.strip() for s in p.split("=", 1))) for p in pairs)
+
+
+def anchor(*parts: object) -> str:
+    """The HTML id of a report table row: ``row-`` and the parts, joined by ``-``, with
+    anything but letters, digits, ``_`` and ``-`` replaced by ``_``."""
+    return "row-" + "-".join(re.sub(r"[^A-Za-z0-9_-]", "_", str(p)) for p in parts)

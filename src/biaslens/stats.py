@@ -209,17 +209,22 @@ def bootstrap_weights(n: int, n_boot: int, *, seed: int | None = 0,
 
 def bootstrap_ci(statistic: Callable[[np.ndarray], np.ndarray], n: int, *, n_boot: int = 1000,
                  level: float = 0.95, seed: int | None = 0, chunk: int = 64,
-                 clusters: Clusters | None = None, weights: bool = False
+                 clusters: Clusters | None = None, weights: bool | str = False
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Percentile bootstrap of ``statistic`` over resamples of ``range(n)``.
 
     By default ``statistic`` receives an index array of shape ``(b, n)`` (a chunk of
     resamples) and must return an array of shape ``(b, ...)``, so it can be vectorized
     over resamples. With ``weights=True`` it receives the ``(b, n)`` multiplicity of every
-    row instead (how often it was drawn). ``clusters`` (:class:`Clusters`, e.g. the
-    identities of face images) resamples whole clusters; a clustered resample has a
-    varying number of rows, so it needs ``weights=True``. Returns ``(lo, hi, samples)``
-    with ``samples`` of shape ``(n_boot, ...)``.
+    row instead (how often it was drawn); with ``weights="units"`` the ``(b, U)``
+    multiplicity of every resampling unit (a row, or a cluster), for statistics written
+    over per-unit sums (:meth:`Clusters.aggregate`): the cheapest form when clusters are
+    large. ``clusters`` (:class:`Clusters`, e.g. the identities of face images) resamples
+    whole clusters; a clustered resample has a varying number of rows, so it needs
+    ``weights``. Returns ``(lo, hi, samples)`` with ``samples`` of shape ``(n_boot, ...)``.
+
+    The same seed draws the same ``rng.integers`` whether rows or clusters are the unit, so
+    with one row per cluster a clustered bootstrap equals the row bootstrap exactly.
     """
     if clusters is not None and not weights:
         raise ValueError("a cluster bootstrap draws a varying number of rows: write the "
@@ -234,7 +239,8 @@ def bootstrap_ci(statistic: Callable[[np.ndarray], np.ndarray], n: int, *, n_boo
             parts.append(np.asarray(statistic(rng.integers(0, n, size=(b, n)))))
             continue
         units = Clusters.rows(n) if clusters is None else clusters
-        parts.append(np.asarray(statistic(units.row_weights(units.unit_weights(rng, b)))))
+        w = units.unit_weights(rng, b)
+        parts.append(np.asarray(statistic(w if weights == "units" else units.row_weights(w))))
     samples = np.concatenate(parts, axis=0)
     alpha = (1 - level) / 2
     lo, hi = np.nanquantile(samples, [alpha, 1 - alpha], axis=0)

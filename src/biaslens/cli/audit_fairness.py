@@ -22,6 +22,8 @@ def fairness_cmd(
     score: str | None = typer.Option(None, "--score",
                                      help="Score column in [0, 1]: adds AP/DEO/BA/KL."),
     weight: str | None = typer.Option(None, "--weight", help="Sample-weight column."),
+    identity: str | None = typer.Option(None, "--identity", help="Column naming the person "
+                                        "in each row: CIs resample people."),
     n_boot: int = typer.Option(500, "--n-boot", help="Bootstrap resamples (0 = no CIs)."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
     kl_variant: str = typer.Option("reference", "--kl-variant", help="reference | fixed"),
@@ -41,7 +43,7 @@ def fairness_cmd(
         raise DataError("--sensitive names no column", field="--sensitive")
     report = predictions_fairness(predictions, y_true=y_true, y_pred=y_pred, sensitive=sens,
                                   score=score, weight=weight, n_boot=n_boot, seed=seed,
-                                  kl_variant=kl_variant)
+                                  kl_variant=kl_variant, identity=identity)
     print_fairness_report(report, console)
     if json_out is not None:
         payload = {"command": "audit fairness", "predictions": str(predictions),

@@ -108,7 +108,8 @@ def cache_fairness(classifier: nn.Module, cache: Any, targets: Sequence[str],
 
     Returns
     -------
-    ``[(target name, FairnessReport), ...]`` in the order of ``targets``.
+    ``[(target name, FairnessReport), ...]`` in the order of ``targets``; when the cache
+    knows who is in each image every CI resamples people (``report.resampling``).
     """
     say = progress or (lambda msg: None)
     check_image_size(classifier, cache, "classifier")
@@ -119,6 +120,8 @@ def cache_fairness(classifier: nn.Module, cache: Any, targets: Sequence[str],
                                  precision=precision)
     rows, z = logits
     sens = sensitive_columns(cache, protected, rows)
+    ids = getattr(cache, "identities", None)      # known identities: resample people
+    clusters = None if ids is None else ids[rows]
     out = []
     for t in targets:
         idx, _ = resolve_attribute(t, names)
@@ -129,7 +132,8 @@ def cache_fairness(classifier: nn.Module, cache: Any, targets: Sequence[str],
         y_true = np.asarray(cache.attrs[rows, idx])
         score = 1 / (1 + np.exp(-z[:, clf_names.index(name)].astype(np.float64)))
         out.append((name, fairness_report(y_true, score > 0.5, sensitive_features=sens,
-                                          y_score=score, n_boot=n_boot, seed=seed)))
+                                          y_score=score, n_boot=n_boot, seed=seed,
+                                          clusters=clusters)))
     return out
 
 
@@ -199,17 +203,19 @@ def parse_float(values: np.ndarray, lines: np.ndarray, *, path: Path, column: st
 
 def predictions_fairness(path: str | Path, *, y_true: str, y_pred: str, sensitive: Sequence[str],
                          score: str | None = None, weight: str | None = None, n_boot: int = 500,
-                         seed: int = 0, kl_variant: str = "reference") -> FairnessReport:
+                         seed: int = 0, kl_variant: str = "reference",
+                         identity: str | None = None) -> FairnessReport:
     """Fairness of the predictions in a CSV file (``biaslens audit fairness``).
 
     ``y_true``, ``y_pred``: columns of binary labels and predictions (0/1, -1/1,
     true/false); ``sensitive``: the sensitive column(s) (several: intersectional groups);
     ``score``: a score column in [0, 1] (adds AP/DEO/BA/KL); ``weight``: a non-negative
-    sample-weight column. A bad file, column or value is a :class:`DataError` naming the
+    sample-weight column; ``identity``: a column naming the person in each row (every CI
+    then resamples people). A bad file, column or value is a :class:`DataError` naming the
     line and column.
     """
     path = Path(path)
-    extra = [c for c in (score, weight) if c]
+    extra = [c for c in (score, weight, identity) if c]
     cols = list(dict.fromkeys([y_true, y_pred, *sensitive, *extra]))
     data = read_predictions(path, cols)
     lines = data["__line__"]
@@ -222,4 +228,5 @@ def predictions_fairness(path: str | Path, *, y_true: str, y_pred: str, sensitiv
         raise DataError("negative weight", path=path, line=int(lines[i]), field=weight)
     return fairness_report(yt, yp, sensitive_features={c: data[c] for c in sensitive},
                            y_score=s, sample_weight=w, n_boot=n_boot, seed=seed,
-                           kl_variant=kl_variant)
+                           kl_variant=kl_variant,
+                           clusters=None if identity is None else data[identity])

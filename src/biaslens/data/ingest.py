@@ -21,7 +21,7 @@ import numpy as np
 from biaslens.data.cache import Cache, CacheWriter, check_destination, load_cache
 from biaslens.data.celeba import find_celeba_root, read_celeba
 from biaslens.data.folder_csv import read_folder_csv
-from biaslens.data.images import Crop, decode_batch, parse_crop
+from biaslens.data.images import Crop, decode_batch, parse_crop, resolve_decoder
 from biaslens.data.source import SourceTable
 from biaslens.data.workers import worker_pool
 from biaslens.errors import BiasLensError, DataError
@@ -82,14 +82,15 @@ def default_workers() -> int:
 
 
 def _decode_chunks(table: SourceTable, size: int, crop: Crop, workers: int, chunk_size: int,
-                   draft: bool):
+                   draft: bool, decoder: str):
     """Yield ``(start, stop, images, bad)`` per chunk, in row order."""
     n = len(table)
     bounds = [(s, min(n, s + chunk_size)) for s in range(0, n, chunk_size)]
     image_dir = str(table.image_dir)
     if workers <= 1:
         for s, e in bounds:
-            yield (s, e, *decode_batch(image_dir, table.filenames[s:e], size, crop, draft))
+            yield (s, e, *decode_batch(image_dir, table.filenames[s:e], size, crop, draft,
+                                       decoder))
         return
     pool = worker_pool(workers)         # its workers exit if this process is killed
     pending: deque[tuple[int, int, Future]] = deque()
@@ -97,7 +98,7 @@ def _decode_chunks(table: SourceTable, size: int, crop: Crop, workers: int, chun
     try:
         for s, e in todo:                         # keep 2 chunks per worker in flight
             pending.append((s, e, pool.submit(decode_batch, image_dir, table.filenames[s:e],
-                                              size, crop, draft)))
+                                              size, crop, draft, decoder)))
             if len(pending) >= 2 * workers:
                 break
         while pending:
@@ -112,7 +113,7 @@ def _decode_chunks(table: SourceTable, size: int, crop: Crop, workers: int, chun
             if nxt is not None:
                 pending.append((*nxt, pool.submit(decode_batch, image_dir,
                                                   table.filenames[nxt[0]:nxt[1]], size, crop,
-                                                  draft)))
+                                                  draft, decoder)))
             yield s, e, images, bad
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -123,7 +124,7 @@ def ingest(source: str | Path | SourceTable, out: str | Path, *, size: int = 64,
            skip_bad: bool = False, overwrite: bool = False, progress: Progress | None = None,
            csv: str | Path | None = None, group_columns: Sequence[str] = (),
            chunk_size: int = 64, draft: bool = True, identity_column: str | None = None,
-           only_present: bool = False) -> Cache:
+           only_present: bool = False, decoder: str = "auto") -> Cache:
     """Decode, crop and resize every image of ``source`` into a cache at ``out``.
 
     Parameters
@@ -145,6 +146,8 @@ def ingest(source: str | Path | SourceTable, out: str | Path, *, size: int = 64,
         (``manifest["counts"]["left_out"]``), e.g. for a partial CelebA download.
     chunk_size : images per worker task.
     draft : JPEG DCT-domain downscaling (off only for comparisons).
+    decoder : the reduced JPEG decoder, ``"auto"`` (OpenCV when installed, else PIL),
+        ``"opencv"`` or ``"pil"`` (:mod:`biaslens.data.images`); recorded in the manifest.
 
     Returns
     -------
@@ -161,6 +164,7 @@ def ingest(source: str | Path | SourceTable, out: str | Path, *, size: int = 64,
     for name, value in (("size", size), ("workers", workers), ("chunk_size", chunk_size)):
         if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
             raise DataError(f"must be a positive integer, got {value!r}", field=name)
+    decoder = resolve_decoder(decoder)
     auto = isinstance(crop, str) and crop.strip().lower() == "auto"
     if not auto:
         parse_crop(crop)
@@ -182,7 +186,7 @@ def ingest(source: str | Path | SourceTable, out: str | Path, *, size: int = 64,
                    "path": None if isinstance(source, SourceTable) else str(Path(source).resolve()),
                    "image_dir": str(table.image_dir.resolve()),
                    "crop_mode": crop_mode, "size": size, "resample": "bilinear",
-                   "jpeg_draft": draft,
+                   "jpeg_draft": draft, "decoder": decoder if draft else "pil",
                    **{k: v for k, v in table.info.items() if k not in ("notes", "left_out")}}
     writer = CacheWriter(out, n=n, height=size, width=size,
                          attribute_names=table.attribute_names, group_names=table.group_names,
@@ -193,7 +197,8 @@ def ingest(source: str | Path | SourceTable, out: str | Path, *, size: int = 64,
     pos = 0                                   # rows written so far (bad images skipped)
     with writer as w:
         # closing(): stop the worker pool at once if this loop raises (bad image, Ctrl-C)
-        with closing(_decode_chunks(table, size, crop, workers, chunk_size, draft)) as chunks:
+        with closing(_decode_chunks(table, size, crop, workers, chunk_size, draft,
+                                    decoder)) as chunks:
             for start, stop, images, bad in chunks:
                 if bad and not skip_bad:
                     i, why = bad[0]

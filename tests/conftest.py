@@ -146,9 +146,9 @@ def celeba(tmp_path: Path) -> tuple[Path, dict]:
     return root, write_celeba(root, groups=True)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_celeba():
-    """The :func:`write_celeba` helper, for tests that need a variant."""
+    """The :func:`write_celeba` helper, for tests that need a variant (any scope)."""
     return write_celeba
 
 

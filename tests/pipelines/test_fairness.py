@@ -52,3 +52,19 @@ def test_a_classifier_of_another_size_is_refused(clf_cache, monkeypatch):
     monkeypatch.setattr(clf, "image_size", 32, raising=False)
     with pytest.raises(BiasLensError, match="32×32 images but the cache"):
         cache_fairness(clf, cache, ["Young"], ["Male"])
+
+
+def test_a_cache_with_identities_resamples_people(clf_cache):
+    import dataclasses
+
+    clf, cache = clf_cache
+    people = dataclasses.replace(cache, identities=np.arange(len(cache), dtype=np.int64) // 4)
+    [(_, rows)] = cache_fairness(clf, cache, ["Young"], ["Male"], n_boot=30)
+    [(_, clus)] = cache_fairness(clf, people, ["Young"], ["Male"], n_boot=30)
+    test_rows = np.flatnonzero(cache.split == 2)
+    assert rows.resampling["unit"] == "images" and rows.resampling["n_units"] == 16
+    assert clus.resampling == {"unit": "identities",
+                               "n_units": len(np.unique(test_rows // 4)), "n_rows": 16,
+                               "text": clus.resampling["text"]}
+    assert clus.ramaswamy is None or clus.ramaswamy.resampling["unit"] == "identities"
+    assert clus.overall == rows.overall                      # the estimates do not change

@@ -133,3 +133,14 @@ def test_opencv_path_leaves_damaged_files_and_other_formats_to_pil(tmp_path, mak
         load_image(tmp_path / "missing.jpg", size=16, decoder="opencv")
     with pytest.raises(DataError, match="unknown decoder 'turbo'"):
         resolve_decoder("turbo")
+
+
+@pytest.mark.parametrize("kw", [{}, {"progressive": True}, {"exif": b"Exif\x00\x00" + b"\x00" * 40},
+                                {"dpi": (300, 300)}])
+def test_jpeg_size_from_the_frame_header(tmp_path, make_images, kw):
+    from biaslens.data.images import _jpeg_size
+
+    Image.fromarray(make_images(1, seed=6, width=91, height=57)[0]).save(tmp_path / "a.jpg",
+                                                                         **kw)
+    assert _jpeg_size((tmp_path / "a.jpg").read_bytes()) == (91, 57)
+    assert _jpeg_size(b"\xff\xd8\x00junk") is None

@@ -134,11 +134,12 @@ class Clusters:
         return Clusters.from_labels(self.codes[np.asarray(rows)])
 
     def aggregate(self, values: np.ndarray) -> np.ndarray:
-        """Per-cluster sums ``(C, ...)`` of per-row ``values`` ``(n, ...)`` (one pass)."""
+        """Per-cluster sums ``(C, ...)`` of per-row ``values`` ``(n, ...)``: one
+        ``np.add.reduceat`` over the rows in cluster order (every cluster is non-empty)."""
         v = np.asarray(values, dtype=np.float64)
-        out = np.zeros((self.n_clusters, *v.shape[1:]))
-        np.add.at(out, self.codes, v)
-        return out
+        if self.n_clusters == 0:
+            return np.zeros((0, *v.shape[1:]))
+        return np.add.reduceat(v[self.order], self.offsets[:-1], axis=0)
 
     def expand(self, draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows of drawn clusters: ``draws`` (b, k) cluster indices -> ``(rows, owner)``.

@@ -68,3 +68,23 @@ def test_a_cache_with_identities_resamples_people(clf_cache):
                                "text": clus.resampling["text"]}
     assert clus.ramaswamy is None or clus.ramaswamy.resampling["unit"] == "identities"
     assert clus.overall == rows.overall                      # the estimates do not change
+
+
+def test_predictions_csv_with_an_identity_column(tmp_path):
+    from biaslens.pipelines.fairness import predictions_fairness
+
+    rng = np.random.default_rng(0)
+    n = 120
+    person = np.arange(n) // 6
+    y, yh, g = rng.random(n) < 0.5, rng.random(n) < 0.5, rng.random(n) < 0.5
+    path = tmp_path / "preds.csv"
+    path.write_text("y,y_hat,Male,person\n" + "".join(
+        f"{int(a)},{int(b)},{int(c)},p{d}\n" for a, b, c, d in zip(y, yh, g, person)))
+    rows = predictions_fairness(path, y_true="y", y_pred="y_hat", sensitive=["Male"], n_boot=50)
+    clus = predictions_fairness(path, y_true="y", y_pred="y_hat", sensitive=["Male"],
+                                n_boot=50, identity="person")
+    assert rows.resampling["unit"] == "images"
+    assert clus.resampling["text"] == "bootstrap over 20 identities (120 images)"
+    with pytest.raises(Exception, match="'who'"):
+        predictions_fairness(path, y_true="y", y_pred="y_hat", sensitive=["Male"],
+                             identity="who")

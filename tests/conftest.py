@@ -62,8 +62,13 @@ def smooth_images(n: int, seed: int, width: int = 178, height: int = 218) -> np.
 
 
 def write_celeba(root: Path, n: int = 20, seed: int = 0, *, partition: bool = True,
-                 groups: bool = False, names: tuple[str, ...] = CELEBA_ATTRIBUTES) -> dict:
-    """Write a CelebA folder at ``root``; return the truth written."""
+                 groups: bool = False, names: tuple[str, ...] = CELEBA_ATTRIBUTES,
+                 per_identity: int | None = None) -> dict:
+    """Write a CelebA folder at ``root``; return the truth written.
+
+    ``per_identity``: also write ``identity_CelebA.txt`` with that many photos per person
+    (identity numbers as CelebA's: 1..10177, not in row order).
+    """
     rng = np.random.default_rng(seed)
     img_dir = root / "img_align_celeba"
     img_dir.mkdir(parents=True, exist_ok=True)
@@ -80,8 +85,58 @@ def write_celeba(root: Path, n: int = 20, seed: int = 0, *, partition: bool = Tr
     if groups:
         (root / "list_groups_celeba.txt").write_text(
             format_table(files, grp, ["skin_type", "age_band"], width=1))
+    ids = None
+    if per_identity:
+        ids = (rng.permutation(10177)[:-(-n // per_identity)] + 1)[np.arange(n) // per_identity]
+        (root / "identity_CelebA.txt").write_text(
+            "".join(f"{f} {i}\n" for f, i in zip(files, ids)))
     return {"files": files, "attrs": attrs, "split": split if partition else np.zeros(n, np.int8),
-            "groups": grp if groups else None, "img_dir": img_dir}
+            "groups": grp if groups else None, "img_dir": img_dir, "identities": ids}
+
+
+def write_kaggle_celeba(root: Path, n: int = 12, seed: int = 0, *, newline: str = "\n",
+                        quote: bool = False, present: int | None = None) -> dict:
+    """Write CelebA as Kaggle ships it: ``list_attr_celeba.csv`` (``image_id,5_o_Clock_Shadow,
+    ...``, -1/1), ``list_eval_partition.csv`` (``image_id,partition``), the bbox and
+    landmark CSVs, and real JPEGs under ``img_align_celeba/img_align_celeba/``.
+
+    ``quote``: every cell in double quotes (as some CSV exports write them); ``present``:
+    write only the first ``present`` images (a partial download).
+    """
+    rng = np.random.default_rng(seed)
+    img_dir = root / "img_align_celeba" / "img_align_celeba"
+    img_dir.mkdir(parents=True, exist_ok=True)
+    files = [f"{i + 1:06d}.jpg" for i in range(n)]
+    k = n if present is None else present
+    for name, arr in zip(files[:k], smooth_images(k, seed)):
+        Image.fromarray(arr).save(img_dir / name, quality=90)
+    attrs = rng.random((n, 40)) < 0.4
+    split = rng.integers(0, 3, n).astype(np.int8)
+
+    def row(cells) -> str:
+        return ",".join(f'"{c}"' if quote else str(c) for c in cells)
+
+    def write(name: str, header: list[str], rows: list[list]) -> None:
+        text = newline.join([row(header), *(row(r) for r in rows)]) + newline
+        (root / name).write_bytes(text.encode())
+
+    write("list_attr_celeba.csv", ["image_id", *CELEBA_ATTRIBUTES],
+          [[f, *np.where(a, 1, -1)] for f, a in zip(files, attrs)])
+    write("list_eval_partition.csv", ["image_id", "partition"],
+          [[f, s] for f, s in zip(files, split)])
+    write("list_bbox_celeba.csv", ["image_id", "x_1", "y_1", "width", "height"],
+          [[f, 95, 71, 226, 313] for f in files])
+    write("list_landmarks_align_celeba.csv",
+          ["image_id", "lefteye_x", "lefteye_y", "righteye_x", "righteye_y", "nose_x",
+           "nose_y", "leftmouth_x", "leftmouth_y", "rightmouth_x", "rightmouth_y"],
+          [[f, 69, 109, 106, 113, 77, 142, 73, 152, 108, 154] for f in files])
+    return {"files": files, "attrs": attrs, "split": split, "img_dir": img_dir}
+
+
+@pytest.fixture
+def make_kaggle_celeba():
+    """The :func:`write_kaggle_celeba` helper."""
+    return write_kaggle_celeba
 
 
 @pytest.fixture
@@ -91,9 +146,9 @@ def celeba(tmp_path: Path) -> tuple[Path, dict]:
     return root, write_celeba(root, groups=True)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_celeba():
-    """The :func:`write_celeba` helper, for tests that need a variant."""
+    """The :func:`write_celeba` helper, for tests that need a variant (any scope)."""
     return write_celeba
 
 

@@ -6,10 +6,14 @@ Pure numpy; no I/O. Every random function takes ``seed``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 from scipy import stats as _st
+
+from biaslens.errors import DataError
 
 
 def wilson_ci(k: np.ndarray | float, n: np.ndarray | float, level: float = 0.95
@@ -60,20 +64,184 @@ def bootstrap_indices(n: int, n_boot: int, seed: int | None = 0) -> np.ndarray:
     return rng.integers(0, n, size=(n_boot, n))
 
 
-def bootstrap_ci(statistic: Callable[[np.ndarray], np.ndarray], n: int, *, n_boot: int = 1000,
-                 level: float = 0.95, seed: int | None = 0, chunk: int = 64
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Percentile bootstrap of ``statistic(idx)`` over resamples of ``range(n)``.
+# --------------------------------------------------------------------------- clusters
 
-    ``statistic`` receives an index array of shape ``(b, n)`` (a chunk of resamples)
-    and must return an array of shape ``(b, ...)``, so it can be vectorized over
-    resamples. Returns ``(lo, hi, samples)`` with ``samples`` of shape ``(n_boot, ...)``.
+
+@dataclass(frozen=True, eq=False)
+class Clusters:
+    """Rows grouped into clusters (e.g. the photos of one person), stored CSR-like.
+
+    Cluster ``c`` holds rows ``order[offsets[c]:offsets[c + 1]]``. Clusters are numbered
+    in order of first appearance, so with one row per cluster cluster ``c`` *is* row
+    ``c`` and a cluster bootstrap draws exactly the rows a row bootstrap draws from the
+    same seed.
+
+    Attributes
+    ----------
+    codes : (n,) int64, the cluster of every row.
+    order : (n,) int64, the rows sorted by cluster (stable: row order inside a cluster).
+    offsets : (C + 1,) int64, where each cluster's rows start in ``order``.
+
+    Examples
+    --------
+    >>> c = Clusters.from_labels(["b", "a", "b", "c"])
+    >>> c.codes.tolist(), c.sizes.tolist()
+    ([0, 1, 0, 2], [2, 1, 1])
+    >>> rows, owner = c.expand(np.array([[0, 2], [1, 1]]))
+    >>> rows.tolist(), owner.tolist()
+    ([0, 2, 3, 1, 1], [0, 0, 0, 1, 1])
     """
+
+    codes: np.ndarray
+    order: np.ndarray
+    offsets: np.ndarray
+
+    @classmethod
+    def from_labels(cls, labels: Any) -> Clusters:
+        """Clusters of equal labels (any 1-d array of ints or strings)."""
+        lab = np.asarray(labels).reshape(-1)
+        if lab.size == 0:
+            return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(1, np.int64))
+        _, first, inv = np.unique(lab, return_index=True, return_inverse=True)
+        rank = np.empty(len(first), np.int64)
+        rank[np.argsort(first, kind="stable")] = np.arange(len(first))   # first appearance
+        codes = rank[inv.reshape(-1)]
+        order = np.argsort(codes, kind="stable").astype(np.int64)
+        offsets = np.r_[0, np.cumsum(np.bincount(codes, minlength=len(first)))].astype(np.int64)
+        return cls(codes, order, offsets)
+
+    @classmethod
+    def rows(cls, n: int) -> Clusters:
+        """Every row its own cluster (the ordinary row bootstrap)."""
+        r = np.arange(n, dtype=np.int64)
+        return cls(r, r, np.arange(n + 1, dtype=np.int64))
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.codes.shape[0])
+
+    @property
+    def n_clusters(self) -> int:
+        return int(self.offsets.shape[0] - 1)
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """(C,) rows per cluster."""
+        return np.diff(self.offsets)
+
+    def subset(self, rows: np.ndarray) -> Clusters:
+        """The clusters of ``rows`` (an index or bool mask), renumbered."""
+        return Clusters.from_labels(self.codes[np.asarray(rows)])
+
+    def aggregate(self, values: np.ndarray) -> np.ndarray:
+        """Per-cluster sums ``(C, ...)`` of per-row ``values`` ``(n, ...)``: one
+        ``np.add.reduceat`` over the rows in cluster order (every cluster is non-empty)."""
+        v = np.asarray(values, dtype=np.float64)
+        if self.n_clusters == 0:
+            return np.zeros((0, *v.shape[1:]))
+        return np.add.reduceat(v[self.order], self.offsets[:-1], axis=0)
+
+    def expand(self, draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of drawn clusters: ``draws`` (b, k) cluster indices -> ``(rows, owner)``.
+
+        ``rows`` lists the rows of every drawn cluster (resample by resample, draw by
+        draw) and ``owner`` the resample each belongs to; computed with ``np.repeat`` over
+        the CSR offsets, no loop over clusters.
+        """
+        draws = np.asarray(draws, dtype=np.int64)
+        sizes = self.sizes[draws].ravel()                      # (b*k,) rows per draw
+        starts = self.offsets[draws].ravel()                   # where each draw's rows start
+        total = int(sizes.sum())
+        # position j of the output belongs to draw d(j); its row is order[starts[d] + rank]
+        first = np.cumsum(sizes) - sizes                       # output start of each draw
+        pos = np.arange(total, dtype=np.int64) + np.repeat(starts - first, sizes)
+        owner = np.repeat(np.repeat(np.arange(draws.shape[0]), draws.shape[1]), sizes)
+        return self.order[pos], owner
+
+    def unit_weights(self, rng: np.random.Generator, b: int) -> np.ndarray:
+        """(b, C) multiplicity of every cluster in ``b`` resamples of ``C`` clusters (one
+        ``rng.integers`` call)."""
+        c = self.n_clusters
+        return row_bincount(rng.integers(0, c, size=(b, c)), c)
+
+    def row_weights(self, unit_weights: np.ndarray) -> np.ndarray:
+        """(b, n) multiplicity of every row, from the clusters' ``(b, C)``."""
+        return unit_weights[:, self.codes]
+
+
+def as_clusters(clusters: Any, n: int, *, field: str = "clusters") -> Clusters | None:
+    """``None``, a :class:`Clusters` or per-row labels -> :class:`Clusters` (or None),
+    checked against ``n`` rows."""
+    if clusters is None:
+        return None
+    c = clusters if isinstance(clusters, Clusters) else Clusters.from_labels(clusters)
+    if c.n_rows != n:
+        raise DataError(f"has {c.n_rows} rows, the data has {n}", field=field)
+    return c
+
+
+def resample_unit(n: int, clusters: Clusters | None) -> dict[str, Any]:
+    """What a bootstrap resampled, for results: ``{"unit", "n_units", "n_rows", "text"}``.
+
+    >>> resample_unit(5000, None)["text"]
+    'bootstrap over 5,000 images'
+    """
+    if clusters is None:
+        return {"unit": "images", "n_units": int(n), "n_rows": int(n),
+                "text": f"bootstrap over {n:,} images"}
+    k = clusters.n_clusters
+    return {"unit": "identities", "n_units": k, "n_rows": int(n),
+            "text": f"bootstrap over {k:,} identities ({n:,} images)"}
+
+
+def bootstrap_weights(n: int, n_boot: int, *, seed: int | None = 0,
+                      clusters: Clusters | None = None, chunk: int = 64):
+    """Yield ``(b, U)`` unit multiplicities per chunk: rows, or clusters when given.
+
+    A unit is drawn ``U`` times with replacement per resample; with ``clusters`` a unit
+    is a whole cluster (all its rows go in or out together). Rows and clusters use the
+    same ``rng.integers`` call, so with one row per cluster the draws are identical.
+    """
+    rng = np.random.default_rng(seed)
+    units = Clusters.rows(n) if clusters is None else clusters
+    for start in range(0, n_boot, chunk):
+        yield units.unit_weights(rng, min(chunk, n_boot - start))
+
+
+def bootstrap_ci(statistic: Callable[[np.ndarray], np.ndarray], n: int, *, n_boot: int = 1000,
+                 level: float = 0.95, seed: int | None = 0, chunk: int = 64,
+                 clusters: Clusters | None = None, weights: bool | str = False
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Percentile bootstrap of ``statistic`` over resamples of ``range(n)``.
+
+    By default ``statistic`` receives an index array of shape ``(b, n)`` (a chunk of
+    resamples) and must return an array of shape ``(b, ...)``, so it can be vectorized
+    over resamples. With ``weights=True`` it receives the ``(b, n)`` multiplicity of every
+    row instead (how often it was drawn); with ``weights="units"`` the ``(b, U)``
+    multiplicity of every resampling unit (a row, or a cluster), for statistics written
+    over per-unit sums (:meth:`Clusters.aggregate`): the cheapest form when clusters are
+    large. ``clusters`` (:class:`Clusters`, e.g. the identities of face images) resamples
+    whole clusters; a clustered resample has a varying number of rows, so it needs
+    ``weights``. Returns ``(lo, hi, samples)`` with ``samples`` of shape ``(n_boot, ...)``.
+
+    The same seed draws the same ``rng.integers`` whether rows or clusters are the unit, so
+    with one row per cluster a clustered bootstrap equals the row bootstrap exactly.
+    """
+    if clusters is not None and not weights:
+        raise ValueError("a cluster bootstrap draws a varying number of rows: write the "
+                         "statistic over row multiplicities and pass weights=True")
+    if clusters is not None and clusters.n_rows != n:
+        raise ValueError(f"clusters cover {clusters.n_rows} rows, the data has {n}")
     rng = np.random.default_rng(seed)
     parts = []
     for start in range(0, n_boot, chunk):
         b = min(chunk, n_boot - start)
-        parts.append(np.asarray(statistic(rng.integers(0, n, size=(b, n)))))
+        if not weights:
+            parts.append(np.asarray(statistic(rng.integers(0, n, size=(b, n)))))
+            continue
+        units = Clusters.rows(n) if clusters is None else clusters
+        w = units.unit_weights(rng, b)
+        parts.append(np.asarray(statistic(w if weights == "units" else units.row_weights(w))))
     samples = np.concatenate(parts, axis=0)
     alpha = (1 - level) / 2
     lo, hi = np.nanquantile(samples, [alpha, 1 - alpha], axis=0)

@@ -212,3 +212,56 @@ def test_to_dict_is_json_and_complete():
     assert d["n"] == 100 and d["split"] == "train" and len(d["prevalence"]) == 40
     assert len(d["phi"]) == 40 and len(d["top_correlated"]) == 10
     assert sum(g["count"] for g in d["groups"]) == 100
+
+
+# ---------------------------------------------------------------- identities (clusters)
+def _people(n_people: int, per: int, seed: int, n_attr: int = 3):
+    """Labels with a person effect: each person has their own prevalence per attribute,
+    and their ``per`` photos are drawn from it (CelebA: ~30 photos per person)."""
+    rng = np.random.default_rng(seed)
+    p = rng.beta(0.5, 0.5, (n_people, n_attr))
+    ids = np.repeat(np.arange(n_people), per)
+    return rng.random((n_people * per, n_attr)) < p[ids], ids
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(8, 40), st.integers(0, 2**31 - 1))
+def test_one_photo_per_person_is_the_row_bootstrap(n, seed):
+    x = np.random.default_rng(seed).random((n, 3)) < 0.5
+    names = ["Male", "Smiling", "Young"]
+    ids = np.random.default_rng(seed + 1).permutation(n) + 500   # unique ids, any order
+    rows = top_correlated(x, names, "Male", n_boot=80, seed=seed)
+    clus = top_correlated(x, names, "Male", n_boot=80, seed=seed, clusters=ids)
+    for a, b in zip(rows, clus):
+        assert a.name == b.name
+        np.testing.assert_array_equal(a.phi, b.phi)            # NaN (a constant column) too
+        np.testing.assert_allclose([a.ci_lo, a.ci_hi], [b.ci_lo, b.ci_hi], atol=1e-12)
+
+
+def test_photos_of_one_person_widen_every_interval():
+    x, ids = _people(100, 30, seed=0)
+    names = ["Male", "Smiling", "Young"]
+    rows = dataset_stats(x, names, target="Male", groups=["Smiling"], n_boot=300)
+    clus = dataset_stats(x, names, target="Male", groups=["Smiling"], n_boot=300,
+                         clusters=ids)
+    assert rows.interval_method == "wilson" and clus.interval_method == "cluster_bootstrap"
+    assert rows.resampling["unit"] == "images" and rows.resampling["n_units"] == 3000
+    assert clus.resampling == {"unit": "identities", "n_units": 100, "n_rows": 3000,
+                               "text": "bootstrap over 100 identities (3,000 images)"}
+    w_rows = rows.prevalence_hi - rows.prevalence_lo
+    w_clus = clus.prevalence_hi - clus.prevalence_lo
+    assert np.all(w_clus > 2 * w_rows)              # ~sqrt(design effect) ≈ 4 here
+    for a, b in zip(rows.top, clus.top):
+        assert b.ci_hi - b.ci_lo > 1.5 * (a.ci_hi - a.ci_lo)
+    for a, b in zip(rows.groups, clus.groups):
+        assert b.ci_hi - b.ci_lo > 2 * (a.ci_hi - a.ci_lo)
+        assert b.target_hi - b.target_lo > 1.5 * (a.target_hi - a.target_lo)
+    d = json.loads(json.dumps(clus.to_dict(), allow_nan=False))
+    assert d["resampling"]["unit"] == "identities" and d["interval_method"] == "cluster_bootstrap"
+    # point estimates do not depend on the resampling unit
+    np.testing.assert_array_equal(rows.prevalence, clus.prevalence)
+
+
+def test_clusters_must_cover_the_rows():
+    with pytest.raises(DataError, match="has 3 rows, the data has 4"):
+        dataset_stats(np.zeros((4, 1), bool), ["Male"], clusters=[0, 1, 2])

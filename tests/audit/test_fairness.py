@@ -139,3 +139,53 @@ def test_one_predicted_class_is_not_read_as_fair():
     one_true = F.fairness_report(np.ones(40, int), y, sensitive_features=s, n_boot=0)
     assert "y_true holds one class (1)" in one_true.verdict and "FPR" in one_true.verdict
     assert F.fairness_report(y, y[::-1], sensitive_features=s, n_boot=0).verdict is None
+
+
+# ---------------------------------------------------------------- identities (clusters)
+def _clustered_predictions(n_people=60, per=30, seed=0):
+    """Predictions with a person effect: the classifier is right or wrong about a person
+    in most of their photos (as a real classifier is)."""
+    rng = np.random.default_rng(seed)
+    ids = np.repeat(np.arange(n_people), per)
+    g = (rng.random(n_people) < 0.5)[ids]
+    y = rng.random(n_people * per) < rng.beta(0.7, 0.7, n_people)[ids]
+    flip = rng.random(n_people * per) < rng.beta(0.5, 2.0, n_people)[ids]
+    yh = y ^ flip
+    score = np.clip(np.where(yh, 0.7, 0.3) + rng.normal(0, 0.1, y.size), 0, 1)
+    return y, yh, score, g, ids
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(10, 60), st.integers(0, 2**31 - 1))
+def test_one_row_per_identity_equals_the_row_bootstrap(n, seed):
+    """Same draws: the clustered path uses the weighted-row path's rng.integers calls."""
+    rng = np.random.default_rng(seed)
+    y, yh, g = rng.random(n) < 0.5, rng.random(n) < 0.5, rng.random(n) < 0.5
+    s = rng.random(n)
+    rows = F.fairness_report(y, yh, sensitive_features=g, y_score=s, n_boot=40, seed=seed,
+                             sample_weight=np.ones(n))
+    clus = F.fairness_report(y, yh, sensitive_features=g, y_score=s, n_boot=40, seed=seed,
+                             clusters=np.arange(n) * 3 + 11)
+    for method in F.METHODS:
+        for name in F.DISPARITIES:
+            np.testing.assert_allclose(clus.disparities[method][name]["ci"],
+                                       rows.disparities[method][name]["ci"], atol=1e-12)
+    np.testing.assert_allclose(clus.by_group_ci["selection_rate"],
+                               rows.by_group_ci["selection_rate"], atol=1e-12)
+    assert clus.resampling["unit"] == "identities" and rows.resampling["unit"] == "images"
+
+
+def test_identities_widen_the_fairness_intervals():
+    y, yh, s, g, ids = _clustered_predictions()
+    rows = F.fairness_report(y, yh, sensitive_features=g, y_score=s, n_boot=300)
+    clus = F.fairness_report(y, yh, sensitive_features=g, y_score=s, n_boot=300, clusters=ids)
+    width = lambda r, m: np.diff(r.disparities["between_groups"][m]["ci"])[0]  # noqa: E731
+    for m in ("demographic_parity_difference", "equalized_odds_difference"):
+        assert width(clus, m) > 1.5 * width(rows, m)
+        assert clus.disparities["between_groups"][m]["value"] == \
+            rows.disparities["between_groups"][m]["value"]
+    assert clus.ramaswamy.deo_pm > 1.5 * rows.ramaswamy.deo_pm
+    assert clus.ramaswamy.resampling["n_units"] == 60
+    d = json.loads(json.dumps(clus.to_dict(), allow_nan=False))
+    assert d["resampling"]["text"] == "bootstrap over 60 identities (1,800 images)"
+    assert d["ramaswamy"]["resampling"]["unit"] == "identities"

@@ -358,3 +358,27 @@ def test_option_ranges_are_refused_before_generating(field, value):
     with pytest.raises(BiasLensError, match=f"PopulationOptions: {field} must be"):
         population_audit(Counting(), PixelClassifier(), _data(), NAMES, **{field: value})
     assert calls == []
+
+
+# --------------------------------------------------------------------------- identities
+def test_data_identities_widen_the_reference_intervals():
+    """~30 training photos per person: the data-side intervals resample people."""
+    rng = np.random.default_rng(4)
+    ids = np.repeat(np.arange(40), 30)
+    data = rng.random((ids.size, 3)) < rng.beta(0.6, 0.6, (40, 3))[ids]
+    kw = dict(n=400, batch_size=400, groups=("Male",), seed=0, n_boot=300)
+    rows = population_audit(PixelGenerator(), PixelClassifier(), data, NAMES, **kw)
+    clus = population_audit(PixelGenerator(), PixelClassifier(), data, NAMES, **kw,
+                            data_clusters=ids)
+    np.testing.assert_array_equal(rows.data, clus.data)
+    w = lambda ci: ci[1] - ci[0]                              # noqa: E731
+    assert np.all(w(clus.data_ci) > 2 * w(rows.data_ci))
+    assert np.all(w(clus.group_share_data_ci) > 2 * w(rows.group_share_data_ci))
+    assert np.all(w(clus.difference_ci) > w(rows.difference_ci))
+    assert clus.settings["data_resampling"]["text"] == "bootstrap over 40 identities (1,200 images)"
+    assert rows.settings["data_interval_method"] == "wilson"
+    d = json.loads(json.dumps(clus.to_dict(), allow_nan=False))
+    assert len(d["groups"]["share_data_ci"]["low"]) == 2
+    with pytest.raises(DataError, match="data_clusters"):
+        population_audit(PixelGenerator(), PixelClassifier(), data, NAMES, **kw,
+                         data_clusters=ids[:-1])

@@ -191,3 +191,45 @@ def test_directional_ba_amplified_correlation_is_positive():
     assert R.directional_bias_amplification(a, t, t_hat).value > 0.1
     with pytest.raises(DataError, match="predictions"):
         R.directional_bias_amplification(a, t, np.stack([t, t], 1))
+
+
+# ---------------------------------------------------------------- identities (clusters)
+@settings(max_examples=25, deadline=None)
+@given(st.integers(5, 50), st.integers(0, 2**31 - 1), st.sampled_from(["reference", "fixed"]))
+def test_weighted_resamples_equal_index_resamples(n, seed, variant):
+    """The clustered (weighted) forms of AP, KL and the count tables give, on one row per
+    identity, the index-resampling numbers: same draws, same statistics."""
+    rng = np.random.default_rng(seed)
+    y, g = rng.random(n) < 0.5, rng.random(n) < 0.5
+    s = np.round(rng.random(n), 1)                      # ties, as real scores have
+    yh = s > 0.5
+    a = R.ramaswamy_metrics(y, yh, s, g, n_boot=40, seed=seed, kl_variant=variant)
+    b = R.ramaswamy_metrics(y, yh, s, g, n_boot=40, seed=seed, kl_variant=variant,
+                            clusters=np.arange(n))
+    for k in ("ap", "ap_pm", "deo", "deo_pm", "ba", "ba_pm", "kl", "kl_pm"):
+        assert getattr(b, k) == pytest.approx(getattr(a, k), abs=1e-9, nan_ok=True)
+    w = np.random.default_rng(seed).integers(0, 3, (4, n)).astype(float)
+    idx = np.stack([np.repeat(np.arange(n), wi.astype(int)) for wi in w])  \
+        if len({int(v) for v in w.sum(1)}) == 1 else None
+    if idx is not None:                                 # equal-length resamples only
+        np.testing.assert_allclose(R._ap_weighted(y, s, w), R._ap_batch(y[idx], s[idx]),
+                                   atol=1e-12)
+
+
+@pytest.mark.parametrize("direction", ["A->T", "T->A"])
+def test_directional_ba_clustered(direction):
+    rng = np.random.default_rng(0)
+    n = 200
+    a, t, p = (rng.random((n, 2)) < 0.5 for _ in range(3))
+    rows = R.directional_bias_amplification(a, t, p, direction=direction, n_boot=60)
+    clus = R.directional_bias_amplification(a, t, p, direction=direction, n_boot=60,
+                                            clusters=np.arange(n))
+    np.testing.assert_allclose(clus.ci, rows.ci, atol=1e-12)
+    assert clus.to_dict()["resampling"]["unit"] == "identities"
+    # 10 photos of each of 20 people, identical labels per person: much wider
+    ids = np.repeat(np.arange(20), 10)
+    a, t, p = a[ids * 10], t[ids * 10], p[ids * 10]
+    r2 = R.directional_bias_amplification(a, t, p, direction=direction, n_boot=200)
+    c2 = R.directional_bias_amplification(a, t, p, direction=direction, n_boot=200,
+                                          clusters=ids)
+    assert np.diff(c2.ci)[0] > 2 * np.diff(r2.ci)[0]

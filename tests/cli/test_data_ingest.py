@@ -42,3 +42,40 @@ def test_skip_bad_reports_count(celeba, tmp_path):
                               "--workers", "1", "--skip-bad", "--crop", "none"])
     assert res.exit_code == 0, res.output
     assert "skipped 1 unreadable" in res.output and "wrote 19 images" in res.output
+
+
+def test_kaggle_partial_download_and_only_present(make_kaggle_celeba, tmp_path):
+    from biaslens.cli.main import cli_message
+
+    root = tmp_path / "archive"
+    make_kaggle_celeba(root, n=10, present=4)
+    out = tmp_path / "cache"
+    res = runner.invoke(app, ["data", "ingest", str(root), "--out", str(out), "--size", "8",
+                              "--workers", "1"])
+    assert isinstance(res.exception, DataError)
+    msg = cli_message(str(res.exception))
+    assert "--only-present" in msg and "6 missing in all, of 10 listed" in msg
+    res = runner.invoke(app, ["data", "ingest", str(root), "--out", str(out), "--size", "8",
+                              "--workers", "1", "--only-present"])
+    assert res.exit_code == 0, res.output
+    assert "left out 6 of 10 listed rows" in res.output and "wrote 4 images" in res.output
+    assert "bootstraps resample images" in res.output
+
+
+def test_identity_column_for_a_csv_source(make_images, tmp_path):
+    from PIL import Image
+
+    img_dir = tmp_path / "faces"
+    img_dir.mkdir()
+    files = [f"f{i}.jpg" for i in range(12)]
+    for name, arr in zip(files, make_images(12, 1, width=40, height=50)):
+        Image.fromarray(arr).save(img_dir / name)
+    csv_path = tmp_path / "labels.csv"
+    csv_path.write_text("file,Smiling,person\n" + "".join(f"{f},{i % 2},p{i // 3}\n"
+                                                          for i, f in enumerate(files)))
+    out = tmp_path / "cache"
+    res = runner.invoke(app, ["data", "ingest", str(img_dir), "--csv", str(csv_path), "--out",
+                              str(out), "--size", "8", "--workers", "1",
+                              "--identity-column", "person"])
+    assert res.exit_code == 0, res.output
+    assert "4 (from person): bootstraps resample identities" in res.output

@@ -67,3 +67,19 @@ def test_stats_errors_are_biaslens_errors(cache_dir):
     assert "Valid names" in str(res.exception)
     res = CliRunner().invoke(app, ["data", "stats", str(path), "--split", "dev"])
     assert isinstance(res.exception, BiasLensError) and "train, val, test" in str(res.exception)
+
+
+def test_a_cache_with_identities_says_it_resamples_people(tmp_path):
+    rng = np.random.default_rng(1)
+    ids = np.repeat(np.arange(N // 6), 6)
+    out = tmp_path / "cache"
+    with CacheWriter(out, n=N, height=4, width=4, attribute_names=list(CELEBA_ATTRIBUTES)) as w:
+        w.write_images(0, np.zeros((N, 4, 4, 3), np.uint8))
+        w.set_labels(attrs=rng.random((N, 40)) < 0.4, identities=ids)
+    js = tmp_path / "s.json"
+    res = CliRunner().invoke(app, ["data", "stats", str(out), "--target", "Male", "--groups",
+                                   "Young", "--n-boot", "40", "--json", str(js)])
+    assert res.exit_code == 0, res.output
+    assert "every interval: bootstrap over 20 identities (120 images)" in res.output
+    d = json.loads(js.read_text())
+    assert d["resampling"]["unit"] == "identities" and d["interval_method"] == "cluster_bootstrap"

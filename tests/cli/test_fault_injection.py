@@ -145,6 +145,28 @@ def celeba_bad_image(tmp: Path, tiny: dict) -> Path:
     return root
 
 
+def celeba_partial(tmp: Path, tiny: dict) -> Path:
+    """A partial download: the attribute file lists images that are not on disk."""
+    root = _celeba(tmp)
+    for name in ("000003.jpg", "000004.jpg"):
+        (root / "img_align_celeba" / name).unlink()
+    return root
+
+
+def kaggle_bad_partition(tmp: Path, tiny: dict) -> Path:
+    """Kaggle's CSV layout (CRLF) whose partition file has a split code 5 on line 3."""
+    root = _celeba(tmp)
+    text = (root / "list_attr_celeba.txt").read_text().splitlines()
+    (root / "list_attr_celeba.txt").unlink()
+    rows = ["image_id," + ",".join(text[1].split())] + [",".join(r.split()) for r in text[2:]]
+    (root / "list_attr_celeba.csv").write_bytes(("\r\n".join(rows) + "\r\n").encode())
+    files = [r.split()[0] for r in text[2:]]
+    (root / "list_eval_partition.csv").write_text(
+        "image_id,partition\n" + "".join(f"{f},{5 if i == 1 else 0}\n"
+                                          for i, f in enumerate(files)))
+    return root
+
+
 def plain_pickle(tmp: Path, tiny: dict) -> Path:
     """pickle.dump of plain containers (protocol 4): not a torch.save file."""
     with open(tmp / "plain.pth", "wb") as f:
@@ -166,7 +188,8 @@ def damaged_pickle(tmp: Path, tiny: dict) -> Path:
 
 INPUTS: dict[str, Callable[[Path, dict], Path]] = {f.__name__: f for f in (
     npy_header, npy_truncated, attrs_bytes, split_bytes, extra_zip, old_cache, manifest_json,
-    no_manifest, good_cache, nothing, empty_dir, celeba, celeba_bad_image, plain_pickle,
+    no_manifest, good_cache, nothing, empty_dir, celeba, celeba_bad_image, celeba_partial,
+    kaggle_bad_partition, plain_pickle,
     legacy_protocol4, damaged_pickle)}
 
 
@@ -243,6 +266,11 @@ CASES: list[Case] = [
     Case("ingest-bad-image-flag", "celeba_bad_image",
          "data ingest {in} --size 8 --workers 1 --out {out}/c",
          "pass --skip-bad to drop unreadable images"),
+    Case("ingest-partial", "celeba_partial", "data ingest {in} --size 8 --out {out}/c",
+         "(2 missing in all, of 6 listed; next: 000004.jpg); a partial download? pass "
+         "--only-present"),
+    Case("ingest-kaggle-split", "kaggle_bad_partition", "data ingest {in} --size 8 --out {out}/c",
+         "partition.csv, line 3: split must be 0 (train), 1 (val) or 2 (test), got 5"),
     Case("ingest-exists", "good_cache", "data ingest {in} --out {in}",
          "already exists here; pass --overwrite"),
     # third-party weights: what is actually wrong, no raw torch warning

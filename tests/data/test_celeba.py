@@ -240,3 +240,127 @@ def test_groups_and_partition_parsers_round_trip(codes, sep):
     np.testing.assert_array_equal(groups, values)
     assert groups.dtype == np.int16
     np.testing.assert_array_equal(got_split, split)
+
+
+# ---------------------------------------------------------------- identities, Kaggle, partial
+from biaslens.data.celeba import parse_attr_csv, parse_identity_file  # noqa: E402
+
+
+def test_identity_file_is_read_and_aligned(make_celeba, tmp_path):
+    root = tmp_path / "c"
+    truth = make_celeba(root, n=12, per_identity=3)
+    t = read_celeba(root)
+    np.testing.assert_array_equal(t.identities, truth["identities"])
+    assert t.info["identity_file"] == "identity_CelebA.txt"
+    assert t.to_dict()["n_identities"] == 4
+    # another row order in the identity file: aligned by name
+    lines = (root / "identity_CelebA.txt").read_text().splitlines()
+    (root / "identity_CelebA.txt").write_text("\r\n".join(lines[::-1]) + "\r\n")
+    np.testing.assert_array_equal(read_celeba(root).identities, truth["identities"])
+    # a file listed in the attributes but not in the identities: named
+    (root / "identity_CelebA.txt").write_text("\n".join(lines[1:]) + "\n")
+    with pytest.raises(DataError, match="'000001.jpg' .* has no row here"):
+        read_celeba(root)
+
+
+def test_identity_parser_multi_digit_and_errors(tmp_path):
+    p = tmp_path / "identity_CelebA.txt"
+    p.write_text("000001.jpg 2880\n000002.jpg 10177\n000003.jpg  7 \n000004.jpg -12\n")
+    files, ids, lines = parse_identity_file(p)
+    assert ids.tolist() == [2880, 10177, 7, -12] and lines.tolist() == [1, 2, 3, 4]
+    p.write_text("000001.jpg 2880\n000002.jpg 12x\n")
+    with pytest.raises(DataError, match=r"line 2.*'12x' is not an integer"):
+        parse_identity_file(p)
+    p.write_text("000001.jpg 2880 4\n")
+    with pytest.raises(DataError, match="line 1.*expected 2 fields"):
+        parse_identity_file(p)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(-10**17, 10**17), min_size=1, max_size=30))
+def test_long_integers_parse_vectorized(values):
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "ids.txt"
+        p.write_text("".join(f"f{i}.jpg {v}\n" for i, v in enumerate(values)))
+        assert parse_identity_file(p)[1].tolist() == values
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("quote", [False, True])
+def test_kaggle_layout_is_celeba_with_its_split(make_kaggle_celeba, tmp_path, newline, quote):
+    root = tmp_path / "archive"
+    truth = make_kaggle_celeba(root, n=10, newline=newline, quote=quote)
+    t = read_celeba(root)
+    assert t.kind == "celeba" and t.info["layout"] == "kaggle"
+    assert t.info["attr_file"] == "list_attr_celeba.csv"
+    assert t.info["partition_file"] == "list_eval_partition.csv"
+    assert t.image_dir == truth["img_dir"]
+    assert t.filenames == truth["files"] and t.attribute_names == list(CELEBA_ATTRIBUTES)
+    np.testing.assert_array_equal(t.attrs, truth["attrs"])
+    np.testing.assert_array_equal(t.split, truth["split"])
+    assert t.identities is None
+
+
+def test_kaggle_csv_errors_name_line_and_column(make_kaggle_celeba, tmp_path):
+    root = tmp_path / "k"
+    make_kaggle_celeba(root, n=5)
+    path = root / "list_attr_celeba.csv"
+    lines = path.read_text().splitlines()
+    bad = lines[3].split(",")
+    bad[5] = "2"
+    path.write_text("\n".join(lines[:3] + [",".join(bad)] + lines[4:]) + "\n")
+    with pytest.raises(DataError, match=r"list_attr_celeba.csv, line 4, field 'Bald'"
+                                        r".*must be -1, 0 or 1"):
+        parse_attr_csv(path)
+    path.write_text("\n".join(lines[:2] + [lines[2] + ",1"] + lines[3:]) + "\n")
+    with pytest.raises(DataError, match="line 3: expected 41 fields"):
+        parse_attr_csv(path)
+    path.write_text(lines[0].replace("Smiling", "Smilin") + "\n" + "\n".join(lines[1:]))
+    with pytest.raises(DataError, match="line 1, field 'Smilin'.*Smiling"):
+        parse_attr_csv(path)
+    path.write_text("\n".join(lines) + "\n")
+    (root / "list_eval_partition.csv").write_text("image_id,partition\n000001.jpg,3\n")
+    with pytest.raises(DataError, match="list_eval_partition.csv, line 2: split must be 0"):
+        read_celeba(root)
+
+
+def test_partial_download_error_names_the_option_and_only_present_reads_the_rest(
+        make_kaggle_celeba, make_celeba, tmp_path):
+    root = tmp_path / "partial"
+    make_kaggle_celeba(root, n=20, present=7)
+    with pytest.raises(DataError) as e:
+        read_celeba(root)
+    msg = str(e.value)
+    assert "listed image '000008.jpg' not found" in msg
+    assert "13 missing in all, of 20 listed; next: 000009.jpg, 000010.jpg" in msg
+    assert "only_present=True" in msg and "the 7 listed images that are there" in msg
+    assert e.value.line == 9                       # 000008.jpg is on line 9 of the CSV
+    t = read_celeba(root, only_present=True)
+    assert len(t) == 7 and t.filenames == [f"{i:06d}.jpg" for i in range(1, 8)]
+    assert t.info["left_out"] == 13 and "13 of 20 rows" in t.info["notes"][-1]
+    # the official text layout with identities: rows stay aligned after leaving some out
+    root2 = tmp_path / "official"
+    truth = make_celeba(root2, n=12, per_identity=4)
+    for f in truth["files"][5:9]:
+        (truth["img_dir"] / f).unlink()
+    t2 = read_celeba(root2, only_present=True)
+    keep = np.r_[0:5, 9:12]
+    np.testing.assert_array_equal(t2.identities, truth["identities"][keep])
+    np.testing.assert_array_equal(t2.attrs, truth["attrs"][keep])
+    for f in truth["files"]:
+        (truth["img_dir"] / f).unlink(missing_ok=True)
+    with pytest.raises(DataError, match="12 missing in all"):
+        read_celeba(root2, only_present=True)
+
+
+def test_text_layout_errors_are_kept(make_celeba, tmp_path):
+    """Stale count line and CRLF/trailing spaces: the clear errors of the text layout."""
+    root = tmp_path / "c"
+    make_celeba(root, n=6)
+    path = root / "list_attr_celeba.txt"
+    text = path.read_text()
+    path.write_bytes(text.replace("\n", "  \r\n").encode())     # CRLF + trailing spaces: fine
+    assert len(read_celeba(root)) == 6
+    path.write_text("7" + text[text.index("\n"):])
+    with pytest.raises(DataError, match="line 1: header says 7 images but the file has 6"):
+        read_celeba(root)

@@ -53,3 +53,37 @@ def test_folder_csv_unknown_group_column(folder_csv):
     img_dir, csv_path, _ = folder_csv
     with pytest.raises(DataError, match="no column 'ethnicity'; columns are: file,"):
         read_folder_csv(img_dir, csv_path, group_columns=["ethnicity"])
+
+
+def _with_column(csv_path, name, values):
+    lines = csv_path.read_text().splitlines()
+    lines = [f"{lines[0]},{name}"] + [f"{ln},{v}" for ln, v in zip(lines[1:], values)]
+    csv_path.write_text("\n".join(lines) + "\n")
+
+
+def test_identity_column_numbers_or_names(folder_csv):
+    img_dir, csv_path, truth = folder_csv
+    _with_column(csv_path, "person", [41, 41, 7, 7, 7, 9, 9, 9, 9, 3, 3, 41])
+    t = read_folder_csv(img_dir, csv_path, identity_column="person", group_columns=["race"])
+    assert t.identities.tolist() == [41, 41, 7, 7, 7, 9, 9, 9, 9, 3, 3, 41]
+    assert "person" not in t.attribute_names and t.info["identity_column"] == "person"
+    _, csv2, _ = folder_csv
+    text = csv2.read_text().splitlines()
+    names = ["ann", "ann", "bo", "bo", "cy", "cy", "cy", "di", "di", "ed", "ed", "ann"]
+    csv2.write_text("\n".join([text[0]] + [ln.rsplit(",", 1)[0] + f",{p}"
+                                           for ln, p in zip(text[1:], names)]) + "\n")
+    t = read_folder_csv(img_dir, csv2, identity_column="person", group_columns=["race"])
+    assert t.identities.tolist() == [0, 0, 1, 1, 2, 2, 2, 3, 3, 4, 4, 0]
+    with pytest.raises(DataError, match="no column 'who'"):
+        read_folder_csv(img_dir, csv2, identity_column="who", group_columns=["race"])
+    with pytest.raises(DataError, match="both the identity column and a group column"):
+        read_folder_csv(img_dir, csv2, identity_column="race", group_columns=["race"])
+
+
+def test_only_present_for_a_folder_csv(folder_csv):
+    img_dir, csv_path, truth = folder_csv
+    (img_dir / truth["files"][4]).unlink()
+    with pytest.raises(DataError, match="only_present=True to ingest the 11 listed images"):
+        read_folder_csv(img_dir, csv_path, group_columns=["race"])
+    t = read_folder_csv(img_dir, csv_path, group_columns=["race"], only_present=True)
+    assert len(t) == 11 and truth["files"][4] not in t.filenames and t.info["left_out"] == 1

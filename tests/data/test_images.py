@@ -95,3 +95,52 @@ def test_truncated_and_garbage_files_are_bad(tmp_path, make_images):
     assert images.shape == (2, 16, 16, 3)
     assert [i for i, _ in bad] == [1, 3]
     np.testing.assert_array_equal(images[0], images[1])
+
+
+# ---------------------------------------------------------------- decoders
+from biaslens.data.images import resolve_decoder  # noqa: E402
+from biaslens.errors import DataError  # noqa: E402
+
+cv2 = pytest.importorskip("cv2")
+
+
+@pytest.mark.parametrize("crop,size", [(CELEBA_CROP, 64), (CELEBA_CROP, 32), ("center", 20),
+                                       (None, (50, 40)), (CELEBA_CROP, 200)])
+def test_opencv_and_pil_reduced_decodes_match_the_full_decode(tmp_path, make_images, crop,
+                                                              size):
+    arr = make_images(1, seed=4)[0]
+    path = tmp_path / "a.jpg"
+    Image.fromarray(arr).save(path, quality=90)
+    full = load_image(path, size=size, crop=crop, draft=False).astype(int)
+    fast = load_image(path, size=size, crop=crop, decoder="opencv").astype(int)
+    pil = load_image(path, size=size, crop=crop, decoder="pil").astype(int)
+    assert fast.shape == full.shape == pil.shape
+    assert np.abs(fast - full).mean() < 2 and np.abs(pil - full).mean() < 2
+    assert resolve_decoder("auto") == "opencv"
+
+
+def test_opencv_path_leaves_damaged_files_and_other_formats_to_pil(tmp_path, make_images):
+    arr = make_images(1, seed=5)[0]
+    Image.fromarray(arr).save(tmp_path / "a.png")
+    png = load_image(tmp_path / "a.png", size=16, decoder="opencv")
+    assert png.shape == (16, 16, 3)
+    Image.fromarray(arr).save(tmp_path / "b.jpg", quality=90)
+    data = (tmp_path / "b.jpg").read_bytes()
+    (tmp_path / "t.jpg").write_bytes(data[: len(data) // 2])      # truncated: no EOI marker
+    with pytest.raises(BadImage, match="cannot decode"):
+        load_image(tmp_path / "t.jpg", size=16, decoder="opencv")
+    with pytest.raises(BadImage, match="cannot decode"):
+        load_image(tmp_path / "missing.jpg", size=16, decoder="opencv")
+    with pytest.raises(DataError, match="unknown decoder 'turbo'"):
+        resolve_decoder("turbo")
+
+
+@pytest.mark.parametrize("kw", [{}, {"progressive": True}, {"exif": b"Exif\x00\x00" + b"\x00" * 40},
+                                {"dpi": (300, 300)}])
+def test_jpeg_size_from_the_frame_header(tmp_path, make_images, kw):
+    from biaslens.data.images import _jpeg_size
+
+    Image.fromarray(make_images(1, seed=6, width=91, height=57)[0]).save(tmp_path / "a.jpg",
+                                                                         **kw)
+    assert _jpeg_size((tmp_path / "a.jpg").read_bytes()) == (91, 57)
+    assert _jpeg_size(b"\xff\xd8\x00junk") is None

@@ -157,3 +157,35 @@ def test_png_in_celeba_folder_is_fine(tmp_path, make_celeba):
     arr = np.asarray(Image.open(path))
     Image.fromarray(arr).save(path, format="PNG")          # wrong extension, still decodable
     assert len(ingest(tmp_path / "src", tmp_path / "c", size=8, workers=1)) == 3
+
+
+# ---------------------------------------------------------------- identities, Kaggle, partial
+def test_ingest_keeps_identities_and_kaggle_split(make_celeba, make_kaggle_celeba, tmp_path):
+    truth = make_celeba(tmp_path / "official", n=12, per_identity=3)
+    cache = ingest(tmp_path / "official", tmp_path / "c1", size=8, workers=1)
+    np.testing.assert_array_equal(cache.identities, truth["identities"])
+    assert cache.manifest["identities"] == {"n_identities": 4, "from": "identity_CelebA.txt"}
+    load_cache(cache.path, verify=True)
+    k = make_kaggle_celeba(tmp_path / "archive", n=9, newline="\r\n", quote=True)
+    cache = ingest(tmp_path / "archive", tmp_path / "c2", size=8, workers=1)
+    np.testing.assert_array_equal(cache.split, k["split"])
+    np.testing.assert_array_equal(cache.attrs, k["attrs"])
+    assert cache.manifest["source"]["layout"] == "kaggle"
+    assert cache.manifest["source"]["partition_file"] == "list_eval_partition.csv"
+    expected = load_image(k["img_dir"] / k["files"][3], size=8, crop=CELEBA_CROP)
+    np.testing.assert_array_equal(cache.images[3], expected)
+    # the attribute CSV itself as the source: still CelebA (not a generic folder+CSV)
+    again = ingest(tmp_path / "archive" / "list_attr_celeba.csv", tmp_path / "c3", size=8,
+                   workers=1)
+    assert again.content_hash == cache.content_hash
+
+
+def test_ingest_only_present_counts_rows_left_out(make_kaggle_celeba, tmp_path):
+    make_kaggle_celeba(tmp_path / "p", n=15, present=6)
+    with pytest.raises(DataError, match="only_present=True"):
+        ingest(tmp_path / "p", tmp_path / "c", size=8, workers=1)
+    assert not (tmp_path / "c").exists()
+    cache = ingest(tmp_path / "p", tmp_path / "c", size=8, workers=1, only_present=True)
+    counts = cache.manifest["counts"]
+    assert len(cache) == 6 and counts["left_out"] == 9 and counts["listed"] == 15
+    assert any("9 of 15 rows" in note for note in cache.manifest["notes"])

@@ -85,6 +85,7 @@ def test_missing_and_required_files(tmp_path):
     assert missing_files(tmp_path, names) == ["c.jpg", "sub/d.jpg", "nodir/e.jpg", "sub"]
     require_files(tmp_path, names[:2], listed_in="list.txt")
     with pytest.raises(DataError, match=r"listed image 'c.jpg' not found .* \(4 missing in "
-                                        r"all\)") as e:
+                                        r"all, of 6 listed; next: sub/d.jpg, nodir/e.jpg, "
+                                        r"sub\)$") as e:
         require_files(tmp_path, names, listed_in="list.txt", lines=np.arange(2, 8))
     assert (e.value.path, e.value.line) == ("list.txt", 4)

@@ -52,3 +52,39 @@ def test_a_classifier_of_another_size_is_refused(clf_cache, monkeypatch):
     monkeypatch.setattr(clf, "image_size", 32, raising=False)
     with pytest.raises(BiasLensError, match="32×32 images but the cache"):
         cache_fairness(clf, cache, ["Young"], ["Male"])
+
+
+def test_a_cache_with_identities_resamples_people(clf_cache):
+    import dataclasses
+
+    clf, cache = clf_cache
+    people = dataclasses.replace(cache, identities=np.arange(len(cache), dtype=np.int64) // 4)
+    [(_, rows)] = cache_fairness(clf, cache, ["Young"], ["Male"], n_boot=30)
+    [(_, clus)] = cache_fairness(clf, people, ["Young"], ["Male"], n_boot=30)
+    test_rows = np.flatnonzero(cache.split == 2)
+    assert rows.resampling["unit"] == "images" and rows.resampling["n_units"] == 16
+    assert clus.resampling == {"unit": "identities",
+                               "n_units": len(np.unique(test_rows // 4)), "n_rows": 16,
+                               "text": clus.resampling["text"]}
+    assert clus.ramaswamy is None or clus.ramaswamy.resampling["unit"] == "identities"
+    assert clus.overall == rows.overall                      # the estimates do not change
+
+
+def test_predictions_csv_with_an_identity_column(tmp_path):
+    from biaslens.pipelines.fairness import predictions_fairness
+
+    rng = np.random.default_rng(0)
+    n = 120
+    person = np.arange(n) // 6
+    y, yh, g = rng.random(n) < 0.5, rng.random(n) < 0.5, rng.random(n) < 0.5
+    path = tmp_path / "preds.csv"
+    path.write_text("y,y_hat,Male,person\n" + "".join(
+        f"{int(a)},{int(b)},{int(c)},p{d}\n" for a, b, c, d in zip(y, yh, g, person)))
+    rows = predictions_fairness(path, y_true="y", y_pred="y_hat", sensitive=["Male"], n_boot=50)
+    clus = predictions_fairness(path, y_true="y", y_pred="y_hat", sensitive=["Male"],
+                                n_boot=50, identity="person")
+    assert rows.resampling["unit"] == "images"
+    assert clus.resampling["text"] == "bootstrap over 20 identities (120 images)"
+    with pytest.raises(Exception, match="'who'"):
+        predictions_fairness(path, y_true="y", y_pred="y_hat", sensitive=["Male"],
+                             identity="who")

@@ -13,6 +13,13 @@ Formulas (``X`` the bool matrix as floats, ``c = X.sum(0)`` the positive counts,
 - phi coefficient ``phi_ij = S_ij / sqrt(S_ii S_jj)`` (Pearson's r of two binary
   columns, the same as ``np.corrcoef``). A constant column has zero variance, so its
   phi is **NaN** (undefined), never a crash; ranking puts NaN last.
+
+Identities: CelebA holds about 30 photos per person, and photos of one person are not
+independent. With ``clusters`` (the person in each row) every interval resamples people:
+the top correlations' bootstrap, and the prevalence, group-share and group-rate intervals
+(a cluster bootstrap of the ratio estimators, percentile; Wilson intervals assume
+independent rows and are used only without identities). ``DatasetStats.resampling``
+says which unit was resampled.
 """
 
 from __future__ import annotations
@@ -27,7 +34,8 @@ import numpy as np
 from biaslens.errors import BiasLensError, DataError
 from biaslens.io import json_float, json_floats
 from biaslens.names import canonical_name, display_name, resolve_attribute
-from biaslens.stats import bootstrap_ci, row_bincount, wilson_ci
+from biaslens.stats import (Clusters, as_clusters, bootstrap_ci,
+                            resample_unit, wilson_ci)
 
 __all__ = [
     "CorrelatedAttribute",
@@ -118,8 +126,8 @@ class CorrelatedAttribute:
                 "p_given_not": json_float(self.p_given_not)}
 
 
-def _phi_from_counts(w_t: np.ndarray, w_j: np.ndarray, w_tj: np.ndarray, n: float
-                     ) -> np.ndarray:
+def _phi_from_counts(w_t: np.ndarray, w_j: np.ndarray, w_tj: np.ndarray,
+                     n: float | np.ndarray) -> np.ndarray:
     """Phi of target vs attributes from (weighted) counts; broadcasting over resamples."""
     with np.errstate(invalid="ignore", divide="ignore"):
         num = n * w_tj - w_t * w_j
@@ -131,14 +139,16 @@ def _phi_from_counts(w_t: np.ndarray, w_j: np.ndarray, w_tj: np.ndarray, n: floa
 
 def top_correlated(attrs: np.ndarray, attribute_names: Sequence[str], target: str, *,
                    k: int = 10, n_boot: int = 1000, level: float = 0.95, seed: int | None = 0,
-                   phi: np.ndarray | None = None, cov: np.ndarray | None = None
+                   phi: np.ndarray | None = None, cov: np.ndarray | None = None,
+                   clusters: Clusters | np.ndarray | None = None
                    ) -> list[CorrelatedAttribute]:
     """The ``k`` attributes most correlated with ``target`` (both signs, ranked by ``|phi|``).
 
     ``target`` may be negated (``-Male``, ``Female``): the signs of phi and covariance
     flip. The target itself is excluded by index; attributes with NaN phi (constant
-    columns) rank last. Bootstrap CIs resample rows: each resample is turned into
-    multiplicity counts ``w`` (b, N) and all needed counts come from ``w @ X`` at once.
+    columns) rank last. Bootstrap CIs resample rows (or the ``clusters``, e.g. people):
+    each resample is a multiplicity count ``w`` per unit (b, U) and all needed counts
+    come from ``w @ X_U`` at once (``X_U`` the per-unit sums).
 
     Parameters
     ----------
@@ -148,6 +158,7 @@ def top_correlated(attrs: np.ndarray, attribute_names: Sequence[str], target: st
     k : how many to return (``k <= 0`` or ``k >= A - 1`` returns all others)
     n_boot : bootstrap resamples (0 disables CIs: NaN bounds)
     phi, cov : precomputed matrices from :func:`correlation_matrices` (optional)
+    clusters : the cluster (identity) of every row, or a :class:`biaslens.stats.Clusters`
 
     Examples
     --------
@@ -157,6 +168,7 @@ def top_correlated(attrs: np.ndarray, attribute_names: Sequence[str], target: st
     """
     x = _as_bool_matrix(attrs, attribute_names)
     names = list(attribute_names)
+    clusters = as_clusters(clusters, x.shape[0])
     t_idx, sign = resolve_attribute(target, names)
     if phi is None or cov is None:
         phi, cov = correlation_matrices(x)
@@ -177,19 +189,23 @@ def top_correlated(attrs: np.ndarray, attribute_names: Sequence[str], target: st
 
     if n_boot > 0 and len(order):
         # Columns [t, sel..., sel & t] so one product gives every count per resample.
-        cols = np.column_stack([t, sel, sel & t[:, None]]).astype(np.float64)  # (N, 1+2k)
+        # Columns [1, t, sel..., sel & t] so one product gives every count per resample.
+        cols = np.column_stack([np.ones(n), t, sel, sel & t[:, None]]).astype(np.float64)
+        if clusters is not None:
+            cols = clusters.aggregate(cols)                    # (C, 2+2k) per-person sums
         kk = len(order)
+        units = len(cols)
 
-        def stat(idx: np.ndarray) -> np.ndarray:              # idx (b, N) -> (b, k)
-            s = row_bincount(idx, n) @ cols                    # (b, 1+2k)
-            return _phi_from_counts(s[:, :1], s[:, 1:1 + kk], s[:, 1 + kk:], float(n))
+        def stat(w: np.ndarray) -> np.ndarray:                # w (b, U) -> (b, k)
+            s = w @ cols                                       # (b, 2+2k)
+            return _phi_from_counts(s[:, 1:2], s[:, 2:2 + kk], s[:, 2 + kk:], s[:, :1])
 
-        chunk = int(max(1, min(64, 4_000_000 // max(n, 1))))  # bound memory at ~32 MB
+        chunk = int(max(1, min(64, 4_000_000 // max(units, 1))))  # bound memory at ~32 MB
         with warnings.catch_warnings():
             # A column constant in every resample has an undefined (NaN) interval.
             warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
             lo, hi, _ = bootstrap_ci(stat, n, n_boot=n_boot, level=level, seed=seed,
-                                     chunk=chunk)
+                                     chunk=chunk, clusters=clusters, weights="units")
     else:
         lo = hi = np.full(len(order), np.nan)
     return [CorrelatedAttribute(name=names[j], index=int(j), phi=float(sign * phi[t_idx, j]),
@@ -197,6 +213,28 @@ def top_correlated(attrs: np.ndarray, attribute_names: Sequence[str], target: st
                                 ci_hi=float(hi[i]), p_given_target=float(p_t[i]),
                                 p_given_not=float(p_not[i]))
             for i, j in enumerate(order)]
+
+
+def ratio_intervals(num: np.ndarray, den: np.ndarray, clusters: Clusters, *, n_boot: int,
+                    level: float = 0.95, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster-bootstrap percentile intervals of ratios ``sum(num) / sum(den)`` per column.
+
+    ``num``, ``den`` are per-row ``(N, k)`` (``den`` may be ``(N,)``); they are summed per
+    cluster once, and each resample of clusters is one ``(b, C) @ (C, k)`` product.
+    Ratios with a zero denominator in a resample are NaN and skipped.
+    """
+    num_c = clusters.aggregate(num)
+    den_c = clusters.aggregate(den.reshape(len(den), -1))
+
+    def stat(w: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (w @ num_c) / (w @ den_c)
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
+        lo, hi, _ = bootstrap_ci(stat, clusters.n_rows, n_boot=n_boot, level=level, seed=seed,
+                                 clusters=clusters, weights="units")
+    return lo, hi
 
 
 # --------------------------------------------------------------------------- groups
@@ -236,9 +274,11 @@ class IntersectionalGroup:
 
 def intersectional_groups(columns: np.ndarray, column_names: Sequence[str], *,
                           min_group: int = 30, min_share: float | None = None,
-                          target: np.ndarray | None = None, level: float = 0.95
-                          ) -> list[IntersectionalGroup]:
-    """Counts and shares of every combination of the group columns, with Wilson CIs.
+                          target: np.ndarray | None = None, level: float = 0.95,
+                          clusters: Clusters | np.ndarray | None = None, n_boot: int = 1000,
+                          seed: int | None = 0) -> list[IntersectionalGroup]:
+    """Counts and shares of every combination of the group columns, with Wilson CIs
+    (cluster-bootstrap CIs over ``clusters``, e.g. people, when given and ``n_boot > 0``).
 
     All combinations of the values seen in each column are listed, including empty ones
     (an intersection that never occurs is the most under-represented of all), in
@@ -251,6 +291,8 @@ def intersectional_groups(columns: np.ndarray, column_names: Sequence[str], *,
     min_group : groups with fewer rows are flagged ``small``
     min_share : optionally also flag groups whose share is below this fraction
     target : optional (N,) bool column; adds P(target | group) per group
+    clusters, n_boot, seed : the identity of every row; the intervals then resample
+        identities (``n_boot`` resamples, percentile), not rows
 
     Examples
     --------
@@ -279,7 +321,16 @@ def intersectional_groups(columns: np.ndarray, column_names: Sequence[str], *,
     m = int(np.prod(sizes))
     counts = np.bincount(cell, minlength=m)
     share = counts / n
-    lo, hi = wilson_ci(counts, n, level)
+    clusters = as_clusters(clusters, n)
+    boot = clusters is not None and n_boot > 0
+    onehot = None
+    if boot:
+        onehot = np.zeros((n, m))
+        onehot[np.arange(n), cell] = 1.0
+        lo, hi = ratio_intervals(onehot, np.ones(n), clusters, n_boot=n_boot, level=level,
+                                 seed=seed)
+    else:
+        lo, hi = wilson_ci(counts, n, level)
     if target is not None:
         tgt = np.asarray(target, dtype=bool).reshape(-1)
         if tgt.shape[0] != n:
@@ -287,7 +338,11 @@ def intersectional_groups(columns: np.ndarray, column_names: Sequence[str], *,
         pos = np.bincount(cell, weights=tgt.astype(np.float64), minlength=m)
         with np.errstate(invalid="ignore", divide="ignore"):
             rate = pos / counts
-        t_lo, t_hi = wilson_ci(pos, counts, level)
+        if boot:
+            t_lo, t_hi = ratio_intervals(onehot * tgt[:, None], onehot, clusters,
+                                         n_boot=n_boot, level=level, seed=seed)
+        else:
+            t_lo, t_hi = wilson_ci(pos, counts, level)
     else:
         rate = t_lo = t_hi = np.full(m, np.nan)
     small = counts < min_group
@@ -332,6 +387,10 @@ class DatasetStats:
     n_boot: int = 0
     seed: int | None = 0
     split: str | None = None
+    #: what the intervals resampled (:func:`biaslens.stats.resample_unit`) and how the
+    #: prevalence/group intervals were made ("wilson" or "cluster_bootstrap")
+    resampling: dict[str, Any] = field(default_factory=dict)
+    interval_method: str = "wilson"
 
     @property
     def small_groups(self) -> list[IntersectionalGroup]:
@@ -356,6 +415,7 @@ class DatasetStats:
             "min_group": self.min_group, "min_share": self.min_share,
             "groups": [g.to_dict() for g in self.groups],
             "small_groups": [g.label for g in self.small_groups],
+            "resampling": dict(self.resampling), "interval_method": self.interval_method,
         }
 
 
@@ -378,7 +438,8 @@ def dataset_stats(attrs: np.ndarray, attribute_names: Sequence[str], *,
                   group_columns: Mapping[str, np.ndarray] | None = None,
                   k: int = 10, n_boot: int = 1000, level: float = 0.95,
                   min_group: int = 30, min_share: float | None = None,
-                  seed: int | None = 0, split: str | None = None) -> DatasetStats:
+                  seed: int | None = 0, split: str | None = None,
+                  clusters: Clusters | np.ndarray | None = None) -> DatasetStats:
     """Bias statistics of a labelled dataset (the first audit).
 
     Parameters
@@ -394,6 +455,9 @@ def dataset_stats(attrs: np.ndarray, attribute_names: Sequence[str], *,
     n_boot : bootstrap resamples for the top correlations' CIs
     min_group, min_share : flag groups with fewer rows / a smaller share
     split : recorded only (the caller selects the rows)
+    clusters : the identity (person) of every row, or a :class:`biaslens.stats.Clusters`;
+        every interval then resamples identities (``n_boot`` resamples) instead of
+        assuming independent rows
 
     Examples
     --------
@@ -410,8 +474,14 @@ def dataset_stats(attrs: np.ndarray, attribute_names: Sequence[str], *,
     if n == 0:
         raise DataError("no rows to describe (empty dataset or split)", field="attrs")
     group_columns = dict(group_columns or {})
+    clusters = as_clusters(clusters, n)
     counts = x.sum(axis=0).astype(np.int64)
-    lo, hi = wilson_ci(counts, n, level)
+    clustered = clusters is not None and n_boot > 0
+    if clustered:
+        lo, hi = ratio_intervals(x.astype(np.float64), np.ones(n), clusters, n_boot=n_boot,
+                                 level=level, seed=seed)
+    else:
+        lo, hi = wilson_ci(counts, n, level)
     phi, cov = correlation_matrices(x)
 
     t_name, t_idx, t_sign, top, t_col = None, None, 1, [], None
@@ -419,7 +489,7 @@ def dataset_stats(attrs: np.ndarray, attribute_names: Sequence[str], *,
         t_idx, t_sign = resolve_attribute(target, names)
         t_name = display_name(t_idx, t_sign, names)
         top = top_correlated(x, names, target, k=k, n_boot=n_boot, level=level, seed=seed,
-                             phi=phi, cov=cov)
+                             phi=phi, cov=cov, clusters=clusters)
         t_col = x[:, t_idx] if t_sign > 0 else ~x[:, t_idx]
 
     g_names: list[str] = []
@@ -431,11 +501,14 @@ def dataset_stats(attrs: np.ndarray, attribute_names: Sequence[str], *,
             raise BiasLensError(f"group columns repeat a name: {', '.join(g_names)}")
         cols = np.column_stack([r[1] for r in resolved])
         g_list = intersectional_groups(cols, g_names, min_group=min_group, min_share=min_share,
-                                       target=t_col, level=level)
+                                       target=t_col, level=level, clusters=clusters,
+                                       n_boot=n_boot, seed=seed)
 
     return DatasetStats(n=n, attribute_names=names, counts=counts, prevalence=counts / n,
                         prevalence_lo=lo, prevalence_hi=hi, phi=phi, cov=cov, level=level,
                         target=t_name, target_index=t_idx, target_sign=t_sign, top=top,
                         group_columns=g_names, groups=g_list, min_group=min_group,
-                        min_share=min_share, n_boot=n_boot if target is not None else 0,
-                        seed=seed, split=split)
+                        min_share=min_share,
+                        n_boot=n_boot if target is not None or clustered else 0,
+                        seed=seed, split=split, resampling=resample_unit(n, clusters),
+                        interval_method="cluster_bootstrap" if clustered else "wilson")

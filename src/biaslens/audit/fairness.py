@@ -172,6 +172,9 @@ class FairnessReport:
     ramaswamy: RamaswamyReport | None = None
     notes: list[str] = field(default_factory=list)
     verdict: str | None = None
+    #: what every CI resampled: ``{"unit": "images" | "identities", "n_units", "n_rows",
+    #: "text"}`` (:func:`biaslens.stats.resample_unit`)
+    resampling: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "ramaswamy"}
@@ -208,8 +211,8 @@ def degenerate_predictions(y_true: Any, y_pred: Any) -> str | None:
 def fairness_report(y_true: Any, y_pred: Any, *, sensitive_features: Any,
                     y_score: Any = None, sample_weight: Any = None, n_boot: int = 500,
                     ci_level: float = 0.95, seed: int | None = 0,
-                    kl_variant: Literal["reference", "fixed"] = "reference"
-                    ) -> FairnessReport:
+                    kl_variant: Literal["reference", "fixed"] = "reference",
+                    clusters: Any = None) -> FairnessReport:
     """Audit a binary classifier's predictions for group fairness.
 
     Parameters
@@ -222,6 +225,8 @@ def fairness_report(y_true: Any, y_pred: Any, *, sensitive_features: Any,
     sample_weight : optional per-row weights (not used by the Ramaswamy metrics).
     n_boot : bootstrap resamples for every CI (0 = no CIs).
     ci_level, seed : CI coverage and bootstrap seed.
+    clusters : the identity (person) of every row, or a :class:`biaslens.stats.Clusters`:
+        every CI (the Ramaswamy metrics' too) then resamples identities, not rows.
 
     Examples
     --------
@@ -232,7 +237,7 @@ def fairness_report(y_true: Any, y_pred: Any, *, sensitive_features: Any,
     """
     frame = GroupFrame(y_true, y_pred, sensitive_features=sensitive_features,
                        metrics=DEFAULT_METRICS, sample_weight=sample_weight,
-                       n_boot=n_boot, ci_level=ci_level, seed=seed)
+                       n_boot=n_boot, ci_level=ci_level, seed=seed, clusters=clusters)
     by_pt = {m: v[None] for m, v in frame.by_group.items()}
     ov_pt = {m: np.asarray([v]) for m, v in frame.overall.items()}
     nan2 = [float("nan"), float("nan")]
@@ -263,7 +268,8 @@ def fairness_report(y_true: Any, y_pred: Any, *, sensitive_features: Any,
         if G == 2:
             g = frame.encoding.codes == 1
             ram = ramaswamy_metrics(y_true, y_pred, y_score, g, n_boot=max(n_boot, 1),
-                                    seed=seed, kl_variant=kl_variant)
+                                    seed=seed, kl_variant=kl_variant,
+                                    clusters=frame.clusters)
             notes.append(f"Ramaswamy metrics: protected g=1 is group {frame.groups[1]!r}")
         else:
             notes.append(f"Ramaswamy metrics (AP, DEO, BA, KL) need exactly 2 groups; "
@@ -274,4 +280,5 @@ def fairness_report(y_true: Any, y_pred: Any, *, sensitive_features: Any,
         by_group={m: v.tolist() for m, v in frame.by_group.items()}, by_group_ci=by_group_ci,
         disparities=disp, n=int(frame.counts.sum()), n_boot=n_boot, ci_level=ci_level,
         seed=seed, weighted=sample_weight is not None, ramaswamy=ram, notes=notes,
-        verdict=verdict)
+        verdict=verdict,
+        resampling=dict(frame.resampling))

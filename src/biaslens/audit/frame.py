@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from biaslens.errors import BiasLensError, DataError, UnknownNameError
-from biaslens.stats import row_bincount
+from biaslens.stats import Clusters, as_clusters, resample_unit, row_bincount
 
 __all__ = [
     "GROUP_METRICS",
@@ -334,6 +334,9 @@ class GroupFrame:
     n_boot : bootstrap resamples for the ``*_ci`` views (0 = none).
     ci_level : coverage of the percentile intervals.
     seed : bootstrap seed.
+    clusters : the cluster (e.g. the person) of every row, or a
+        :class:`biaslens.stats.Clusters`: the bootstrap then resamples whole clusters
+        (photos of one person are not independent); :attr:`resampling` says which.
 
     Examples
     --------
@@ -346,7 +349,8 @@ class GroupFrame:
 
     def __init__(self, y_true: Any, y_pred: Any, *, sensitive_features: Any,
                  metrics: Sequence[str] = DEFAULT_METRICS, sample_weight: Any = None,
-                 n_boot: int = 0, ci_level: float = 0.95, seed: int | None = 0):
+                 n_boot: int = 0, ci_level: float = 0.95, seed: int | None = 0,
+                 clusters: Clusters | Any = None):
         yt = as_binary(y_true, "y_true")
         yp = as_binary(y_pred, "y_pred")
         n = yt.shape[0]
@@ -355,6 +359,9 @@ class GroupFrame:
         if n == 0:
             raise DataError("no rows", field="y_true")
         self.metrics = _check_metrics(metrics)
+        self.clusters = as_clusters(clusters, n)
+        #: what the bootstrap resamples: images, or identities (with their count)
+        self.resampling = resample_unit(n, self.clusters)
         self.encoding = encode_groups(sensitive_features, n)
         G = self.encoding.n_groups
         # cell = group * 4 + y_true * 2 + y_pred, one bincount for the whole table
@@ -436,7 +443,7 @@ class GroupFrame:
                                 "for confidence intervals")
         if self._boot is None:
             self._boot = _bootstrap_tables(self._cell, self._w, self.conf.shape[0],
-                                           self.n_boot, self.seed)
+                                           self.n_boot, self.seed, clusters=self.clusters)
         return self._boot
 
     def _boot_eval(self):
@@ -483,6 +490,7 @@ class GroupFrame:
         if self.n_boot > 0:
             out["ci_level"] = self.ci_level
             out["n_boot"] = self.n_boot
+            out["resampling"] = dict(self.resampling)
             out["overall_ci"] = {m: list(v) for m, v in self.overall_ci().items()}
             out["by_group_ci"] = {m: [lo.tolist(), hi.tolist()]
                                   for m, (lo, hi) in self.by_group_ci().items()}
@@ -495,11 +503,33 @@ def _ci_tuple(samples: np.ndarray, level: float) -> tuple[float, float]:
 
 
 def _bootstrap_tables(cell: np.ndarray, w: np.ndarray | None, G: int, n_boot: int,
-                      seed: int | None, chunk: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """Resampled confusion tables; see :meth:`GroupFrame.bootstrap_tables`."""
+                      seed: int | None, chunk: int = 64, clusters: Clusters | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Resampled confusion tables; see :meth:`GroupFrame.bootstrap_tables`.
+
+    With ``clusters``: each cluster's own (weighted) cell counts, a sparse ``(C, K)``
+    table, and per resample the clusters' multiplicities ``(b, C)`` times that table.
+    The draws are the weighted-row path's, so with one row per cluster both agree.
+    """
     rng = np.random.default_rng(seed)
     K = 4 * G
     n = cell.shape[0]
+    if clusters is not None:
+        from scipy import sparse
+
+        C = clusters.n_clusters
+        shape = (C, K)
+        table_w = sparse.csr_matrix((np.ones(n) if w is None else w,
+                                     (clusters.codes, cell)), shape=shape)
+        table_n = sparse.csr_matrix((np.ones(n), (clusters.codes, cell)), shape=shape)
+        conf = np.empty((n_boot, K))
+        cnt = np.empty((n_boot, K))
+        for start in range(0, n_boot, chunk):
+            b = min(chunk, n_boot - start)
+            mult = clusters.unit_weights(rng, b)                  # (b, C)
+            conf[start:start + b] = (table_w.T @ mult.T).T
+            cnt[start:start + b] = (table_n.T @ mult.T).T
+        return conf.reshape(n_boot, G, 2, 2), cnt.reshape(n_boot, G, 2, 2).sum(axis=(-2, -1))
     if w is None:
         p = np.bincount(cell, minlength=K) / n
         counts = rng.multinomial(n, p, size=n_boot).reshape(n_boot, G, 2, 2)

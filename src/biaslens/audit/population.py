@@ -20,6 +20,11 @@ Formulas (``p̂`` generated, ``p`` data, ``q`` group-share vectors, ``u`` unifor
 - fairness discrepancy ``‖q̂ − r‖₂`` and total variation ``½‖q̂ − r‖₁`` for the
   reference ``r = q`` (data) and ``r = u`` (uniform), with bootstrap CIs over the
   generated samples (the data shares are treated as fixed).
+- the reference side: the data prevalences have Wilson intervals and the data group
+  shares bootstrap intervals over the data rows; with ``data_clusters`` (the person in
+  each training image: CelebA has about 30 photos per person) both are cluster
+  bootstraps over people instead (``settings["data_resampling"]`` says which), and the
+  difference interval (Newcombe, built from the two sides' intervals) widens with them.
 - associations (with ``reference_images``): for every attribute, the slope of its logit
   on the association target's logit across the generated faces against the same slope
   across real training faces, both read by the same classifier (so its own coupling of
@@ -56,14 +61,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from biaslens.audit.dataset import ratio_intervals
 from biaslens.audit.steer_reference import DataComparison, compare_with_data
 from biaslens.errors import BiasLensError, DataError
 from biaslens.names import canonical_name
 from biaslens.io import json_float, json_floats
 from biaslens.options import OPEN_UNIT, CheckedOptions, Range, resolve_options
 from biaslens.precision import Precision, autocast, resolve_precision
-from biaslens.stats import (bootstrap_ci, katz_ratio_ci, newcombe_diff_ci, rogan_gladen,
-                            row_bincount, share_correction, wilson_ci)
+from biaslens.stats import (Clusters, as_clusters, bootstrap_ci, katz_ratio_ci,
+                            newcombe_diff_ci, resample_unit, rogan_gladen, row_bincount,
+                            share_correction, wilson_ci)
 from biaslens.tensors import generate_images, is_decoder, predict_logits
 
 __all__ = [
@@ -210,7 +217,7 @@ class PopulationResult:
     generated: np.ndarray                         # (A,) corrected if rates were given
     generated_ci: tuple[np.ndarray, np.ndarray]   # Wilson bounds, corrected the same way
     data: np.ndarray                              # (A,) training-label prevalence
-    data_ci: tuple[np.ndarray, np.ndarray]        # its Wilson interval
+    data_ci: tuple[np.ndarray, np.ndarray]        # Wilson, or cluster bootstrap over people
     difference: np.ndarray                        # generated − data
     difference_ci: tuple[np.ndarray, np.ndarray]  # Newcombe hybrid score
     ratio: np.ndarray                             # generated / data
@@ -238,6 +245,9 @@ class PopulationResult:
     #: sentences saying when the labels cannot support the comparison (one label vector
     #: for every face, a group column with one value), so 0/1 shares are not read as facts
     warnings: list[str] = field(default_factory=list)
+    #: bootstrap interval of the data (reference) shares: over the data rows, or over
+    #: people with ``data_clusters`` (NaN with ``n_boot = 0``)
+    group_share_data_ci: tuple[np.ndarray, np.ndarray] | None = None
 
     def ranked_associations(self, k: int | None = None) -> list[int]:
         """Non-target attribute indices by |excess| of the association comparison, largest
@@ -283,6 +293,8 @@ class PopulationResult:
             "groups": {
                 "columns": list(self.groups), "labels": list(self.group_labels),
                 "share_data": json_floats(self.group_share_data),
+                "share_data_ci": (None if self.group_share_data_ci is None
+                                  else ci(self.group_share_data_ci)),
                 "share_observed": json_floats(self.group_share_observed),
                 "share_generated": json_floats(self.group_share_generated),
                 "share_generated_ci": ci(self.group_share_ci),
@@ -357,6 +369,7 @@ def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np
                      attribute_names: Sequence[str], options: PopulationOptions | None = None,
                      *, classifier_rates: ClassifierRates | None = None,
                      reference_images: np.ndarray | torch.Tensor | None = None,
+                     data_clusters: Clusters | np.ndarray | None = None,
                      **overrides: Any) -> PopulationResult:
     """Compare the attributes of ``n`` generated faces with the training data's labels.
 
@@ -375,6 +388,8 @@ def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np
     reference_images : real training images (uint8 NHWC or float NCHW); enables the
         association comparison against ``association_target`` (default: the first group
         column), tested at Benjamini–Hochberg rate ``fdr`` (needs ``n_boot >= 50``).
+    data_clusters : the person in each row of ``data_attrs`` (or a
+        :class:`biaslens.stats.Clusters`): the data-side intervals resample people.
     """
     opts = resolve_options(PopulationOptions, options, overrides, where="population_audit")
     n, batch_size, groups, seed, device = (opts.n, opts.batch_size, opts.groups, opts.seed,
@@ -385,6 +400,7 @@ def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np
     if data.ndim != 2 or data.shape[1] != len(data_names) or len(data) == 0:
         raise DataError(f"data_attrs must be (N > 0, {len(data_names)}); got {data.shape}",
                         field="data_attrs")
+    clusters = as_clusters(data_clusters, len(data), field="data_clusters")
     clf_names = _classifier_names(classifier)
     clf_cols, data_cols = _column_map(clf_names, data_names)
     names = [data_names[j] for j in data_cols]
@@ -442,7 +458,11 @@ def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np
     k_gen, k_data = pred.sum(0), data.sum(0)
     p_obs, p_data = k_gen / n, k_data / n_data
     obs_lo, obs_hi = wilson_ci(k_gen, n, level)
-    dat_lo, dat_hi = wilson_ci(k_data, n_data, level)
+    if clusters is not None and n_boot > 0:       # photos of one person are not independent
+        dat_lo, dat_hi = ratio_intervals(data.astype(np.float64), np.ones(n_data), clusters,
+                                         n_boot=n_boot, level=level, seed=seed)
+    else:
+        dat_lo, dat_hi = wilson_ci(k_data, n_data, level)
     if classifier_rates is not None:
         tpr, fpr = classifier_rates.rates_for(names)
         p_gen = rogan_gladen(p_obs, tpr, fpr)
@@ -488,6 +508,13 @@ def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np
 
     nan_pair = (np.full(n_cells, np.nan), np.full(n_cells, np.nan))
     share_ci, disc_ci = nan_pair, {k: (math.nan, math.nan) for k in keys}
+    share_data_ci = nan_pair
+    if n_boot > 0:                               # the reference shares: rows or people
+        onehot = np.zeros((n_data, n_cells))
+        onehot[np.arange(n_data), cell_data] = 1.0
+        share_data_ci = ratio_intervals(onehot, np.ones(n_data),
+                                        clusters or Clusters.rows(n_data), n_boot=n_boot,
+                                        level=level, seed=seed)
     if n_boot > 0:
         with warnings.catch_warnings():  # undefined corrections stay NaN
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -528,6 +555,10 @@ def population_audit(generator: nn.Module, classifier: nn.Module, data_attrs: np
         group_prevalence_generated=gp_gen, group_prevalence_data=gp_data,
         condition_agreement=agreement, association_target=assoc_name,
         associations=associations, warnings=label_warnings(pred, names, group_names),
+        group_share_data_ci=share_data_ci,
         settings={"n": n, "batch_size": batch_size, "groups": group_names, "seed": seed,
                   "n_boot": n_boot, "level": level, "device": str(device),
-                  "conditional": condition is not None, "precision": precision})
+                  "conditional": condition is not None, "precision": precision,
+                  "data_resampling": resample_unit(n_data, clusters),
+                  "data_interval_method": ("cluster_bootstrap" if clusters is not None
+                                           and n_boot > 0 else "wilson")})

@@ -7,6 +7,12 @@ over ``(n_boot, n)`` index resamples runs without a Python loop per resample.
 
 Conventions: ``y`` target labels, ``g`` protected labels (1 = e.g. Male), ``s`` scores in
 [0, 1], ``y_hat`` hard predictions; all 1-d of equal length. Pure compute: no I/O.
+
+With ``clusters`` (the person in each row) the bootstraps resample people: a resample is
+then a multiplicity per row (``(b, n)``, every photo of a drawn person counted as often as
+the person was drawn) and each metric has a weighted batch form (AP over one shared sort,
+weighted histograms and count tables). With one row per person the draws, and so the
+numbers, are those of the row bootstrap.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from biaslens.audit.frame import _div, _quantiles, as_binary, nanmean
 from biaslens.errors import BiasLensError, DataError
-from biaslens.stats import row_bincount
+from biaslens.stats import Clusters, as_clusters, resample_unit, row_bincount
 
 __all__ = [
     "DirectionalBAResult",
@@ -97,6 +103,27 @@ def _ap_batch(y: np.ndarray, s: np.ndarray) -> np.ndarray:
     return _div((yy * prec_end).sum(axis=-1), P)  # NaN when there are no positives
 
 
+def _ap_weighted(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """:func:`_ap_batch` of the data ``(n,)`` with row multiplicities ``w`` ``(b, n)``.
+
+    One sort for every resample; a row drawn k times counts k times in its tie-run, and
+    rows never drawn drop out (their weight is 0), which is what sorting the resample does.
+    """
+    order = np.argsort(-s, kind="stable")
+    ss, yy = s[order], y[order].astype(float)
+    ww = w[:, order]
+    n = s.shape[0]
+    pos = np.arange(n)
+    is_last = np.ones(n, dtype=bool)
+    is_last[:-1] = ss[1:] != ss[:-1]
+    end = np.minimum.accumulate(np.where(is_last, pos, n)[::-1])[::-1]
+    tp = ww * yy
+    tps = np.cumsum(tp, axis=-1)
+    prec_end = _div(tps, np.cumsum(ww, axis=-1))[:, end]
+    contrib = np.where(tp > 0, tp * prec_end, 0.0)
+    return _div(contrib.sum(axis=-1), tps[:, -1])
+
+
 def average_precision(y_true: Any, y_score: Any) -> float:
     """Average precision ×100 (sklearn's definition); NaN when there are no positives."""
     y = as_binary(y_true, "y_true")
@@ -163,10 +190,13 @@ def _three(y_true, y_pred, protected):
 # ---------------------------------------------------------------------------------------
 
 
-def _hist_batch(x: np.ndarray, mask: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def _hist_batch(x: np.ndarray, mask: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                weights: np.ndarray | None = None) -> np.ndarray:
     """Per-row ``np.histogram(x[mask], N_BINS, range=(lo, hi))`` for ``(b, n)`` arrays.
 
     Reproduces numpy's binning exactly (linspace edges plus its ±1 edge corrections).
+    ``weights`` ``(b, n)``: each row counts that many times (integer multiplicities keep
+    the integer counts, as the unweighted histogram has).
     """
     b, n = x.shape
     same = lo == hi  # numpy widens a degenerate range by ±0.5
@@ -183,26 +213,35 @@ def _hist_batch(x: np.ndarray, mask: np.ndarray, lo: np.ndarray, hi: np.ndarray)
         idx != N_BINS - 1)
     idx = np.clip(idx, 0, N_BINS - 1)
     flat = (idx + N_BINS * np.arange(b)[:, None])[keep]
-    return np.bincount(flat, minlength=b * N_BINS).reshape(b, N_BINS)
+    if weights is None:
+        return np.bincount(flat, minlength=b * N_BINS).reshape(b, N_BINS)
+    h = np.bincount(flat, weights=weights[keep], minlength=b * N_BINS).reshape(b, N_BINS)
+    return np.rint(h).astype(np.int64)
 
 
-def _kl_batch(s: np.ndarray, y: np.ndarray, g: np.ndarray, variant: str) -> np.ndarray:
-    """``(b, 4)`` KL values [c=0 A‖B, c=0 B‖A, c=1 A‖B, c=1 B‖A] for ``(b, n)`` rows."""
+def _kl_batch(s: np.ndarray, y: np.ndarray, g: np.ndarray, variant: str,
+              w: np.ndarray | None = None) -> np.ndarray:
+    """``(b, 4)`` KL values [c=0 A‖B, c=0 B‖A, c=1 A‖B, c=1 B‖A] for ``(b, n)`` rows
+    (or ``(1, n)`` rows with ``(b, n)`` multiplicities ``w``)."""
     out = []
+    if w is not None:
+        s = np.broadcast_to(s, w.shape)
     b = s.shape[0]
     for c in (0, 1):  # 2 classes × 2 groups: a fixed, tiny loop
         dists = []
         for grp in (0, 1):
             m = (y == bool(c)) & (g == bool(grp))
+            if w is not None:
+                m = m & (w > 0)
             if variant == "reference":
                 lo = np.where(m, s, np.inf).min(axis=-1)
                 hi = np.where(m, s, -np.inf).max(axis=-1)
                 empty = ~m.any(axis=-1)
                 lo, hi = np.where(empty, 0.0, lo), np.where(empty, 1.0, hi)
-                h = _hist_batch(s, m, lo, hi)  # int counts → integer (truncated) smoothing
+                h = _hist_batch(s, m, lo, hi, w)  # int counts → integer (truncated) smoothing
                 h = gaussian_filter1d(h, 1.0, axis=-1, mode="reflect")
             else:
-                h = _hist_batch(s, m, np.zeros(b), np.ones(b)).astype(float)
+                h = _hist_batch(s, m, np.zeros(b), np.ones(b), w).astype(float)
                 h = gaussian_filter1d(h, 1.0, axis=-1, mode="reflect")
                 empty = ~m.any(axis=-1)
             tot = h.sum(axis=-1, keepdims=True)
@@ -254,6 +293,8 @@ class RamaswamyReport:
     seed: int | None
     kl_variant: str
     point: dict[str, float] = field(default_factory=dict)
+    #: what the bootstrap resampled (:func:`biaslens.stats.resample_unit`)
+    resampling: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -269,11 +310,13 @@ def _median_pm(x: np.ndarray) -> tuple[float, float]:
 def ramaswamy_metrics(y_true: Any, y_pred: Any, y_score: Any, protected: Any, *,
                       n_boot: int = 500, seed: int | None = 0,
                       kl_variant: Literal["reference", "fixed"] = "reference",
-                      chunk: int = 32) -> RamaswamyReport:
+                      chunk: int = 32, clusters: Clusters | Any = None) -> RamaswamyReport:
     """AP, DEO, BA and KL with the paper's bootstrap (median, ±2·std over ``n_boot``).
 
     ``y_pred`` should come from :func:`calibrated_threshold` fitted on validation scores.
     KL pools the 4 values (2 classes × 2 directions) of every resample before the median.
+    ``clusters`` (the person in each row, or a :class:`biaslens.stats.Clusters`):
+    resample people instead of rows.
     """
     y, yh, g = _three(y_true, y_pred, protected)
     s = _scores(y_score, y.shape[0])
@@ -287,19 +330,27 @@ def ramaswamy_metrics(y_true: Any, y_pred: Any, y_score: Any, protected: Any, *,
     }
     rng = np.random.default_rng(seed)
     n = y.shape[0]
+    clusters = as_clusters(clusters, n)
+    cell = g.view(np.uint8) * 4 + y.view(np.uint8) * 2 + yh.view(np.uint8)
     ap, de, ba, kl = [], [], [], []
     for start in range(0, n_boot, chunk):  # chunks bound memory; each is vectorized
         b = min(chunk, n_boot - start)
-        idx = rng.integers(0, n, size=(b, n))
-        ap.append(100 * _ap_batch(y[idx], s[idx]))
-        t = _table(g, y, yh, idx)
+        if clusters is not None:
+            w = clusters.row_weights(clusters.unit_weights(rng, b))   # (b, n) multiplicities
+            ap.append(100 * _ap_weighted(y, s, w))
+            t = row_bincount(np.broadcast_to(cell, w.shape), 8, weights=w).reshape(-1, 2, 2, 2)
+            kl.append(_kl_batch(s[None], y[None], g[None], kl_variant, w).ravel())
+        else:
+            idx = rng.integers(0, n, size=(b, n))
+            ap.append(100 * _ap_batch(y[idx], s[idx]))
+            t = _table(g, y, yh, idx)
+            kl.append(_kl_batch(s[idx], y[idx], g[idx], kl_variant).ravel())
         de.append(_deo_from_table(t))
         ba.append(_ba_from_table(t))
-        kl.append(_kl_batch(s[idx], y[idx], g[idx], kl_variant).ravel())
     cat = [np.concatenate(v) if v else np.empty(0) for v in (ap, de, ba, kl)]
     (ap_m, ap_pm), (de_m, de_pm), (ba_m, ba_pm), (kl_m, kl_pm) = map(_median_pm, cat)
     return RamaswamyReport(ap_m, ap_pm, de_m, de_pm, ba_m, ba_pm, kl_m, kl_pm,
-                           n_boot, seed, kl_variant, point)
+                           n_boot, seed, kl_variant, point, resample_unit(n, clusters))
 
 
 # ---------------------------------------------------------------------------------------
@@ -325,6 +376,23 @@ def _dba_batch(a: np.ndarray, t: np.ndarray, pred: np.ndarray, direction: str) -
     return nanmean(terms, axis=-1)
 
 
+def _dba_weighted(a: np.ndarray, t: np.ndarray, pred: np.ndarray, direction: str,
+                  w: np.ndarray) -> np.ndarray:
+    """:func:`_dba_batch` of ``(n, ·)`` data with ``(b, n)`` row multiplicities ``w``."""
+    af, tf, pf = a.astype(float), t.astype(float), pred.astype(float)
+    n_w = w.sum(axis=-1)[:, None]  # (b, 1) rows in each resample
+    n_a, n_t = w @ af, w @ tf  # (b, A), (b, T) weighted counts
+    p_a, p_t = n_a / n_w, n_t / n_w
+    c_at = np.einsum("bn,na,nt->bat", w, af, tf)  # (b, A, T) co-occurrence counts
+    y_at = c_at / n_w[..., None] > p_a[..., :, None] * p_t[..., None, :]
+    if direction == "A->T":
+        delta = _div(np.einsum("bn,na,nt->bat", w, af, pf) - c_at, n_a[..., :, None])
+    else:
+        delta = _div(np.einsum("bn,na,nt->bat", w, pf, tf) - c_at, n_t[..., None, :])
+    terms = np.where(y_at, delta, -delta).reshape(w.shape[0], -1)
+    return nanmean(terms, axis=-1)
+
+
 @dataclass
 class DirectionalBAResult:
     """Directional bias amplification and its bootstrap percentile CI."""
@@ -334,16 +402,18 @@ class DirectionalBAResult:
     ci: tuple[float, float]
     n_boot: int
     seed: int | None
+    resampling: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"direction": self.direction, "value": self.value, "ci": list(self.ci),
-                "n_boot": self.n_boot, "seed": self.seed}
+                "n_boot": self.n_boot, "seed": self.seed, "resampling": dict(self.resampling)}
 
 
 def directional_bias_amplification(attributes: Any, tasks: Any, predictions: Any, *,
                                    direction: Literal["A->T", "T->A"] = "A->T",
                                    n_boot: int = 0, ci_level: float = 0.95,
-                                   seed: int | None = 0) -> DirectionalBAResult:
+                                   seed: int | None = 0, clusters: Clusters | Any = None
+                                   ) -> DirectionalBAResult:
     """BiasAmp→ of Wang & Russakovsky (2021), both directions, multi-attribute.
 
     ``BiasAmp = 1/(|A||T|) Σ_{a,t} y_at Δ_at + (1 − y_at)(−Δ_at)`` with
@@ -351,6 +421,7 @@ def directional_bias_amplification(attributes: Any, tasks: Any, predictions: Any
     are task predictions) or ``P(â|t) − P(a|t)`` (T→A, ``predictions`` are attribute
     predictions). Inputs are binary ``(n, |A|)`` / ``(n, |T|)`` (1-d = one column).
     Conditioning on an empty a (or t) gives NaN for that pair, skipped by the mean.
+    ``clusters`` (the person in each row): the bootstrap resamples people.
     """
     if direction not in ("A->T", "T->A"):
         raise BiasLensError(f"unknown direction {direction!r}; valid: A->T, T->A")
@@ -365,16 +436,22 @@ def directional_bias_amplification(attributes: Any, tasks: Any, predictions: Any
         raise DataError(f"predictions must have shape {ref.shape} for {direction}, "
                         f"got {p.shape}", field="predictions")
     value = float(_dba_batch(a[None], t[None], p[None], direction)[0])
+    clusters = as_clusters(clusters, n)
     ci = (float("nan"), float("nan"))
     if n_boot > 0:
         rng = np.random.default_rng(seed)
         samples = []
         for start in range(0, n_boot, 32):
-            idx = rng.integers(0, n, size=(min(32, n_boot - start), n))
+            b = min(32, n_boot - start)
+            if clusters is not None:
+                w = clusters.row_weights(clusters.unit_weights(rng, b))
+                samples.append(_dba_weighted(a, t, p, direction, w))
+                continue
+            idx = rng.integers(0, n, size=(b, n))
             samples.append(_dba_batch(a[idx], t[idx], p[idx], direction))
         lo, hi = _quantiles(np.concatenate(samples), ci_level)
         ci = (float(lo), float(hi))
-    return DirectionalBAResult(direction, value, ci, n_boot, seed)
+    return DirectionalBAResult(direction, value, ci, n_boot, seed, resample_unit(n, clusters))
 
 
 def _binary_2d(x: Any, name: str) -> np.ndarray:

@@ -49,6 +49,8 @@ def fairness_cmd(
     device: str = typer.Option("auto", "--device", help="With CACHE: auto, cpu or cuda."),
     precision: str = typer.Option("auto", "--precision", help="With CACHE: auto, fp32 or "
                                   "bf16 (bf16 autocast of the classifier pass)."),
+    identity: str | None = typer.Option(None, "--identity", help="Column naming the person "
+                                        "in each row: CIs resample people."),
     n_boot: int = typer.Option(500, "--n-boot", help="Bootstrap resamples (0 = no CIs).", min=0),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed.", min=0),
     kl_variant: str = typer.Option("reference", "--kl-variant", help="reference | fixed"),
@@ -79,7 +81,7 @@ def fairness_cmd(
             raise BiasLensError("--classifier labels a CACHE; a --predictions file is "
                                 "already labelled")
         report = predictions_fairness(predictions, y_true=y_true, y_pred=y_pred, sensitive=sens,
-                                      score=score, weight=weight, target=target,
+                                      score=score, weight=weight, target=target, identity=identity,
                                       n_boot=n_boot, seed=seed, kl_variant=kl_variant)
         source = {"predictions": str(predictions)}
     else:

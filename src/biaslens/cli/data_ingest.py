@@ -52,6 +52,13 @@ def ingest_cmd(
                                           help="Decoding processes (default: CPUs, max 8)."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Drop unreadable images."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing cache."),
+    only_present: bool = typer.Option(
+        False, "--only-present", help="Ingest the listed images that exist (a partial "
+        "download) and report how many rows were left out."),
+    identity_column: Optional[str] = typer.Option(
+        None, "--identity-column", help="CSV column naming the person in each image "
+        "(CelebA: identity_CelebA.txt is read when present); bootstraps then resample "
+        "people."),
 ) -> None:
     """Decode, crop and resize a source into a memory-mapped cache (+ manifest.json)."""
     groups = [g.strip() for g in group_columns.split(",") if g.strip()] if group_columns else []
@@ -65,8 +72,14 @@ def ingest_cmd(
 
         cache = ingest(source, out, size=size, crop=None if crop.lower() == "none" else crop,
                        workers=workers, skip_bad=skip_bad, overwrite=overwrite, progress=report,
-                       csv=csv, group_columns=groups)
+                       csv=csv, group_columns=groups, only_present=only_present,
+                       identity_column=identity_column)
     seconds = time.perf_counter() - t0
+    left_out = cache.manifest["counts"].get("left_out", 0)
+    if left_out:
+        console.print(f"[yellow]left out {left_out:,} of "
+                      f"{cache.manifest['counts'].get('listed', 0):,} listed rows[/] "
+                      "(no image file: --only-present)")
     skipped = cache.manifest["counts"].get("skipped_bad", 0)
     if skipped:
         console.print(f"[yellow]skipped {skipped} unreadable image(s)[/] (listed in "
@@ -86,6 +99,12 @@ def _print_summary(manifest: dict, cache: Cache | None = None) -> None:
     table.add_row("split", ", ".join(f"{k} {v}" for k, v in counts.get("split", {}).items()))
     table.add_row("attributes", f"{len(manifest['attribute_names'])}")
     table.add_row("groups", ", ".join(manifest.get("group_names", [])) or "-")
+    ident = manifest.get("identities") or {}
+    table.add_row("identities", f"{ident['n_identities']:,} (from {ident.get('from')}): "
+                  "bootstraps resample identities" if ident else
+                  "- (bootstraps resample images)")
+    if counts.get("left_out"):
+        table.add_row("left out", f"{counts['left_out']:,} listed rows without an image")
     if counts.get("skipped_bad"):
         table.add_row("skipped", str(counts["skipped_bad"]))
     table.add_row("hash", manifest["content_hash"])

@@ -26,6 +26,10 @@ def print_stats(stats: DatasetStats, *, limit: int | None = None,
 
     for table in dataset_stats_tables(stats, limit=limit, true_phi=true_phi):
         console.print(table)
+    if stats.resampling and (stats.n_boot or stats.interval_method != "wilson"):
+        how = ("every interval" if stats.interval_method == "cluster_bootstrap"
+               else "correlation CIs")
+        console.print(f"{how}: {stats.resampling['text']}")
     if stats.small_groups:
         names = "; ".join(group_words(g.label) for g in stats.small_groups)
         console.print(f"[bold red]{len(stats.small_groups)} group(s) below the size "

@@ -67,6 +67,8 @@ app.command("report", help="Write a self-contained HTML audit report + report.js
 CLI_WORDING: dict[str, str] = {
     "overwrite=True": "--overwrite",
     "skip_bad=True": "--skip-bad",
+    "only_present=True": "--only-present",
+    "identity_column": "--identity-column",
     "csv=FILE": "--csv FILE",
 }
 

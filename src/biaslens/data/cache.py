@@ -6,6 +6,7 @@ A cache is a folder (see ``docs/ARCHITECTURE.md``)::
     attrs.npy    bool  (N, A)
     split.npy    int8  (N,)          0 train / 1 val / 2 test
     groups.npy   int16 (N, G)        only when G > 0
+    identities.npy int64 (N,)        only when the source names the person in each image
     extra.npz    float columns       only when there are any
     manifest.json                    written last, {"complete": true, ...}
 
@@ -34,6 +35,7 @@ from biaslens.data.source import SPLIT_NAMES, split_counts
 from biaslens.data.workers import pid_alive
 from biaslens.errors import DataError
 from biaslens.io import jsonable
+from biaslens.stats import Clusters
 
 FORMAT = "biaslens-cache"
 VERSION = 1
@@ -46,12 +48,18 @@ __all__ = ["FORMAT", "VERSION", "Cache", "CacheView", "CacheWriter", "load_cache
 
 # ----------------------------------------------------------------------------- hashing
 def _label_arrays(attrs: np.ndarray, split: np.ndarray, groups: np.ndarray | None,
-                  extra: dict[str, np.ndarray] | None) -> list[tuple[str, str, np.ndarray]]:
-    """``(file, hash name, array)`` of every label array, in content-hash order."""
+                  extra: dict[str, np.ndarray] | None, identities: np.ndarray | None = None
+                  ) -> list[tuple[str, str, np.ndarray]]:
+    """``(file, hash name, array)`` of every label array, in content-hash order.
+
+    ``identities`` come last and only when present, so caches without them hash as before.
+    """
     named = [("attrs.npy", "attrs", attrs), ("split.npy", "split", split)]
     if groups is not None:
         named.append(("groups.npy", "groups", groups))
     named += [("extra.npz", f"extra/{k}", (extra or {})[k]) for k in sorted(extra or {})]
+    if identities is not None:
+        named.append(("identities.npy", "identities", identities))
     return named
 
 
@@ -63,8 +71,10 @@ def _hash_array(h: Any, name: str, arr: np.ndarray) -> None:
 
 def content_hash(images: np.ndarray, attrs: np.ndarray, split: np.ndarray,
                  groups: np.ndarray | None = None, extra: dict[str, np.ndarray] | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> str:
-    """``"sha256:<hex>"`` over the image bytes (in chunks), then attrs, split, groups, extra.
+                 progress: Callable[[int, int], None] | None = None,
+                 identities: np.ndarray | None = None) -> str:
+    """``"sha256:<hex>"`` over the image bytes (in chunks), then attrs, split, groups, extra
+    and identities (when present).
 
     Each array contributes its shape and dtype before its bytes, so reshaped or
     re-typed data hashes differently; extra columns are taken in sorted name order.
@@ -77,17 +87,18 @@ def content_hash(images: np.ndarray, attrs: np.ndarray, split: np.ndarray,
         h.update(np.ascontiguousarray(images[start:start + rows]).data)
         if progress is not None:
             progress(min(n, start + rows), n)
-    for _, name, arr in _label_arrays(attrs, split, groups, extra):
+    for _, name, arr in _label_arrays(attrs, split, groups, extra, identities):
         _hash_array(h, name, arr)
     return "sha256:" + h.hexdigest()
 
 
 def label_hashes(attrs: np.ndarray, split: np.ndarray, groups: np.ndarray | None = None,
-                 extra: dict[str, np.ndarray] | None = None) -> dict[str, str]:
+                 extra: dict[str, np.ndarray] | None = None,
+                 identities: np.ndarray | None = None) -> dict[str, str]:
     """``{file: "sha256:<hex>"}`` of the label files (attrs.npy, split.npy, groups.npy,
-    extra.npz): small, so :func:`load_cache` checks them on every load."""
+    extra.npz, identities.npy): small, so :func:`load_cache` checks them on every load."""
     hashes: dict[str, Any] = {}
-    for file, name, arr in _label_arrays(attrs, split, groups, extra):
+    for file, name, arr in _label_arrays(attrs, split, groups, extra, identities):
         _hash_array(hashes.setdefault(file, hashlib.sha256()), name, arr)
     return {file: "sha256:" + h.hexdigest() for file, h in hashes.items()}
 
@@ -137,10 +148,15 @@ class CacheView:
     split: np.ndarray
     groups: np.ndarray | None
     extra: dict[str, np.ndarray]
+    identities: np.ndarray | None = None
 
     @property
     def attribute_names(self) -> list[str]:
         return self.cache.attribute_names
+
+    def clusters(self) -> Clusters | None:
+        """The rows grouped by identity (for cluster bootstraps), or None without them."""
+        return None if self.identities is None else Clusters.from_labels(self.identities)
 
     @property
     def group_names(self) -> list[str]:
@@ -161,6 +177,9 @@ class Cache:
     ``labels_verified``: the label files matched the hashes in the manifest when loaded
     (False for caches written before the manifest recorded them); ``images_verified``:
     the full content hash was recomputed (:meth:`verify`, ``load_cache(verify=True)``).
+    ``identities``: the person in each image (int64 (N,)), when the source said so
+    (CelebA's ``identity_CelebA.txt``, a CSV's identity column); bootstraps over the
+    images then resample identities (:meth:`clusters`).
     """
 
     path: Path
@@ -172,6 +191,7 @@ class Cache:
     extra: dict[str, np.ndarray] = field(default_factory=dict)
     labels_verified: bool = False
     images_verified: bool = False
+    identities: np.ndarray | None = None
 
     @property
     def attribute_names(self) -> list[str]:
@@ -188,6 +208,10 @@ class Cache:
     def __len__(self) -> int:
         return len(self.attrs)
 
+    def clusters(self) -> Clusters | None:
+        """The rows grouped by identity (for cluster bootstraps), or None without them."""
+        return None if self.identities is None else Clusters.from_labels(self.identities)
+
     def subset(self, split: str | int | None = None, indices: np.ndarray | None = None
                ) -> CacheView:
         """Rows of one split (``"train"``/``"val"``/``"test"`` or 0/1/2) and/or ``indices``."""
@@ -198,12 +222,13 @@ class Cache:
         return CacheView(cache=self, indices=idx, images=_IndexedImages(self.images, idx),
                          attrs=self.attrs[idx], split=self.split[idx],
                          groups=None if self.groups is None else self.groups[idx],
-                         extra={k: v[idx] for k, v in self.extra.items()})
+                         extra={k: v[idx] for k, v in self.extra.items()},
+                         identities=None if self.identities is None else self.identities[idx])
 
     def verify(self, progress: Callable[[int, int], None] | None = None) -> None:
         """Recompute the content hash; raise :class:`DataError` if it differs."""
         actual = content_hash(self.images, self.attrs, self.split, self.groups, self.extra,
-                              progress=progress)
+                              progress=progress, identities=self.identities)
         if actual != self.content_hash:
             raise DataError(f"content hash mismatch: manifest says {self.content_hash}, data "
                             f"hashes to {actual}; the cache was modified or damaged",
@@ -258,7 +283,8 @@ def _check_label_hashes(folder: Path, manifest: dict[str, Any], cache: Cache) ->
     if not isinstance(expected, dict):
         raise DataError("must be an object {file: hash}", path=folder / MANIFEST,
                         field="label_hashes")
-    actual = label_hashes(cache.attrs, cache.split, cache.groups, cache.extra)
+    actual = label_hashes(cache.attrs, cache.split, cache.groups, cache.extra,
+                          cache.identities)
     for file in sorted(set(expected) | set(actual)):
         if expected.get(file) != actual.get(file):
             raise DataError(f"content differs from the hash in {MANIFEST} (manifest "
@@ -336,8 +362,11 @@ def load_cache(path: str | Path, *, verify: bool = False) -> Cache:
             if v.shape != (n,):
                 raise DataError(f"extra column {k!r} has shape {v.shape}, expected ({n},)",
                                 path=epath, field=k)
+    identities = None
+    if manifest.get("identities"):
+        identities = _load_array(folder, "identities.npy", shape=(n,), dtype=np.int64)
     cache = Cache(path=folder, manifest=manifest, images=images, attrs=attrs, split=split,
-                  groups=groups, extra=extra)
+                  groups=groups, extra=extra, identities=identities)
     cache.labels_verified = _check_label_hashes(folder, manifest, cache)
     if verify:
         cache.verify()
@@ -412,6 +441,7 @@ class CacheWriter:
         self.overwrite = overwrite
         self.notes = list(notes or [])
         self.counts = dict(counts or {})
+        self.identity_info: dict[str, Any] = {}   # where the identities came from (manifest)
         self.partial = self.out.parent / f"{self.out.name}.partial-{os.getpid()}"
         self._images: np.memmap | None = None
         self._written = 0                     # images written so far (rows covered)
@@ -492,8 +522,10 @@ class CacheWriter:
 
     def set_labels(self, *, attrs: np.ndarray, split: np.ndarray | None = None,
                    groups: np.ndarray | None = None,
-                   extra: dict[str, np.ndarray] | None = None) -> None:
-        """Set the label arrays (checked against the declared names and ``n``)."""
+                   extra: dict[str, np.ndarray] | None = None,
+                   identities: np.ndarray | None = None) -> None:
+        """Set the label arrays (checked against the declared names and ``n``);
+        ``identities`` (N,) integers name the person in each image (optional)."""
         n = self.n
         attrs = np.asarray(attrs)
         if attrs.shape != (n, len(self.attribute_names)):
@@ -519,8 +551,14 @@ class CacheWriter:
         for k, v in extra.items():
             if v.shape != (n,):
                 raise ValueError(f"extra column {k!r} must be ({n},), got {v.shape}")
+        if identities is not None:
+            ids = np.asarray(identities)
+            if ids.shape != (n,) or ids.dtype.kind not in "iu":
+                raise ValueError(f"identities must be integers ({n},), got {ids.dtype} "
+                                 f"{ids.shape}")
+            identities = ids.astype(np.int64)
         self._labels = {"attrs": attrs, "split": split.astype(np.int8), "groups": groups,
-                        "extra": extra}
+                        "extra": extra, "identities": identities}
 
     def _finish(self) -> None:
         if self._labels is None:
@@ -537,7 +575,11 @@ class CacheWriter:
             np.save(self.partial / "groups.npy", lab["groups"])
         if lab["extra"]:
             np.savez(self.partial / "extra.npz", **lab["extra"])
-        digest = content_hash(images, lab["attrs"], lab["split"], lab["groups"], lab["extra"])
+        ids = lab["identities"]
+        if ids is not None:
+            np.save(self.partial / "identities.npy", ids)
+        digest = content_hash(images, lab["attrs"], lab["split"], lab["groups"], lab["extra"],
+                              identities=ids)
         self._images = None
         del images
         counts = {"n": self.n, "split": split_counts(lab["split"]),
@@ -551,7 +593,9 @@ class CacheWriter:
             "extra_names": sorted(lab["extra"]), "source": self.source, "crop": self.crop,
             "counts": counts, "content_hash": digest,
             "label_hashes": label_hashes(lab["attrs"], lab["split"], lab["groups"],
-                                         lab["extra"]),
+                                         lab["extra"], ids),
+            "identities": None if ids is None else {
+                "n_identities": int(len(np.unique(ids))), **self.identity_info},
             "notes": self.notes, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         text = json.dumps(jsonable(manifest), indent=2, allow_nan=False) + "\n"

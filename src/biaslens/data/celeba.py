@@ -1,31 +1,43 @@
 """CelebA exactly as distributed: ``img_align_celeba/``, ``list_attr_celeba.txt``,
-``list_eval_partition.txt`` and the optional ``list_groups_celeba.txt``.
+``list_eval_partition.txt``, the optional ``identity_CelebA.txt`` (the person in each
+image) and ``list_groups_celeba.txt``; or as Kaggle distributes it: ``list_attr_celeba.csv``
+(header ``image_id,5_o_Clock_Shadow,...``, values -1/1), ``list_eval_partition.csv``
+(``image_id,partition``) and the images under ``img_align_celeba/img_align_celeba/``.
 
 The annotation files are whitespace tables (runs of spaces). They are parsed at the byte
 level with numpy (token boundaries from a separator mask), so the 202,599-row attribute
 file parses in well under a second instead of the several seconds a per-token Python
-loop takes. Every error names the file, the 1-based line and, where known, the column.
+loop takes; Kaggle's CSV files go through the same tokenizer with commas as separators
+(quoted cells are read with :mod:`csv`). Every error names the file, the 1-based line
+and, where known, the column.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import numpy as np
 
-from biaslens.data.source import SourceTable, check_unique, ints_to_bool, require_files
+from biaslens.data.source import SourceTable, check_unique, ints_to_bool, present_rows
 from biaslens.errors import DataError, UnknownNameError
 from biaslens.names import CELEBA_ATTRIBUTES, canonical_name
 
 ATTR_FILE = "list_attr_celeba.txt"
 PARTITION_FILE = "list_eval_partition.txt"
 GROUPS_FILE = "list_groups_celeba.txt"
+IDENTITY_FILE = "identity_CelebA.txt"
 IMAGE_DIR = "img_align_celeba"
+#: Kaggle's CelebA ("jessicali9530/celeba-dataset"): CSV versions of the same tables.
+ATTR_CSV = "list_attr_celeba.csv"
+PARTITION_CSV = "list_eval_partition.csv"
 
 __all__ = [
-    "ATTR_FILE", "PARTITION_FILE", "GROUPS_FILE", "IMAGE_DIR", "find_celeba_root",
-    "parse_attr_file", "parse_groups_file", "parse_partition_file", "read_celeba",
-    "format_table",
+    "ATTR_FILE", "ATTR_CSV", "PARTITION_FILE", "PARTITION_CSV", "GROUPS_FILE",
+    "IDENTITY_FILE", "IMAGE_DIR", "find_celeba_root", "parse_attr_file", "parse_attr_csv",
+    "parse_groups_file", "parse_identity_file", "parse_partition_file", "parse_partition_csv",
+    "read_celeba", "format_table",
 ]
 
 
@@ -37,8 +49,10 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _tokenize_rows(body: bytes, ncols: int, *, path: Path, first_line: int,
-                   names: list[str] | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Parse ``filename v1 … v_ncols`` rows of integers (any runs of spaces/tabs).
+                   names: list[str] | None = None, comma: bool = False
+                   ) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Parse ``filename v1 … v_ncols`` rows of integers (any runs of spaces/tabs; with
+    ``comma`` also commas, as in Kaggle's CSV files).
 
     Returns ``(filenames, values int64 (N, ncols), lines int64 (N,))`` where ``lines`` are
     1-based line numbers in the file (``first_line`` is the number of the body's first
@@ -48,6 +62,8 @@ def _tokenize_rows(body: bytes, ncols: int, *, path: Path, first_line: int,
     # a trailing newline guarantees every token is followed by a separator byte
     buf = np.frombuffer(body + b"\n", dtype=np.uint8)
     is_sep = buf <= 32                              # space, tab, \r, \n (and other controls)
+    if comma:
+        is_sep |= buf == 44                         # ","
     start_mask = ~is_sep
     start_mask[1:] &= is_sep[:-1]
     end_mask = ~is_sep
@@ -81,8 +97,12 @@ def _tokenize_rows(body: bytes, ncols: int, *, path: Path, first_line: int,
     one = (length == 1) & (c0 >= 48) & (c0 <= 57)                   # "0".."9"
     neg = (length == 2) & (c0 == 45) & (c1 >= 48) & (c1 <= 57)      # "-0".."-9"
     values = np.where(one, c0 - 48, 48 - c1).astype(np.int64)
-    # rare general case (multi-digit group codes, "+1", junk): parse token by token
-    for k in np.flatnonzero(~(one | neg)):
+    rest = np.flatnonzero(~(one | neg))
+    if rest.size:                                   # multi-digit numbers (identities, codes)
+        values[rest], ok = _parse_long(buf, vs[rest], length[rest])
+        rest = rest[~ok]
+    # rare general case ("+1", junk): parse token by token
+    for k in rest:
         text = body[vs[k]:vs[k] + length[k]].decode("utf-8", "replace")
         try:
             values[k] = int(text)
@@ -92,6 +112,25 @@ def _tokenize_rows(body: bytes, ncols: int, *, path: Path, first_line: int,
                             field=names[k % ncols] if names else f"column {k % ncols + 1}"
                             ) from None
     return filenames, values.reshape(-1, ncols), lines
+
+
+def _parse_long(buf: np.ndarray, starts: np.ndarray, length: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Integers of up to 18 digits (optional leading ``-``) at ``buf[starts:starts+length]``,
+    vectorized (a padded digit matrix); ``ok`` is False for tokens that are not such."""
+    width = int(min(length.max(), 19))
+    cols = np.arange(width)
+    pos = np.minimum(starts[:, None] + cols, buf.size - 1)
+    inside = cols < length[:, None]
+    chars = np.where(inside, buf[pos], 48).astype(np.int64)      # pad with "0"
+    negative = chars[:, 0] == 45
+    chars[negative, 0] = 48
+    digit = (chars >= 48) & (chars <= 57)
+    ok = digit.all(axis=1) & (length <= 18) & ~(negative & (length == 1))
+    # right-align: the last digit of each token is worth 10**0
+    power = np.clip(length[:, None] - 1 - cols, 0, None)
+    vals = np.where(inside & digit, (chars - 48) * 10 ** power, 0).sum(axis=1)
+    return np.where(negative, -vals, vals), ok
 
 
 def _read_header_table(path: Path) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
@@ -188,13 +227,9 @@ def parse_partition_file(path: str | Path) -> tuple[list[str], np.ndarray, np.nd
     """
     path = Path(path)
     filenames, values, lines = _tokenize_rows(_read_bytes(path), 1, path=path, first_line=1)
-    values = values[:, 0]
-    bad = np.flatnonzero((values < 0) | (values > 2))
-    if bad.size:
-        raise DataError(f"split must be 0 (train), 1 (val) or 2 (test), got {values[bad[0]]}",
-                        path=path, line=int(lines[bad[0]]))
+    split = _check_split(values[:, 0], lines, path)
     _check_unique_files(filenames, lines, path)
-    return filenames, values.astype(np.int8), lines
+    return filenames, split, lines
 
 
 def _align(reference: list[str], ref_path: Path, ref_lines: np.ndarray, other: list[str],
@@ -218,49 +253,160 @@ def _align(reference: list[str], ref_path: Path, ref_lines: np.ndarray, other: l
     return np.fromiter((pos[name] for name in reference), dtype=np.int64, count=len(reference))
 
 
+def parse_identity_file(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Parse ``identity_CelebA.txt`` (``000001.jpg 2880``: the person in each image).
+
+    Returns ``(filenames, identities int64 (N,), lines)``.
+    """
+    path = Path(path)
+    filenames, values, lines = _tokenize_rows(_read_bytes(path), 1, path=path, first_line=1,
+                                              names=["identity"])
+    _check_unique_files(filenames, lines, path)
+    return filenames, values[:, 0].astype(np.int64), lines
+
+
+def _csv_text(path: Path) -> tuple[bytes, bytes]:
+    """``(header line, body)`` of a CSV file; quoted cells (Kaggle quotes some exports)
+    are unquoted with :mod:`csv` line by line, so line numbers stay those of the file."""
+    raw = _read_bytes(path)
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]                                          # a UTF-8 byte-order mark
+    if b'"' in raw:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DataError("not UTF-8 text", path=path) from None
+        try:
+            rows = [",".join(cell.strip() for cell in row) for row in
+                    csv.reader(io.StringIO(text, newline=""))]
+        except csv.Error as exc:
+            raise DataError(f"not a readable CSV file ({exc})", path=path) from None
+        raw = "\n".join(rows).encode("utf-8") + b"\n"
+    nl = raw.find(b"\n")
+    if nl < 0 or not raw[:nl].strip():
+        raise DataError("expected a header line (image_id,...) then rows", path=path, line=1)
+    return raw[:nl], raw[nl + 1:]
+
+
+def _csv_header(header: bytes, path: Path) -> list[str]:
+    names = [h.strip() for h in header.decode("utf-8", "replace").strip().split(",")]
+    if len(names) < 2 or not all(names):
+        raise DataError(f"header must be image_id followed by column names, got "
+                        f"{header.decode('utf-8', 'replace').strip()!r}", path=path, line=1)
+    return names
+
+
+def parse_attr_csv(path: str | Path, *, known_names: tuple[str, ...] | None = CELEBA_ATTRIBUTES
+                   ) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
+    """Parse Kaggle's ``list_attr_celeba.csv`` (``image_id,5_o_Clock_Shadow,...``, ±1).
+
+    Same returns as :func:`parse_attr_file`; lines are 1-based lines of the CSV file.
+    """
+    path = Path(path)
+    header, body = _csv_text(path)
+    columns = _csv_header(header, path)
+    raw_names = columns[1:]
+    filenames, values, lines = _tokenize_rows(body, len(raw_names), path=path, first_line=2,
+                                              names=raw_names, comma=True)
+    _check_unique_files(filenames, lines, path)
+    names = raw_names
+    if known_names is not None:
+        names = []
+        for name in raw_names:
+            try:
+                names.append(canonical_name(name, known_names))
+            except UnknownNameError as exc:
+                raise DataError(str(exc), path=path, line=1, field=name) from None
+    check_unique(names, path=path, line=1)
+    return filenames, ints_to_bool(values, names, path=path, lines=lines), names, lines
+
+
+def parse_partition_csv(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Parse Kaggle's ``list_eval_partition.csv`` (``image_id,partition``, 0|1|2)."""
+    path = Path(path)
+    header, body = _csv_text(path)
+    if len(_csv_header(header, path)) != 2:
+        raise DataError("header must be image_id,partition", path=path, line=1)
+    filenames, values, lines = _tokenize_rows(body, 1, path=path, first_line=2,
+                                              names=["partition"], comma=True)
+    split = _check_split(values[:, 0], lines, path)
+    _check_unique_files(filenames, lines, path)
+    return filenames, split, lines
+
+
+def _check_split(values: np.ndarray, lines: np.ndarray, path: Path) -> np.ndarray:
+    bad = np.flatnonzero((values < 0) | (values > 2))
+    if bad.size:
+        raise DataError(f"split must be 0 (train), 1 (val) or 2 (test), got {values[bad[0]]}",
+                        path=path, line=int(lines[bad[0]]))
+    return values.astype(np.int8)
+
+
 def find_celeba_root(path: str | Path) -> Path | None:
-    """The folder holding ``list_attr_celeba.txt``: ``path`` or ``path/celeba`` (torchvision)."""
+    """The folder holding ``list_attr_celeba.txt`` (or Kaggle's ``list_attr_celeba.csv``):
+    ``path`` or ``path/celeba`` (torchvision)."""
     path = Path(path)
     for candidate in (path, path / "celeba"):
-        if (candidate / ATTR_FILE).is_file():
+        if (candidate / ATTR_FILE).is_file() or (candidate / ATTR_CSV).is_file():
             return candidate
     return None
 
 
-def _image_dir(root: Path) -> Path:
+def _image_dir(root: Path, attr_name: str) -> Path:
     folder = root / IMAGE_DIR
     if not folder.is_dir():
-        raise DataError(f"image folder {IMAGE_DIR}/ not found next to {ATTR_FILE}", path=root)
+        raise DataError(f"image folder {IMAGE_DIR}/ not found next to {attr_name}", path=root)
     nested = folder / IMAGE_DIR   # the Kaggle zip unpacks to img_align_celeba/img_align_celeba
     if nested.is_dir():
         return nested
     return folder
 
 
-def read_celeba(path: str | Path, *, check_files: bool = True) -> SourceTable:
+def read_celeba(path: str | Path, *, check_files: bool = True, only_present: bool = False
+                ) -> SourceTable:
     """Read a CelebA folder (``path`` or ``path/celeba``) into a :class:`SourceTable`.
 
-    The partition and groups files are optional; without a partition file every row is
-    ``train`` (0) and ``info["notes"]`` says so. Other annotation files are ignored.
-    ``check_files`` verifies every listed image exists (one directory listing).
+    Both layouts are read: the official text files and Kaggle's CSV files (the text file
+    wins when both are there). The partition, identity and groups files are optional;
+    without a partition file every row is ``train`` (0) and ``info["notes"]`` says so.
+    Other annotation files (bounding boxes, landmarks) are ignored.
+
+    ``check_files`` verifies every listed image exists (one directory listing); a missing
+    one is an error naming the first few, unless ``only_present``: then the rows whose
+    image exists are kept (a partial download) and ``info["left_out"]`` counts the others.
     """
     root = find_celeba_root(path)
     if root is None:
-        raise DataError(f"no {ATTR_FILE} in this folder or in its celeba/ subfolder", path=path)
-    attr_path = root / ATTR_FILE
-    filenames, attrs, names, lines = parse_attr_file(attr_path)
-    image_dir = _image_dir(root)
-    info: dict = {"root": str(root.resolve()), "attr_file": ATTR_FILE, "notes": []}
+        raise DataError(f"no {ATTR_FILE} (or Kaggle's {ATTR_CSV}) in this folder or in its "
+                        "celeba/ subfolder", path=path)
+    kaggle = not (root / ATTR_FILE).is_file()
+    attr_path = root / (ATTR_CSV if kaggle else ATTR_FILE)
+    filenames, attrs, names, lines = (parse_attr_csv if kaggle else parse_attr_file)(attr_path)
+    image_dir = _image_dir(root, attr_path.name)
+    info: dict = {"root": str(root.resolve()), "attr_file": attr_path.name,
+                  "layout": "kaggle" if kaggle else "celeba", "notes": []}
 
-    part_path = root / PARTITION_FILE
-    if part_path.is_file():
-        p_files, split, p_lines = parse_partition_file(part_path)
+    part_path = next((root / f for f in ((PARTITION_CSV, PARTITION_FILE) if kaggle else
+                                         (PARTITION_FILE, PARTITION_CSV))
+                      if (root / f).is_file()), None)
+    if part_path is not None:
+        parse = parse_partition_csv if part_path.suffix == ".csv" else parse_partition_file
+        p_files, split, p_lines = parse(part_path)
         idx = _align(filenames, attr_path, lines, p_files, part_path, p_lines)
         split = split if idx is None else split[idx]
-        info["partition_file"] = PARTITION_FILE
+        info["partition_file"] = part_path.name
     else:
         split = np.zeros(len(filenames), dtype=np.int8)
-        info["notes"].append(f"no {PARTITION_FILE}: every image is marked train (split 0)")
+        info["notes"].append(f"no {PARTITION_FILE} (or {PARTITION_CSV}): every image is marked "
+                             "train (split 0)")
+
+    identities = None
+    id_path = root / IDENTITY_FILE
+    if id_path.is_file():
+        i_files, identities, i_lines = parse_identity_file(id_path)
+        idx = _align(filenames, attr_path, lines, i_files, id_path, i_lines)
+        identities = identities if idx is None else identities[idx]
+        info["identity_file"] = IDENTITY_FILE
 
     groups, group_names = None, []
     groups_path = root / GROUPS_FILE
@@ -270,11 +416,19 @@ def read_celeba(path: str | Path, *, check_files: bool = True) -> SourceTable:
         groups = groups if idx is None else groups[idx]
         info["groups_file"] = GROUPS_FILE
 
+    table = SourceTable(filenames=filenames, attrs=attrs, attribute_names=names, split=split,
+                        groups=groups, group_names=group_names, image_dir=image_dir,
+                        kind="celeba", info=info, identities=identities)
     if check_files:
-        require_files(image_dir, filenames, listed_in=attr_path, lines=lines)
-    return SourceTable(filenames=filenames, attrs=attrs, attribute_names=names, split=split,
-                       groups=groups, group_names=group_names, image_dir=image_dir,
-                       kind="celeba", info=info)
+        keep, left_out = present_rows(image_dir, filenames, listed_in=attr_path, lines=lines,
+                                      only_present=only_present)
+        if keep is not None:
+            table = table.select(keep)
+            table.info["left_out"] = left_out
+            table.info["notes"] = [*info["notes"], (
+                f"only present images: {left_out:,} of {len(filenames):,} rows of "
+                f"{attr_path.name} have no image in {image_dir} and were left out")]
+    return table
 
 
 def format_table(filenames: list[str], values: np.ndarray, names: list[str], *,

@@ -1,8 +1,10 @@
 """A generic source: a folder of images plus a CSV of labels (FairFace/UTKFace style).
 
 The CSV has a file-name column, attribute columns coded 0/1 or ±1, an optional
-``split`` column (``train``/``val``/``test`` or 0/1/2) and optional group columns named
-by the user (integers, or strings that are coded 0, 1, … in sorted order).
+``split`` column (``train``/``val``/``test`` or 0/1/2), optional group columns named
+by the user (integers, or strings that are coded 0, 1, … in sorted order) and an
+optional identity column (the person in each image: integers or strings), which makes
+every bootstrap over the images resample people instead of images.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from biaslens.data.source import SourceTable, check_unique, ints_to_bool, require_files
+from biaslens.data.source import SourceTable, check_unique, ints_to_bool, present_rows
 from biaslens.errors import DataError
 
 #: Column names tried, in order, when ``filename_column`` is not given.
@@ -98,7 +100,8 @@ def read_folder_csv(image_dir: str | Path, csv_path: str | Path, *,
                     filename_column: str | None = None,
                     attribute_columns: Sequence[str] | None = None,
                     group_columns: Sequence[str] = (), split_column: str = "split",
-                    check_files: bool = True) -> SourceTable:
+                    check_files: bool = True, identity_column: str | None = None,
+                    only_present: bool = False) -> SourceTable:
     """Read a folder of images and a CSV of labels into a :class:`SourceTable`.
 
     Parameters
@@ -111,6 +114,10 @@ def read_folder_csv(image_dir: str | Path, csv_path: str | Path, *,
     group_columns : columns holding group labels (e.g. ``["race", "gender"]``).
     split_column : optional split column; without it every row is train (noted in info).
     check_files : verify every listed image exists.
+    identity_column : column naming the person in each image (integers, or strings coded
+        in sorted order); not an attribute.
+    only_present : keep only the rows whose image exists (``info["left_out"]`` counts the
+        others) instead of refusing a missing image.
     """
     image_dir, csv_path = Path(image_dir), Path(csv_path)
     if not image_dir.is_dir():
@@ -159,7 +166,23 @@ def read_folder_csv(image_dir: str | Path, csv_path: str | Path, *,
         groups, levels = _parse_groups(gcells, group_columns)
         info["group_levels"] = levels
 
-    used = {filename_column, split_column, *group_columns}
+    identities = None
+    if identity_column is not None:
+        col = _column(cells, header, identity_column, csv_path)
+        empty = np.flatnonzero(col == "")
+        if empty.size:
+            raise DataError("empty identity", path=csv_path, line=int(lines[empty[0]]),
+                            field=identity_column)
+        try:
+            identities = col.astype(np.int64)
+        except ValueError:                       # names, not numbers: code them in order
+            identities = np.unique(col, return_inverse=True)[1].reshape(-1).astype(np.int64)
+        info["identity_column"] = identity_column
+        if identity_column in group_columns:
+            raise DataError("is both the identity column and a group column", path=csv_path,
+                            line=1, field=identity_column)
+
+    used = {filename_column, split_column, *group_columns, identity_column}
     if attribute_columns is None:
         attribute_columns = [c for c in header if c not in used]
     attribute_columns = list(attribute_columns)
@@ -168,8 +191,17 @@ def read_folder_csv(image_dir: str | Path, csv_path: str | Path, *,
               if attribute_columns else np.zeros((len(rows), 0), dtype=str))
     attrs = _parse_binary(acells, attribute_columns, csv_path, lines)
 
+    table = SourceTable(filenames=filenames, attrs=attrs, attribute_names=attribute_columns,
+                        split=split, groups=groups, group_names=group_columns,
+                        image_dir=image_dir, kind="folder_csv", info=info,
+                        identities=identities)
     if check_files:
-        require_files(image_dir, filenames, listed_in=csv_path, lines=lines)
-    return SourceTable(filenames=filenames, attrs=attrs, attribute_names=attribute_columns,
-                       split=split, groups=groups, group_names=group_columns,
-                       image_dir=image_dir, kind="folder_csv", info=info)
+        keep, left_out = present_rows(image_dir, filenames, listed_in=csv_path, lines=lines,
+                                      only_present=only_present)
+        if keep is not None:
+            table = table.select(keep)
+            table.info["left_out"] = left_out
+            table.info["notes"] = [*info["notes"], (
+                f"only present images: {left_out:,} of {len(filenames):,} rows of "
+                f"{csv_path.name} have no image in {image_dir} and were left out")]
+    return table

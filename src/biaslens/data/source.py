@@ -17,6 +17,8 @@ from biaslens.errors import DataError
 
 #: Split codes used in caches and sources: index = code.
 SPLIT_NAMES: tuple[str, ...] = ("train", "val", "test")
+#: How many missing image names an error lists.
+SHOW_MISSING = 5
 
 
 @dataclass
@@ -41,6 +43,9 @@ class SourceTable:
     info : dict
         JSON-able provenance (annotation files, group levels, notes) copied into the
         cache manifest's ``source``.
+    identities : np.ndarray | None
+        int64 (N,) the person in each image (CelebA's ``identity_CelebA.txt``, a CSV's
+        identity column), or None. Bootstraps over images resample identities when known.
     """
 
     filenames: list[str]
@@ -52,9 +57,14 @@ class SourceTable:
     image_dir: Path
     kind: str
     info: dict[str, Any] = field(default_factory=dict)
+    identities: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.filenames)
+        if self.identities is not None and (self.identities.shape != (n,)
+                                            or self.identities.dtype != np.int64):
+            raise ValueError(f"identities must be int64 ({n},), got {self.identities.dtype} "
+                             f"{self.identities.shape}")
         if self.attrs.shape != (n, len(self.attribute_names)) or self.attrs.dtype != bool:
             raise ValueError(f"attrs must be bool ({n}, {len(self.attribute_names)}), "
                              f"got {self.attrs.dtype} {self.attrs.shape}")
@@ -77,14 +87,17 @@ class SourceTable:
             attribute_names=list(self.attribute_names), split=self.split[idx],
             groups=None if self.groups is None else self.groups[idx],
             group_names=list(self.group_names), image_dir=self.image_dir, kind=self.kind,
-            info=dict(self.info))
+            info=dict(self.info),
+            identities=None if self.identities is None else self.identities[idx])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary (no per-row data)."""
+        ident = ({} if self.identities is None
+                 else {"n_identities": int(len(np.unique(self.identities)))})
         return {
             "kind": self.kind, "image_dir": str(self.image_dir), "n": len(self),
             "attribute_names": list(self.attribute_names), "group_names": list(self.group_names),
-            "split_counts": split_counts(self.split), **self.info,
+            "split_counts": split_counts(self.split), **ident, **self.info,
         }
 
 
@@ -152,14 +165,47 @@ def missing_files(image_dir: Path, filenames: list[str]) -> list[str]:
 
 
 def require_files(image_dir: Path, filenames: list[str], *, listed_in: str | Path,
-                  lines: np.ndarray | None = None) -> None:
-    """Raise :class:`DataError` naming the first listed image that is missing."""
-    missing = missing_files(image_dir, filenames)
+                  lines: np.ndarray | None = None, hint: bool = False,
+                  missing: list[str] | None = None) -> None:
+    """Raise :class:`DataError` naming the first listed images that are missing.
+
+    ``hint``: say that ``only_present=True`` ingests the images that are there (the
+    readers that support it); ``missing``: already computed by :func:`missing_files`.
+    """
+    missing = missing_files(image_dir, filenames) if missing is None else missing
     if missing:
         first = missing[0]
         line = None
         if lines is not None:
             line = int(lines[filenames.index(first)])
-        more = f" ({len(missing)} missing in all)" if len(missing) > 1 else ""
-        raise DataError(f"listed image {first!r} not found in {image_dir}{more}",
+        more = ""
+        if len(missing) > 1:
+            shown = ", ".join(missing[1:SHOW_MISSING])
+            more = (f" ({len(missing):,} missing in all, of {len(filenames):,} listed; next: "
+                    f"{shown}{', …' if len(missing) > SHOW_MISSING else ''})")
+        tip = ""
+        if hint:
+            tip = (f"; a partial download? pass only_present=True to ingest the "
+                   f"{len(filenames) - len(missing):,} listed images that are there")
+        raise DataError(f"listed image {first!r} not found in {image_dir}{more}{tip}",
                         path=listed_in, line=line)
+
+
+def present_rows(image_dir: Path, filenames: list[str], *, listed_in: str | Path,
+                 lines: np.ndarray | None = None, only_present: bool = False
+                 ) -> tuple[np.ndarray | None, int]:
+    """Check that the listed images exist: ``(keep, n_left_out)``.
+
+    Without ``only_present`` a missing image is a :class:`DataError` (naming the first few
+    and the option); with it, ``keep`` is the bool mask of the rows whose image exists
+    (None when all do) and ``n_left_out`` how many do not. No image at all is an error.
+    """
+    missing = missing_files(image_dir, filenames)
+    if not missing:
+        return None, 0
+    if not only_present or len(missing) == len(filenames):
+        require_files(image_dir, filenames, listed_in=listed_in, lines=lines,
+                      hint=not only_present, missing=missing)
+    gone = set(missing)
+    keep = np.fromiter((f not in gone for f in filenames), dtype=bool, count=len(filenames))
+    return keep, len(missing)

@@ -30,7 +30,9 @@ def cache_stats(cache: Any, *, target: str | None = None, groups: list[str] | No
 
     ``split`` selects the rows (``train``, ``val`` or ``test``; ``all`` or ``None``: every
     row) and is recorded as given. The cache's group columns are available as group
-    names. Extra keyword arguments go to :func:`dataset_stats`.
+    names. When the cache knows who is in each image (``identities``) every interval
+    resamples people (``clusters=None`` in ``kwargs`` turns that off). Extra keyword
+    arguments go to :func:`dataset_stats`.
     """
     if split not in (None, "all") and split not in SPLITS:
         raise BiasLensError(f"unknown split {split!r}; choose one of train, val, test, all")
@@ -40,10 +42,13 @@ def cache_stats(cache: Any, *, target: str | None = None, groups: list[str] | No
         cache = load_cache(cache)
     attrs = np.asarray(cache.attrs)
     cols = group_columns(cache)
+    ids = getattr(cache, "identities", None)      # known identities: resample people
     if split in SPLITS:
         mask = np.asarray(cache.split) == SPLITS[split]
         attrs = attrs[mask]
         cols = {k: v[mask] for k, v in cols.items()}
+        ids = None if ids is None else ids[mask]
+    kwargs.setdefault("clusters", ids)
     return dataset_stats(attrs, list(cache.attribute_names), target=target, groups=groups,
                          group_columns=cols, split=split, **kwargs)
 

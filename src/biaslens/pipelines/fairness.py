@@ -107,7 +107,8 @@ def cache_fairness(classifier: nn.Module, cache: Any, targets: Sequence[str],
 
     Returns
     -------
-    ``[(target name, FairnessReport), ...]`` in the order of ``targets``.
+    ``[(target name, FairnessReport), ...]`` in the order of ``targets``; when the cache
+    knows who is in each image every CI resamples people (``report.resampling``).
     """
     say = progress or (lambda msg: None)
     check_image_size(classifier, cache, "classifier")
@@ -118,6 +119,8 @@ def cache_fairness(classifier: nn.Module, cache: Any, targets: Sequence[str],
                                  precision=precision)
     rows, z = logits
     sens = sensitive_columns(cache, protected, rows)
+    ids = getattr(cache, "identities", None)      # known identities: resample people
+    clusters = None if ids is None else ids[rows]
     out = []
     for t in targets:
         idx, _ = resolve_attribute(t, names)
@@ -128,7 +131,8 @@ def cache_fairness(classifier: nn.Module, cache: Any, targets: Sequence[str],
         y_true = np.asarray(cache.attrs[rows, idx])
         score = 1 / (1 + np.exp(-z[:, clf_names.index(name)].astype(np.float64)))
         out.append((name, fairness_report(y_true, score > 0.5, sensitive_features=sens,
-                                          y_score=score, n_boot=n_boot, seed=seed)))
+                                          y_score=score, n_boot=n_boot, seed=seed,
+                                          clusters=clusters)))
     return out
 
 
@@ -138,12 +142,14 @@ def cache_fairness(classifier: nn.Module, cache: Any, targets: Sequence[str],
 def columns_fairness(data: Mapping[str, np.ndarray], *, source: str | Path, y_true: str,
                      y_pred: str, sensitive: Sequence[str], score: str | None = None,
                      weight: str | None = None, n_boot: int = 500, seed: int = 0,
-                     kl_variant: str = "reference") -> FairnessReport:
+                     kl_variant: str = "reference", identity: str | None = None
+                     ) -> FairnessReport:
     """Fairness from the columns of a predictions table (a file read by
     :func:`~biaslens.data.predictions.read_predictions`, or the columns of a
     :class:`~biaslens.data.predictions.PredictionTable`); ``source`` names it in errors.
     Sensitive values are compared as text, so a file and the table it was written from
-    give the same groups."""
+    give the same groups. ``identity``: a column naming the person in each row (every CI
+    then resamples people)."""
     path = Path(source)
     lines = data["__line__"] if "__line__" in data else np.arange(
         2, 2 + len(data[y_true]), dtype=np.int64)
@@ -156,14 +162,16 @@ def columns_fairness(data: Mapping[str, np.ndarray], *, source: str | Path, y_tr
         raise DataError("negative weight", path=path, line=int(lines[i]), field=weight)
     sens = {c: np.asarray(data[c]).astype(str) for c in sensitive}
     return fairness_report(yt, yp, sensitive_features=sens, y_score=s, sample_weight=w,
-                           n_boot=n_boot, seed=seed, kl_variant=kl_variant)
+                           n_boot=n_boot, seed=seed, kl_variant=kl_variant,
+                           clusters=None if identity is None else np.asarray(data[identity]))
 
 
 def predictions_fairness(path: str | Path, *, y_true: str | None = None,
                          y_pred: str | None = None, sensitive: Sequence[str],
                          score: str | None = None, weight: str | None = None,
                          target: str | None = None, n_boot: int = 500, seed: int = 0,
-                         kl_variant: str = "reference") -> FairnessReport:
+                         kl_variant: str = "reference", identity: str | None = None
+                         ) -> FairnessReport:
     """Fairness of the predictions in a file (``.csv``, ``.parquet`` or ``.npz``;
     ``biaslens audit fairness --predictions``).
 
@@ -172,15 +180,16 @@ def predictions_fairness(path: str | Path, *, y_true: str | None = None,
     ``T``, ``T_pred`` and ``T_prob`` columns are read (:func:`target_columns`).
     ``sensitive``: the sensitive column(s) (several: intersectional groups); ``score``: a
     score column in [0, 1] (adds AP/DEO/BA/KL); ``weight``: a non-negative sample-weight
-    column. A bad file, column or value is a :class:`DataError` naming the line and column.
+    column; ``identity``: a column naming the person in each row (every CI then resamples
+    people). A bad file, column or value is a :class:`DataError` naming the line and column.
     """
     path = Path(path)
     y_true, y_pred, score = _target_or_columns(target, y_true, y_pred, score)
-    extra = [c for c in (score, weight) if c]
+    extra = [c for c in (score, weight, identity) if c]
     cols = list(dict.fromkeys([y_true, y_pred, *sensitive, *extra]))
     return columns_fairness(read_predictions(path, cols), source=path, y_true=y_true,
                             y_pred=y_pred, sensitive=sensitive, score=score, weight=weight,
-                            n_boot=n_boot, seed=seed, kl_variant=kl_variant)
+                            n_boot=n_boot, seed=seed, kl_variant=kl_variant, identity=identity)
 
 
 def _target_or_columns(target: str | None, y_true: str | None, y_pred: str | None,
@@ -226,6 +235,11 @@ def classifier_fairness(classifier: nn.Module, cache: Any, *, target: str,
             raise BiasLensError(f"{name!r} is both the target and a sensitive attribute")
         sens.append(col)
     y_true, y_pred, score = target_columns(name)
+    ids = getattr(cache, "identities", None)     # known identities: CIs resample people
+    identity = None
+    if ids is not None:
+        identity = "__identity__"
+        columns = {**columns, identity: np.asarray(ids)[np.asarray(columns["index"], int)]}
     return columns_fairness(columns, source=cache.path, y_true=y_true, y_pred=y_pred,
                             sensitive=sens, score=score, n_boot=n_boot, seed=seed,
-                            kl_variant=kl_variant)
+                            kl_variant=kl_variant, identity=identity)

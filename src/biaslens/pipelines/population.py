@@ -85,7 +85,8 @@ def population_on_cache(generator: nn.Module, classifier: nn.Module, cache: Any,
             opts, association_target=None if auto else associations,
             reference_name=reference_name or f"{split or 'train'} split of {cache.path}")
     result = population_audit(generator, classifier, view.attrs, cache.attribute_names, opts,
-                              classifier_rates=rates, reference_images=reference)
+                              classifier_rates=rates, reference_images=reference,
+                              data_clusters=getattr(view, "identities", None))
     return AuditRun(result, {"classifier_rates": None if rates is None else rates.to_dict()})
 
 

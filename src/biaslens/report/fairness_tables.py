@@ -81,5 +81,7 @@ def print_fairness_report(report: FairnessReport, console: Console) -> None:
     rt = ramaswamy_table(report)
     if rt is not None:
         console.print(rt)
+    if report.n_boot and report.resampling:
+        console.print(f"CIs: {report.resampling['text']}")
     for note in report.notes:
         console.print(f"[dim]{note}[/]")

@@ -121,3 +121,10 @@ def test_beyond_data_sentences():
     assert "consistent with the training data (50 reference images)" in beyond_data_summary(steer)
     assert beyond_data_summary({"target": "Male", "attribute_names": ["Male"]}) is None
     assert any(s.startswith("Every co-movement") for s in summarize({"steer": [steer]}))
+
+
+def test_steer_summary_says_when_the_target_did_not_move():
+    verdict = "the target Male barely moved along the path (largest mean logit change 1e-06)"
+    steer = {"target": "Male", "practical_effect": {"verdict": verdict},
+             "ranked": [{"name": "Smiling", "covariance": 1e-12, "significant": False}]}
+    assert steer_summary(steer) == f"Pushing toward Male: {verdict}."

@@ -60,7 +60,8 @@ def steer_section(report: Report) -> str:
     parts = ["<h2 id='steering'>Steering</h2><p>Noise vectors are pushed toward each target "
              "by gradient ascent on the classifier's logit; the table ranks the covariance "
              "of every other attribute's change with the target's (95% bootstrap CI over "
-             "images; significant = Benjamini–Hochberg at FDR 0.05).</p>"]
+             "images; significant = Benjamini–Hochberg at FDR 0.05 and a practical effect: "
+             "the target moved and |correlation| is large enough).</p>"]
     for r in report.data.steer:
         parts.append(f"<h3>Toward {esc(r.target)}</h3>")
         parts.append(img(report.figures, f"steer_grid_{r.target}",
@@ -74,6 +75,10 @@ def steer_section(report: Report) -> str:
                   fmt_num(x["correlation"], signed=True), fmt_num(x["q_value"], 4),
                   "yes" if x["significant"] else "no"] for x in rows]
         caption = f"{r.n_samples} faces × {r.steps} steps, seed {r.seed}"
+        if r.practical is not None:
+            caption += f"; {r.practical.rule}"
+            if r.practical.verdict:
+                caption += f". {r.practical.verdict}"
         dc = r.data
         if dc is not None:
             head += ["path slope", "data slope", "beyond data"]

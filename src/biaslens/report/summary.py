@@ -57,6 +57,9 @@ def steer_summary(steer: Mapping[str, Any]) -> str | None:
         return None
     sig = [r for r in rows if r.get("significant")]
     target = steer.get("target", "the target")
+    verdict = (steer.get("practical_effect") or {}).get("verdict")
+    if verdict:   # the generator did not respond: say so rather than "no change"
+        return f"Pushing toward {target}: {verdict}."
     if not sig:
         return (f"Pushing toward {target} changes no other attribute significantly "
                 f"(largest: {rows[0]['name']}, {signed(rows[0]['covariance'], 2)}).")

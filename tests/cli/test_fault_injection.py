@@ -318,6 +318,8 @@ CASES: list[Case] = [
          "'--log-every'"),
     Case("train-dbvae-epochs", "good_cache", "train dbvae {in} --epochs 0 --out {out}/r",
          "'--epochs'"),
+    Case("train-beta-neg", "good_cache", "train vae {in} --beta -1 --out {out}/r", "'--beta'"),
+    Case("data-demo-size", "empty_dir", "data demo --size 4 --out {out}/d", "at least 8x8"),
     Case("report-n-boot", "good_cache", "report {in} --n-boot -1 --out {out}/r.html",
          "'--n-boot'"),
     Case("report-steer-n", "good_cache", "report {in} --steer-n 1 --out {out}/r.html",

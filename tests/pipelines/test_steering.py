@@ -42,7 +42,8 @@ def test_plan_resolves_paths_and_device_and_lists_the_settings(shipped):
     assert list(settings) == [
         "target", "generator", "classifier", "judge", "reference", "reference_n",
         "n_samples", "steps", "step_size", "direction", "accumulate_grad", "disentangle",
-        "top_k", "n_boot", "fdr", "test", "seed", "device", "n_show", "precision"]
+        "top_k", "n_boot", "fdr", "test", "seed", "device", "n_show", "precision",
+        "min_target_change", "min_correlation"]
     assert settings["judge"] == str(shipped["classifier"]) and settings["target"] == "-Male"
     assert settings["device"] == str(plan.options.device)
 

@@ -275,7 +275,7 @@ CASES: list[Case] = [
     Case("steer-direction", "empty_dir", "audit steer --direction up --out {out}/s",
          "direction must be one of '+', '-', 'both'"),
     Case("population-n-neg", "empty_dir", "audit population --n -5 --out {out}/p",
-         "'--n': must be >= 1"),
+         "'--n': must be >= 2; got -5"),
     Case("population-batch-0", "empty_dir", "audit population --batch-size 0 --out {out}/p",
          "'--batch-size'"),
     Case("population-top-k-0", "empty_dir", "audit population --top-k 0 --out {out}/p",

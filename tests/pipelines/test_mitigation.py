@@ -61,3 +61,10 @@ def test_latent_aug_inputs(tmp_path, monkeypatch):
     with pytest.raises(BiasLensError, match="--generator"):
         latent_aug_run(cache.path, target="Smiling", out=tmp_path / "r")
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("field, value", [("n_faces", -5), ("epochs", 0), ("threshold", 1.0)])
+def test_dbvae_run_refuses_a_bad_option_before_writing_config(tmp_path, field, value):
+    with pytest.raises(BiasLensError, match=f"DBVAEConfig: {field} must be"):
+        dbvae_run(None, out=tmp_path / "run", **{field: value})
+    assert not (tmp_path / "run").exists()

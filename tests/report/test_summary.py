@@ -166,3 +166,11 @@ def test_summarize_ranks_significant_first_then_by_effect():
     assert [f["effect"] for f in ranked[:3]] == [0.9, 0.3, 0.1]
     assert not ranked[-1]["significant"]
     assert summarize(report) == [f["text"] for f in ranked]
+
+
+def test_steer_summary_says_when_the_target_did_not_move():
+    verdict = "the target Male barely moved along the path (largest mean logit change 1e-06)"
+    steer = {"target": "Male", "practical_effect": {"verdict": verdict},
+             "ranked": [{"name": "Smiling", "covariance": 1e-12, "significant": False}]}
+    (finding,) = steer_findings(steer)
+    assert finding["text"] == f"Pushing toward Male: {verdict}." and not finding["significant"]

@@ -131,3 +131,13 @@ def test_every_json_file_of_a_run_is_strict_json(tmp_path, data64):
     bad = [r for r in map(_strict, lines) if "nonfinite" in r]
     assert bad and all(r[k] is None and v == "nan" for r in bad
                        for k, v in r["nonfinite"].items())   # which loss was NaN, said
+
+
+@pytest.mark.parametrize("field, value", [("steps", -5), ("batch_size", 0), ("log_every", 0),
+                                          ("seed", -1)])
+def test_a_bad_run_option_is_refused_before_the_run_folder(tmp_path, data64, field, value):
+    seen = []
+    with pytest.raises(BiasLensError, match=f"RunOptions: {field} must be"):
+        train_gan(data64, out=tmp_path / "r", device="cpu", **{field: value},
+                  progress=lambda *a: seen.append(a))
+    assert not (tmp_path / "r").exists() and seen == []

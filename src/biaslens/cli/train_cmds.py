@@ -39,7 +39,7 @@ PrecisionOpt = typer.Option("auto", "--precision",
                             help="auto | fp32 | bf16 autocast (auto: bf16 on a CUDA GPU or a "
                             "CPU with bf16 matrix units, else fp32).")
 BetaOpt = typer.Option(1e-3, help="KL weight (reconstruction is a per-pixel mean; "
-                       "1.0 collapses the posterior).")
+                       "1.0 collapses the posterior).", min=0.0)
 ReconLossOpt = typer.Option("mse", help="mse | l1")
 ImageSizeOpt = typer.Option(None, "--image-size", help="Model image side (default: the "
                             "cache's; must match it: ingest at another --size to change it).")

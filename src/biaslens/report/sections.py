@@ -67,7 +67,8 @@ def steer_section(report: Report) -> str:
              "by gradient ascent on the classifier's logit; the table ranks the covariance "
              "of every other attribute's logit change with the target's (units: logit²; r is "
              "the same as a correlation), with 95% bootstrap intervals over faces; "
-             "significant = Benjamini–Hochberg q below the false-discovery rate 0.05.</p>"]
+             "significant = Benjamini–Hochberg q below the false-discovery rate 0.05 and a "
+             "practical effect (the target moved, |correlation| large enough).</p>"]
     for r in report.data.steer:
         parts.append(f"<h3 id='{esc(anchor('steer', r.target))}'>Toward {esc(r.target)}</h3>")
         parts.append(img(report.figures, f"steer_grid_{r.target}",
@@ -86,6 +87,10 @@ def steer_section(report: Report) -> str:
                    "by |covariance|"
                    + (f", then {len(rows) - n_ranked} more the data comparison flags"
                       if len(rows) > n_ranked else ""))
+        if r.practical is not None:
+            caption += f"; {r.practical.rule}"
+            if r.practical.verdict:
+                caption += f". {r.practical.verdict}"
         note = None
         dc = r.data
         if dc is not None:

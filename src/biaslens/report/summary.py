@@ -79,6 +79,10 @@ def steer_findings(steer: Mapping[str, Any]) -> list[Finding]:
     if not rows:
         return []
     target = steer.get("target", "the target")
+    verdict = (steer.get("practical_effect") or {}).get("verdict")
+    if verdict:   # the generator did not respond: say so rather than "no change"
+        return [_finding(f"Pushing toward {target}: {verdict}.", anchor("steer", target),
+                         "steering", 0.0, False)]
     sig = [r for r in rows if r.get("significant")]
     d = _digits([r["covariance"] for r in (sig or rows)])
 

@@ -81,6 +81,9 @@ def render(ctx: AppContext) -> None:
                       cache.content_hash, int(n), tuple(groups), int(seed), bool(assoc))
     words = [group_words(g) for g in res.group_labels]
     fig = plot_population(dataclasses.replace(res, group_labels=words))
+    d = res.discrepancy
+    fig.axes[-1].set_title(f"Group shares (distance to the data {d['l2_to_data']:.3f}, "
+                           f"to equal shares {d['l2_to_uniform']:.3f})")
     st.image(fig_to_png(fig, dpi=80, tight=True), width="stretch")
     if res.corrected:
         st.caption("Generated prevalences are corrected for the classifier's own error rates.")
@@ -103,7 +106,6 @@ def render(ctx: AppContext) -> None:
         "group": words, "data share": np.round(res.group_share_data, 3),
         "generated share": np.round(res.group_share_generated, 3),
         "95% CI": [fmt_ci(lo, hi) for lo, hi in zip(*res.group_share_ci)]}))
-    d = res.discrepancy
     st.caption(f"Fairness discrepancy (L2 distance of the generated group shares): to the "
                f"data's shares {d['l2_to_data']:.3f}, to equal shares "
                f"{d['l2_to_uniform']:.3f} (0 = identical).")

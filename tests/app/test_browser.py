@@ -60,7 +60,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(tmp_path):
-    """``streamlit run`` at the defaults on a free localhost port, with the upload limit
+    """``streamlit run`` at the defaults on a free localhost port, with the options
     ``biaslens app`` sets; yields the URL, stops the server after."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ENV_VARS.values()}
@@ -69,7 +69,7 @@ def server(tmp_path):
         [sys.executable, "-m", "streamlit", "run", SCRIPT, "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.maxUploadSize", str(MAX_UPLOAD_MIB), "--browser.gatherUsageStats",
-         "false"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "false", "--client.toolbarMode", "minimal"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -116,13 +116,17 @@ def _check_page(page, name: str) -> str:
 
 
 def _shot(page, name: str, out: Path) -> Path:
-    """Screenshot of the whole page (the viewport grown to the content, capped)."""
-    height = page.evaluate(
-        "() => document.querySelector('[data-testid=\"stMainBlockContainer\"]').scrollHeight")
-    page.set_viewport_size({"width": WIDTH, "height": min(MAX_HEIGHT, int(height) + 120)})
-    page.wait_for_timeout(500)
+    """Screenshot of the whole page from its top: the viewport grown to the content
+    (capped at ``MAX_HEIGHT``), clipped below the last element."""
+    page.set_viewport_size({"width": WIDTH, "height": MAX_HEIGHT})
+    page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTo(0, 0)")
+    page.wait_for_timeout(800)
+    bottom = page.evaluate("""() => Math.max(...[...document.querySelectorAll(
+        '[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]')]
+        .map(e => e.getBoundingClientRect().bottom))""")
     path = out / f"app_{name.lower()}.png"
-    page.screenshot(path=str(path))
+    page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": WIDTH,
+                                          "height": min(MAX_HEIGHT, int(bottom) + 48)})
     page.set_viewport_size({"width": WIDTH, "height": 1000})
     return path
 

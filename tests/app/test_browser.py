@@ -87,9 +87,10 @@ def server(tmp_path):
     finally:
         proc.terminate()
         try:
-            proc.wait(10)
+            proc.wait(30)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
 
 
 def _settle(page, marker: str) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from biaslens.errors import DataError
+from biaslens.pipelines.inputs import APP_MAX_UPLOAD_MIB
 
 __all__ = ["MAX_COUNTERFACTUAL", "MAX_FACES", "MAX_POPULATION", "MAX_STEPS", "MAX_UPLOAD_BYTES",
            "MAX_UPLOAD_MIB", "MIN_POSITIVES", "MIN_STEER_FACES", "association_word",
@@ -26,7 +27,7 @@ MAX_FACES = 64
 MAX_STEPS = 60
 MAX_POPULATION = 4096
 MAX_COUNTERFACTUAL = 256
-MAX_UPLOAD_MIB = 10  # also Streamlit's server.maxUploadSize, so the uploader states it
+MAX_UPLOAD_MIB = APP_MAX_UPLOAD_MIB  # also Streamlit's server.maxUploadSize (biaslens app)
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MIB * 2**20
 
 #: Below this many faces a steering run's tests have little power: the page says so.

@@ -43,8 +43,7 @@ def app_command(
         import streamlit  # noqa: F401
     except ImportError:
         raise BiasLensError("the app needs Streamlit: pip install 'biaslens[app]'") from None
-    from biaslens.app.common import MAX_UPLOAD_MIB
-    from biaslens.pipelines.inputs import APP_ENV_VARS
+    from biaslens.pipelines.inputs import APP_ENV_VARS, APP_MAX_UPLOAD_MIB
 
     env = dict(os.environ)
     for role, path in (("generator", generator), ("classifier", classifier), ("cvae", cvae),
@@ -56,7 +55,7 @@ def app_command(
     script = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"
     cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
            "--server.address", address, "--server.headless", str(headless).lower(),
-           "--server.maxUploadSize", str(MAX_UPLOAD_MIB),
+           "--server.maxUploadSize", str(APP_MAX_UPLOAD_MIB),
            "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
     host = "localhost" if address in ("127.0.0.1", "localhost") else address
     console.print(f"biaslens app on http://{host}:{port} (Ctrl-C to stop)")

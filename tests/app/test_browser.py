@@ -36,7 +36,7 @@ CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
 SCRIPT = str(Path(biaslens.app.__file__).with_name("streamlit_app.py"))
-WIDTH, MAX_HEIGHT = 1400, 3200
+WIDTH, MAX_HEIGHT = 1400, 5000
 #: What a person must never read on a page: group codes, temp paths, internal names.
 NEVER = ("Male=0", "Male=1", "skin_type=", "/tmp/", "classifier_rates", "Traceback",
          "-Male")
@@ -69,7 +69,8 @@ def server(tmp_path):
         [sys.executable, "-m", "streamlit", "run", SCRIPT, "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.maxUploadSize", str(MAX_UPLOAD_MIB), "--browser.gatherUsageStats",
-         "false", "--client.toolbarMode", "minimal"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "false", "--client.toolbarMode", "minimal"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

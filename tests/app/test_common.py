@@ -202,3 +202,16 @@ def test_steer_rows_are_rounded_with_bracketed_cis():
     for r in rows:
         assert r["covariance"] == round(r["covariance"], 3)
         assert r["95% CI"] == "—" or (r["95% CI"].startswith("[") and ", " in r["95% CI"])
+
+
+def test_target_curve_prefers_the_results_per_step_probability():
+    from types import SimpleNamespace
+
+    signed = np.array([[0.9, 0.6, 0.2]])  # P(less Male) per step, one pass
+    res = SimpleNamespace(target_probability=signed, sign=-1, history=None, steps=3,
+                          target_index=0)
+    assert np.allclose(target_curve(res), [0.1, 0.4, 0.8])  # shown as P(Male)
+    res.sign = 1
+    assert np.allclose(target_curve(res, [0, 2]), [0.9, 0.2])
+    with pytest.raises(ValueError, match="history"):
+        target_curve(SimpleNamespace(target_probability=None, history=None))

@@ -177,14 +177,22 @@ def target_curve(result: Any, steps: Sequence[int] | None = None, pass_index: in
     """Mean over all faces of the classifier's probability of the target's base attribute
     (``P(Male)`` for ``more Male`` and ``less Male``) at each recorded step of one pass.
 
-    Needs the run's logit history (``keep_history=True``); ``steps`` picks columns.
+    Read from the result's per-step ``target_probability`` (of the signed target) where
+    the audit records one, else from its logit history (``keep_history=True``); ``steps``
+    picks columns.
     """
-    if result.history is None:
-        raise ValueError("the steering result holds no history (run with keep_history=True)")
-    k = result.steps
-    logit = np.asarray(result.history[pass_index * k:(pass_index + 1) * k, :,
-                                      result.target_index], dtype=np.float64)  # (K, n)
-    p = (1.0 / (1.0 + np.exp(-logit))).mean(axis=1)
+    signed = getattr(result, "target_probability", None)
+    if signed is not None:
+        p = np.asarray(signed, dtype=np.float64)[pass_index]  # (K,) P(signed target)
+        p = p if result.sign > 0 else 1.0 - p  # mean of sigmoid(-x) = 1 - mean of sigmoid(x)
+    elif result.history is not None:
+        k = result.steps
+        logit = np.asarray(result.history[pass_index * k:(pass_index + 1) * k, :,
+                                          result.target_index], dtype=np.float64)  # (K, n)
+        p = (1.0 / (1.0 + np.exp(-logit))).mean(axis=1)
+    else:
+        raise ValueError("the steering result holds neither target_probability nor a "
+                         "history (run with keep_history=True)")
     return p if steps is None else p[np.asarray(steps)]
 
 

@@ -21,6 +21,7 @@ from biaslens.app.common import (
     upscale,
 )
 from biaslens.app.context import AppContext, full_table
+from biaslens.audit.steer import SteerResult
 from biaslens.pipelines import steering
 
 __all__ = ["render"]
@@ -31,6 +32,9 @@ N_SHOW = 8  # faces (rows) in the grid; the statistics use all of them
 GRID_COLUMNS = 6  # steps shown: tiles stay 2-3x their size at the width of the page
 UPSCALE = 3  # nearest-neighbour upscale of each 64 px tile
 MAX_RUNS = 6  # steering results kept per server
+#: P(target) per column comes from the result's target_probability where the audit records
+#: it; otherwise from the logit history, which must then be kept.
+_NEEDS_HISTORY = "target_probability" not in getattr(SteerResult, "__dataclass_fields__", {})
 
 
 @st.cache_resource(show_spinner="rendering reference faces…", max_entries=2)
@@ -68,7 +72,7 @@ def _steer(ctx: AppContext, bar: Any, key: tuple, target: str, n: int, steps: in
     result = steering.steer_models(
         ctx.model("generator"), clf, target, n_samples=n, steps=steps, step_size=step_size,
         direction="+", disentangle=disentangle, n_boot=N_BOOT, seed=seed,
-        n_show=min(n, N_SHOW), keep_history=True, reference=ref, progress=progress)
+        n_show=min(n, N_SHOW), keep_history=_NEEDS_HISTORY, reference=ref, progress=progress)
     with lock:
         store[key] = result
         while len(store) > MAX_RUNS:

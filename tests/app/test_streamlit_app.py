@@ -250,3 +250,33 @@ def test_sidebar_fields_match_its_note_and_say_what_the_data_is(tiny):
     fields = {t.label for t in at.sidebar.text_input}
     assert fields == {"generator checkpoint", "classifier checkpoint", "cvae checkpoint",
                       "dataset cache"}
+
+
+def test_steering_feeds_a_progress_bar_from_the_audits_callback(tiny):
+    from biaslens.app import page_steering
+    from biaslens.pipelines.inputs import load_for_role
+
+    models = {r: load_for_role(tiny[r], r) for r in ("generator", "classifier")}
+
+    class Ctx:
+        def model(self, role):
+            return models[role]
+
+        def model_key(self, role):
+            return role
+
+    class Bar:
+        calls: list[tuple[float, str]] = []
+
+        def progress(self, value, text=""):
+            self.calls.append((value, text))
+
+    bar = Bar()
+    key = ("progress-test", "Male", 4, 5)
+    res = page_steering._steer(Ctx(), bar, key, "Male", 4, 5, None, 0.0, 0)
+    assert [v for v, _ in bar.calls] == [0.2, 0.4, 0.6, 0.8, 1.0]
+    assert bar.calls[-1][1] == "steering: step 5 of 5"
+    again = Bar()
+    again.calls = []
+    assert page_steering._steer(Ctx(), again, key, "Male", 4, 5, None, 0.0, 0) is res
+    assert again.calls == []  # the same settings come from the server's LRU, at once

@@ -95,7 +95,8 @@ def server(tmp_path):
 
 
 def _settle(page, marker: str) -> None:
-    """Wait until ``marker`` is on the page and Streamlit has stopped running."""
+    """Wait until ``marker`` (text of the page's last element) is on the page and
+    Streamlit has stopped running."""
     page.get_by_text(marker, exact=False).first.wait_for(timeout=180_000)
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=180_000)
@@ -154,7 +155,7 @@ def test_every_page_at_the_defaults_reads_right(server, tmp_path):
         page.goto(server)
 
         # Steering: the grid first, its first and last columns differ, P(target) rises
-        _settle(page, "Top 10")
+        _settle(page, "image-steps/s")
         text = _check_page(page, "Steering")
         assert "more Male: 8 faces along the steering path" in text
         assert "The first 8 of the 32 faces are shown" in text
@@ -173,21 +174,21 @@ def test_every_page_at_the_defaults_reads_right(server, tmp_path):
 
         # Dataset: the source in words, faces, groups in words with the threshold
         _goto(page, "Dataset")
-        _settle(page, "Intersectional group sizes")
+        _settle(page, "shown for the attributes in the table above")
         text = _check_page(page, "Dataset")
         assert "synthetic default world, 2,000 faces" in text
         assert "small = fewer than 30 faces" in text  # (tables are canvases: AppTest reads them)
         shots.append(_shot(page, "Dataset", tmp_path))
 
         _goto(page, "Population")
-        _settle(page, "Associations with Male")
+        _settle(page, "reversed (the opposite sign)")
         text = _check_page(page, "Population")
         assert "16 faces of the generator" in text and "amplification > 0" in text
         shots.append(_shot(page, "Population", tmp_path))
 
         # Counterfactual: one vocabulary, P under each image, a wrong file refused visibly
         _goto(page, "Counterfactual")
-        _settle(page, "Flip rates over test images")
+        _settle(page, "Male → Female: the counterfactual also changes")
         text = _check_page(page, "Counterfactual")
         assert text.count("P(Male) = ") == 5 and "counterfactual (decoder flip)" in text
         shots.append(_shot(page, "Counterfactual", tmp_path))
@@ -202,7 +203,7 @@ def test_every_page_at_the_defaults_reads_right(server, tmp_path):
         assert refusal.is_visible()
 
         _goto(page, "Fairness")
-        _settle(page, "Ramaswamy et al. metrics")
+        _settle(page, "BA and KL: 0 is fair")
         text = _check_page(page, "Fairness")
         assert "the protected group is Male (vs Female)" in text
         shots.append(_shot(page, "Fairness", tmp_path))

@@ -50,7 +50,10 @@ def _listening(port: int) -> set[str]:
 
 
 def _port_free(port: int) -> bool:
+    """A new server can listen on ``port`` (SO_REUSEADDR, as Tornado sets it: connections
+    of the stopped server in TIME_WAIT do not count)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -95,7 +98,8 @@ def test_app_listens_on_loopback_and_a_stop_signal_stops_its_child(tmp_path, sig
     for child in children:
         assert not Path(f"/proc/{child}").exists() or \
             Path(f"/proc/{child}/stat").read_text().split()[2] == "Z", "the child survived"
-    assert _port_free(port)
+    assert not _listening(port)  # nothing holds the port ...
+    assert _port_free(port)       # ... so a new server can take it
 
 
 def test_app_help_says_where_it_listens():

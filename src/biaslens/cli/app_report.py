@@ -23,14 +23,14 @@ __all__ = ["app_command", "report_command"]
 
 def app_command(
     port: int = typer.Option(8501, help="Port of the local server."),
-    address: str = typer.Option("127.0.0.1", help="Address the server listens on: "
-                                "127.0.0.1 (this machine only) unless you give another, "
-                                "e.g. 0.0.0.0 for every interface."),
     generator: Path = typer.Option(None, help="Preset generator checkpoint (default: shipped)."),
     classifier: Path = typer.Option(None, help="Preset classifier checkpoint."),
     cvae: Path = typer.Option(None, help="Preset conditional-VAE checkpoint."),
     cache: Path = typer.Option(None, help="Preset dataset cache (default: synthetic world)."),
     headless: bool = typer.Option(True, help="Do not open a browser window."),
+    address: str = typer.Option("127.0.0.1", help="Address the server listens on: "
+                                "127.0.0.1 (this machine only) unless you give another, "
+                                "e.g. 0.0.0.0 for every interface."),
 ) -> None:
     """Start the Streamlit app on 127.0.0.1 (zero config: shipped models, synthetic data).
 

@@ -38,8 +38,7 @@ def fairness_figure(report: FairnessReport) -> plt.Figure:
         ax.bar(x - 0.4 + width * (i + 0.5), np.nan_to_num(vals), width, yerr=err, capsize=2,
                label=f"{group} (n={report.counts[i]})")
     for j, m in enumerate(_RATES):
-        ax.hlines(report.overall[m], j - 0.4, j + 0.4, colors="k", linestyles="dashed", lw=1,
-                  label="all groups" if j == 0 else None)
+        ax.hlines(report.overall[m], j - 0.4, j + 0.4, colors="k", linestyles="dashed", lw=1)
     ax.set_xticks(x, [m.replace("_", " ") for m in _RATES])
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("rate")
@@ -47,7 +46,7 @@ def fairness_figure(report: FairnessReport) -> plt.Figure:
     ax.set_title(f"DP diff {dp['demographic_parity_difference']['value']:.3f} · "
                  f"EO diff {dp['equalized_odds_difference']['value']:.3f} · "
                  f"EOpp diff {dp['equal_opportunity_difference']['value']:.3f}")
-    ax.legend(fontsize="small", ncol=min(G + 1, 5), loc="upper center",
+    ax.legend(fontsize="small", ncol=min(G, 4), loc="upper center",
               bbox_to_anchor=(0.5, -0.1))
     fig.tight_layout()
     return fig

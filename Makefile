@@ -1,9 +1,9 @@
-# Two entry points for a fresh machine: `make demo` and `make test`.
+# Entry points for a fresh machine: `make demo`, `make test` (and `make screenshots`).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench screenshots clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,11 @@ demo: setup
 test: setup
 	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -q -n 2
+
+# Every picture in docs/img, from the shipped models (the app's pages via the browser test).
+screenshots: setup
+	bash scripts/ensure-chromium.sh
+	$(BIN)/python scripts/screenshots.py --out docs/img
 
 bench: setup
 	for b in benchmarks/*.py; do $(BIN)/python $$b --quick || exit 1; done

@@ -65,9 +65,23 @@ def test_steering_widgets_bounds_and_determinism(tiny):
     _ok(at)
     table = at.dataframe[0].value
     assert "Male" not in set(table["attribute"])  # the target itself is never ranked
-    assert set(table.columns) >= {"attribute", "covariance", "CI low", "CI high", "significant"}
-    assert "6 faces" in at.image[0].captions[0]
+    assert set(table.columns) >= {"attribute", "covariance", "95% CI", "q-value", "significant"}
+    assert all(ci == "—" or (ci.startswith("[") and ci.endswith("]") and ", " in ci)
+               for ci in table["95% CI"])
+    assert all(abs(v * 1000 - round(v * 1000)) < 1e-6 for v in table["covariance"])  # 3 dp
     assert "data slope" not in table.columns
+    titles = [s.value for s in at.subheader]
+    assert "less Male: 6 faces along the steering path" in titles   # the selector's words
+    assert not any("-Male" in t for t in titles)
+    assert any("Only 6 faces" in w.value for w in at.warning)
+    text = " ".join(m.value for m in at.markdown)
+    assert "steering away from Male" in text                        # the verdict line
+    assert text.count("P(Male)") == 4                               # 4 steps -> 4 columns
+    # 6 faces requested: all are shown (8 at most), so no "first 8 of" note
+    assert not any("first" in c.value and "faces are shown" in c.value for c in at.caption)
+    at.slider(key="steer_n").set_value(12).run()
+    _ok(at)
+    assert any("The first 8 of the 12 faces are shown" in c.value for c in at.caption)
 
     at.checkbox(key="steer_compare").check().run()     # compare with the training data
     _ok(at)
@@ -115,8 +129,12 @@ def test_dataset_page_widgets_and_world_truth(tiny):
     at.run()
     _ok(at)
     groups = at.dataframe[1].value
-    assert list(groups.columns[:2]) == ["Young", "skin_type"]
-    assert groups["count"].sum() == 160
+    assert list(groups.columns[:2]) == ["group", "faces"]
+    assert set(groups["group"]) <= {"young, lighter skin", "young, darker skin",
+                                    "older, lighter skin", "older, darker skin"}
+    assert groups["faces"].sum() == 160
+    assert any("small = fewer than 30 faces" in c.value for c in at.caption)
+    assert f"synthetic world 'celeba', 160 faces, from {tiny['cache']}" in at.markdown[0].value
 
 
 def test_population_page_widgets(tiny):
@@ -126,7 +144,14 @@ def test_population_page_widgets(tiny):
     at.number_input(key="pop_seed").set_value(3)
     at.run()
     _ok(at)
-    assert len(at.dataframe[1].value) == 4  # 2 x 2 groups
+    groups = at.dataframe[1].value
+    assert list(groups["group"]) == ["Female, older", "Female, young", "Male, older",
+                                     "Male, young"]  # 2 x 2 groups, in words
+    captions = " ".join(c.value for c in at.caption)
+    assert "classifier_rates" not in captions and "amplification > 0" in captions
+    assert "seed 3" in at.image[0].captions[0]  # the generated faces are shown
+    per_attr = at.dataframe[0].value
+    assert len(per_attr) == 3  # every attribute the data and the classifier share
     assoc = at.dataframe[2].value                 # associations with Male (checkbox on)
     assert {"generated slope", "data slope", "beyond data"} <= set(assoc.columns)
     assert "Male" not in set(assoc["attribute"])
@@ -147,8 +172,18 @@ def test_fairness_page_widgets(tiny):
     at.run()
     _ok(at)
     groups = at.dataframe[0].value
-    assert 2 <= len(groups) <= 4 and groups["n"].sum() == 16  # the test split of 160 faces
-    assert all("skin_type=" in g and "Male=" in g for g in groups["group"])
+    assert 2 <= len(groups) <= 4 and groups["faces"].sum() == 16  # the test split of 160 faces
+    assert all(g.split(", ")[0] in ("Female", "Male") and
+               g.split(", ")[1] in ("lighter skin", "darker skin") for g in groups["group"])
+    assert {"TPR", "TPR 95% CI", "FPR 95% CI"} <= set(groups.columns)
+    # 16 test faces: every group has fewer than 10 with Young; the page says so
+    assert any("Fewer than 10 faces with Young" in w.value for w in at.warning)
+    assert len(at.dataframe) == 2  # 4 groups: no Ramaswamy table ...
+    assert any("exactly two groups" in c.value for c in at.caption)  # ... and why
+    at.multiselect(key="fair_protected").set_value(["Male"]).run()
+    _ok(at)
+    ram = at.dataframe[2].value
+    assert [m.split(" ")[0] for m in ram["metric"]] == ["AP", "DEO", "BA", "KL"]
 
 
 def _png(size: int = 80) -> bytes:
@@ -162,29 +197,86 @@ def test_counterfactual_page_data_and_upload(tiny):
     at = _page(_app(tiny), "Counterfactual")
     _ok(at)
     assert len(at.image) == 5  # original + 4 variants
+    from biaslens.app.page_counterfactual import VARIANT_WORDS
+
     at.slider(key="cf_index").set_value(3)
     at.slider(key="cf_n").set_value(16)
     at.run()
     _ok(at)
-    assert len(at.dataframe[0].value) == 4
+    table = at.dataframe[0].value
+    assert list(table["image"]) == [VARIANT_WORDS[v] for v in
+                                    ("recon", "decoder_flip", "encoder_flip", "scaled")]
+    captions = [c for img in at.image for c in img.captions]
+    assert len(captions) == 5 and all(" · P(Male) = 0." in c or " · P(Male) = 1." in c
+                                      for c in captions)
+    assert [c.split(" · ")[0] for c in captions] == list(VARIANT_WORDS.values())
     at.radio(key="cf_source").set_value("upload").run()
     _ok(at)
     assert at.info  # asks for a file
     at.file_uploader(key="cf_upload").set_value(("face.png", _png(), "image/png")).run()
     _ok(at)
     assert len(at.image) == 5
+    assert "10 MiB" in at.file_uploader(key="cf_upload").label
+    buf = io.BytesIO()
+    Image.new("L", (64, 64), 128).save(buf, "PNG")
+    at.file_uploader(key="cf_upload").set_value(("gray.png", buf.getvalue(), "image/png")).run()
+    _ok(at)
+    assert any("unlike the training data" in w.value and "grayscale" in w.value
+               for w in at.warning)
 
 
 def test_counterfactual_upload_that_is_not_an_image_is_refused(tiny):
     at = _page(_app(tiny), "Counterfactual")
     at.radio(key="cf_source").set_value("upload").run()
-    at.file_uploader(key="cf_upload").set_value(("face.png", b"not an image", "image/png"))
+    # any file is accepted by the widget, so the refusal is a visible message
+    at.file_uploader(key="cf_upload").set_value(("notes.txt", b"not an image", "text/plain"))
     at.run()
     assert not at.exception
-    assert any("face.png" in e.value and "not an image" in e.value for e in at.error)
+    assert any("notes.txt" in e.value and "not an image" in e.value for e in at.error)
 
 
 def test_counterfactual_needs_a_conditional_vae(tiny):
     at = _page(_app(tiny, cvae=tiny["generator"]), "Counterfactual")
     assert not at.exception
     assert any("not a conditional VAE" in e.value for e in at.error)
+
+
+def test_sidebar_fields_match_its_note_and_say_what_the_data_is(tiny):
+    at = _app(tiny)
+    notes = " ".join(c.value for c in at.sidebar.caption)
+    assert "dbvae" not in notes and "vae," not in notes
+    assert "the GAN generator, the attribute classifier, the conditional VAE" in notes
+    assert "2,000 fresh faces" in notes and "synthetic" in notes
+    fields = {t.label for t in at.sidebar.text_input}
+    assert fields == {"generator checkpoint", "classifier checkpoint", "cvae checkpoint",
+                      "dataset cache"}
+
+
+def test_steering_feeds_a_progress_bar_from_the_audits_callback(tiny):
+    from biaslens.app import page_steering
+    from biaslens.pipelines.inputs import load_for_role
+
+    models = {r: load_for_role(tiny[r], r) for r in ("generator", "classifier")}
+
+    class Ctx:
+        def model(self, role):
+            return models[role]
+
+        def model_key(self, role):
+            return role
+
+    class Bar:
+        calls: list[tuple[float, str]] = []
+
+        def progress(self, value, text=""):
+            self.calls.append((value, text))
+
+    bar = Bar()
+    key = ("progress-test", "Male", 4, 5)
+    res = page_steering._steer(Ctx(), bar, key, "Male", 4, 5, None, 0.0, 0)
+    assert [v for v, _ in bar.calls] == [0.2, 0.4, 0.6, 0.8, 1.0]
+    assert bar.calls[-1][1] == "steering: step 5 of 5"
+    again = Bar()
+    again.calls = []
+    assert page_steering._steer(Ctx(), again, key, "Male", 4, 5, None, 0.0, 0) is res
+    assert again.calls == []  # the same settings come from the server's LRU, at once

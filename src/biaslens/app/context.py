@@ -18,7 +18,7 @@ from torch import nn
 from biaslens.errors import BiasLensError
 from biaslens.pipelines import inputs
 
-__all__ = ["AppContext", "sidebar"]
+__all__ = ["AppContext", "full_table", "sidebar"]
 
 _DEFAULT = "(shipped default)"
 _DEFAULT_DATA = "(synthetic default world)"
@@ -79,14 +79,32 @@ class AppContext:
         return _default_cache(inputs.DEFAULT_CACHE_N, 64, 0)
 
 
+#: The roles with a sidebar field (the pages use no other model).
+ROLES = ("generator", "classifier", "cvae")
+_ROLE_WORDS = {"generator": "the GAN generator", "classifier": "the attribute classifier",
+               "cvae": "the conditional VAE"}
+
+
+def full_table(df: Any, **kwargs: Any) -> None:
+    """``st.dataframe`` tall enough for every row (no scroll box of 10 rows)."""
+    st.dataframe(df, hide_index=True, height=35 * (len(df) + 1) + 3, **kwargs)
+
+
 def sidebar() -> AppContext:
     """Draw the model/data choice in the sidebar and return the context."""
+    st.sidebar.caption(
+        f"By default every page uses the shipped models, trained on a synthetic CelebA-like "
+        f"world of rendered cartoon faces, and {inputs.DEFAULT_CACHE_N:,} fresh faces of "
+        "that world as the data set (its true attribute statistics are known, so the "
+        "audits can be checked against them).")
     st.sidebar.header("Models and data")
     shipped = inputs.shipped_models()
-    st.sidebar.caption("Leave a path empty to use the shipped default "
-                       f"({', '.join(shipped) or 'none installed'}).")
+    have = [r for r in ROLES if r in shipped]
+    st.sidebar.caption("Leave a path empty to use the shipped default"
+                       + (f" ({', '.join(_ROLE_WORDS[r] for r in have)})." if have
+                          else " (none is installed)."))
     paths = {}
-    for role in ("generator", "classifier", "cvae"):
+    for role in ROLES:
         paths[role] = st.sidebar.text_input(
             f"{role} checkpoint", value=os.environ.get(inputs.APP_ENV_VARS[role], ""),
             placeholder=_DEFAULT, key=f"path_{role}",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from biaslens.app.common import MAX_POPULATION
-from biaslens.app.context import AppContext
+from biaslens.app.common import MAX_POPULATION, association_word, group_words, upscale
+from biaslens.app.context import AppContext, full_table
+from biaslens.report.tables import fmt_ci, fmt_p
 
 __all__ = ["render"]
 
@@ -30,6 +33,21 @@ def _population(_ctx: AppContext, _cache: Any, gen_key: str, clf_key: str, data_
                                batch_size=256).result
 
 
+@st.cache_resource(show_spinner="generating faces…", max_entries=4)
+def _faces(_generator: Any, gen_key: str, seed: int, n: int = 16) -> np.ndarray:
+    """``n`` faces of the generator (seeded) as one grid: what it makes, at a glance."""
+    from biaslens.report.plots_steer import make_grid
+    from biaslens.tensors import generate_images, to_uint8_numpy
+
+    del gen_key
+    out: list[np.ndarray] = []
+    generate_images(_generator, n, seed=seed, batch_size=n,
+                    consumer=lambda x, rows: out.append(to_uint8_numpy(x)))
+    imgs = np.concatenate(out)
+    per_row = 8
+    return upscale(make_grid(imgs.reshape((-1, per_row) + imgs.shape[1:]), pad=2), 2)
+
+
 def render(ctx: AppContext) -> None:
     """Draw the population page."""
     from biaslens.report.figures import fig_to_png
@@ -38,10 +56,10 @@ def render(ctx: AppContext) -> None:
     st.header("Population")
     st.write("Does the generator reproduce the mix of its training data? Faces are "
              "generated, labelled by the classifier, and compared with the training labels "
-             "(Wilson CIs; amplification > 0 = pushed further toward the data's majority).")
+             "(95% Wilson CIs).")
     cache = ctx.cache()
     clf = ctx.model("classifier")
-    ctx.model("generator")
+    gen = ctx.model("generator")
     common = [a for a in cache.attribute_names if a in list(clf.attribute_names)]
     c1, c2 = st.columns(2)
     n = c1.slider("generated faces", 64, MAX_POPULATION, 512, 64, key="pop_n")
@@ -54,38 +72,58 @@ def render(ctx: AppContext) -> None:
                         help="Slope of every attribute's logit on the first group "
                              "attribute's, across generated vs real training faces (same "
                              "classifier): which associations the generator added or lost.")
+    st.image(_faces(gen, ctx.model_key("generator"), int(seed)), width="stretch",
+             caption=f"16 faces of the generator (seed {int(seed)})")
     if not groups:
         st.info("Choose at least one attribute to form groups.")
         return
     res = _population(ctx, cache, ctx.model_key("generator"), ctx.model_key("classifier"),
                       cache.content_hash, int(n), tuple(groups), int(seed), bool(assoc))
-    st.image(fig_to_png(plot_population(res), dpi=80))
-    st.caption(res.correction_note)
-    st.subheader("Per attribute")
-    st.dataframe(pd.DataFrame([{
-        "attribute": res.attribute_names[j], "generated": res.generated[j],
-        "data": res.data[j], "difference": res.difference[j],
-        "CI low": res.difference_ci[0][j], "CI high": res.difference_ci[1][j],
-        "ratio": res.ratio[j], "amplification": res.amplification[j]}
-        for j in res.ranked_amplification()]), hide_index=True)
-    st.subheader("Per group")
-    st.dataframe(pd.DataFrame({"group": res.group_labels, "data share": res.group_share_data,
-                               "generated share": res.group_share_generated,
-                               "CI low": res.group_share_ci[0],
-                               "CI high": res.group_share_ci[1]}), hide_index=True)
+    words = [group_words(g) for g in res.group_labels]
+    fig = plot_population(dataclasses.replace(res, group_labels=words))
     d = res.discrepancy
-    st.caption(f"Fairness discrepancy (L2): to the data {d['l2_to_data']:.3f}, to uniform "
-               f"{d['l2_to_uniform']:.3f}.")
+    fig.axes[-1].set_title(f"Group shares (distance to the data {d['l2_to_data']:.3f}, "
+                           f"to equal shares {d['l2_to_uniform']:.3f})")
+    st.image(fig_to_png(fig, dpi=80, tight=True), width="stretch")
+    if res.corrected:
+        st.caption("Generated prevalences are corrected for the classifier's own error rates.")
+    else:
+        st.caption("Generated prevalences are the classifier's labels of the generated faces, "
+                   "not corrected for the classifier's own errors (its error rates were not "
+                   "given).")
+    st.subheader("Per attribute")
+    full_table(pd.DataFrame([{
+        "attribute": res.attribute_names[j], "generated": round(res.generated[j], 3),
+        "data": round(res.data[j], 3), "difference": round(res.difference[j], 3),
+        "95% CI": fmt_ci(res.difference_ci[0][j], res.difference_ci[1][j]),
+        "ratio": round(res.ratio[j], 3), "amplification": round(res.amplification[j], 3)}
+        for j in res.ranked_amplification()]))
+    st.caption("difference = generated − data. amplification > 0: the generator pushes the "
+               "attribute further toward the data's majority (a rare attribute rarer, a "
+               "common one commoner); < 0: toward 50 %. Largest |amplification| first.")
+    st.subheader("Per group")
+    full_table(pd.DataFrame({
+        "group": words, "data share": np.round(res.group_share_data, 3),
+        "generated share": np.round(res.group_share_generated, 3),
+        "95% CI": [fmt_ci(lo, hi) for lo, hi in zip(*res.group_share_ci)]}))
+    st.caption(f"Fairness discrepancy (L2 distance of the generated group shares): to the "
+               f"data's shares {d['l2_to_data']:.3f}, to equal shares "
+               f"{d['l2_to_uniform']:.3f} (0 = identical).")
     dc = res.associations
     if dc is not None:
         st.subheader(f"Associations with {res.association_target}")
-        st.dataframe(pd.DataFrame([{
-            "attribute": res.attribute_names[j], "generated slope": dc.path_slope[j],
-            "data slope": dc.data_slope[j], "excess": dc.excess[j],
-            "CI low": dc.excess_ci_low[j], "CI high": dc.excess_ci_high[j],
-            "q-value": dc.q_values[j], "beyond data": dc.verdict(j)}
-            for j in res.ranked_associations()]), hide_index=True)
+        full_table(pd.DataFrame([{
+            "attribute": res.attribute_names[j],
+            "generated slope": round(float(dc.path_slope[j]), 3),
+            "data slope": round(float(dc.data_slope[j]), 3),
+            "excess": round(float(dc.excess[j]), 3),
+            "95% CI": fmt_ci(dc.excess_ci_low[j], dc.excess_ci_high[j]),
+            "q-value": fmt_p(dc.q_values[j]),
+            "beyond data": association_word(float(dc.path_slope[j]), float(dc.data_slope[j]),
+                                            dc.verdict(j))}
+            for j in res.ranked_associations()]))
         st.caption(f"Slope: logit change per unit of {res.association_target} logit, across "
-                   f"{res.n_generated} generated vs {dc.n_reference} training faces; beyond "
-                   f"data = excess significant at FDR {dc.fdr:g} "
-                   f"({int(dc.beyond_data.sum())} attributes).")
+                   f"{res.n_generated} generated vs {dc.n_reference} training faces (same "
+                   f"classifier). Beyond data: the excess is significant at FDR {dc.fdr:g} "
+                   f"({int(dc.beyond_data.sum())} attributes) — added (steeper than in the "
+                   "data), weakened (flatter) or reversed (the opposite sign).")

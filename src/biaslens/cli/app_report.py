@@ -29,8 +29,14 @@ def app_command(
     cvae: Path = typer.Option(None, help="Preset conditional-VAE checkpoint."),
     cache: Path = typer.Option(None, help="Preset dataset cache (default: synthetic world)."),
     headless: bool = typer.Option(True, help="Do not open a browser window."),
+    address: str = typer.Option("127.0.0.1", help="Address the server listens on: "
+                                "127.0.0.1 (this machine only) unless you give another, "
+                                "e.g. 0.0.0.0 for every interface."),
 ) -> None:
-    """Start the Streamlit app on localhost (zero config: shipped models, synthetic data).
+    """Start the Streamlit app on 127.0.0.1 (zero config: shipped models, synthetic data).
+
+    Only this machine can reach it unless --address says otherwise. Ctrl-C or SIGTERM
+    stops the server.
 
     Example: ``biaslens app --port 8502 --cache caches/synth64``
     """
@@ -38,9 +44,9 @@ def app_command(
         import streamlit  # noqa: F401
     except ImportError:
         raise BiasLensError("the app needs Streamlit: pip install 'biaslens[app]'") from None
-    env = dict(os.environ)
-    from biaslens.pipelines.inputs import APP_ENV_VARS
+    from biaslens.pipelines.inputs import APP_ENV_VARS, APP_MAX_UPLOAD_MIB
 
+    env = dict(os.environ)
     for role, path in (("generator", generator), ("classifier", classifier), ("cvae", cvae),
                        ("cache", cache)):
         if path is not None:
@@ -49,15 +55,49 @@ def app_command(
             env[APP_ENV_VARS[role]] = str(path.resolve())
     script = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"
     cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-           "--server.headless", str(headless).lower(), "--browser.gatherUsageStats", "false",
-           "--client.toolbarMode", "minimal"]
-    console.print(f"biaslens app on http://localhost:{port} (Ctrl-C to stop)")
-    try:
-        code = subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        code = 0
+           "--server.address", address, "--server.headless", str(headless).lower(),
+           "--server.maxUploadSize", str(APP_MAX_UPLOAD_MIB),
+           "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
+    host = "localhost" if address in ("127.0.0.1", "localhost") else address
+    console.print(f"biaslens app on http://{host}:{port} (Ctrl-C to stop)")
+    code = _serve(cmd, env)
     if code:
         raise typer.Exit(code)
+
+
+def _serve(cmd: list[str], env: dict[str, str]) -> int:
+    """Run the Streamlit server as a child and wait; SIGTERM or SIGINT to this process
+    stops the child too (terminate, then kill after 10 s), so no server keeps the port.
+    The child's own output (its URL lines) is dropped: the line printed above says where
+    the app is. Returns the child's exit code (0 after a stop signal)."""
+    import signal
+    import time
+
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+    stopped_at: list[float] = []  # when a stop signal came
+
+    def stop(signum: int, frame: object) -> None:
+        if not stopped_at:
+            stopped_at.append(time.monotonic())
+        if proc.poll() is None:
+            proc.terminate()
+
+    old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while True:
+            try:
+                code = proc.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if stopped_at and time.monotonic() - stopped_at[0] > 10:
+                    proc.kill()
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return 0 if stopped_at else code
 
 
 def report_command(

@@ -41,6 +41,9 @@ DEFAULT_CACHE_N = 2000
 #: presets each (``biaslens app --generator ...`` sets them).
 APP_ENV_VARS = {"generator": "BIASLENS_APP_GENERATOR", "classifier": "BIASLENS_APP_CLASSIFIER",
                 "cvae": "BIASLENS_APP_CVAE", "cache": "BIASLENS_APP_CACHE"}
+#: The app's upload limit in MiB: what its decoder enforces and ``biaslens app`` gives
+#: Streamlit as ``server.maxUploadSize``, so the uploader states the real limit.
+APP_MAX_UPLOAD_MIB = 10
 
 _TEMP_DIRS: list[str] = []
 

@@ -21,7 +21,6 @@ from biaslens.app.common import (
     upscale,
 )
 from biaslens.app.context import AppContext, full_table
-from biaslens.audit.steer import SteerResult
 from biaslens.pipelines import steering
 
 __all__ = ["render"]
@@ -32,9 +31,6 @@ N_SHOW = 8  # faces (rows) in the grid; the statistics use all of them
 GRID_COLUMNS = 6  # steps shown: tiles stay 2-3x their size at the width of the page
 UPSCALE = 3  # nearest-neighbour upscale of each 64 px tile
 MAX_RUNS = 6  # steering results kept per server
-#: P(target) per column comes from the result's target_probability where the audit records
-#: it; otherwise from the logit history, which must then be kept.
-_NEEDS_HISTORY = "target_probability" not in getattr(SteerResult, "__dataclass_fields__", {})
 
 
 @st.cache_resource(show_spinner="rendering reference faces…", max_entries=2)
@@ -55,7 +51,7 @@ def _runs() -> tuple[OrderedDict, threading.Lock]:
 
 
 def _steer(ctx: AppContext, bar: Any, key: tuple, target: str, n: int, steps: int,
-           step_size: float | None, disentangle: float, seed: int, compare: bool = False):
+           step_size: float | str, disentangle: float, seed: int, compare: bool = False):
     """The steering run for these settings, from the LRU or run now with ``bar`` showing
     the audit's progress. ``key`` = model keys + settings."""
     store, lock = _runs()
@@ -72,7 +68,7 @@ def _steer(ctx: AppContext, bar: Any, key: tuple, target: str, n: int, steps: in
     result = steering.steer_models(
         ctx.model("generator"), clf, target, n_samples=n, steps=steps, step_size=step_size,
         direction="+", disentangle=disentangle, n_boot=N_BOOT, seed=seed,
-        n_show=min(n, N_SHOW), keep_history=_NEEDS_HISTORY, reference=ref, progress=progress)
+        n_show=min(n, N_SHOW), keep_history=False, reference=ref, progress=progress)
     with lock:
         store[key] = result
         while len(store) > MAX_RUNS:
@@ -102,8 +98,9 @@ def _grid(result: Any, label: str) -> None:
         f"P({html.escape(base)}) <b>{p:.2f}</b></div>" for k, p in zip(cols, prob))
     st.markdown(f'<div data-testid="steer-probabilities" style="display:flex">{cells}</div>',
                 unsafe_allow_html=True)
+    how = " (calibrated)" if "step_calibration" in result.extra else ""
     note = (f"Rows: faces; columns: step 1 to {result.steps} (step size "
-            f"{result.step_size:g}). Under each column: the classifier's probability of "
+            f"{result.step_size:.3g}{how}). Under each column: the classifier's probability of "
             f"{base}, averaged over all {n} faces.")
     if shown < n:
         note += f" The first {shown} of the {n} faces are shown; the statistics use all {n}."
@@ -127,8 +124,11 @@ def render(ctx: AppContext) -> None:
     label = c1.selectbox("target", list(options), index=default, key="steer_target")
     n = c1.slider("number of faces", 2, MAX_FACES, 32, key="steer_n")
     steps = c1.slider("steps", 1, MAX_STEPS, 20, key="steer_steps")
-    step_size = c2.number_input("step size (0 = the default, 1/steps)", 0.0, 5.0, 0.0, 0.05,
-                                key="steer_step_size")
+    step_size = c2.number_input("step size (0 = calibrated: P(target) ends above 0.8)", 0.0,
+                                5.0, 0.0, 0.05, key="steer_step_size",
+                                help="0 picks the step under which the classifier's mean "
+                                     "probability of the target ends above 0.8 (short "
+                                     "pilot runs first); the course's rule is 1/steps.")
     disentangle = c2.slider("disentangle penalty λ", 0.0, 2.0, 0.0, 0.05,
                             key="steer_disentangle")
     if "steer_seed" not in st.session_state:
@@ -145,7 +145,7 @@ def render(ctx: AppContext) -> None:
     bar = st.empty()
     bar.progress(0.0, text="steering…")
     settings = (options[label], int(n), int(steps),
-                float(step_size) if step_size > 0 else None, float(disentangle), int(seed),
+                float(step_size) if step_size > 0 else "calibrated", float(disentangle), int(seed),
                 bool(compare))
     key = (ctx.model_key("generator"), ctx.model_key("classifier"), *settings)
     result = _steer(ctx, bar, key, *settings)

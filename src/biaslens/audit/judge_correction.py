@@ -240,7 +240,7 @@ def correct_shares(confusion: np.ndarray, judged_counts: np.ndarray, *,
     Examples
     --------
     >>> r = correct_shares([[90, 10], [20, 80]], [55, 45], n_boot=200, seed=0)
-    >>> [round(v, 4) for v in r.corrected]        # Rogan–Gladen: (0.45 - 0.1) / 0.7
+    >>> [round(float(v), 4) for v in r.corrected]   # Rogan–Gladen: (0.45 - 0.1) / 0.7
     [0.5, 0.5]
     """
     kt = np.shape(confusion)[0]

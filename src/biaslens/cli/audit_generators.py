@@ -88,6 +88,8 @@ def population_cmd(
     seed: int = typer.Option(0, help="Seed of the noise and the resampling."),
     device: str = _DEVICE,
     precision: str = _PRECISION,
+    judge: str = typer.Option(None, help="Independent judge (skin_tone, gender, age or a "
+                              "classifier checkpoint): adds its judge-error-corrected shares."),
     out: Path = typer.Option(Path("population-out"), help="Output folder."),
     json_flag: bool = _JSON,
     dry_run: bool = _DRY,
@@ -102,7 +104,7 @@ def population_cmd(
                            correct=correct, associations=associations,
                            reference_n=reference_n, n=n, batch_size=batch_size,
                            groups=_split_list(groups), n_boot=n_boot, seed=seed,
-                           precision=precision)
+                           precision=precision, judge=judge)
     settings = _settings(plan, out, dry_run)
     if settings is None:
         return
@@ -128,6 +130,11 @@ def population_cmd(
     console.print(f"groups {', '.join(result.group_labels)}: fairness discrepancy L2 to data "
                   f"{d['l2_to_data']:.3f}, to uniform {d['l2_to_uniform']:.3f}")
     console.print(f"note: {result.correction_note}")
+    if "judge" in run.inputs:
+        from biaslens.report.judges import judge_lines
+
+        for line in judge_lines(run.inputs["judge"]):
+            console.print(line)
     console.print(f"wrote {out}/population.json, population.png")
 
 

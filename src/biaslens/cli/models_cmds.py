@@ -118,7 +118,11 @@ def list_cmd(
         console.print(st)
     else:
         console.print("no shipped checkpoints")
-    _also_json({"architectures": archs, "shipped": shipped}, json_out)
+    from biaslens.cli.judges_cmds import judges_table
+    from biaslens.models.judges import list_judges
+
+    console.print(judges_table())
+    _also_json({"architectures": archs, "shipped": shipped, "judges": list_judges()}, json_out)
 
 
 @models_app.command("import")

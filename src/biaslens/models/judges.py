@@ -40,7 +40,7 @@ from torch.nn import functional as F
 from biaslens.errors import BiasLensError, UnknownNameError
 
 __all__ = ["ITA_BINS", "ITA_CATEGORIES", "JUDGES", "SKIN_BOXES", "ClassifierJudge",
-           "OnnxAgeJudge", "OnnxGenderJudge", "SkinToneJudge", "ita_category", "ita_degrees",
+           "OnnxAgeJudge", "OnnxGenderJudge", "SkinToneJudge", "check_judge_spec", "ita_category", "ita_degrees",
            "judge_available", "list_judges", "load_judge", "srgb_to_lab"]
 
 # --------------------------------------------------------------------------- colour
@@ -304,20 +304,28 @@ def list_judges() -> list[dict[str, Any]]:
     return rows
 
 
-def load_judge(spec: str, *, attribute: str | None = None, device: str | Any = "cpu"
-               ) -> nn.Module:
-    """A judge by name (``skin_tone | gender | age``) or a classifier checkpoint path
-    judging ``attribute`` (default ``Male``)."""
+def check_judge_spec(spec: str) -> None:
+    """Refuse a ``--judge`` value that cannot load (unknown name, missing extra, no such
+    checkpoint) before any work starts; loads nothing."""
     if spec in JUDGES:
         ok, why = judge_available(spec)
         if not ok:
             raise BiasLensError(f"--judge {spec}: {why}")
+        return
+    if not Path(spec).expanduser().exists():
+        raise UnknownNameError(f"--judge {spec}: not a judge name ({', '.join(JUDGES)}) "
+                               "and no such classifier checkpoint")
+
+
+def load_judge(spec: str, *, attribute: str | None = None, device: str | Any = "cpu"
+               ) -> nn.Module:
+    """A judge by name (``skin_tone | gender | age``) or a classifier checkpoint path
+    judging ``attribute`` (default ``Male``)."""
+    check_judge_spec(spec)
+    if spec in JUDGES:
         judge = JUDGES[spec][0]()
         return judge if not judge.differentiable else judge.to(device)
     path = Path(spec).expanduser()
-    if not path.exists():
-        raise UnknownNameError(f"--judge {spec}: not a judge name ({', '.join(JUDGES)}) "
-                               "and no such classifier checkpoint")
     from biaslens.models.importers import load_model
     from biaslens.models.registry import check_role
 

@@ -53,7 +53,7 @@ class SteeringPlan:
     target: str             # attribute name or alias; "-Male" / "Female" = less Male
     generator: Path         # checkpoint of the generator
     classifier: Path        # checkpoint of the guide classifier
-    judge: Path | None      # checkpoint of an independent judge, or None
+    judge: Path | str | None  # an independent judge: checkpoint or name (skin_tone, gender, age)
     reference: str          # a cache folder, "world[:PRESET]" or "none" ("auto" resolved)
     reference_n: int        # reference images sampled (seeded with options.seed)
     options: SteerOptions   # the audit's options, device resolved
@@ -110,7 +110,13 @@ def plan_steering(target: str = "Male", options: SteerOptions | None = None, *,
     opts = resolve_options(SteerOptions, options, overrides, where="plan_steering")
     gen_path = inputs.model_path(generator, "generator")
     clf_path = inputs.model_path(classifier, "classifier")
-    judge_path = inputs.model_path(judge, "judge") if judge is not None else None
+    from biaslens.models.judges import JUDGES, check_judge_spec
+
+    if judge is not None and str(judge) in JUDGES:
+        check_judge_spec(str(judge))
+        judge_path: Path | str | None = str(judge)
+    else:
+        judge_path = inputs.model_path(judge, "judge") if judge is not None else None
     if reference == "auto":
         shipped = generator is None and classifier is None
         reference = SHIPPED_REFERENCE if shipped and opts.n_boot >= 50 else "none"
@@ -150,7 +156,12 @@ def run_steering(plan: SteeringPlan, *,
     reference, and steer. ``progress(step, steps)`` is called after each step."""
     gen = inputs.load_for_role(plan.generator, "generator")
     clf = inputs.load_for_role(plan.classifier, "classifier")
-    judge = inputs.load_for_role(plan.judge, "judge") if plan.judge is not None else None
+    from biaslens.models.judges import JUDGES, load_judge
+
+    if isinstance(plan.judge, str) and plan.judge in JUDGES:
+        judge = load_judge(plan.judge)  # a named judge reads out; the classifier pushes
+    else:
+        judge = inputs.load_for_role(plan.judge, "judge") if plan.judge is not None else None
     ref = reference_for(plan.reference, judge if judge is not None else clf,
                         n=plan.reference_n, seed=plan.options.seed)
     result = steer_models(gen, clf, plan.target, plan.options, judge=judge, reference=ref,

@@ -97,13 +97,14 @@ def ita_degrees(images: torch.Tensor, boxes=SKIN_BOXES) -> torch.Tensor:
 
 
 def ita_category(ita: torch.Tensor | np.ndarray) -> np.ndarray:
-    """Bin index ``0..5`` of :data:`ITA_CATEGORIES` (0 very light ... 5 dark).
+    """Bin index ``0..5`` of :data:`ITA_CATEGORIES` (0 very light ... 5 dark); a value on
+    an edge goes to the darker bin (light is 41 < ITA° ≤ 55).
 
     >>> ita_category(np.array([60.0, 55.0, 30.0, -40.0])).tolist()
     [0, 1, 2, 5]
     """
     v = ita.detach().cpu().numpy() if isinstance(ita, torch.Tensor) else np.asarray(ita)
-    return np.searchsorted(-np.asarray(ITA_BINS), -v, side="left").astype(np.int64)
+    return np.searchsorted(-np.asarray(ITA_BINS), -v, side="right").astype(np.int64)
 
 
 # --------------------------------------------------------------------------- judges

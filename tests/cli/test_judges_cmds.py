@@ -33,3 +33,36 @@ def test_judge_coverage_refuses_unknown_judges(tmp_path):
                               "--out", str(tmp_path / "x")])
     assert res.exit_code != 0 and "oracle" in str(res.exception) + res.output
     assert not (tmp_path / "x").exists()
+
+
+def test_fairness_with_a_judged_sensitive_column(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from biaslens.world import World
+    from biaslens.world.render import render_faces
+
+    s = World.preset("celeba").sample(40, seed=0)
+    faces = render_faces(s.attrs, s.skin_tone, seed=0, size=64)
+    rng = np.random.default_rng(0)
+    lines = ["img,y,yhat,Male"]
+    for i, face in enumerate(faces):
+        Image.fromarray(face).save(tmp_path / f"f{i}.png")
+        lines.append(f"f{i}.png,{rng.integers(2)},{rng.integers(2)},{int(s.attrs[i, 20])}")
+    csv = tmp_path / "preds.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "fair.json"
+    args = ["audit", "fairness", "--predictions", str(csv), "--y-true", "y", "--y-pred",
+            "yhat", "--sensitive", "", "--judge", "skin_tone", "--image-column", "img",
+            "--n-boot", "0", "--json", str(out)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())
+    assert "skin_tone (judged)" in json.dumps(doc)
+    # a missing image is named with its line
+    lines[3] = "missing.png,1,0,1"
+    csv.write_text("\n".join(lines) + "\n")
+    res = runner.invoke(app, args)
+    assert res.exit_code != 0 and "missing.png" in str(res.exception) + res.output
+    res = runner.invoke(app, args[:-6] + ["--judge", "skin_tone", "--json", str(out)])
+    assert res.exit_code != 0 and "image-column" in str(res.exception) + res.output

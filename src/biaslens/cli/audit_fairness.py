@@ -25,6 +25,11 @@ def fairness_cmd(
     n_boot: int = typer.Option(500, "--n-boot", help="Bootstrap resamples (0 = no CIs)."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
     kl_variant: str = typer.Option("reference", "--kl-variant", help="reference | fixed"),
+    judge: str | None = typer.Option(None, "--judge", help="Judge the images of "
+                                     "--image-column (skin_tone, gender, age or a classifier "
+                                     "checkpoint): its categories join --sensitive."),
+    image_column: str | None = typer.Option(None, "--image-column",
+                                            help="Column of image paths (relative to the CSV)."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the report as JSON."),
     plot: Path | None = typer.Option(None, "--plot", help="Write a per-group bar chart PNG."),
 ) -> None:
@@ -37,11 +42,17 @@ def fairness_cmd(
     from biaslens.report.fairness_tables import print_fairness_report
 
     sens = [c.strip() for c in sensitive.split(",") if c.strip()]
-    if not sens:
+    if not sens and judge is None:
         raise DataError("--sensitive names no column", field="--sensitive")
+    judge_model = None
+    if judge is not None:
+        from biaslens.pipelines.judges import resolve_judge
+
+        judge_model = resolve_judge(judge)
     report = predictions_fairness(predictions, y_true=y_true, y_pred=y_pred, sensitive=sens,
                                   score=score, weight=weight, n_boot=n_boot, seed=seed,
-                                  kl_variant=kl_variant)
+                                  kl_variant=kl_variant, judge=judge_model,
+                                  image_column=image_column)
     print_fairness_report(report, console)
     if json_out is not None:
         payload = {"command": "audit fairness", "predictions": str(predictions),

@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from torch import nn
 
 __all__ = ["cache_fairness", "check_image_size", "fairness_logits", "fairness_view",
-           "parse_binary", "parse_float", "predictions_fairness", "read_predictions",
-           "sensitive_columns"]
+           "judged_column", "parse_binary", "parse_float", "predictions_fairness",
+           "read_predictions", "sensitive_columns"]
 
 #: The spellings of a binary label in a CSV of predictions.
 _TRUE = {"1", "1.0", "true", "True", "TRUE"}
@@ -85,8 +85,21 @@ def sensitive_columns(cache: Any, protected: Sequence[str], rows: np.ndarray
     return sens
 
 
+def judged_column(judge: nn.Module, images: Any, batch_size: int = 256
+                  ) -> tuple[str, np.ndarray]:
+    """``(column name, category names (n,))``: the judge's categories of uint8 images
+    ``(n, H, W, 3)``, a sensitive column that no label supplies (e.g. ITA skin-tone bins
+    of CelebA, which has no skin-tone label). The name says which judge labelled it."""
+    from biaslens.tensors import to_model_pixels
+
+    cats = np.concatenate([np.asarray(judge.categorize(to_model_pixels(images[i:i + batch_size])))
+                           for i in range(0, len(images), batch_size)])
+    return f"{judge.judge_name} (judged)", np.asarray(judge.category_names)[cats]
+
+
 def cache_fairness(classifier: nn.Module, cache: Any, targets: Sequence[str],
                    protected: Sequence[str], *, n_boot: int = 300, seed: int = 0,
+                   judge: nn.Module | None = None,
                    logits: tuple[np.ndarray, np.ndarray] | None = None, batch_size: int = 512,
                    progress: Callable[[str], None] | None = None, precision: str = "fp32"
                    ) -> list[tuple[str, FairnessReport]]:
@@ -100,6 +113,8 @@ def cache_fairness(classifier: nn.Module, cache: Any, targets: Sequence[str],
     targets : attributes whose predictions are audited (``-Male`` means ``Male``);
         those that are protected or that the classifier does not predict are skipped.
     protected : attributes or cache group columns (several: intersectional groups).
+    judge : an independent judge whose categories of the images join ``protected`` as the
+        column ``"<judge> (judged)"`` (:func:`judged_column`).
     n_boot, seed : bootstrap resamples for every CI, and their seed.
     logits : ``(rows, logits)`` from :func:`fairness_logits`, when already computed.
     batch_size : classifier batch size when ``logits`` is not given.
@@ -119,6 +134,11 @@ def cache_fairness(classifier: nn.Module, cache: Any, targets: Sequence[str],
                                  precision=precision)
     rows, z = logits
     sens = sensitive_columns(cache, protected, rows)
+    if judge is not None:
+        say(f"judging {len(rows)} images with the {judge.judge_name} judge")
+        name, col = judged_column(judge, np.asarray(cache.images[np.sort(rows)])[
+            np.argsort(np.argsort(rows))], batch_size=batch_size)
+        sens[name] = col
     out = []
     for t in targets:
         idx, _ = resolve_attribute(t, names)
@@ -199,17 +219,24 @@ def parse_float(values: np.ndarray, lines: np.ndarray, *, path: Path, column: st
 
 def predictions_fairness(path: str | Path, *, y_true: str, y_pred: str, sensitive: Sequence[str],
                          score: str | None = None, weight: str | None = None, n_boot: int = 500,
-                         seed: int = 0, kl_variant: str = "reference") -> FairnessReport:
+                         seed: int = 0, kl_variant: str = "reference",
+                         judge: nn.Module | None = None, image_column: str | None = None,
+                         image_size: int = 64) -> FairnessReport:
     """Fairness of the predictions in a CSV file (``biaslens audit fairness``).
 
     ``y_true``, ``y_pred``: columns of binary labels and predictions (0/1, -1/1,
     true/false); ``sensitive``: the sensitive column(s) (several: intersectional groups);
     ``score``: a score column in [0, 1] (adds AP/DEO/BA/KL); ``weight``: a non-negative
     sample-weight column. A bad file, column or value is a :class:`DataError` naming the
-    line and column.
+    line and column. ``judge`` with ``image_column`` (image paths, relative to the CSV's
+    folder): the judge's categories of those images (aligned faces, resized to
+    ``image_size``) join the sensitive columns as ``"<judge> (judged)"``.
     """
     path = Path(path)
-    extra = [c for c in (score, weight) if c]
+    if (judge is None) != (image_column is None):
+        raise DataError("a judge needs --image-column (the CSV column of image paths), and "
+                        "--image-column needs a --judge", field="--image-column")
+    extra = [c for c in (score, weight, image_column) if c]
     cols = list(dict.fromkeys([y_true, y_pred, *sensitive, *extra]))
     data = read_predictions(path, cols)
     lines = data["__line__"]
@@ -220,6 +247,19 @@ def predictions_fairness(path: str | Path, *, y_true: str, y_pred: str, sensitiv
     if w is not None and (w < 0).any():
         i = int(np.flatnonzero(w < 0)[0])
         raise DataError("negative weight", path=path, line=int(lines[i]), field=weight)
-    return fairness_report(yt, yp, sensitive_features={c: data[c] for c in sensitive},
+    sens = {c: data[c] for c in sensitive}
+    if judge is not None:
+        from biaslens.data.images import BadImage, load_image
+
+        images = np.empty((len(lines), image_size, image_size, 3), np.uint8)
+        for i, rel in enumerate(data[image_column]):
+            try:
+                images[i] = load_image(path.parent / rel, size=image_size, crop=None)
+            except (BadImage, FileNotFoundError) as exc:
+                raise DataError(f"image {rel!r}: {exc}", path=path, line=int(lines[i]),
+                                field=image_column) from None
+        name, col = judged_column(judge, images)
+        sens[name] = col
+    return fairness_report(yt, yp, sensitive_features=sens,
                            y_score=s, sample_weight=w, n_boot=n_boot, seed=seed,
                            kl_variant=kl_variant)

@@ -155,3 +155,15 @@ def test_confusion_counts_and_intersections():
 def test_bad_inputs_are_named(confusion, counts, match):
     with pytest.raises(BiasLensError, match=match):
         correct_shares(confusion, counts)
+
+
+def test_judged_categories_the_calibration_never_saw_are_ignored_and_counted():
+    # no calibration face was judged "2", yet 10 generated ones were: they cannot be
+    # explained by M and are left out of the likelihood, and counted
+    c = np.array([[40, 10, 0], [10, 40, 0]])
+    r = correct_shares(c, [30, 20, 10], n_boot=50, seed=0)
+    base = correct_shares(c[:, :2], [30, 20], n_boot=0)
+    assert np.allclose(r.corrected, base.corrected, atol=1e-6)
+    assert r.to_dict()["settings"]["unexplained_judged"] == 10
+    only_unseen = correct_shares(c, [0, 0, 7], n_boot=10)
+    assert np.all(np.isfinite(only_unseen.corrected))

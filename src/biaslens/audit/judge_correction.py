@@ -140,7 +140,8 @@ def solve_shares(m: np.ndarray, q: np.ndarray, *, max_iter: int = 5000, tol: flo
             pred = np.einsum("bi,bij->bj", p[active], a)        # expected judged shares
             ratio = np.divide(qq[active], pred, out=np.zeros_like(pred), where=pred > 0)
             new = p[active] * np.einsum("bij,bj->bi", a, ratio)
-            new /= new.sum(1, keepdims=True)
+            tot = new.sum(1, keepdims=True)        # 0 only if no count is explainable
+            new = np.where(tot > 0, new / np.where(tot > 0, tot, 1), p[active])
             moved = np.abs(new - p[active]).max(1)
             p[active] = new
             active = active[moved > tol]
@@ -264,7 +265,10 @@ def correct_shares(confusion: np.ndarray, judged_counts: np.ndarray, *,
         reps = solve_shares(_row_stochastic(c_b), y_b / n)        # (B, kt)
         a = (1 - level) / 2
         lo, hi = np.quantile(reps, [a, 1 - a], axis=0)
+    # judged categories no calibration image fell into: the model cannot explain them, so
+    # the likelihood (and EM) ignores them; say how many there were
+    unexplained = int(y[c.sum(0) == 0].sum())
     return JudgeCorrection(group_names=gnames, judged_names=jnames, confusion=c,
                            judged_counts=y, raw=q, raw_ci=(lo_raw, hi_raw), corrected=point,
                            corrected_ci=(lo, hi), level=level, n_boot=n_boot, seed=seed,
-                           judge=judge)
+                           judge=judge, settings={"unexplained_judged": unexplained})

@@ -78,6 +78,11 @@ def judge_shares(generator: nn.Module, judge: nn.Module, cache: Any, *, n: int,
                                                                   device=device))
                                  for i in range(0, len(val), batch_size)])
     conf = confusion_counts(truth, judged_cal, kt, kj)
+    empty = [g for g, r in zip(judge.truth_names, conf.sum(1)) if r == 0]
+    if empty:
+        raise BiasLensError(f"{cache.path}: the val split has no face of {', '.join(empty)} "
+                            f"({column!r}), so the {judge.judge_name} judge cannot be "
+                            "calibrated on it; use a cache with both groups in val")
     parts: list[np.ndarray] = []
 
     def keep(x: torch.Tensor, rows: slice) -> None:

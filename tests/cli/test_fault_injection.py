@@ -254,6 +254,13 @@ CASES: list[Case] = [
          "damaged or truncated pickle"),
     Case("import-missing", "nothing", "models import {in} --out {out}/m", "no such file"),
     Case("models-info-missing", "nothing", "models info {in}", "no such checkpoint folder"),
+    # judges: an unknown --judge is refused before anything is generated or written
+    Case("population-judge-unknown", "nothing",
+         "audit population --judge {in} --n 10 --out {out}/p", "not a judge name"),
+    Case("steer-judge-unknown", "nothing", "audit steer --judge {in} --out {out}/s",
+         "judge checkpoint not found"),
+    Case("judge-coverage-unknown", "nothing",
+         "experiment judge-coverage --judges oracle --out {out}/j", "unknown oracle"),
 ]
 
 

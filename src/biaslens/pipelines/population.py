@@ -108,8 +108,9 @@ class PopulationPlan:
         return self.setup.settings(n=o.n, batch_size=o.batch_size, groups=list(o.groups),
                                    split=self.split, correct=self.correct, n_boot=o.n_boot,
                                    seed=o.seed, associations=self.associations,
-                                   reference_n=self.reference_n, judge=self.judge,
-                                   precision=resolve_precision(o.precision, self.setup.device))
+                                   reference_n=self.reference_n,
+                                   precision=resolve_precision(o.precision, self.setup.device),
+                                   **({} if self.judge is None else {"judge": self.judge}))
 
     def run(self, note: Callable[[str], None] | None = None) -> AuditRun[PopulationResult]:
         """Load the models, open the cache (``note`` is told when one is synthesized) and

@@ -66,3 +66,32 @@ def test_fairness_with_a_judged_sensitive_column(tmp_path):
     assert res.exit_code != 0 and "missing.png" in str(res.exception) + res.output
     res = runner.invoke(app, args[:-6] + ["--judge", "skin_tone", "--json", str(out)])
     assert res.exit_code != 0 and "image-column" in str(res.exception) + res.output
+
+
+def test_population_with_a_judge_end_to_end(tmp_path):
+    import torch
+
+    from biaslens.models import build_model
+    from biaslens.models.checkpoint import save_checkpoint
+    from biaslens.world import World
+    from biaslens.world.synth import synthesize_cache
+
+    torch.manual_seed(0)
+    save_checkpoint(build_model("coursera_dcgan_generator", hidden_dim=4), tmp_path / "gen")
+    save_checkpoint(build_model("coursera_classifier", hidden_dim=4), tmp_path / "clf")
+    world = World.from_json({"base": "celeba", "group_shares": {"skin_type": 0.5}})
+    synthesize_cache(world, 80, tmp_path / "cache", size=64, seed=0)
+    out = tmp_path / "pop"
+    res = runner.invoke(app, ["audit", "population", "--generator", str(tmp_path / "gen"),
+                              "--classifier", str(tmp_path / "clf"), "--cache",
+                              str(tmp_path / "cache"), "--n", "40", "--n-boot", "20",
+                              "--device", "cpu", "--judge", "skin_tone", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "judge skin_tone: labelled 40 generated faces" in text
+    assert "raw (judged) shares" in text and "corrected shares" in text
+    doc = json.loads((out / "population.json").read_text())
+    block = doc["inputs"]["judge"]
+    assert block["judge"] == "skin_tone" and block["shares"] == "corrected"
+    assert doc["inputs"]["judge"]["group_names"] == ["lighter", "darker"]
+    assert doc["inputs"]["judge"]["n_generated"] == 40

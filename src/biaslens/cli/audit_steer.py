@@ -22,7 +22,8 @@ def steer_cmd(
     target: str = typer.Option("Male", help="Target attribute; '-Male' or 'Female' steer "
                                "toward less Male (course aliases accepted)."),
     generator: Path = typer.Option(None, help="Generator checkpoint folder or .pth file."),
-    classifier: Path = typer.Option(None, help="Attribute-classifier checkpoint or .pth."),
+    classifier: Path = typer.Option(None, help="Attribute-classifier checkpoint or .pth "
+                                    "(or a judge that can push: gender, age, skin_tone)."),
     judge: str = typer.Option(None, help="An independent judge that measures the steered "
                               "images (the --classifier only steers): a classifier "
                               "checkpoint, or gender | age | skin_tone."),

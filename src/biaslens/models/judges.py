@@ -42,7 +42,8 @@ from biaslens.errors import BiasLensError, UnknownNameError
 from biaslens.tensors import to_unit_range
 
 __all__ = ["ITA_BINS", "ITA_CATEGORIES", "JUDGES", "SKIN_BOXES", "ClassifierJudge",
-           "OnnxAgeJudge", "OnnxGenderJudge", "SkinToneJudge", "check_judge_spec", "ita_category", "ita_degrees",
+           "OnnxAgeJudge", "OnnxGenderJudge", "SkinToneJudge", "check_judge_spec",
+           "ita_category", "ita_degrees",
            "judge_available", "list_judges", "load_judge", "srgb_to_lab"]
 
 # --------------------------------------------------------------------------- colour

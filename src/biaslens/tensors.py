@@ -39,6 +39,7 @@ __all__ = [
     "predict_logits",
     "to_model_pixels",
     "to_uint8",
+    "to_unit_range",
     "to_uint8_numpy",
 ]
 
@@ -66,6 +67,12 @@ def to_model_pixels(images: np.ndarray | torch.Tensor,
     device = torch.device(device)
     x = t.to(device, non_blocking=True).float().div_(127.5).sub_(1).permute(0, 3, 1, 2)
     return x if device.type == "cuda" else x.contiguous()
+
+
+def to_unit_range(images: torch.Tensor) -> torch.Tensor:
+    """Model images in [-1, 1] -> float in [0, 1] (clamped; gradients flow), NCHW kept: what
+    colour science (sRGB -> CIELAB) and byte-scaled networks (``255 *``) start from."""
+    return images.float().clamp(-1, 1).add(1).mul(0.5)
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:

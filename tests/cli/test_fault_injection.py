@@ -365,6 +365,13 @@ CASES: list[Case] = [
          "give either --predictions FILE or a CACHE folder"),
     Case("fairness-no-target", "good_cache", "audit fairness {in} --sensitive Male",
          "with a CACHE, give --target"),
+    # judges: an unknown --judge is refused before anything is generated or written
+    Case("population-judge-unknown", "nothing",
+         "audit population --judge {in} --n 10 --out {out}/p", "not a judge name"),
+    Case("steer-judge-unknown", "nothing", "audit steer --judge {in} --out {out}/s",
+         "judge checkpoint not found"),
+    Case("judge-coverage-unknown", "nothing",
+         "experiment judge-coverage --judges oracle --out {out}/j", "unknown oracle"),
 ]
 
 

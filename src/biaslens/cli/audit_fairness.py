@@ -54,6 +54,11 @@ def fairness_cmd(
     n_boot: int = typer.Option(500, "--n-boot", help="Bootstrap resamples (0 = no CIs).", min=0),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed.", min=0),
     kl_variant: str = typer.Option("reference", "--kl-variant", help="reference | fixed"),
+    judge: str | None = typer.Option(None, "--judge", help="Judge the images of "
+                                     "--image-column (skin_tone, gender, age or a classifier "
+                                     "checkpoint): its categories join --sensitive."),
+    image_column: str | None = typer.Option(None, "--image-column",
+                                            help="Column of image paths (relative to the CSV)."),
     json_out: str | None = json_option("the report"),
     plot: Path | None = typer.Option(None, "--plot", help="Write a per-group bar chart PNG."),
     out: Path | None = typer.Option(None, "--out", help="Output folder: OUT/fairness.json and "
@@ -71,8 +76,16 @@ def fairness_cmd(
     from biaslens.report.fairness_tables import print_fairness_report
 
     sens = [c.strip() for c in sensitive.split(",") if c.strip()]
-    if not sens:
+    if not sens and judge is None:
         raise DataError("--sensitive names no column", field="--sensitive")
+    judge_model = None
+    if judge is not None:
+        if cache is not None:
+            raise BiasLensError("--judge labels the images named in --image-column of a "
+                                "--predictions file; it does not take a CACHE")
+        from biaslens.pipelines.judges import resolve_judge
+
+        judge_model = resolve_judge(judge)
     if (cache is None) == (predictions is None):
         raise BiasLensError("give either --predictions FILE or a CACHE folder (with "
                             "--classifier), not " + ("both" if cache else "neither"))
@@ -82,6 +95,7 @@ def fairness_cmd(
                                 "already labelled")
         report = predictions_fairness(predictions, y_true=y_true, y_pred=y_pred, sensitive=sens,
                                       score=score, weight=weight, target=target, identity=identity,
+                                      judge=judge_model, image_column=image_column,
                                       n_boot=n_boot, seed=seed, kl_variant=kl_variant)
         source = {"predictions": str(predictions)}
     else:

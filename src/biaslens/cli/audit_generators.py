@@ -105,6 +105,8 @@ def population_cmd(
                              callback=ranged(POPULATION, "seed")),
     device: str = _DEVICE,
     precision: str = _PRECISION,
+    judge: str = typer.Option(None, help="Independent judge (skin_tone, gender, age or a "
+                              "classifier checkpoint): adds its judge-error-corrected shares."),
     out: Path = typer.Option(Path("population-out"), help="Output folder."),
     json_out: str | None = _JSON,
     wide: bool = typer.Option(False, "--wide", help="All table columns (ratio, both "
@@ -121,7 +123,7 @@ def population_cmd(
                            correct=correct, associations=associations,
                            reference_n=reference_n, n=n, batch_size=batch_size,
                            groups=_split_list(groups), n_boot=n_boot, seed=seed,
-                           precision=precision)
+                           precision=precision, judge=judge)
     settings = _settings(plan, out, dry_run)
     if settings is None:
         return
@@ -154,6 +156,11 @@ def population_cmd(
     console.print(f"note: {result.correction_note}")
     for warning in result.warnings:   # degenerate labels: say so, not a table read as fair
         console.print(f"[bold yellow]warning:[/] {warning}")
+    if "judge" in run.inputs:
+        from biaslens.report.judges import judge_lines
+
+        for line in judge_lines(run.inputs["judge"]):
+            console.print(line)
     console.print(f"wrote {out}/population.json, population.png")
 
 

@@ -32,10 +32,11 @@ def steer_cmd(
     target: str = typer.Option("Male", help="Target attribute; '-Male' or 'Female' steer "
                                "toward less Male (course aliases accepted)."),
     generator: Path = typer.Option(None, help="Generator checkpoint folder or .pth file."),
-    classifier: Path = typer.Option(None, help="Attribute-classifier checkpoint or .pth."),
-    judge: Path = typer.Option(None, help="A second, independently trained classifier that "
-                               "measures the steered images (the --classifier only "
-                               "steers)."),
+    classifier: Path = typer.Option(None, help="Attribute-classifier checkpoint or .pth "
+                                    "(or a judge that can push: gender, age, skin_tone)."),
+    judge: str = typer.Option(None, help="An independent judge that measures the steered "
+                              "images (the --classifier only steers): a classifier "
+                              "checkpoint, or gender | age | skin_tone."),
     reference: str = typer.Option("auto", help="Training data to compare the steering "
                                   "slopes with: a cache folder, 'world[:PRESET]' or 'none'; "
                                   "'auto' = the default world for the shipped models (with "

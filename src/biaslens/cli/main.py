@@ -45,6 +45,7 @@ _COMMAND_MODULES = [
     "biaslens.cli.defaults_cmds",
     "biaslens.cli.audit_generators",
     "biaslens.cli.mitigate_cmds",
+    "biaslens.cli.judges_cmds",
 ]
 for _mod in _COMMAND_MODULES:
     importlib.import_module(_mod)

@@ -126,7 +126,11 @@ def list_cmd(
                       f"{shipped[0]['name']})", highlight=False)
     else:
         console.print("no shipped checkpoints")
-    _also_json({"architectures": archs, "shipped": shipped}, json_out)
+    from biaslens.cli.judges_cmds import judges_table
+    from biaslens.models.judges import list_judges
+
+    console.print(judges_table())
+    _also_json({"architectures": archs, "shipped": shipped, "judges": list_judges()}, json_out)
 
 
 @models_app.command("import")

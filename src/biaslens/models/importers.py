@@ -10,6 +10,8 @@ architecture                   container key(s)        state-dict keys
 ``coursera_classifier``        ``classifier``          ``classifier.{0..3}.{0,1}.*``
 ``coursera_dcgan_discriminator`` ``disc``              ``disc.{0..3}.{0,1}.*``
 ``pytorch_dcgan_generator``    ``state_dict``          ``main.{0,1,3,...,12}.*``
+``dcgan_generator`` (no bias)  ``netG_state_dict``     ``main.{0,1,3,...,12}.*`` (the
+                                                       DCGAN tutorial; gan-face-generate)
 =============================  ======================  ==============================
 
 A bare state dict (no container) and ``module.`` prefixes (DataParallel) are accepted;
@@ -105,12 +107,21 @@ def _pytorch_gen(sd: StateDict) -> dict:
             "im_chan": sd["main.12.weight"].shape[1]}        # (ngf, im_chan, 4, 4)
 
 
+def _tutorial_gen(sd: StateDict) -> dict:
+    if "main.0.bias" in sd:
+        raise ValueError("has conv biases: not the DCGAN tutorial's generator")
+    w = sd["main.0.weight"]                                  # (z_dim, 8 ngf, 4, 4)
+    return {"z_dim": w.shape[0], "ngf": w.shape[1] // 8, "image_size": 64, "bias": False,
+            "im_chan": sd["main.12.weight"].shape[1]}
+
+
 LAYOUTS: tuple[_Layout, ...] = (
     _Layout("coursera_dcgan_generator", ("gen",), "gen.0.0.weight", _coursera_gen),
     _Layout("coursera_classifier", ("classifier",), "classifier.0.0.weight", _coursera_cls),
     _Layout("coursera_dcgan_discriminator", ("disc",), "disc.0.0.weight", _coursera_disc),
     _Layout("pytorch_dcgan_generator", ("state_dict", "netG", "generator"), "main.12.weight",
             _pytorch_gen),
+    _Layout("dcgan_generator", ("netG_state_dict", "netG"), "main.12.weight", _tutorial_gen),
 )
 
 

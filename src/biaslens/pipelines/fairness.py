@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 __all__ = ["cache_fairness", "check_image_size", "classifier_fairness", "columns_fairness",
-           "fairness_logits", "fairness_view", "parse_binary", "parse_float",
+           "fairness_logits", "fairness_view", "judged_column", "parse_binary", "parse_float",
            "predictions_fairness", "read_predictions", "sensitive_columns"]
 
 
@@ -84,8 +84,21 @@ def sensitive_columns(cache: Any, protected: Sequence[str], rows: np.ndarray
     return sens
 
 
+def judged_column(judge: nn.Module, images: Any, batch_size: int = 256
+                  ) -> tuple[str, np.ndarray]:
+    """``(column name, category names (n,))``: the judge's categories of uint8 images
+    ``(n, H, W, 3)``, a sensitive column that no label supplies (e.g. ITA skin-tone bins
+    of CelebA, which has no skin-tone label). The name says which judge labelled it."""
+    from biaslens.tensors import to_model_pixels
+
+    cats = np.concatenate([np.asarray(judge.categorize(to_model_pixels(images[i:i + batch_size])))
+                           for i in range(0, len(images), batch_size)])
+    return f"{judge.judge_name} (judged)", np.asarray(judge.category_names)[cats]
+
+
 def cache_fairness(classifier: nn.Module, cache: Any, targets: Sequence[str],
                    protected: Sequence[str], *, n_boot: int = 300, seed: int = 0,
+                   judge: nn.Module | None = None,
                    logits: tuple[np.ndarray, np.ndarray] | None = None, batch_size: int = 512,
                    progress: Callable[[str], None] | None = None, precision: str = "fp32"
                    ) -> list[tuple[str, FairnessReport]]:
@@ -99,6 +112,8 @@ def cache_fairness(classifier: nn.Module, cache: Any, targets: Sequence[str],
     targets : attributes whose predictions are audited (``-Male`` means ``Male``);
         those that are protected or that the classifier does not predict are skipped.
     protected : attributes or cache group columns (several: intersectional groups).
+    judge : an independent judge whose categories of the images join ``protected`` as the
+        column ``"<judge> (judged)"`` (:func:`judged_column`).
     n_boot, seed : bootstrap resamples for every CI, and their seed.
     logits : ``(rows, logits)`` from :func:`fairness_logits`, when already computed.
     batch_size : classifier batch size when ``logits`` is not given.
@@ -121,6 +136,11 @@ def cache_fairness(classifier: nn.Module, cache: Any, targets: Sequence[str],
     sens = sensitive_columns(cache, protected, rows)
     ids = getattr(cache, "identities", None)      # known identities: resample people
     clusters = None if ids is None else ids[rows]
+    if judge is not None:
+        say(f"judging {len(rows)} images with the {judge.judge_name} judge")
+        name, col = judged_column(judge, np.asarray(cache.images[np.sort(rows)])[
+            np.argsort(np.argsort(rows))], batch_size=batch_size)
+        sens[name] = col
     out = []
     for t in targets:
         idx, _ = resolve_attribute(t, names)
@@ -142,14 +162,17 @@ def cache_fairness(classifier: nn.Module, cache: Any, targets: Sequence[str],
 def columns_fairness(data: Mapping[str, np.ndarray], *, source: str | Path, y_true: str,
                      y_pred: str, sensitive: Sequence[str], score: str | None = None,
                      weight: str | None = None, n_boot: int = 500, seed: int = 0,
-                     kl_variant: str = "reference", identity: str | None = None
-                     ) -> FairnessReport:
+                     kl_variant: str = "reference", identity: str | None = None,
+                     judge: nn.Module | None = None, image_column: str | None = None,
+                     image_size: int = 64) -> FairnessReport:
     """Fairness from the columns of a predictions table (a file read by
     :func:`~biaslens.data.predictions.read_predictions`, or the columns of a
     :class:`~biaslens.data.predictions.PredictionTable`); ``source`` names it in errors.
     Sensitive values are compared as text, so a file and the table it was written from
     give the same groups. ``identity``: a column naming the person in each row (every CI
-    then resamples people)."""
+    then resamples people). ``judge`` with ``image_column`` (image paths, relative to the
+    source's folder): the judge's categories of those images (aligned faces, resized to
+    ``image_size``) join the sensitive columns as ``"<judge> (judged)"``."""
     path = Path(source)
     lines = data["__line__"] if "__line__" in data else np.arange(
         2, 2 + len(data[y_true]), dtype=np.int64)
@@ -161,6 +184,18 @@ def columns_fairness(data: Mapping[str, np.ndarray], *, source: str | Path, y_tr
         i = int(np.flatnonzero(w < 0)[0])
         raise DataError("negative weight", path=path, line=int(lines[i]), field=weight)
     sens = {c: np.asarray(data[c]).astype(str) for c in sensitive}
+    if judge is not None:
+        from biaslens.data.images import BadImage, load_image
+
+        images = np.empty((len(lines), image_size, image_size, 3), np.uint8)
+        for i, rel in enumerate(data[image_column]):  # one file per row: I/O bound
+            try:
+                images[i] = load_image(path.parent / str(rel), size=image_size, crop=None)
+            except (BadImage, FileNotFoundError) as exc:
+                raise DataError(f"image {rel!r}: {exc}", path=path, line=int(lines[i]),
+                                field=image_column) from None
+        name, col = judged_column(judge, images)
+        sens[name] = col
     return fairness_report(yt, yp, sensitive_features=sens, y_score=s, sample_weight=w,
                            n_boot=n_boot, seed=seed, kl_variant=kl_variant,
                            clusters=None if identity is None else np.asarray(data[identity]))
@@ -170,8 +205,9 @@ def predictions_fairness(path: str | Path, *, y_true: str | None = None,
                          y_pred: str | None = None, sensitive: Sequence[str],
                          score: str | None = None, weight: str | None = None,
                          target: str | None = None, n_boot: int = 500, seed: int = 0,
-                         kl_variant: str = "reference", identity: str | None = None
-                         ) -> FairnessReport:
+                         kl_variant: str = "reference", identity: str | None = None,
+                         judge: nn.Module | None = None, image_column: str | None = None,
+                         image_size: int = 64) -> FairnessReport:
     """Fairness of the predictions in a file (``.csv``, ``.parquet`` or ``.npz``;
     ``biaslens audit fairness --predictions``).
 
@@ -182,14 +218,19 @@ def predictions_fairness(path: str | Path, *, y_true: str | None = None,
     score column in [0, 1] (adds AP/DEO/BA/KL); ``weight``: a non-negative sample-weight
     column; ``identity``: a column naming the person in each row (every CI then resamples
     people). A bad file, column or value is a :class:`DataError` naming the line and column.
+    ``judge``, ``image_column``, ``image_size``: see :func:`columns_fairness`.
     """
     path = Path(path)
+    if (judge is None) != (image_column is None):
+        raise DataError("a judge needs --image-column (the column of image paths), and "
+                        "--image-column needs a --judge", field="--image-column")
     y_true, y_pred, score = _target_or_columns(target, y_true, y_pred, score)
-    extra = [c for c in (score, weight, identity) if c]
+    extra = [c for c in (score, weight, identity, image_column) if c]
     cols = list(dict.fromkeys([y_true, y_pred, *sensitive, *extra]))
     return columns_fairness(read_predictions(path, cols), source=path, y_true=y_true,
                             y_pred=y_pred, sensitive=sensitive, score=score, weight=weight,
-                            n_boot=n_boot, seed=seed, kl_variant=kl_variant, identity=identity)
+                            n_boot=n_boot, seed=seed, kl_variant=kl_variant, identity=identity,
+                            judge=judge, image_column=image_column, image_size=image_size)
 
 
 def _target_or_columns(target: str | None, y_true: str | None, y_pred: str | None,

@@ -100,6 +100,7 @@ class PopulationPlan:
     correct: bool = True          # Rogan–Gladen correction (val-split TPR/FPR)
     associations: str = "auto"    # association comparison: attribute, "auto" or "none"
     reference_n: int = 2000       # real faces sampled for the association comparison
+    judge: str | None = None      # independent judge: its corrected shares are added
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -109,7 +110,8 @@ class PopulationPlan:
                                    split=self.split, correct=self.correct, n_boot=o.n_boot,
                                    seed=o.seed, associations=self.associations,
                                    reference_n=self.reference_n,
-                                   precision=resolve_precision(o.precision, self.setup.device))
+                                   precision=resolve_precision(o.precision, self.setup.device),
+                                   **({} if self.judge is None else {"judge": self.judge}))
 
     def run(self, note: Callable[[str], None] | None = None) -> AuditRun[PopulationResult]:
         """Load the models, open the cache (``note`` is told when one is synthesized) and
@@ -123,6 +125,15 @@ class PopulationPlan:
                                       correct=self.correct, associations=self.associations,
                                       reference_n=self.reference_n,
                                       reference_name=f"{self.split} split of {data}")
+            if self.judge is not None:  # which judge labelled what; raw and corrected shares
+                from biaslens.pipelines.judges import judge_shares, resolve_judge
+
+                o = self.options
+                judge = resolve_judge(self.judge, attribute=(list(o.groups) or ["Male"])[0],
+                                      device=setup.device)
+                run.inputs["judge"] = judge_shares(gen, judge, cache, n=o.n, seed=o.seed,
+                                                   n_boot=o.n_boot, level=o.level,
+                                                   device=setup.device)
         run.inputs = {"cache": setup.cache_name(cache), **run.inputs}
         return run
 
@@ -131,13 +142,19 @@ def plan_population(generator: str | Path | None = None, classifier: str | Path 
                     cache: str | Path | None = None, options: PopulationOptions | None = None,
                     *, device: str = "auto", split: str = "train", correct: bool = True,
                     associations: str = "auto", reference_n: int = 2000,
-                    **overrides: Any) -> PopulationPlan:
+                    judge: str | None = None, **overrides: Any) -> PopulationPlan:
     """Resolve the checkpoints (``None``: the shipped defaults) and the device for a
     population audit; ``cache=None`` synthesizes the default world when it runs.
-    ``options``/``overrides`` are :class:`PopulationOptions` (its device is ``device``)."""
+    ``options``/``overrides`` are :class:`PopulationOptions` (its device is ``device``).
+    ``judge`` (``skin_tone | gender | age`` or a classifier checkpoint): an independent judge
+    whose judge-error-corrected shares (calibrated on the val split) join the result."""
+    if judge is not None:
+        from biaslens.models.judges import check_judge_spec
+
+        check_judge_spec(judge)
     setup = AuditSetup.resolve({"generator": generator, "classifier": classifier}, cache,
                                device)
     opts = resolve_options(PopulationOptions, options, {**overrides, "device": setup.device},
                            where="plan_population")
     return PopulationPlan(setup, opts, split=split, correct=correct,
-                          associations=associations, reference_n=reference_n)
+                          associations=associations, reference_n=reference_n, judge=judge)

@@ -52,8 +52,8 @@ class SteeringPlan:
 
     target: str             # attribute name or alias; "-Male" / "Female" = less Male
     generator: Path         # checkpoint of the generator
-    classifier: Path        # checkpoint of the guide classifier
-    judge: Path | None      # checkpoint of an independent judge, or None
+    classifier: Path | str  # checkpoint of the guide classifier, or a judge name
+    judge: Path | str | None  # an independent judge: checkpoint or name (skin_tone, gender, age)
     reference: str          # a cache folder, "world[:PRESET]" or "none" ("auto" resolved)
     reference_n: int        # reference images sampled (seeded with options.seed)
     options: SteerOptions   # the audit's options, device resolved
@@ -109,8 +109,18 @@ def plan_steering(target: str = "Male", options: SteerOptions | None = None, *,
     """
     opts = resolve_options(SteerOptions, options, overrides, where="plan_steering")
     gen_path = inputs.model_path(generator, "generator")
-    clf_path = inputs.model_path(classifier, "classifier")
-    judge_path = inputs.model_path(judge, "judge") if judge is not None else None
+    from biaslens.models.judges import JUDGES, check_judge_spec
+
+    if classifier is not None and str(classifier) in JUDGES:  # a judge pushes (gradients)
+        check_judge_spec(str(classifier))
+        clf_path: Path | str = str(classifier)
+    else:
+        clf_path = inputs.model_path(classifier, "classifier")
+    if judge is not None and str(judge) in JUDGES:
+        check_judge_spec(str(judge))
+        judge_path: Path | str | None = str(judge)
+    else:
+        judge_path = inputs.model_path(judge, "judge") if judge is not None else None
     if reference == "auto":
         shipped = generator is None and classifier is None
         reference = SHIPPED_REFERENCE if shipped and opts.n_boot >= 50 else "none"
@@ -148,9 +158,17 @@ def run_steering(plan: SteeringPlan, *,
                  progress: Callable[[int, int], None] | None = None) -> SteeringRun:
     """Load the plan's models (on the CPU; the audit copies them to the device) and its
     reference, and steer. ``progress(step, steps)`` is called after each step."""
+    from biaslens.models.judges import JUDGES, load_judge
+
     gen = inputs.load_for_role(plan.generator, "generator")
-    clf = inputs.load_for_role(plan.classifier, "classifier")
-    judge = inputs.load_for_role(plan.judge, "judge") if plan.judge is not None else None
+    if isinstance(plan.classifier, str) and plan.classifier in JUDGES:
+        clf = load_judge(plan.classifier)  # a named judge as the guide: it pushes
+    else:
+        clf = inputs.load_for_role(plan.classifier, "classifier")
+    if isinstance(plan.judge, str) and plan.judge in JUDGES:
+        judge = load_judge(plan.judge)  # a named judge reads out; the classifier pushes
+    else:
+        judge = inputs.load_for_role(plan.judge, "judge") if plan.judge is not None else None
     ref = reference_for(plan.reference, judge if judge is not None else clf,
                         n=plan.reference_n, seed=plan.options.seed)
     result = steer_models(gen, clf, plan.target, plan.options, judge=judge, reference=ref,

@@ -9,7 +9,7 @@ Examples::
     biaslens audit population --generator gen/ --classifier clf/ --cache caches/synth64 \\
         --n 10000 --groups Male --out runs/population
     biaslens audit reconstruct --vae vae/ --classifier clf/ --cache caches/synth64 \\
-        --groups Male,skin_type --per-group 200 --out runs/reconstruct
+        --groups Male,skin_type --per-group 500 --out runs/reconstruct
     biaslens audit counterfactual --cvae cvae/ --classifier clf/ --condition Male --out runs/cf
     biaslens experiment ratio-sweep --shares 0.3,0.48,0.5,0.6 --model vae --n 4000 \\
         --steps 2000 --classifier clf/ --out runs/sweep
@@ -138,7 +138,8 @@ def reconstruct_cmd(
     cache: Path = _CACHE,
     groups: str = typer.Option("Male,skin_type", help="Comma-separated group columns "
                                "(attributes or cache group names)."),
-    per_group: int = typer.Option(200, help="Images per intersectional group."),
+    per_group: int = typer.Option(500, help="Images per intersectional group (500 decides "
+                                  "the shipped VAE's gap: docs/validation.md)."),
     split: str = typer.Option("test", help="Rows to sample from (train/val/test/all); "
                               "without --cache all rows of a synthesized balanced set."),
     n_boot: int = typer.Option(1000, help="Bootstrap resamples."),
@@ -176,6 +177,12 @@ def reconstruct_cmd(
     if _finish(run.to_dict(settings), out / "reconstruct.json", json_flag):
         return
     console.print(reconstruct_table(result))
+    for name, gap in result.preservation_gap.items():
+        lo, hi = result.preservation_gap_ci[name]
+        best, worst = result.preservation_gap_groups[name]
+        verdict = "decided" if lo > 0 else "not decided: no gap shown"
+        console.print(f"{name} kept, best − worst group ({best} − {worst}): {gap:.3f} "
+                      f"[{lo:.3f}, {hi:.3f}] simultaneous 95% CI, {verdict}")
     if result.missing_groups:
         console.print(f"[yellow]groups with no rows:[/] {', '.join(result.missing_groups)}")
     console.print(f"wrote {out}/reconstruct.json, reconstruct.png, reconstruct_examples.png")

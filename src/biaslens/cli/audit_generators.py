@@ -231,6 +231,10 @@ def counterfactual_cmd(
     if _finish(run.to_dict(settings), out / "counterfactual.json", json_flag):
         return
     console.print(counterfactual_table(run.result))
+    by_dir = run.result.to_target_by_direction.get("decoder_flip", {})
+    if by_dir:
+        console.print("decoder flip classified as requested: " + ", ".join(
+            f"{d} {r:.3f} [{lo:.3f}, {hi:.3f}]" for d, (r, lo, hi) in by_dir.items()))
     console.print(f"wrote {out}/counterfactual.json, counterfactual_pairs.png")
 
 

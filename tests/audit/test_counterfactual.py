@@ -154,3 +154,26 @@ def test_clear_errors():
 
     with pytest.raises(BiasLensError, match="no attribute 'Male'"):
         counterfactual_audit(DecoderCondition(), NoMale(), imgs, attrs, NAMES)
+
+
+class AlwaysMale(_CVAE):
+    """Draws every face as a man, whatever c: half right overall, never right one way."""
+
+    def decode(self, z, c):
+        x = z.view(-1, 3, 4, 4).clone()
+        x[:, 0, 0, 0] = 1.0
+        return x
+
+
+def test_to_target_by_direction_separates_the_two_flips():
+    imgs, attrs = _pool()
+    res = counterfactual_audit(AlwaysMale(), PixelClassifier(), imgs, attrs, NAMES,
+                               n=40, n_boot=0)
+    n_male = int(attrs[:, 0].sum())
+    assert res.to_target["decoder_flip"] == pytest.approx((40 - n_male) / 40)
+    by_dir = res.to_target_by_direction["decoder_flip"]
+    assert by_dir["Male 0→1"][0] == 1.0 and by_dir["Male 1→0"][0] == 0.0
+    assert by_dir["Male 1→0"][1] == 0.0 < by_dir["Male 1→0"][2] < 0.3     # Wilson bounds
+    assert res.to_target_by_direction["recon"]["Male 0→1"][0] == 0.0      # women lost
+    json.dumps(res.to_dict(), allow_nan=False)
+    assert res.to_dict()["variants"]["decoder_flip"]["to_target_by_direction"]["Male 0→1"][0] == 1

@@ -151,3 +151,32 @@ def test_clear_errors():
         reconstruct_audit(GroupVAE(), None, imgs, attrs[:5], NAMES, groups=["Male"])
     with pytest.raises(BiasLensError, match="not a VAE"):
         reconstruct_audit(torch.nn.Identity(), None, imgs, attrs, NAMES, groups=["Male"])
+
+
+def test_gaps_are_decided_for_a_real_difference_and_not_for_none():
+    imgs, attrs, skin = _pool(400, seed=1)
+    kw = dict(groups=["Male", "skin_type"], group_columns={"skin_type": skin}, per_group=40,
+              n_boot=300)
+    res = reconstruct_audit(GroupVAE(), PixelClassifier(), imgs, attrs, NAMES, **kw)
+    # darker-skinned faces lose their Male label: preserved 1 vs 0 in every pair of groups
+    assert res.preservation_gap["Male"] == 1.0
+    assert res.preservation_gap_groups["Male"][1].endswith("skin_type=1")
+    lo, hi = res.preservation_gap_ci["Male"]
+    assert 0 < lo < 1.0 <= hi + 1e-12
+    assert res.mse_gap_ci[0] > 0 and res.best_group == "Male=0,skin_type=0"
+    assert res.decided == {"mse": True, "Male": True}
+    assert res.settings["gap_level_per_pair"] == pytest.approx(1 - 0.05 / 6)
+
+    class Identity(torch.nn.Module):
+        def encode(self, x):
+            return x.flatten(1), torch.zeros(len(x), x[0].numel())
+
+        def decode(self, z):
+            return z.view(-1, 3, 4, 4)
+
+    same = reconstruct_audit(Identity(), PixelClassifier(), imgs, attrs, NAMES, **kw)
+    assert same.preservation_gap["Male"] == 0.0 and same.mse_gap == 0.0
+    assert same.decided == {"mse": False, "Male": False}
+    data = same.to_dict()
+    json.dumps(data, allow_nan=False)
+    assert data["decided"] == {"mse": False, "Male": False}

@@ -215,7 +215,7 @@ def test_dry_run_and_bad_split(setup, tmp_path):
     base = ["audit", "reconstruct", "--vae", str(setup / "vae"), "--classifier",
             str(setup / "clf"), "--cache", str(setup / "cache"), "--out", str(tmp_path / "x")]
     res = runner.invoke(app, base + ["--dry-run"])
-    assert res.exit_code == 0 and '"per_group": 200' in res.output
+    assert res.exit_code == 0 and '"per_group": 500' in res.output
     assert not (tmp_path / "x").exists()
     res = runner.invoke(app, base + ["--split", "holdout"])
     assert isinstance(res.exception, BiasLensError) and "unknown split" in str(res.exception)

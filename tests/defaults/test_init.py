@@ -48,7 +48,9 @@ def test_default_records_its_provenance_and_quality(name):
     info = defaults.default_info(name)
     assert info["architecture"] == defaults.DEFAULT_ARCHITECTURES[name]
     extra = info["extra"]
-    assert extra["command"].endswith(f"defaults_train {name} --root runs/defaults")
+    # the models trained before the recipes moved into the CLI record `defaults_train`
+    assert extra["command"].replace("defaults_train", "defaults train").endswith(
+        f"defaults train {name} --root runs/defaults")
     assert extra["data"]["content_hash"].startswith("sha256:")
     assert extra["training"]["kwargs"] == RECIPES[name].kwargs
     assert extra["quality"], "no held-out quality recorded"
@@ -111,6 +113,27 @@ def test_vae_reconstructs_better_than_the_mean_face(fresh_faces):
     mse = (recon - x).pow(2).mean()
     baseline = (x - x.mean(0, keepdim=True)).pow(2).mean()
     assert mse < 0.6 * baseline
+
+
+def test_cvae_decoder_flip_gives_the_requested_sex(classifier, fresh_faces):
+    """The shipped CVAE honours its condition (docs/validation.md §4): decoding a face's
+    latent with the other sex is read as that sex. Measured on 3,000 held-out faces: 0.92
+    overall, 0.97 woman→man, 0.85 man→woman (the misses are bearded men). On these 256
+    faces the Wilson lower bound of the overall rate must reach 0.8, and each direction
+    must be consistent with 0.8 (upper bound; the previous CVAE: 0.09 and 0.42)."""
+    from biaslens.audit.counterfactual import counterfactual_audit
+    from biaslens.stats import wilson_ci
+
+    images, attrs = fresh_faces
+    res = counterfactual_audit(defaults.load_default("cvae"), classifier, images, attrs,
+                               CELEBA_ATTRIBUTES, n=len(images), n_boot=0, precision="fp32")
+    assert res.to_target_ci["decoder_flip"][0] >= 0.8, res.to_target["decoder_flip"]
+    for direction, (rate, _, high) in res.to_target_by_direction["decoder_flip"].items():
+        assert high >= 0.8, f"{direction}: decoder flip read as requested in {rate:.2f}"
+    # the control: flipping c at the encoder leaves the classified sex of the recon
+    changed = res.flip_vs_recon["encoder_flip"] * res.n
+    assert wilson_ci(changed, res.n)[0] <= 0.05
+    assert res.to_target["scaled"] >= res.to_target["decoder_flip"]   # ×2 at least as strong
 
 
 def test_dbvae_tells_faces_from_nonfaces(fresh_faces):

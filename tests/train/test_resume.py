@@ -22,6 +22,8 @@ def _weights(run, name):
 @pytest.mark.parametrize("family,train,kw,data", [
     ("vae", train_vae, dict(batch_size=8, model_config=VAE, recon_loss="l1", lr=2e-3), None),
     ("cvae", train_cvae, dict(batch_size=8, model_config=VAE, condition=["male"]), None),
+    ("cvae", train_cvae, dict(batch_size=8, condition=["male"], adversary=0.1,
+                              model_config={**VAE, "decoder_condition": "every"}), None),
     ("classifier", train_classifier,
      dict(batch_size=12, arch="test_tiny_linear_classifier", model_config={"image_size": 64},
           pos_weight="auto", eval_every=0), None),

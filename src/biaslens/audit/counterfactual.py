@@ -15,7 +15,9 @@ For each variant the attribute classifier labels the output; the **flip rate** i
 fraction whose classified condition attribute differs from the classification of the
 original image (Wilson CI, overall and per group); ``flip_vs_recon`` compares with the
 recon's classification instead (isolating the condition from reconstruction loss);
-``to_target`` is the fraction classified as the requested label. *What else
+``to_target`` is the fraction classified as the requested label (also per direction of
+the flip, ``to_target_by_direction``: a decoder that only ever draws one sex scores 50 %
+overall on a balanced set but 0 % one way). *What else
 changes*: the mean change of every other attribute's logit (and 0/1 label) between the
 decoder flip and the recon, for each direction of the flip separately (e.g.
 ``Male 1→0`` adds ``Heavy_Makeup``), ranked by magnitude, with paired bootstrap CIs over images.
@@ -140,6 +142,9 @@ class CounterfactualResult:
     direction_n: dict[str, int]
     pairs: np.ndarray
     settings: dict[str, Any] = field(default_factory=dict)
+    #: ``to_target`` per variant and direction (``"Male 0→1"``): (rate, ci_low, ci_high)
+    to_target_by_direction: dict[str, dict[str, tuple[float, float, float]]] = field(
+        default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary (no images)."""
@@ -152,6 +157,9 @@ class CounterfactualResult:
                              "flip_vs_recon_ci": json_floats(self.flip_vs_recon_ci[v]),
                              "to_target": json_float(self.to_target[v]),
                              "to_target_ci": json_floats(self.to_target_ci[v]),
+                             "to_target_by_direction": {
+                                 d: json_floats(r)
+                                 for d, r in self.to_target_by_direction.get(v, {}).items()},
                              "flip_rate_by_group": json_floats(self.flip_rate_by_group[v]),
                              "flip_rate_by_group_ci": [
                                  json_floats(self.flip_rate_by_group_ci[v][0]),
@@ -276,7 +284,9 @@ def counterfactual_audit(cvae: nn.Module, classifier: nn.Module, images: np.ndar
     group_n = onehot.sum(0)
 
     flip, flip_ci, to_t, to_t_ci, by_g, by_g_ci, vs_r, vs_r_ci = ({} for _ in range(8))
+    to_t_dir: dict[str, dict[str, tuple[float, float, float]]] = {}
     recon_label = logits["recon"][:, t] > 0
+    from_one = cvals[:, column] > 0.5  # each image's true condition (direction of its flip)
     for v in VARIANTS:
         lab = logits[v][:, t] > 0
         flipped = lab != orig_label
@@ -290,6 +300,13 @@ def counterfactual_audit(cvae: nn.Module, classifier: nn.Module, images: np.ndar
         vs_r_ci[v] = tuple(float(x) for x in wilson_ci(changed.sum(), m, level))
         to_t[v] = float(hit.mean())
         to_t_ci[v] = tuple(float(x) for x in wilson_ci(hit.sum(), m, level))
+        to_t_dir[v] = {}
+        for frm in (0, 1):
+            sel = from_one == bool(frm)
+            if sel.any():
+                lo_, hi_ = wilson_ci(hit[sel].sum(), sel.sum(), level)
+                to_t_dir[v][f"{cond} {frm}→{1 - frm}"] = (float(hit[sel].mean()), float(lo_),
+                                                          float(hi_))
         k = onehot.T @ flipped
         by_g[v] = k / group_n
         by_g_ci[v] = wilson_ci(k, group_n, level)
@@ -314,7 +331,7 @@ def counterfactual_audit(cvae: nn.Module, classifier: nn.Module, images: np.ndar
         to_target=to_t, to_target_ci=to_t_ci, groups=gnames,
         group_labels=[",".join(f"{g}={int(v)}" for g, v in zip(gnames, c)) for c in cells],
         group_n=group_n.astype(int), flip_rate_by_group=by_g, flip_rate_by_group_ci=by_g_ci,
-        shifts=shifts, direction_n=dir_n, pairs=pairs,
+        shifts=shifts, direction_n=dir_n, pairs=pairs, to_target_by_direction=to_t_dir,
         settings={"n": n, "scale": scale, "groups": gnames, "seed": seed, "n_boot": n_boot,
                   "level": level, "top_k": top_k, "condition_coding": "0/1",
                   "device": str(device), "precision": precision})

@@ -11,7 +11,13 @@ every image is encoded and decoded (``z = μ``, deterministic) and each group ge
   label (Wilson CI), next to the same rate on the originals (the classifier's own
   accuracy, so reconstruction loss and classifier error can be told apart).
 
-The worst group (largest mean MSE) is flagged. A conditional VAE is reconstructed with
+The worst group (largest mean MSE) is flagged. The **gaps** say whether the groups
+differ at all: the worst minus the best group's mean MSE (bootstrap over each group's
+images) and, per attribute column, the best minus the worst group's preservation rate
+(Newcombe interval of the two Wilson intervals). Worst and best are picked from the same
+data, so both intervals are simultaneous over all ``G(G−1)/2`` pairs of groups
+(Bonferroni: each at level ``1 − (1 − level)/pairs``): a gap whose interval excludes 0 is
+decided whatever pair turned out extreme. A conditional VAE is reconstructed with
 its true condition at both ends.
 
 Example
@@ -48,7 +54,7 @@ from biaslens.tensors import predict_logits, to_model_pixels, to_uint8_numpy
 from biaslens.errors import BiasLensError, DataError
 from biaslens.names import canonical_name
 from biaslens.options import OPEN_UNIT, CheckedOptions, Range, resolve_options
-from biaslens.stats import bootstrap_ci, wilson_ci
+from biaslens.stats import bootstrap_ci, newcombe_diff_ci, wilson_ci
 
 __all__ = ["ReconstructOptions", "ReconstructResult", "balanced_sample", "reconstruct_audit",
            "reconstruct_images", "resolve_group_columns"]
@@ -179,6 +185,21 @@ class ReconstructResult:
     per_group: int
     examples: np.ndarray | None = None  # (G, 2, k, H, W, 3) uint8: originals, recons
     settings: dict[str, Any] = field(default_factory=dict)
+    #: worst − best group mean MSE: simultaneous CI (module docstring), best group's label
+    mse_gap_ci: tuple[float, float] = (float("nan"), float("nan"))
+    best_group: str = ""
+    #: per attribute column: best − worst preservation rate, its simultaneous CI, and the
+    #: (best, worst) group labels
+    preservation_gap: dict[str, float] = field(default_factory=dict)
+    preservation_gap_ci: dict[str, tuple[float, float]] = field(default_factory=dict)
+    preservation_gap_groups: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def decided(self) -> dict[str, bool]:
+        """Whether each gap's interval excludes 0 (``"mse"`` and each attribute column)."""
+        out = {"mse": bool(self.mse_gap_ci[0] > 0)}
+        out.update({k: bool(v[0] > 0) for k, v in self.preservation_gap_ci.items()})
+        return out
 
     @property
     def mse_gap(self) -> float:
@@ -203,7 +224,14 @@ class ReconstructResult:
         return {"audit": "reconstruct", "groups": list(self.groups), "per_group": self.per_group,
                 "by_group": rows, "worst_group": self.worst_group,
                 "worst_preservation": dict(self.worst_preservation),
-                "mse_gap": json_float(self.mse_gap), "missing_groups": list(self.missing_groups),
+                "mse_gap": json_float(self.mse_gap), "mse_gap_ci": json_floats(self.mse_gap_ci),
+                "best_group": self.best_group,
+                "preservation_gap": {k: json_float(v) for k, v in self.preservation_gap.items()},
+                "preservation_gap_ci": {k: json_floats(v)
+                                        for k, v in self.preservation_gap_ci.items()},
+                "preservation_gap_groups": {k: list(v)
+                                            for k, v in self.preservation_gap_groups.items()},
+                "decided": self.decided, "missing_groups": list(self.missing_groups),
                 "mse": json_floats(self.mse), "l1": json_floats(self.l1),
                 "settings": dict(self.settings)}
 
@@ -220,7 +248,7 @@ class ReconstructOptions(CheckedOptions):
               "level": OPEN_UNIT, "n_show": Range(0), "seed": Range(0)}
 
     groups: Sequence[str] = ("Male", "skin_type")  # group columns crossed into groups
-    per_group: int = 200                  # images per group (fewer if it is smaller)
+    per_group: int = 500                  # images per group (fewer if it is smaller)
     batch_size: int = 256                 # encoding / decoding / labelling batch
     n_boot: int = 1000                    # bootstrap resamples of the error CIs
     level: float = 0.95                   # confidence level of every interval
@@ -282,18 +310,31 @@ def reconstruct_audit(vae: nn.Module, classifier: nn.Module | None,
     l1_i = diff.abs().mean(1).double().numpy()
 
     g_count = len(cells)
+    pairs = max(1, g_count * (g_count - 1) // 2)
+    level_pair = 1 - (1 - level) / pairs   # simultaneous over every pair of groups
     mse, l1 = np.zeros(g_count), np.zeros(g_count)
     mse_lo, mse_hi, l1_lo, l1_hi = (np.full(g_count, np.nan) for _ in range(4))
+    boot_mse = np.full((g_count, max(n_boot, 0)), np.nan)  # per group, for the gap
     for g in range(g_count):  # groups are few; each bootstrap is vectorized
         e = np.stack([mse_i[member == g], l1_i[member == g]], 1)  # (n_g, 2)
         mse[g], l1[g] = e.mean(0)
         if n_boot > 0 and len(e) > 1:
-            lo, hi, _ = bootstrap_ci(lambda ix, e=e: e[ix].mean(1), len(e), n_boot=n_boot,
-                                     level=level, seed=seed + g)
+            lo, hi, samples = bootstrap_ci(lambda ix, e=e: e[ix].mean(1), len(e),
+                                           n_boot=n_boot, level=level, seed=seed + g)
             mse_lo[g], l1_lo[g] = lo
             mse_hi[g], l1_hi[g] = hi
+            boot_mse[g] = samples[:, 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        g_worst, g_best = int(np.nanargmax(mse)), int(np.nanargmin(mse))
+    gap_ci = (float("nan"), float("nan"))
+    d = boot_mse[g_worst] - boot_mse[g_best]  # independent resamples of the two groups
+    if n_boot > 0 and np.isfinite(d).all():
+        a = (1 - level_pair) / 2
+        gap_ci = tuple(float(v) for v in np.quantile(d, [a, 1 - a]))
 
     preserved, preserved_ci, orig_acc, worst_pres = {}, {}, {}, {}
+    pres_gap, pres_gap_ci, pres_gap_groups = {}, {}, {}
     if classifier is not None:
         clf_names = list(getattr(classifier, "attribute_names", None) or [])
         attr_groups = [(k, n) for k, (n, a) in enumerate(zip(gnames, is_attr))
@@ -312,7 +353,14 @@ def reconstruct_audit(vae: nn.Module, classifier: nn.Module | None,
                 preserved[name] = hits / sizes
                 preserved_ci[name] = wilson_ci(hits, sizes, level)
                 orig_acc[name] = (onehot.T @ ((lo_[:, j] > 0) == truth)) / sizes
-                worst_pres[name] = _label(gnames, cells[int(np.argmin(preserved[name]))])
+                lo_w, hi_w = wilson_ci(hits, sizes, level_pair)
+                b, w = int(np.argmax(preserved[name])), int(np.argmin(preserved[name]))
+                worst_pres[name] = _label(gnames, cells[w])
+                p = preserved[name]
+                lo_d, hi_d = newcombe_diff_ci(p[b], lo_w[b], hi_w[b], p[w], lo_w[w], hi_w[w])
+                pres_gap[name] = float(p[b] - p[w])
+                pres_gap_ci[name] = (float(lo_d), float(hi_d))
+                pres_gap_groups[name] = (_label(gnames, cells[b]), _label(gnames, cells[w]))
 
     k_show = max(0, min(n_show, int(sizes.min())))
     examples = None
@@ -324,15 +372,15 @@ def reconstruct_audit(vae: nn.Module, classifier: nn.Module | None,
             g_count, k_show, 2, *imgs.shape[1:]).transpose(0, 2, 1, 3, 4, 5)
 
     labels = [_label(gnames, c) for c in cells]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        worst = labels[int(np.nanargmax(mse))]
+    worst = labels[g_worst]
     return ReconstructResult(
         groups=gnames, group_labels=labels, cells=cells, n=sizes, mse=mse,
         mse_ci=(mse_lo, mse_hi), l1=l1, l1_ci=(l1_lo, l1_hi), preserved=preserved,
         preserved_ci=preserved_ci, original_accuracy=orig_acc, worst_group=worst,
         worst_preservation=worst_pres, missing_groups=[_label(gnames, c) for c in missing],
-        per_group=per_group, examples=examples,
+        per_group=per_group, examples=examples, mse_gap_ci=gap_ci, best_group=labels[g_best],
+        preservation_gap=pres_gap, preservation_gap_ci=pres_gap_ci,
+        preservation_gap_groups=pres_gap_groups,
         settings={"per_group": per_group, "groups": gnames, "seed": seed, "n_boot": n_boot,
                   "level": level, "conditional": cond is not None, "device": str(device),
-                  "precision": precision})
+                  "precision": precision, "gap_level_per_pair": level_pair})

@@ -1,10 +1,20 @@
-"""VAE and conditional-VAE training: reconstruction (MSE or L1) + beta·KL."""
+"""VAE and conditional-VAE training: reconstruction (MSE or L1) + beta·KL.
+
+A conditional VAE can also be trained with a **latent adversary** (``adversary > 0``): a
+small classifier on the latent mean (``ConditionalVAE.adversary``) is fitted to predict
+the condition c, and the encoder pays ``adversary ·`` the cross-entropy between the
+adversary's prediction and chance (½), the confusion loss of Tzeng et al. (2015) as used
+for removing a protected attribute by Alvi et al. (2018). A latent that carries no c
+leaves the decoder only one place to read the condition from: c itself, so flipping c at
+the decoder changes what the condition names (the counterfactual of Majumdar et al.).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from biaslens.errors import BiasLensError
 from biaslens.train.data import ImageStore, as_train_data, label_tensor
@@ -43,12 +53,17 @@ def train_vae(
     beta: float = 1e-3,                     # KL weight; Rec is a per-pixel mean, so 1 collapses
     recon_loss: str = "mse",                # mse | l1, pixel-averaged
     condition: list[str] | None = None,     # condition attribute(s): a conditional VAE (cvae)
+    adversary: float = 0.0,                 # weight of the latent adversary's confusion loss
+    adversary_lr: float | None = None,      # its Adam learning rate (None: lr)
     **overrides: Any,                       # RunOptions fields (out=, steps=, n_samples=16, ...)
 ) -> TrainResult:
     """Train a VAE: ``loss = mean_i[Rec_i + beta·KL_i]`` (see :func:`vae_loss`).
 
-    With ``condition`` the run is a conditional VAE (family ``cvae``; :func:`train_cvae`).
-    The sample grids show training faces over their reconstructions.
+    With ``condition`` the run is a conditional VAE (family ``cvae``; :func:`train_cvae`);
+    ``adversary > 0`` adds ``adversary · CE(σ(adversary(μ)), ½)`` to the loss and fits the
+    model's latent adversary (``model_config["adversary_hidden"]``, default 64) to predict c
+    with its own Adam step after each VAE step (module docstring). The sample grids show
+    training faces over their reconstructions.
 
     Examples
     --------
@@ -63,24 +78,38 @@ def train_vae(
     arch = arch or family
     if recon_loss not in ("mse", "l1"):
         raise BiasLensError(f"recon_loss must be 'mse' or 'l1', got {recon_loss!r}")
+    if adversary < 0 or (adversary and family != "cvae"):
+        raise BiasLensError(f"adversary must be >= 0 and needs a condition, got {adversary!r}"
+                            f" with condition {condition!r}")
     td = as_train_data(data)
     cond_names = [canonical_name(c, td.attribute_names) for c in condition or []]
     mcfg = dict(model_config or {})
     if family == "cvae":
         mcfg.setdefault("condition_names", cond_names)
+    if adversary:
+        mcfg.setdefault("adversary_hidden", 64)
     if arch in ("vae", "cvae"):
         mcfg.setdefault("image_size", td.image_size[0])
     cfg = run_config(td, run, dict(lr=lr, betas=list(betas), arch=arch, model_config=mcfg,
-                                   beta=beta, recon_loss=recon_loss, condition=cond_names),
+                                   beta=beta, recon_loss=recon_loss, condition=cond_names,
+                                   adversary=adversary, adversary_lr=adversary_lr),
                      unused=COLLAPSE_FIELDS)
     if run.dry_run:
         return TrainResult.dry_run(family, cfg, run)
     s = Session(family, run, cfg)
     dev = s.device
     model = build_model(arch, **mcfg).to(dev)
-    opt = s.adam(model.parameters(), lr=lr, betas=betas)
+    adv = getattr(model, "adversary", None) if adversary else None
+    if adversary and adv is None:
+        raise BiasLensError(f"adversary={adversary} needs a model with a latent adversary "
+                            "(model_config adversary_hidden > 0)")
+    adv_ids = {id(p) for p in adv.parameters()} if adv is not None else set()
+    opt = s.adam([p for p in model.parameters() if id(p) not in adv_ids], lr=lr, betas=betas)
+    optimizers = {family: opt}
+    if adv is not None:
+        optimizers["adversary"] = s.adam(adv.parameters(), lr=adversary_lr or lr, betas=betas)
     eps_gen = s.generator("eps")
-    s.register(models={family: model}, optimizers={family: opt},
+    s.register(models={family: model}, optimizers=optimizers,
                model_extra={"image_size": list(td.image_size), "condition_names": cond_names})
     store = ImageStore(td.images, dev)
     train_idx = td.indices(run.split)
@@ -108,10 +137,26 @@ def train_vae(
         with s.autocast():
             recon, mu, logvar = forward(x, c, sample=True)
         loss, rec, kl = vae_loss(x, recon, mu, logvar, beta=beta, recon_loss=recon_loss)
+        out = {"recon": rec.detach(), "kl": kl.detach()}
+        if adv is not None:  # the encoder is asked to leave the adversary at chance
+            conf = F.binary_cross_entropy_with_logits(adv(mu.float()), torch.full_like(c, 0.5))
+            loss = loss + adversary * conf
+            out["confusion"] = conf.detach()
         loss.backward()
         s.sync_grads(model)
         opt.step()
-        return {"loss": loss.detach(), "recon": rec.detach(), "kl": kl.detach()}
+        out["loss"] = loss.detach()
+        if adv is not None:  # then the adversary is fitted to the new latents' c
+            aopt = optimizers["adversary"]
+            aopt.zero_grad(set_to_none=True)
+            logits = adv(mu.detach().float())
+            aloss = F.binary_cross_entropy_with_logits(logits, c)
+            aloss.backward()
+            s.sync_grads(adv)
+            aopt.step()
+            out["adv_loss"] = aloss.detach()
+            out["adv_acc"] = ((logits.detach() > 0).float() == c).float().mean()
+        return out
 
     def sample_fn(step: int) -> None:
         if not s.dist.is_main:

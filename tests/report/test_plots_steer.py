@@ -19,10 +19,15 @@ def test_rows_follow_the_ranking_with_the_data_comparison(small_report):
 
 
 def test_app_rows_are_the_report_rows_rounded(small_report):
+    from biaslens.app.common import association_word
+    from biaslens.report.tables import fmt_ci
+
     r = small_report.data.steer[0]
     for a, x in zip(app_rows(r, 3), steer_rows(r, 3), strict=True):
         assert a["attribute"] == x["attribute"] and a["significant"] == x["significant"]
-        assert a["covariance"] == round(x["covariance"], 4)
-        assert a["CI low"] == (round(x["ci_low"], 4) if np.isfinite(x["ci_low"]) else None)
-        assert a["beyond data"] == x["beyond_data"]
-        assert "correlation" not in a
+        assert a["covariance"] == round(x["covariance"], 3)
+        assert a["95% CI"] == fmt_ci(x["ci_low"], x["ci_high"], 3)
+        assert a["correlation"] == (round(x["correlation"], 3)
+                                    if np.isfinite(x["correlation"]) else None)
+        assert a["beyond data"] == association_word(x["path_slope"], x["data_slope"],
+                                                    x["beyond_data"])

@@ -92,8 +92,8 @@ _LIST_STARTS = (" Valid names: ", " valid names: ", " Valid: ", " choose one of:
 
 
 def _error(message: str) -> None:
-    """One error, wrapped at the terminal's width: the reason and any "did you mean" first,
-    then a long list of valid names indented on lines of its own."""
+    """One error: the reason and any "did you mean" first, on one line (never broken inside a
+    path), then a long list of valid names indented and wrapped on lines of its own."""
     head, tail = message, ""
     for start in _LIST_STARTS:
         if start in message:
@@ -107,7 +107,8 @@ def _error(message: str) -> None:
         if len(items) > _SHORT_LIST:
             tail = (f"{label} ({len(items)}): {', '.join(items[:_SHORT_LIST])}, … and "
                     f"{len(items) - _SHORT_LIST} more" + (f"{paren}{extra}" if paren else ""))
-    err_console.print(f"[bold red]error:[/] {escape(head)}", highlight=False)
+    # the reason on one line (the terminal wraps it): a path is never broken mid-name
+    err_console.print(f"[bold red]error:[/] {escape(head)}", highlight=False, soft_wrap=True)
     if tail:
         err_console.print(Padding(escape(tail), (0, 0, 0, 7), expand=False), highlight=False)
 

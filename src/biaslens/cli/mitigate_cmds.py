@@ -40,6 +40,8 @@ def dbvae_cmd(
     n_faces: int = typer.Option(4000, help="Faces to synthesize (without CACHE)."),
     n_nonfaces: int = typer.Option(4000, help="Non-faces to synthesize (without CACHE)."),
     n_per_group: int = typer.Option(250, help="Balanced test faces per skin type × gender."),
+    scene: str = typer.Option("detection", help="Capture conditions of the synthesized "
+                              "images and the test faces: detection or none."),
     bins: int = typer.Option(10, help="Latent histogram bins."),
     smoothing: float = typer.Option(1e-3, help="Histogram smoothing α."),
     latent_dim: int = typer.Option(100, help="DB-VAE latent size k."),
@@ -59,7 +61,7 @@ def dbvae_cmd(
     from biaslens.report.plots_mitigate import plot_group_detection
 
     cfg = DBVAEConfig(epochs=epochs, n_faces=n_faces, n_nonfaces=n_nonfaces,
-                      n_per_group=n_per_group, bins=bins, smoothing=smoothing,
+                      n_per_group=n_per_group, scene=scene, bins=bins, smoothing=smoothing,
                       latent_dim=latent_dim, n_boot=n_boot, device=device, seed=seed)
     if dry_run:
         console.print_json(data={"cache": cache, "out": str(out), **cfg.to_dict()})

@@ -52,7 +52,7 @@ def _face_data(cache: Any, cfg: DBVAEConfig, out: Path, progress: Progress | Non
     if (data_dir / "manifest.json").exists():
         return data_dir
     return synthesize_cache(cfg.world, cfg.n_faces, data_dir, size=64, seed=cfg.seed,
-                            nonfaces=cfg.n_nonfaces,
+                            nonfaces=cfg.n_nonfaces, scene=cfg.scene,
                             progress=None if progress is None else
                             (lambda d, t: progress("render", d, t)))
 

@@ -37,15 +37,15 @@ __all__ = ["SCENES", "SceneParams", "apply_scene", "render_scene_nonfaces", "sce
 class SceneParams:
     """The capture conditions of a scene (every draw independent of the image content)."""
 
-    low_light: float = 0.4                      # share of pictures taken in dim light
-    dim_exposure: tuple[float, float] = (0.15, 0.45)   # log-uniform exposure when dim
-    exposure: tuple[float, float] = (0.75, 1.15)       # uniform exposure otherwise
+    low_light: float = 0.15                      # share of pictures taken in dim light
+    dim_exposure: tuple[float, float] = (0.25, 0.55)   # log-uniform exposure when dim
+    exposure: tuple[float, float] = (0.8, 1.1)       # uniform exposure otherwise
     noise: tuple[float, float] = (3.0, 9.0)     # sensor noise sd (of 255) after exposure
     zoom: tuple[float, float] = (0.8, 1.3)      # log-uniform scale about the frame centre
     shift: float = 0.12                         # max translation (fraction of the frame)
     occlusion: float = 0.3                      # share with one occluding rectangle
     occluder_size: tuple[float, float] = (0.2, 0.45)   # its side (fraction of the frame)
-    hard_negatives: float = 0.35                # share of non-faces that are featureless
+    hard_negatives: float = 0.5                # share of non-faces that are featureless
     #                                             head-and-shoulders shapes (skin, hair,
     #                                             ears; no eyes, brows, nose or mouth)
 

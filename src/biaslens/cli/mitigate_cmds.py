@@ -63,6 +63,9 @@ def dbvae_cmd(
     cfg = DBVAEConfig(epochs=epochs, n_faces=n_faces, n_nonfaces=n_nonfaces,
                       n_per_group=n_per_group, scene=scene, bins=bins, smoothing=smoothing,
                       latent_dim=latent_dim, n_boot=n_boot, device=device, seed=seed)
+    from biaslens.world.scene import scene_params
+
+    scene_params(scene)   # before the progress bar: an unknown scene prints one line only
     if dry_run:
         console.print_json(data={"cache": cache, "out": str(out), **cfg.to_dict()})
         return

@@ -67,7 +67,10 @@ def dbvae_run(cache: str | Path | None = None, *, out: str | Path,
     ``config.world`` and ``config.n_nonfaces`` non-faces synthesized into ``out/data``)
     and writes ``out/dbvae_eval.json``. ``**overrides`` are :class:`DBVAEConfig` fields.
     """
+    from biaslens.world.scene import scene_params
+
     cfg = resolve_options(DBVAEConfig, config, overrides, where="dbvae_run")
+    scene_params(cfg.scene)   # an unknown scene fails before the run folder exists
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_json({"cache": cache, **cfg.to_dict()}, out / "config.json")

@@ -21,6 +21,17 @@ import numpy as np
 import torch
 
 
+class _Mu(torch.nn.Module):
+    """A DB-VAE's latent means as a "classifier" output, for ``predict_logits``."""
+
+    def __init__(self, vae: torch.nn.Module):
+        super().__init__()
+        self.vae = vae
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.vae.encode(x)[0]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", type=Path)
@@ -58,12 +69,8 @@ def main() -> None:
         faces = tr[td.group("is_face")[tr] == 1]
         vae, _ = load_checkpoint(run / "checkpoints" / "dbvae")
 
-        class _Mu(torch.nn.Module):
-            def forward(self, x: torch.Tensor) -> torch.Tensor:
-                return vae.encode(x)[0]
-
         imgs = np.asarray(td.images[faces])
-        mu = predict_logits(_Mu().eval(), imgs, batch_size=256)
+        mu = predict_logits(_Mu(vae).eval(), imgs, batch_size=256)
         cfg = d["config"]
         p = dbvae_sampling_probs(mu, bins=cfg["bins"], smoothing=cfg["smoothing"])
         order = np.argsort(-p)

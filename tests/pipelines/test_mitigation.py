@@ -31,6 +31,14 @@ def test_tiny_experiment_end_to_end(tmp_path):
     for name in ("standard_cnn", "dbvae"):
         assert (tmp_path / "checkpoints" / name / "model.safetensors").exists()
     assert d["data"]["n_train_faces"] + d["data"]["n_train_nonfaces"] == d["data"]["n_train"]
+    # face/non-face accuracy on the cache's test split, and where resampling puts its mass
+    held = d["data"]["heldout"]
+    assert held["n"] > 0 and 0 <= held["dbvae"]["accuracy"] <= 1
+    lo, hi = held["dbvae - standard_cnn"]["ci"]
+    assert lo <= held["dbvae - standard_cnn"]["accuracy_diff"] <= hi
+    rs = d["data"]["resampling"]
+    assert sum(rs[g]["share"] for g in GROUPS) == pytest.approx(1.0)
+    assert sum(rs[g]["sampling_mass"] for g in GROUPS) == pytest.approx(1.0)
     # the run folder: config first, the synthesized default world, the evaluation
     assert json.loads((tmp_path / "config.json").read_text()) == {"cache": None,
                                                                   **cfg.to_dict()}

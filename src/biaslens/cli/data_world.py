@@ -48,6 +48,9 @@ def synth_cmd(
     workers: int = typer.Option(None, min=1, help="Render processes (default: this process)."),
     fmt: str = typer.Option("cache", "--format", help="cache or celeba (CelebA folder layout)."),
     overwrite: bool = typer.Option(False, help="Replace an existing cache at OUT."),
+    scene: str = typer.Option("none", help="Capture conditions: none, or detection (dim "
+                              "light, framing jitter, occluders, hard negatives; "
+                              "docs/world.md)."),
 ) -> None:
     """Render a synthetic face world into a dataset cache or a CelebA-format folder.
 
@@ -55,8 +58,12 @@ def synth_cmd(
     """
     from biaslens.world.synth import export_celeba, synthesize_cache
 
+    from biaslens.world.scene import scene_params
+
     if fmt not in ("cache", "celeba"):
         raise BiasLensError(f"unknown --format {fmt!r}; choose cache or celeba")
+    if scene_params(scene) is not None and fmt == "celeba":
+        raise BiasLensError("--scene is not supported with --format celeba")
     t0 = time.perf_counter()
     with _progress_bar("rendering") as bar:
         cb = _tracked(bar, "faces")
@@ -70,7 +77,7 @@ def synth_cmd(
         else:
             cache = synthesize_cache(world, n, out, size=size, seed=seed, val_frac=val_frac,
                                      test_frac=test_frac, nonfaces=nonfaces, workers=workers,
-                                     progress=cb, overwrite=overwrite)
+                                     progress=cb, overwrite=overwrite, scene=scene)
             what = f"cache {cache.path} ({cache.content_hash})"
     console.print(f"wrote {n + nonfaces:,} images to {what} in {time.perf_counter() - t0:.1f} s")
 

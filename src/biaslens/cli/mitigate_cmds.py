@@ -69,6 +69,8 @@ def dbvae_cmd(
                                    callback=ranged(DBVAE, "n_nonfaces")),
     n_per_group: int = typer.Option(250, help="Balanced test faces per skin type × gender.",
                                     callback=ranged(DBVAE, "n_per_group")),
+    scene: str = typer.Option("detection", help="Capture conditions of the synthesized "
+                              "images and the test faces: detection or none."),
     bins: int = typer.Option(10, help="Latent histogram bins.", callback=ranged(DBVAE, "bins")),
     smoothing: float = typer.Option(1e-3, help="Histogram smoothing α.",
                                     callback=ranged(DBVAE, "smoothing")),
@@ -92,8 +94,11 @@ def dbvae_cmd(
     from biaslens.report.plots_mitigate import plot_group_detection
 
     cfg = DBVAEConfig(epochs=epochs, n_faces=n_faces, n_nonfaces=n_nonfaces,
-                      n_per_group=n_per_group, bins=bins, smoothing=smoothing,
+                      n_per_group=n_per_group, scene=scene, bins=bins, smoothing=smoothing,
                       latent_dim=latent_dim, n_boot=n_boot, device=device, seed=seed)
+    from biaslens.world.scene import scene_params
+
+    scene_params(scene)   # before the progress bar: an unknown scene prints one line only
     if dry_run:
         console.print_json(data={"cache": cache, "out": str(out), **cfg.to_dict()})
         return

@@ -35,15 +35,17 @@ def make_data(key: str, root: Path, *, world: str | None = None,
         cache = None
     if cache is not None:
         src = cache.manifest.get("source", {})
-        have = (src.get("world", {}).get("name"), src.get("n_faces"))
-        if have != (spec["world"], spec["n"]):
-            raise DataError(f"cache was rendered from world {have[0]!r} with {have[1]} faces, "
-                            f"the recipe needs world {spec['world']!r} with {spec['n']}; "
+        have = (src.get("world", {}).get("name"), src.get("n_faces"), src.get("scene"))
+        if have != (spec["world"], spec["n"], spec.get("scene")):
+            raise DataError(f"cache was rendered from world {have[0]!r} with {have[1]} faces "
+                            f"(scene {have[2]}), the recipe needs world {spec['world']!r} with "
+                            f"{spec['n']} (scene {spec.get('scene')}); "
                             "use another --root or delete the folder", path=out,
                             field="manifest.json:source")
         return out
     synthesize_cache(spec["world"], spec["n"], out, size=spec["size"], seed=spec["seed"],
-                     nonfaces=spec["nonfaces"], workers=2, overwrite=True)
+                     nonfaces=spec["nonfaces"], workers=2, overwrite=True,
+                     scene=spec.get("scene"))
     return out
 
 
@@ -59,6 +61,8 @@ def data_record(key: str, root: Path, world: str | None = None,
              "--size", str(spec["size"]), "--seed", str(spec["seed"])]
     if spec["nonfaces"]:
         synth += ["--nonfaces", str(spec["nonfaces"])]
+    if spec.get("scene"):
+        synth += ["--scene", spec["scene"]]
     return {"cache": spec["folder"], "content_hash": cache.content_hash,
             "synth_command": shlex.join(synth + ["--out", spec["folder"]]),
             "world": spec["world"], "n": int(cache.manifest["n"]),

@@ -28,7 +28,7 @@ from biaslens.mitigate.evaluate import DetectionComparison, compare_detectors
 from biaslens.options import OPEN_UNIT, POSITIVE, CheckedOptions, Range, resolve_options
 
 __all__ = ["DBVAEConfig", "DBVAEExperiment", "balanced_test_faces", "face_probabilities",
-           "run_dbvae_experiment"]
+           "heldout_accuracy", "resampling_by_group", "run_dbvae_experiment"]
 
 #: Group order used in tables and plots: skin type × gender (the lab's LF, LM, DF, DM).
 GROUPS = ("lighter female", "lighter male", "darker female", "darker male")
@@ -48,6 +48,7 @@ class DBVAEConfig(CheckedOptions):
     n_faces: int = 4000             # synthesized faces (when no cache is given)
     n_nonfaces: int = 4000          # synthesized non-faces (when no cache is given)
     world: str = "celeba"           # world of the training faces (skin tone skewed)
+    scene: str = "detection"        # capture conditions of all images (world.scene)
     n_per_group: int = 250          # balanced test faces per skin type × gender group
     test_world: str = "balanced"    # world of the test faces
     batch_size: int = 32            # half faces, half non-faces for the DB-VAE
@@ -83,11 +84,13 @@ class DBVAEExperiment:
 
 
 def balanced_test_faces(n_per_group: int, *, seed: int = 0, size: int = 64,
-                        world: str = "balanced") -> tuple[np.ndarray, np.ndarray]:
+                        world: str = "balanced", scene: str | None = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
     """Render ``n_per_group`` faces for each skin type × gender group.
 
     Labels come from the ``balanced`` world (Male and skin type 50/50, independent);
     rows are drawn until every group has its quota and are ordered group by group.
+    ``scene`` (:mod:`biaslens.world.scene`) captures them as the training images were.
 
     Returns
     -------
@@ -97,6 +100,7 @@ def balanced_test_faces(n_per_group: int, *, seed: int = 0, size: int = 64,
     from biaslens.names import CELEBA_ATTRIBUTES
     from biaslens.world import World
     from biaslens.world.render import render_faces
+    from biaslens.world.scene import apply_scene
 
     if n_per_group < 1:
         raise BiasLensError(f"n_per_group must be >= 1, got {n_per_group}")
@@ -110,7 +114,8 @@ def balanced_test_faces(n_per_group: int, *, seed: int = 0, size: int = 64,
         raise BiasLensError(f"the {world!r} world produced too few faces of some skin type × "
                             "gender group; use a world where every group is common")
     rows = np.concatenate(pick)
-    imgs = render_faces(s.attrs[rows], s.skin_tone[rows], seed=seed, size=size)
+    imgs = apply_scene(render_faces(s.attrs[rows], s.skin_tone[rows], seed=seed, size=size),
+                       scene, seed=seed)
     return imgs, np.repeat(np.array(GROUPS), n_per_group)
 
 
@@ -140,6 +145,72 @@ def face_probabilities(model: torch.nn.Module, images: np.ndarray, *, batch_size
         return np.zeros(0)
     logits = predict_logits(net, images, batch_size=batch_size, device=device)
     return torch.sigmoid(torch.from_numpy(logits[:, 0])).numpy()
+
+
+def heldout_accuracy(models: dict[str, torch.nn.Module], td: Any, is_face: np.ndarray, *,
+                     threshold: float = 0.5, device: str = "cpu") -> dict[str, Any]:
+    """Face/non-face accuracy of each detector on the cache's test split (Wilson CIs) and
+    each detector's paired difference from the first (normal CI of the mean per-image
+    difference, same images): the "detection quality unchanged" check beside the gap."""
+    from biaslens.stats import wilson_ci
+
+    idx = td.indices("test")
+    if len(idx) == 0:
+        return {"n": 0}
+    images = np.asarray(td.images[idx])
+    truth = is_face[idx]
+    out: dict[str, Any] = {"n": int(len(idx)), "n_faces": int(truth.sum())}
+    correct = {}
+    for name, model in models.items():
+        pred = face_probabilities(model, images, device=device) > threshold
+        correct[name] = pred == truth
+        k = int(correct[name].sum())
+        lo, hi = wilson_ci(k, len(idx))
+        out[name] = {"accuracy": k / len(idx), "accuracy_ci": [float(lo), float(hi)],
+                     "face_recall": float(pred[truth].mean()) if truth.any() else None,
+                     "nonface_specificity": float((~pred[~truth]).mean())
+                     if (~truth).any() else None}
+    names = list(models)
+    for name in names[1:]:
+        diff = correct[name].astype(float) - correct[names[0]].astype(float)
+        half = 1.959964 * diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.nan
+        out[f"{name} - {names[0]}"] = {"accuracy_diff": float(diff.mean()),
+                                       "ci": [float(diff.mean() - half),
+                                              float(diff.mean() + half)]}
+    return out
+
+
+def resampling_by_group(dbvae: torch.nn.Module, td: Any, faces: np.ndarray, *, bins: int,
+                        smoothing: float, device: str = "cpu") -> dict[str, Any]:
+    """Where the trained DB-VAE's adaptive resampling puts its mass: the sampling
+    probabilities (§3.4) of the training ``faces`` from their latent means, summed per
+    skin type × gender group, beside each group's share of the faces. ``weight`` =
+    mass / share (1 = drawn as often as uniform sampling would)."""
+    from biaslens.tensors import predict_logits
+    from biaslens.train.dbvae import dbvae_sampling_probs
+
+    class _Mu(torch.nn.Module):
+        def __init__(self, m: torch.nn.Module):
+            super().__init__()
+            self.m = m
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.m.encode(x)[0]
+
+    dbvae = dbvae.to(torch.device(device)).eval()
+    mu = predict_logits(_Mu(dbvae).eval(), np.asarray(td.images[faces]), batch_size=256,
+                        device=device)
+    p = dbvae_sampling_probs(mu, bins=bins, smoothing=smoothing)
+    code = (td.group("skin_type")[faces].astype(int) * 2
+            + td.attrs[faces, td.attribute_names.index("Male")].astype(int))
+    out: dict[str, Any] = {"n_faces": int(len(faces))}
+    for c, gname in enumerate(GROUPS):
+        sel = code == c
+        share = float(sel.mean())
+        mass = float(p[sel].sum())
+        out[gname] = {"share": share, "sampling_mass": mass,
+                      "weight": mass / share if share > 0 else None}
+    return out
 
 
 def _face_data(data: Any) -> Any:
@@ -210,11 +281,13 @@ def run_dbvae_experiment(data: Any, *, out: str | Path, config: DBVAEConfig | No
                                       "config": cfg.to_dict()})
         ckpts[name] = str(path)
     images, groups = balanced_test_faces(cfg.n_per_group, seed=cfg.seed + 1,
-                                         world=cfg.test_world)
+                                         world=cfg.test_world, scene=cfg.scene)
     probs = {"standard_cnn": face_probabilities(cnn, images, device=dev),
              "dbvae": face_probabilities(vae, images, device=dev)}
     comparison = compare_detectors(probs, groups, reference="standard_cnn",
                                    threshold=cfg.threshold, n_boot=cfg.n_boot, seed=cfg.seed)
+    heldout = heldout_accuracy({"standard_cnn": cnn, "dbvae": vae}, td, is_face,
+                               threshold=cfg.threshold, device=dev)
     faces = td.indices("train")[is_face[td.indices("train")]]
     data = {"source": td.source, "content_hash": td.content_hash, "n_train": n_train,
             "n_train_faces": int(len(faces)), "n_train_nonfaces": int(n_train - len(faces))}
@@ -223,6 +296,10 @@ def run_dbvae_experiment(data: Any, *, out: str | Path, config: DBVAEConfig | No
         data["train_darker_share"] = float((st == 1).mean()) if len(faces) else float("nan")
     if td.attrs is not None and "Male" in td.attribute_names:
         data["train_male_share"] = float(td.attrs[faces, td.attribute_names.index("Male")].mean())
+    if "skin_type" in td.group_names and "Male" in td.attribute_names:
+        data["resampling"] = resampling_by_group(vae, td, faces, bins=cfg.bins,
+                                                 smoothing=cfg.smoothing, device=dev)
+    data["heldout"] = heldout
     training = {"standard_cnn": {k: v for k, v in r_cnn.to_dict().items() if k != "config"},
                 "dbvae": {k: v for k, v in r_vae.to_dict().items() if k != "config"}}
     return DBVAEExperiment(cfg, comparison, training, ckpts, data)

@@ -52,7 +52,7 @@ def _face_data(cache: Any, cfg: DBVAEConfig, out: Path, progress: Progress | Non
     if (data_dir / "manifest.json").exists():
         return data_dir
     return synthesize_cache(cfg.world, cfg.n_faces, data_dir, size=64, seed=cfg.seed,
-                            nonfaces=cfg.n_nonfaces,
+                            nonfaces=cfg.n_nonfaces, scene=cfg.scene,
                             progress=None if progress is None else
                             (lambda d, t: progress("render", d, t)))
 
@@ -67,7 +67,10 @@ def dbvae_run(cache: str | Path | None = None, *, out: str | Path,
     ``config.world`` and ``config.n_nonfaces`` non-faces synthesized into ``out/data``)
     and writes ``out/dbvae_eval.json``. ``**overrides`` are :class:`DBVAEConfig` fields.
     """
+    from biaslens.world.scene import scene_params
+
     cfg = resolve_options(DBVAEConfig, config, overrides, where="dbvae_run")
+    scene_params(cfg.scene)   # an unknown scene fails before the run folder exists
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_json({"cache": cache, **cfg.to_dict()}, out / "config.json")

@@ -792,8 +792,14 @@ def _check_inputs(attrs, skin_tone) -> tuple[np.ndarray, np.ndarray]:
     return attrs, tone
 
 
+#: Layers a featureless head (a hard negative for detection, ``features=False``) omits.
+_FEATURE_LAYERS = frozenset({_bags, _goatee, _mustache, _eye_shadow, _eyes, _brows, _nose,
+                             _pointy, _mouth, _glasses})
+
+
 def render_faces(attrs: np.ndarray, skin_tone: np.ndarray, *, seed: int = 0,
-                 size: int | tuple[int, int] = 64, start_index: int = 0) -> np.ndarray:
+                 size: int | tuple[int, int] = 64, start_index: int = 0,
+                 features: bool = True) -> np.ndarray:
     """Draw one face per attribute vector.
 
     Parameters
@@ -810,6 +816,9 @@ def render_faces(attrs: np.ndarray, skin_tone: np.ndarray, *, seed: int = 0,
     start_index : int
         Index of the first sample: sample ``i`` uses ``rng([seed, start_index + i])``,
         so rendering in chunks gives the same pixels as one call.
+    features : bool
+        False draws a featureless head (skin, hair, ears, neck, clothes; no eyes, brows,
+        nose, mouth, facial hair or glasses): a face-like non-face for detection data.
 
     Returns
     -------
@@ -831,6 +840,8 @@ def render_faces(attrs: np.ndarray, skin_tone: np.ndarray, *, seed: int = 0,
     cv = _Canvas(h, w, _to_p(d), pose.astype(np.float32), tex)
     _draw_background(cv)
     for gate, box, fn in _LAYERS:
+        if not features and fn in _FEATURE_LAYERS:
+            continue
         cv.draw(_gate(gate, attrs, d), box, fn)
     img = cv.img
     # Lighting gradient across the frame, then blur, then sensor noise.

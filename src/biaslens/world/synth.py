@@ -79,6 +79,7 @@ class SynthPlan:
     is_face: np.ndarray        # bool (N,)
     split: np.ndarray          # int8 (N,)
     seed: int
+    scene: str | None = None   # capture conditions (biaslens.world.scene), None: none
 
     @property
     def n(self) -> int:
@@ -105,9 +106,14 @@ def _split(n: int, val_frac: float, test_frac: float, rng: np.random.Generator) 
 
 
 def plan_dataset(world: World, n: int, *, seed: int = 0, val_frac: float = 0.1,
-                 test_frac: float = 0.1, nonfaces: int = 0) -> SynthPlan:
-    """Sample labels, splits and non-face positions (cheap; no rendering)."""
+                 test_frac: float = 0.1, nonfaces: int = 0, scene: str | None = None
+                 ) -> SynthPlan:
+    """Sample labels, splits and non-face positions (cheap; no rendering); ``scene``
+    names the capture conditions the images get (:mod:`biaslens.world.scene`)."""
     from biaslens.names import CELEBA_ATTRIBUTES
+    from biaslens.world.scene import scene_params
+
+    scene_params(scene)   # unknown names fail before any rendering
 
     if n < 1 or nonfaces < 0:
         raise BiasLensError(f"need n >= 1 faces and nonfaces >= 0, got n={n}, "
@@ -127,28 +133,37 @@ def plan_dataset(world: World, n: int, *, seed: int = 0, val_frac: float = 0.1,
     stype = np.full(total, -1, dtype=np.int16)
     stype[is_face] = np.asarray(sample.skin_type, dtype=np.int16)
     return SynthPlan(attrs=attrs, attribute_names=names, skin_tone=tone, skin_type=stype,
-                     is_face=is_face, split=_split(total, val_frac, test_frac, rng), seed=seed)
+                     is_face=is_face, split=_split(total, val_frac, test_frac, rng), seed=seed,
+                     scene=None if str(scene).strip().lower() in ("none", "") or scene is None
+                     else str(scene).strip().lower())
 
 
 def _render_block(attrs: np.ndarray, tone: np.ndarray, is_face: np.ndarray, first_face: int,
-                  first_nonface: int, seeds: tuple[int, int], size: int | tuple[int, int]
-                  ) -> np.ndarray:
+                  first_nonface: int, seeds: tuple[int, int], size: int | tuple[int, int],
+                  scene: str | None = None) -> np.ndarray:
     """Render one block of rows -> uint8 (b, H, W, 3): faces where ``is_face``.
 
     ``first_face``/``first_nonface`` are the ordinals of the block's first face and
     non-face; the renderers' ``start_index`` makes each image depend only on its ordinal.
+    With a ``scene`` every image is captured under it and the non-faces include its
+    hard negatives (:func:`biaslens.world.scene.render_scene_nonfaces`).
     """
     from biaslens.world.nonface import render_nonfaces
     from biaslens.world.render import parse_size, render_faces
+    from biaslens.world.scene import apply_scene, render_scene_nonfaces
 
     h, w = parse_size(size)
     out = np.empty((len(is_face), h, w, 3), dtype=np.uint8)
     faces = np.flatnonzero(is_face)
     others = np.flatnonzero(~is_face)
     if faces.size:
-        out[faces] = render_faces(attrs[faces], tone[faces], seed=seeds[0], size=(h, w),
-                                  start_index=first_face)
-    if others.size:
+        imgs = render_faces(attrs[faces], tone[faces], seed=seeds[0], size=(h, w),
+                            start_index=first_face)
+        out[faces] = apply_scene(imgs, scene, seed=seeds[0], start_index=first_face)
+    if others.size and scene is not None:
+        out[others] = render_scene_nonfaces(int(others.size), scene, seed=seeds[1],
+                                            size=(h, w), start_index=first_nonface)
+    elif others.size:
         out[others] = render_nonfaces(int(others.size), seed=seeds[1], size=(h, w),
                                       start_index=first_nonface)
     return out
@@ -160,7 +175,7 @@ def _block_args(plan: SynthPlan, size: int | tuple[int, int]) -> Iterator[tuple]
         sl = slice(start, start + BLOCK)
         nf = int(faces_before[start])
         yield (plan.attrs[sl], plan.skin_tone[sl], plan.is_face[sl], nf, start - nf,
-               plan.render_seeds, size)
+               plan.render_seeds, size, plan.scene)
 
 
 def _render_all(plan: SynthPlan, size: int | tuple[int, int], workers: int | None,
@@ -192,7 +207,8 @@ def _render_all(plan: SynthPlan, size: int | tuple[int, int], workers: int | Non
 def synthesize_cache(world: World | str, n: int, out: str | Path, *,
                      size: int | tuple[int, int] = 64, seed: int = 0, val_frac: float = 0.1,
                      test_frac: float = 0.1, nonfaces: int = 0, workers: int | None = None,
-                     progress: Progress | None = None, overwrite: bool = False) -> Cache:
+                     progress: Progress | None = None, overwrite: bool = False,
+                     scene: str | None = None) -> Cache:
     """Render ``n`` faces (plus ``nonfaces`` non-faces) of ``world`` into a cache at ``out``.
 
     Group columns: ``skin_type`` (0 lighter / 1 darker; -1 for non-faces) and, only when
@@ -213,6 +229,8 @@ def synthesize_cache(world: World | str, n: int, out: str | Path, *,
     workers : render processes (None/1: in this process)
     progress : ``progress(done, total)`` callback
     overwrite : replace an existing cache at ``out``
+    scene : capture conditions of every image (:data:`biaslens.world.scene.SCENES`:
+        ``detection`` = dim light, framing jitter, occluders, hard negatives); None: none
 
     Examples
     --------
@@ -222,7 +240,7 @@ def synthesize_cache(world: World | str, n: int, out: str | Path, *,
 
     world = load_world(world)
     plan = plan_dataset(world, n, seed=seed, val_frac=val_frac, test_frac=test_frac,
-                        nonfaces=nonfaces)
+                        nonfaces=nonfaces, scene=scene)
     from biaslens.world.render import parse_size
 
     h, w = parse_size(size)
@@ -232,7 +250,7 @@ def synthesize_cache(world: World | str, n: int, out: str | Path, *,
         groups = np.column_stack([plan.skin_type, plan.is_face.astype(np.int16)])
     source = {"kind": "synthetic-world", "world": _world_id(world), "n_faces": n,
               "nonfaces": nonfaces, "seed": seed, "size": [h, w], "val_frac": val_frac,
-              "test_frac": test_frac}
+              "test_frac": test_frac, **({"scene": plan.scene} if plan.scene else {})}
     with CacheWriter(out, n=plan.n, height=h, width=w, attribute_names=plan.attribute_names,
                      group_names=group_names, extra_names=["skin_tone"], source=source,
                      crop=None, overwrite=overwrite) as writer:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import typer
 from typer.testing import CliRunner
@@ -26,9 +27,20 @@ def test_ingest_and_info(celeba, tmp_path):
     res = runner.invoke(app, ["data", "info", str(out), "--verify"])
     assert res.exit_code == 0, res.output
     assert "content hash verified" in res.output and "train" in res.output
+    assert re.search(r"image names\s+│ recorded \(relative to the image folder\)", res.output)
     res = runner.invoke(app, ["data", "info", str(out), "--json", "-"])
     manifest = json.loads(res.output)
     assert manifest["n"] == 20 and manifest["crop"] == [0, 0, 178, 178]
+    assert manifest["image_names"]["width"] == 10
+
+
+def test_info_says_when_a_cache_has_no_image_names(tmp_path):
+    from biaslens.world.synth import synthesize_cache
+
+    cache = synthesize_cache("celeba", 12, tmp_path / "w", size=8, seed=0)
+    res = runner.invoke(app, ["data", "info", str(cache.path)])
+    assert res.exit_code == 0, res.output
+    assert re.search(r"image names\s+│ - \(not recorded\)", res.output)
 
 
 def test_skip_bad_reports_count(celeba, tmp_path):

@@ -167,6 +167,17 @@ def kaggle_bad_partition(tmp: Path, tiny: dict) -> Path:
     return root
 
 
+def names_changed(tmp: Path, tiny: dict) -> Path:
+    """An ingested cache whose image_names.npy names row 0 as another file."""
+    from biaslens.data.ingest import ingest
+
+    cache = ingest(_celeba(tmp, n=3), tmp / "named", size=8, workers=1)
+    names = np.load(cache.path / "image_names.npy")
+    names[0] = "000009.jpg"
+    np.save(cache.path / "image_names.npy", names)
+    return cache.path
+
+
 def plain_pickle(tmp: Path, tiny: dict) -> Path:
     """pickle.dump of plain containers (protocol 4): not a torch.save file."""
     with open(tmp / "plain.pth", "wb") as f:
@@ -189,7 +200,7 @@ def damaged_pickle(tmp: Path, tiny: dict) -> Path:
 INPUTS: dict[str, Callable[[Path, dict], Path]] = {f.__name__: f for f in (
     npy_header, npy_truncated, attrs_bytes, split_bytes, extra_zip, old_cache, manifest_json,
     no_manifest, good_cache, nothing, empty_dir, celeba, celeba_bad_image, celeba_partial,
-    kaggle_bad_partition, plain_pickle,
+    kaggle_bad_partition, names_changed, plain_pickle,
     legacy_protocol4, damaged_pickle)}
 
 
@@ -217,6 +228,7 @@ CASES: list[Case] = [
     Case("attrs-changed-stats", "attrs_bytes", "data stats {in} --json {out}/s.json",
          "attrs.npy: content differs"),
     Case("split-changed", "split_bytes", "data info {in}", "split.npy: content differs"),
+    Case("names-changed", "names_changed", "data info {in}", "image_names.npy: content differs"),
     Case("labels-verified", "good_cache", "data info {in}", "label files match", 0),
     Case("images-unverified", "good_cache", "data info {in}", "pass --verify", 0),
     Case("images-verified", "good_cache", "data info {in} --verify", "content hash verified", 0),

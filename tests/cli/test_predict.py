@@ -94,3 +94,42 @@ def test_dry_run_prints_the_plan(tiny, tmp_path):
     plan = json.loads(res.output)
     assert plan["json"] == str(tmp_path / "p.metrics.json") and plan["split"] == "all"
     assert not (tmp_path / "p.csv").exists()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".npz"])
+def test_predict_names_each_row_with_its_image(tiny, tmp_path, make_celeba, suffix):
+    """An ingested CelebA-format folder: the image column holds each row's file name, in
+    the rows of the split asked for, and audit fairness reads the file with it."""
+    from biaslens.data.ingest import ingest
+
+    truth = make_celeba(tmp_path / "src", n=16, seed=4, groups=True)
+    (truth["img_dir"] / "000006.jpg").unlink()                 # a partial download
+    cache = ingest(tmp_path / "src", tmp_path / "cache", size=64, workers=1,
+                   only_present=True)
+    listed = [f for f in truth["files"] if f != "000006.jpg"]
+    out = tmp_path / f"preds{suffix}"
+    res = runner.invoke(app, ["predict", str(cache.path), "--classifier",
+                              str(tiny["classifier"]), "--out", str(out), "--device", "cpu",
+                              "--n-boot", "20", "--split", "test"])
+    assert res.exit_code == 0, res.output
+    cols = read_predictions(out, ["index", "image", "split", "Male"])
+    rows = np.flatnonzero(cache.split == 2)
+    assert len(rows) and len(rows) < len(cache)
+    np.testing.assert_array_equal(cols["index"].astype(int), rows)
+    assert [str(x) for x in cols["image"]] == [listed[i] for i in rows]
+    keep = np.array([f != "000006.jpg" for f in truth["files"]])
+    np.testing.assert_array_equal(cols["Male"].astype(int), truth["attrs"][keep][rows, 20])
+    if suffix == ".csv":
+        assert out.read_text().splitlines()[0].startswith("index,image,split,")
+    res = runner.invoke(app, ["audit", "fairness", "--predictions", str(out), "--target",
+                              "Smiling", "--sensitive", "Male", "--n-boot", "20", "--json",
+                              str(tmp_path / "f.json")])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "f.json").read_text())["n"] == len(rows)
+
+
+def test_predict_on_a_cache_without_names_has_no_image_column(tiny, tmp_path):
+    out = tmp_path / "p.csv"
+    assert _predict(tiny, out, "--split", "val").exit_code == 0
+    assert load_cache(tiny["cache"]).image_names is None
+    assert "image" not in out.read_text().splitlines()[0].split(",")

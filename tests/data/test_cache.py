@@ -214,3 +214,97 @@ def test_verify_detects_modified_pixels(cache_dir):
     load_cache(cache_dir)                                  # cheap checks still pass
     with pytest.raises(DataError, match="content hash mismatch"):
         load_cache(cache_dir, verify=True)
+
+
+# ---------------------------------------------------------------- image names
+def _named(tmp_path, names, name="cn"):
+    d = _data(n=len(names))
+    with CacheWriter(tmp_path / name, n=len(names), height=6, width=5,
+                     attribute_names=["a", "b", "c"]) as w:
+        w.write_images(0, d["images"])
+        w.image_name_info = {"from": "test"}
+        w.set_labels(attrs=d["attrs"], split=d["split"], image_names=names)
+    return tmp_path / name, d
+
+
+def test_image_names_are_stored_fixed_width_hashed_and_subset(tmp_path):
+    names = [f"{i + 1:06d}.jpg" for i in range(9)] + ["sub/dir/é-long_name.png"]
+    path, d = _named(tmp_path, names)
+    raw = np.load(path / "image_names.npy", allow_pickle=False)      # no pickle needed
+    assert raw.dtype == np.dtype("<U23") and raw.tolist() == names
+    cache = load_cache(path, verify=True)
+    assert cache.image_names.tolist() == names and cache.labels_verified
+    assert cache.manifest["image_names"] == {"width": 23, "from": "test"}
+    assert "image_names.npy" in cache.manifest["label_hashes"]
+    plain = content_hash(d["images"], d["attrs"], d["split"])
+    assert cache.content_hash == content_hash(d["images"], d["attrs"], d["split"],
+                                              image_names=raw) != plain
+    view = cache.subset(indices=np.array([9, 2]))
+    assert view.image_names.tolist() == [names[9], names[2]]
+    test = cache.subset("test")
+    assert test.image_names.tolist() == [names[i] for i in np.flatnonzero(d["split"] == 2)]
+
+
+@pytest.mark.parametrize("change", ["rename", "reorder", "widen"])
+def test_changed_image_names_are_refused_on_load(tmp_path, change):
+    path, _ = _named(tmp_path, [f"{i:06d}.jpg" for i in range(6)])
+    arr = np.load(path / "image_names.npy")
+    if change == "rename":
+        arr[4] = "000005.png"
+    elif change == "reorder":
+        arr = arr[::-1].copy()
+    np.save(path / "image_names.npy", arr.astype("<U12") if change == "widen" else arr)
+    match = ("dtype is <U12" if change == "widen"
+             else "image_names.npy: content differs from the hash")
+    with pytest.raises(DataError, match=match):
+        load_cache(path)
+    (path / "image_names.npy").unlink()
+    with pytest.raises(DataError, match="missing image_names.npy"):
+        load_cache(path)
+
+
+def test_object_array_of_names_is_never_loaded(tmp_path):
+    path, _ = _named(tmp_path, ["a.jpg", "b.jpg"])
+    np.save(path / "image_names.npy", np.array(["a.jpg", "b.jpg"], dtype=object),
+            allow_pickle=True)
+    with pytest.raises(DataError, match="image_names.npy: cannot read array"):
+        load_cache(path)
+
+
+def test_caches_without_image_names_load_and_hash_as_before(tmp_path):
+    d = _data()
+    cache = load_cache(_write(tmp_path / "c", d), verify=True)
+    assert cache.image_names is None and cache.subset("train").image_names is None
+    assert cache.manifest["image_names"] is None
+    assert not (cache.path / "image_names.npy").exists()
+    assert "image_names.npy" not in cache.manifest["label_hashes"]
+    assert cache.content_hash == content_hash(d["images"], d["attrs"], d["split"], d["groups"],
+                                              d["extra"])
+    # a manifest from before names existed (no key at all) loads, labels still verified
+    mpath = cache.path / "manifest.json"
+    manifest = json.loads(mpath.read_text())
+    del manifest["image_names"]
+    mpath.write_text(json.dumps(manifest))
+    old = load_cache(cache.path, verify=True)
+    assert old.image_names is None and old.labels_verified
+    # dropping the names from a named cache's manifest is caught by the label hashes
+    path, _ = _named(tmp_path, ["x.jpg", "y.jpg", "z.jpg"])
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["image_names"] = None
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DataError, match="image_names.npy: content differs"):
+        load_cache(path)
+
+
+def test_image_names_are_checked_when_set(tmp_path):
+    with CacheWriter(tmp_path / "x", n=2, height=4, width=4, attribute_names=["a"]) as w:
+        w.write_images(0, np.zeros((2, 4, 4, 3), np.uint8))
+        attrs = np.zeros((2, 1), bool)
+        with pytest.raises(ValueError, match="image_names must be strings"):
+            w.set_labels(attrs=attrs, image_names=["only-one.jpg"])
+        with pytest.raises(ValueError, match="image_names must be strings"):
+            w.set_labels(attrs=attrs, image_names=np.array([1, 2]))
+        with pytest.raises(ValueError, match="row 1 has an empty name"):
+            w.set_labels(attrs=attrs, image_names=["a.jpg", ""])
+        w.set_labels(attrs=attrs, image_names=np.array(["a.jpg", "b.jpg"], dtype=object))
+    assert load_cache(tmp_path / "x").image_names.dtype == np.dtype("<U5")

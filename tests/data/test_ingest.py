@@ -189,3 +189,56 @@ def test_ingest_only_present_counts_rows_left_out(make_kaggle_celeba, tmp_path):
     counts = cache.manifest["counts"]
     assert len(cache) == 6 and counts["left_out"] == 9 and counts["listed"] == 15
     assert any("9 of 15 rows" in note for note in cache.manifest["notes"])
+
+
+# ---------------------------------------------------------------- image names
+def test_celeba_names_survive_ingest_and_skip_bad(celeba, tmp_path):
+    root, truth = celeba
+    cache = ingest(root, tmp_path / "all", size=8, workers=1)
+    assert cache.image_names.tolist() == truth["files"]            # 000001.jpg, ...
+    assert cache.manifest["image_names"] == {"width": 10, "relative_to": "source.image_dir",
+                                             "from": "list_attr_celeba.txt"}
+    for name in ("000003.jpg", "000014.jpg"):
+        _break(truth["img_dir"], name, "garbage")
+    cache = ingest(root, tmp_path / "c", size=8, workers=2, chunk_size=4, skip_bad=True)
+    kept = [f for f in truth["files"] if f not in ("000003.jpg", "000014.jpg")]
+    assert cache.image_names.tolist() == kept
+    # each name is the file its row was decoded from
+    for i in (0, 2, 12, 17):
+        np.testing.assert_array_equal(
+            cache.images[i], load_image(truth["img_dir"] / str(cache.image_names[i]), size=8,
+                                        crop=CELEBA_CROP))
+    load_cache(cache.path, verify=True)
+
+
+def test_kaggle_names_with_only_present(make_kaggle_celeba, tmp_path):
+    k = make_kaggle_celeba(tmp_path / "p", n=10, present=4, quote=True)
+    # delete two more from the middle: a gap, not just a cut-off tail
+    for name in ("000002.jpg", "000003.jpg"):
+        (k["img_dir"] / name).unlink()
+    cache = ingest(tmp_path / "p", tmp_path / "c", size=8, workers=1, only_present=True)
+    assert cache.image_names.tolist() == ["000001.jpg", "000004.jpg"]
+    np.testing.assert_array_equal(cache.attrs, k["attrs"][[0, 3]])
+    np.testing.assert_array_equal(cache.split, k["split"][[0, 3]])
+    np.testing.assert_array_equal(
+        cache.images[1], load_image(k["img_dir"] / "000004.jpg", size=8, crop=CELEBA_CROP))
+    assert cache.manifest["image_names"]["from"] == "list_attr_celeba.csv"
+
+
+def test_folder_csv_names_are_the_csv_cells(tmp_path, make_images):
+    img_dir = tmp_path / "faces"
+    (img_dir / "b").mkdir(parents=True)
+    files = ["a_0.png", "b/a_1.jpg", "b/a_2.png", "a_3.jpg", "b/a_4.png"]
+    for name, arr in zip(files, make_images(5, 1, width=30, height=40)):
+        Image.fromarray(arr).save(img_dir / name)
+    (img_dir / "b" / "a_2.png").unlink()                           # listed, not there
+    _break(img_dir, "a_3.jpg", "truncated")                        # there, unreadable
+    csv_path = tmp_path / "labels.csv"
+    csv_path.write_text("image,Smiling\n" + "".join(f"{f},{i % 2}\n" for i, f in enumerate(files)))
+    cache = ingest(img_dir, tmp_path / "c", csv=csv_path, size=8, workers=1,
+                   only_present=True, skip_bad=True)
+    assert cache.image_names.tolist() == ["a_0.png", "b/a_1.jpg", "b/a_4.png"]
+    np.testing.assert_array_equal(cache.attrs[:, 0], [False, True, False])
+    assert cache.manifest["image_names"]["from"] == "image"
+    np.testing.assert_array_equal(
+        cache.images[2], load_image(img_dir / "b" / "a_4.png", size=8, crop="center"))

@@ -103,6 +103,9 @@ def _print_summary(manifest: dict, cache: Cache | None = None) -> None:
     table.add_row("identities", f"{ident['n_identities']:,} (from {ident.get('from')}): "
                   "bootstraps resample identities" if ident else
                   "- (bootstraps resample images)")
+    names = manifest.get("image_names")
+    table.add_row("image names", "recorded (relative to the image folder)" if names else
+                  "- (not recorded)")
     if counts.get("left_out"):
         table.add_row("left out", f"{counts['left_out']:,} listed rows without an image")
     if counts.get("skipped_bad"):

@@ -7,6 +7,9 @@ A cache is a folder (see ``docs/ARCHITECTURE.md``)::
     split.npy    int8  (N,)          0 train / 1 val / 2 test
     groups.npy   int16 (N, G)        only when G > 0
     identities.npy int64 (N,)        only when the source names the person in each image
+    image_names.npy <U (N,)          only when the source names the files: each image's path
+                                     relative to the source's image folder (fixed-width
+                                     unicode, no pickle)
     extra.npz    float columns       only when there are any
     manifest.json                    written last, {"complete": true, ...}
 
@@ -48,11 +51,12 @@ __all__ = ["FORMAT", "VERSION", "Cache", "CacheView", "CacheWriter", "load_cache
 
 # ----------------------------------------------------------------------------- hashing
 def _label_arrays(attrs: np.ndarray, split: np.ndarray, groups: np.ndarray | None,
-                  extra: dict[str, np.ndarray] | None, identities: np.ndarray | None = None
-                  ) -> list[tuple[str, str, np.ndarray]]:
+                  extra: dict[str, np.ndarray] | None, identities: np.ndarray | None = None,
+                  image_names: np.ndarray | None = None) -> list[tuple[str, str, np.ndarray]]:
     """``(file, hash name, array)`` of every label array, in content-hash order.
 
-    ``identities`` come last and only when present, so caches without them hash as before.
+    ``identities`` then ``image_names`` come last and only when present, so caches without
+    them hash as before.
     """
     named = [("attrs.npy", "attrs", attrs), ("split.npy", "split", split)]
     if groups is not None:
@@ -60,6 +64,8 @@ def _label_arrays(attrs: np.ndarray, split: np.ndarray, groups: np.ndarray | Non
     named += [("extra.npz", f"extra/{k}", (extra or {})[k]) for k in sorted(extra or {})]
     if identities is not None:
         named.append(("identities.npy", "identities", identities))
+    if image_names is not None:
+        named.append(("image_names.npy", "image_names", image_names))
     return named
 
 
@@ -72,9 +78,10 @@ def _hash_array(h: Any, name: str, arr: np.ndarray) -> None:
 def content_hash(images: np.ndarray, attrs: np.ndarray, split: np.ndarray,
                  groups: np.ndarray | None = None, extra: dict[str, np.ndarray] | None = None,
                  progress: Callable[[int, int], None] | None = None,
-                 identities: np.ndarray | None = None) -> str:
-    """``"sha256:<hex>"`` over the image bytes (in chunks), then attrs, split, groups, extra
-    and identities (when present).
+                 identities: np.ndarray | None = None,
+                 image_names: np.ndarray | None = None) -> str:
+    """``"sha256:<hex>"`` over the image bytes (in chunks), then attrs, split, groups, extra,
+    identities and image names (when present).
 
     Each array contributes its shape and dtype before its bytes, so reshaped or
     re-typed data hashes differently; extra columns are taken in sorted name order.
@@ -87,18 +94,20 @@ def content_hash(images: np.ndarray, attrs: np.ndarray, split: np.ndarray,
         h.update(np.ascontiguousarray(images[start:start + rows]).data)
         if progress is not None:
             progress(min(n, start + rows), n)
-    for _, name, arr in _label_arrays(attrs, split, groups, extra, identities):
+    for _, name, arr in _label_arrays(attrs, split, groups, extra, identities, image_names):
         _hash_array(h, name, arr)
     return "sha256:" + h.hexdigest()
 
 
 def label_hashes(attrs: np.ndarray, split: np.ndarray, groups: np.ndarray | None = None,
                  extra: dict[str, np.ndarray] | None = None,
-                 identities: np.ndarray | None = None) -> dict[str, str]:
+                 identities: np.ndarray | None = None,
+                 image_names: np.ndarray | None = None) -> dict[str, str]:
     """``{file: "sha256:<hex>"}`` of the label files (attrs.npy, split.npy, groups.npy,
-    extra.npz, identities.npy): small, so :func:`load_cache` checks them on every load."""
+    extra.npz, identities.npy, image_names.npy): small, so :func:`load_cache` checks them
+    on every load."""
     hashes: dict[str, Any] = {}
-    for file, name, arr in _label_arrays(attrs, split, groups, extra, identities):
+    for file, name, arr in _label_arrays(attrs, split, groups, extra, identities, image_names):
         _hash_array(hashes.setdefault(file, hashlib.sha256()), name, arr)
     return {file: "sha256:" + h.hexdigest() for file, h in hashes.items()}
 
@@ -149,6 +158,7 @@ class CacheView:
     groups: np.ndarray | None
     extra: dict[str, np.ndarray]
     identities: np.ndarray | None = None
+    image_names: np.ndarray | None = None
 
     @property
     def attribute_names(self) -> list[str]:
@@ -179,7 +189,9 @@ class Cache:
     the full content hash was recomputed (:meth:`verify`, ``load_cache(verify=True)``).
     ``identities``: the person in each image (int64 (N,)), when the source said so
     (CelebA's ``identity_CelebA.txt``, a CSV's identity column); bootstraps over the
-    images then resample identities (:meth:`clusters`).
+    images then resample identities (:meth:`clusters`). ``image_names``: each image's file
+    (``<U`` (N,), relative to the source's image folder, e.g. ``000001.jpg``), or None
+    (caches written before names were recorded, synthetic worlds).
     """
 
     path: Path
@@ -192,6 +204,7 @@ class Cache:
     labels_verified: bool = False
     images_verified: bool = False
     identities: np.ndarray | None = None
+    image_names: np.ndarray | None = None
 
     @property
     def attribute_names(self) -> list[str]:
@@ -223,12 +236,15 @@ class Cache:
                          attrs=self.attrs[idx], split=self.split[idx],
                          groups=None if self.groups is None else self.groups[idx],
                          extra={k: v[idx] for k, v in self.extra.items()},
-                         identities=None if self.identities is None else self.identities[idx])
+                         identities=None if self.identities is None else self.identities[idx],
+                         image_names=(None if self.image_names is None
+                                      else self.image_names[idx]))
 
     def verify(self, progress: Callable[[int, int], None] | None = None) -> None:
         """Recompute the content hash; raise :class:`DataError` if it differs."""
         actual = content_hash(self.images, self.attrs, self.split, self.groups, self.extra,
-                              progress=progress, identities=self.identities)
+                              progress=progress, identities=self.identities,
+                              image_names=self.image_names)
         if actual != self.content_hash:
             raise DataError(f"content hash mismatch: manifest says {self.content_hash}, data "
                             f"hashes to {actual}; the cache was modified or damaged",
@@ -268,6 +284,16 @@ def _load_array(folder: Path, name: str, *, shape: tuple[int, ...], dtype: np.dt
     return arr
 
 
+def _load_image_names(folder: Path, manifest: dict[str, Any], n: int) -> np.ndarray:
+    """``image_names.npy``: fixed-width unicode (N,) of the width the manifest records."""
+    info = manifest["image_names"]
+    width = info.get("width") if isinstance(info, dict) else None
+    if not isinstance(width, int) or width < 1:
+        raise DataError("must be an object with a positive integer 'width'",
+                        path=folder / MANIFEST, field="image_names")
+    return _load_array(folder, "image_names.npy", shape=(n,), dtype=np.dtype(f"<U{width}"))
+
+
 def _first_line(exc: BaseException) -> str:
     """The first line of an exception's message, at most 200 characters."""
     text = str(exc).strip()
@@ -284,7 +310,7 @@ def _check_label_hashes(folder: Path, manifest: dict[str, Any], cache: Cache) ->
         raise DataError("must be an object {file: hash}", path=folder / MANIFEST,
                         field="label_hashes")
     actual = label_hashes(cache.attrs, cache.split, cache.groups, cache.extra,
-                          cache.identities)
+                          cache.identities, cache.image_names)
     for file in sorted(set(expected) | set(actual)):
         if expected.get(file) != actual.get(file):
             raise DataError(f"content differs from the hash in {MANIFEST} (manifest "
@@ -365,8 +391,9 @@ def load_cache(path: str | Path, *, verify: bool = False) -> Cache:
     identities = None
     if manifest.get("identities"):
         identities = _load_array(folder, "identities.npy", shape=(n,), dtype=np.int64)
+    image_names = _load_image_names(folder, manifest, n) if manifest.get("image_names") else None
     cache = Cache(path=folder, manifest=manifest, images=images, attrs=attrs, split=split,
-                  groups=groups, extra=extra, identities=identities)
+                  groups=groups, extra=extra, identities=identities, image_names=image_names)
     cache.labels_verified = _check_label_hashes(folder, manifest, cache)
     if verify:
         cache.verify()
@@ -403,6 +430,20 @@ def check_destination(out: str | Path, *, overwrite: bool = False) -> None:
             and any(out.iterdir())):
         raise DataError("folder exists, is not empty and is not a cache; pass "
                         "overwrite=True to replace it", path=out)
+
+
+def _as_names(names: np.ndarray | list[str], n: int) -> np.ndarray:
+    """``names`` as a fixed-width unicode (n,) array (``<U``, at least 1 wide: never an
+    object array, so ``np.load(allow_pickle=False)`` reads it); empty names are refused."""
+    arr = np.asarray(names)
+    if arr.dtype.kind == "O" and all(isinstance(x, str) for x in arr.ravel()):
+        arr = arr.astype(str)
+    if arr.shape != (n,) or arr.dtype.kind != "U":
+        raise ValueError(f"image_names must be strings ({n},), got {arr.dtype} {arr.shape}")
+    lengths = np.char.str_len(arr)
+    if n and (lengths == 0).any():
+        raise ValueError(f"image_names: row {int(np.argmin(lengths))} has an empty name")
+    return arr.astype(f"<U{max(1, int(lengths.max()) if n else 1)}")
 
 
 class CacheWriter:
@@ -442,6 +483,7 @@ class CacheWriter:
         self.notes = list(notes or [])
         self.counts = dict(counts or {})
         self.identity_info: dict[str, Any] = {}   # where the identities came from (manifest)
+        self.image_name_info: dict[str, Any] = {}  # what the image names are relative to
         self.partial = self.out.parent / f"{self.out.name}.partial-{os.getpid()}"
         self._images: np.memmap | None = None
         self._written = 0                     # images written so far (rows covered)
@@ -523,9 +565,11 @@ class CacheWriter:
     def set_labels(self, *, attrs: np.ndarray, split: np.ndarray | None = None,
                    groups: np.ndarray | None = None,
                    extra: dict[str, np.ndarray] | None = None,
-                   identities: np.ndarray | None = None) -> None:
+                   identities: np.ndarray | None = None,
+                   image_names: np.ndarray | list[str] | None = None) -> None:
         """Set the label arrays (checked against the declared names and ``n``);
-        ``identities`` (N,) integers name the person in each image (optional)."""
+        ``identities`` (N,) integers name the person in each image, ``image_names`` (N,)
+        non-empty strings its file (both optional)."""
         n = self.n
         attrs = np.asarray(attrs)
         if attrs.shape != (n, len(self.attribute_names)):
@@ -557,8 +601,10 @@ class CacheWriter:
                 raise ValueError(f"identities must be integers ({n},), got {ids.dtype} "
                                  f"{ids.shape}")
             identities = ids.astype(np.int64)
+        if image_names is not None:
+            image_names = _as_names(image_names, n)
         self._labels = {"attrs": attrs, "split": split.astype(np.int8), "groups": groups,
-                        "extra": extra, "identities": identities}
+                        "extra": extra, "identities": identities, "image_names": image_names}
 
     def _finish(self) -> None:
         if self._labels is None:
@@ -578,8 +624,11 @@ class CacheWriter:
         ids = lab["identities"]
         if ids is not None:
             np.save(self.partial / "identities.npy", ids)
+        names = lab["image_names"]
+        if names is not None:
+            np.save(self.partial / "image_names.npy", names, allow_pickle=False)
         digest = content_hash(images, lab["attrs"], lab["split"], lab["groups"], lab["extra"],
-                              identities=ids)
+                              identities=ids, image_names=names)
         self._images = None
         del images
         counts = {"n": self.n, "split": split_counts(lab["split"]),
@@ -593,9 +642,11 @@ class CacheWriter:
             "extra_names": sorted(lab["extra"]), "source": self.source, "crop": self.crop,
             "counts": counts, "content_hash": digest,
             "label_hashes": label_hashes(lab["attrs"], lab["split"], lab["groups"],
-                                         lab["extra"], ids),
+                                         lab["extra"], ids, names),
             "identities": None if ids is None else {
                 "n_identities": int(len(np.unique(ids))), **self.identity_info},
+            "image_names": None if names is None else {
+                "width": int(names.dtype.itemsize // 4), **self.image_name_info},
             "notes": self.notes, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         text = json.dumps(jsonable(manifest), indent=2, allow_nan=False) + "\n"

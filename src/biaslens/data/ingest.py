@@ -144,6 +144,10 @@ def ingest(source: str | Path | SourceTable, out: str | Path, *, size: int = 64,
         a path (identities are stored in the cache: bootstraps then resample people).
     only_present : ingest the listed images that exist and count the rows left out
         (``manifest["counts"]["left_out"]``), e.g. for a partial CelebA download.
+
+    The cache records each image's file name as the source lists it, relative to the image
+    folder (``Cache.image_names``: ``000001.jpg`` for CelebA, the CSV's file-name cell),
+    for the rows kept (after ``skip_bad`` / ``only_present``).
     chunk_size : images per worker task.
     draft : JPEG DCT-domain downscaling (off only for comparisons).
     decoder : the reduced JPEG decoder, ``"auto"`` (OpenCV when installed, else PIL),
@@ -226,6 +230,11 @@ def ingest(source: str | Path | SourceTable, out: str | Path, *, size: int = 64,
         if kept.identities is not None:
             w.identity_info = {"from": table.info.get("identity_file")
                                or table.info.get("identity_column")}
+        # each image's file as the source lists it (relative to its image folder): the
+        # rows of ``kept``, so names stay aligned with the images written
+        w.image_name_info = {"relative_to": "source.image_dir",
+                             "from": table.info.get("attr_file")
+                             or table.info.get("filename_column")}
         w.set_labels(attrs=kept.attrs, split=kept.split, groups=kept.groups,
-                     identities=kept.identities)
+                     identities=kept.identities, image_names=kept.filenames)
     return load_cache(out)

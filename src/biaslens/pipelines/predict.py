@@ -101,7 +101,7 @@ def predict_table(classifier: nn.Module, cache: Any, *, split: str | None = "all
     return PredictionTable(index=np.asarray(view.indices), split=np.asarray(view.split),
                            attribute_names=names, logits=logits, labels=labels,
                            groups=group_columns(view),
-                           image_names=getattr(cache, "image_names", None))
+                           image_names=getattr(view, "image_names", None))
 
 
 @dataclass

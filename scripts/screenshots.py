@@ -5,10 +5,10 @@
    the synthetic default world — reads every page in headless Chromium, checks it the way
    a person would and, with ``BIASLENS_APP_SCREENSHOT``, copies its screenshots here. The
    pictures are therefore exactly the pages the test passed.
-2. The demo's covariance bars (steer_covariance.png): ``biaslens demo`` on the shipped
-   models, written into a temp folder and copied; steer_grid.png from the larger-step
-   steering run the README names (``STEER_GRID_ARGS``); contact_sheet.png from
-   ``biaslens data preview`` (``PREVIEW_ARGS``: 24 faces of the default world at 128 px).
+2. The demo's steering grid and covariance bars (steer_grid.png, steer_covariance.png):
+   ``biaslens demo`` on the shipped models (its calibrated step), written into a temp
+   folder and copied; contact_sheet.png from ``biaslens data preview`` (``PREVIEW_ARGS``:
+   24 faces of the default world at 128 px).
 3. The generator's sample grid (generated_grid.png): the fixed-seed grid of the shipped
    generator (biaslens.defaults.ship.save_generated_grid).
 
@@ -27,11 +27,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_FIGURES = ("steer_covariance.png",)
+DEMO_FIGURES = ("steer_grid.png", "steer_covariance.png")
 PREVIEW_ARGS = ("data", "preview", "celeba", "--n", "24", "--size", "128")
-#: The README's "a larger step makes the change visible" run, whose grid is steer_grid.png.
-STEER_GRID_ARGS = ("audit", "steer", "--target", "-Male", "--n", "128", "--steps", "20",
-                   "--step-size", "0.5", "--accumulate-grad")
 CLI = "from biaslens.cli.main import main; main()"
 
 
@@ -48,16 +45,11 @@ def app_pages(out: Path) -> None:
 
 
 def demo_figures(out: Path) -> None:
-    """``biaslens demo``, the README's steering run and the data preview; their figures
-    go to ``out``."""
+    """``biaslens demo`` and the data preview; their figures go to ``out``."""
     with tempfile.TemporaryDirectory(prefix="biaslens-shots-") as tmp:
         subprocess.check_call([sys.executable, "-c", CLI, "demo", "--out", tmp], cwd=ROOT)
         for name in DEMO_FIGURES:
             shutil.copy(Path(tmp) / name, out / name)
-    with tempfile.TemporaryDirectory(prefix="biaslens-shots-") as tmp:
-        subprocess.check_call([sys.executable, "-c", CLI, *STEER_GRID_ARGS, "--out", tmp],
-                              cwd=ROOT)
-        shutil.copy(Path(tmp) / "steer_grid.png", out / "steer_grid.png")
     subprocess.check_call([sys.executable, "-c", CLI, *PREVIEW_ARGS, "--out",
                            str(out / "contact_sheet.png")], cwd=ROOT)
 

@@ -96,3 +96,15 @@ def test_the_path_runs_from_away_to_toward_with_both_ends_and_probabilities():
     assert labels == [f"{1 - p:.2f}" for p in probs]  # P(Male) of a "-Male" run
     assert "less Male" in fig._suptitle.get_text()
     assert "calibrated" in fig._suptitle.get_text()
+
+
+def test_the_settings_line_says_how_the_step_was_chosen():
+    from biaslens.report.plots_steer import steer_settings_line
+
+    g, c = LinearGenerator(), PlantedClassifier()
+    cal = steer_audit(g, c, "-Male", n_samples=16, steps=5, n_boot=0, step_size="calibrated")
+    ends = 1 - cal.target_probability[:, -1]               # P(Male) of a "-Male" run
+    assert (f"calibrated: mean P(Male) {ends.min():.2f} to {ends.max():.2f}"
+            in steer_settings_line(cal))
+    course = steer_audit(g, c, "-Male", n_samples=16, steps=5, n_boot=0)
+    assert "step size 0.2 = 1/steps, the course's rule" in steer_settings_line(course)

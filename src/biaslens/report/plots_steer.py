@@ -207,11 +207,25 @@ def steer_settings_line(result: SteerResult) -> str:
     ways = ({1: "toward", -1: "away from"}[int(np.sign(p * result.sign) or 1)]
             for p in result.push_signs)
     passes = " and then ".join(f"{result.steps} steps {w} {result.target}" for w in ways)
-    rule = ("the course's rule: z.grad accumulated" if result.accumulate_grad
+    rule = ("the course's accumulated gradient" if result.accumulate_grad
             else "plain gradient ascent")
     extra = f", disentangle λ = {result.disentangle:g}" if result.disentangle else ""
+    cal = result.extra.get("step_calibration")
+    if cal:   # say how the step was chosen and what it reached
+        base = result.attribute_names[result.target_index]
+        tp = result.target_probability
+        raw = tp[:, -1] if tp is not None else [p for p in cal["end_probability"] if p is not None]
+        ends = [float(p) if result.sign > 0 else 1 - float(p) for p in raw]
+        span = f"mean P({base}) {min(ends):.2f} to {max(ends):.2f}" if ends else ""
+        how = (f"calibrated: {span} at the two ends" if cal["reached"]
+               else f"calibration did not reach {cal['low']:g}/{cal['high']:g}; {span}")
+        step = f"step size {result.step_size:.3g}, {how}"
+    elif result.step_size == 1.0 / result.steps:
+        step = f"step size {result.step_size:g} = 1/steps, the course's rule"
+    else:
+        step = f"step size {result.step_size:g}"
     return (f"{result.n_samples} faces (noise vectors), each steered {passes} "
-            f"(step size {result.step_size:g}, {rule}{extra}); {result.n_boot} bootstrap "
+            f"({step}; {rule}{extra}); {result.n_boot} bootstrap "
             f"resamples over faces, Benjamini–Hochberg FDR {result.fdr:g}, "
             f"{result.test}-test, precision {result.precision}, seed {result.seed}")
 

@@ -103,7 +103,8 @@ def _serve(cmd: list[str], env: dict[str, str]) -> int:
 def report_command(
     run_or_cache: Path = typer.Argument(..., help="A dataset cache or a run folder."),
     out: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write "
-                             "(report.json goes beside it)."),
+                             "(report.json goes beside it), or a folder (OUT/report.html "
+                             "and OUT/report.json) when OUT does not end in .html."),
     targets: str = typer.Option("Male,Smiling", help="Comma-separated steering/fairness "
                                 "targets ('-Male' allowed)."),
     protected: str = typer.Option("Male", help="Protected attribute(s) or cache group "

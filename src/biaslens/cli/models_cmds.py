@@ -189,14 +189,20 @@ def _print_check(d: dict[str, Any]) -> None:
     problems = [h for h in d["heads"] if h["status"] in ("inverted", "chance")]
     for h in problems:
         err_console.print(f"[bold yellow]warning:[/] {escape(h['message'])}", soft_wrap=True)
+    tested = [h for h in d["heads"] if h["status"] != "untested"]
+    untested = len(d["heads"]) - len(tested)
+    if untested:
+        console.print(f"untested: {untested} head(s) whose attribute has one class only in "
+                      "these rows (no AUC)")
     if not problems:
-        console.print(f"all {len(d['heads'])} checked heads predict their attribute "
+        console.print(f"all {len(tested)} tested heads predict their attribute "
                       "(AUC above 0.5)")
 
 
 @models_app.command("check")
 def check_cmd(
-    checkpoint: Path = typer.Argument(..., help="Classifier checkpoint folder or .pth file."),
+    checkpoint: Path = typer.Argument(..., help="Classifier checkpoint folder, .pth file, or "
+                                      "a shipped model's name (`models list`)."),
     cache: Path = typer.Argument(..., help="A cache labelled with the classifier's attributes."),
     split: str = typer.Option(None, "--split", help="train | val | test | all (default: "
                               "test, every row without one)."),
@@ -217,7 +223,7 @@ def check_cmd(
     """
     from biaslens.pipelines.model_check import check_model
 
-    result = check_model(checkpoint, cache, split=split, batch_size=batch_size, device=device,
+    result = check_model(resolve_checkpoint(str(checkpoint)), cache, split=split, batch_size=batch_size, device=device,
                          precision=precision, n_boot=n_boot, seed=seed)
     d = result.to_dict()
     if not json_to_stdout(json_out):

@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from biaslens.cli._common import console, err_console
+from biaslens.cli._common import console, emit_json, err_console, json_to_stdout
 from biaslens.io import write_json
 
 
@@ -27,18 +27,34 @@ def _ci(value: Any, ci: list[Any]) -> str:
     return f"{value:.3f}" + (f" [{lo:.3f}, {hi:.3f}]" if lo is not None else "")
 
 
-def metrics_table(metrics: dict[str, Any], title: str) -> Table:
-    """A rich table of :meth:`ClassifierMetrics.to_dict` rows, one per attribute."""
-    table = Table(title=title)
-    for col in ("attribute", "accuracy", "AUC", "balanced acc.", "predicted rate",
-                "true rate"):
-        table.add_column(col, justify="left" if col == "attribute" else "right")
+def _num(value: Any) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def metrics_table(metrics: dict[str, Any], title: str, wide: bool = False) -> Table:
+    """A rich table of :meth:`ClassifierMetrics.to_dict` rows, one per attribute, readable
+    at 80 columns: accuracy, AUC with its CI and the predicted vs true positive rate;
+    ``wide`` adds the CIs of the others and the balanced accuracy (all are in the JSON)."""
+    table = Table(title=title, caption="acc.: accuracy; AUC: with its 95% bootstrap CI; "
+                  "predicted / true: share predicted / labelled positive"
+                  + ("" if wide else "; every CI under --wide and in the JSON"),
+                  caption_justify="left")
+    cols = ("acc.", "AUC [95% CI]", "bal. acc.", "predicted", "true") if wide \
+        else ("acc.", "AUC [95% CI]", "predicted", "true")
+    names = [r["attribute"] for r in metrics["attributes"]]
+    table.add_column("attribute", no_wrap=True, min_width=max(map(len, names), default=9))
+    for col in cols:
+        table.add_column(col, justify="right", no_wrap=True)
     for r in metrics["attributes"]:
-        table.add_row(escape(r["attribute"]), _ci(r["accuracy"], r["accuracy_ci"]),
-                      _ci(r["auc"], r["auc_ci"]),
-                      _ci(r["balanced_accuracy"], r["balanced_accuracy_ci"]),
-                      _ci(r["predicted_rate"], r["predicted_rate_ci"]),
-                      _ci(r["true_rate"], r["true_rate_ci"]))
+        if wide:
+            cells = (_ci(r["accuracy"], r["accuracy_ci"]), _ci(r["auc"], r["auc_ci"]),
+                     _ci(r["balanced_accuracy"], r["balanced_accuracy_ci"]),
+                     _ci(r["predicted_rate"], r["predicted_rate_ci"]),
+                     _ci(r["true_rate"], r["true_rate_ci"]))
+        else:
+            cells = (_num(r["accuracy"]), _ci(r["auc"], r["auc_ci"]),
+                     _num(r["predicted_rate"]), _num(r["true_rate"]))
+        table.add_row(escape(r["attribute"]), *cells)
     return table
 
 
@@ -58,8 +74,11 @@ def predict_cmd(
     n_boot: int = typer.Option(200, "--n-boot", help="Bootstrap resamples for the AUC, "
                                "balanced-accuracy and rate-difference CIs (0: none)."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
-    json_out: Path | None = typer.Option(None, "--json", help="Metrics JSON (default: OUT "
-                                         "with .metrics.json)."),
+    json_out: str | None = typer.Option(None, "--json", metavar="PATH",
+                                        help="Metrics JSON (default: OUT with .metrics.json; "
+                                        "'-': print it to stdout instead of the tables)."),
+    wide: bool = typer.Option(False, "--wide", help="Every CI and the balanced accuracy "
+                              "in the table."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved settings and "
                                  "stop."),
 ) -> None:
@@ -76,7 +95,10 @@ def predict_cmd(
 
     from biaslens.pipelines.predict import plan_predict
 
-    plan = plan_predict(cache, out=out, classifier=classifier, json_out=json_out, split=split,
+    to_stdout = json_to_stdout(json_out)
+    plan = plan_predict(cache, out=out, classifier=classifier,
+                        json_out=None if to_stdout or json_out is None else Path(json_out),
+                        split=split,
                         batch_size=batch_size, device=device, precision=precision,
                         n_boot=n_boot, seed=seed)
     if dry_run:
@@ -89,10 +111,13 @@ def predict_cmd(
                                                                   total=total))
     data = {"command": "predict", **result.to_dict()}
     write_json(data, plan.json_out)
+    if to_stdout:
+        emit_json(data, json_out)
+        return
     n = len(result.table)
     if result.metrics is not None:
         console.print(metrics_table(data["metrics"], f"{escape(str(cache))}: {n:,} images "
-                                    f"({split}); 95% CIs"))
+                                    f"({split})", wide=wide))
         m = data["metrics"]
         console.print(f"mean accuracy {m['mean_accuracy']:.3f}, mean AUC "
                       + (f"{m['mean_auc']:.3f}" if m["mean_auc"] is not None else "-"))

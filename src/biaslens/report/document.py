@@ -69,11 +69,27 @@ class Report:
         return d
 
 
+def report_paths(out: str | Path) -> tuple[Path, Path]:
+    """Where a report goes: ``out`` ending in ``.html``/``.htm`` is the HTML file with
+    ``report.json`` beside it; any other ``out`` (an existing folder, or a name without
+    a suffix, like every other ``--out``) is a folder holding ``report.html`` and
+    ``report.json``.
+
+    >>> [str(p) for p in report_paths("runs/r1")], str(report_paths("a/b.html")[1])
+    (['runs/r1/report.html', 'runs/r1/report.json'], 'a/report.json')
+    """
+    out = Path(out)
+    if out.suffix.lower() in (".html", ".htm") and not out.is_dir():
+        return out, out.with_name("report.json")
+    return out / "report.html", out / "report.json"
+
+
 def write_report(report: Report, out: str | Path) -> tuple[Path, Path]:
-    """Write ``out`` (HTML) and ``report.json`` beside it, each atomically."""
+    """Write the HTML and ``report.json`` where :func:`report_paths` says, each
+    atomically."""
     from biaslens.report.html import render_html
 
-    out = Path(out)
+    out, js_path = report_paths(out)
     write_text(out, render_html(report))
-    js = write_json(report.to_dict(), out.with_name("report.json"))
+    js = write_json(report.to_dict(), js_path)
     return out, js

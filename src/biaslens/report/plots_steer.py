@@ -153,17 +153,25 @@ def plot_covariance_bars(result: SteerResult, top_k: int | None = None) -> Figur
     return fig
 
 
+#: A path slope of the opposite sign counts as "reversed" only when it is at least this
+#: fraction of the data's slope; a flatter one (e.g. −0.01 against +0.47) is "weakened".
+REVERSED_MIN = 0.25
+
+
 def data_verdict(path_slope: float, data_slope: float, beyond: bool) -> str:
     """The data comparison in words: ``"no"`` (not beyond the data), ``"reversed"`` (the
-    path moves the attribute against the data's sign), ``"added"`` (steeper than the data:
-    amplified or new) or ``"weakened"`` (flatter: part of the data's association dropped).
+    path moves the attribute against the data's sign, by at least :data:`REVERSED_MIN` of
+    the data's slope), ``"added"`` (steeper than the data: amplified or new) or
+    ``"weakened"`` (flatter: part or all of the data's association dropped).
 
     >>> data_verdict(0.5, -0.4, True), data_verdict(0.9, 0.5, True), data_verdict(0.2, 0.5, True)
     ('reversed', 'added', 'weakened')
+    >>> data_verdict(-0.01, 0.47, True)
+    'weakened'
     """
     if not beyond:
         return "no"
-    if path_slope * data_slope < 0:
+    if path_slope * data_slope < 0 and abs(path_slope) >= REVERSED_MIN * abs(data_slope):
         return "reversed"
     return "added" if abs(path_slope) > abs(data_slope) else "weakened"
 

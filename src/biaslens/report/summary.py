@@ -118,9 +118,9 @@ def steer_findings(steer: Mapping[str, Any]) -> list[Finding]:
 
 
 def _verdict(path: float, data: float) -> str:
-    if path * data < 0:
-        return "reversed"
-    return "added" if abs(path) > abs(data) else "weakened"
+    from biaslens.report.plots_steer import data_verdict
+
+    return data_verdict(path, data, True)
 
 
 _VERDICT_WORDS = {"added": "amplifies (steeper than in the data)",

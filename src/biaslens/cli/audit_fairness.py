@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from biaslens.cli._common import (
     audit_app,
@@ -104,6 +105,12 @@ def fairness_cmd(
                                    given=[o for o, v in (("--y-true", y_true), ("--y-pred", y_pred),
                                           ("--score", score), ("--weight", weight)) if v])
     if not json_to_stdout(json_out):
+        if cache is not None:   # which rows were labelled: a cache has splits
+            which = f"the {split} split" if split else "the test split (every row if the cache " \
+                "has no splits)"
+            console.print(f"rows: {which} of {escape(str(cache))}, labelled by "
+                          f"{escape(source['classifier'])}; --split all uses every row",
+                          highlight=False)
         print_fairness_report(report, console)
     payload = {"command": "audit fairness", **source, **report.to_dict()}
     if out is not None:

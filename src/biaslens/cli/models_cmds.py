@@ -72,7 +72,7 @@ def shipped_checkpoints(root: Path | None = None) -> list[dict[str, Any]]:
 #: Headline held-out numbers shown by ``models list`` (in this order, when present).
 QUALITY_KEYS = ("mean_auc_rendered", "min_auc_rendered", "n_within_tolerance",
                 "n_within_tolerance_of_real", "n_rendered", "mean_abs_difference",
-                "recon_mse", "accuracy", "auc")
+                "tolerance", "recon_mse", "accuracy", "auc")
 
 
 def quality_summary(quality: Any) -> dict[str, Any]:
@@ -85,8 +85,26 @@ def quality_summary(quality: Any) -> dict[str, Any]:
 
 
 def _format_quality(q: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                     for k, v in q.items()) or "-"
+    """The headline numbers in words (one short clause per kind of model)."""
+    parts = []
+    if "mean_auc_rendered" in q:
+        parts.append(f"mean AUC {q['mean_auc_rendered']:.3f}"
+                     + (f" (min {q['min_auc_rendered']:.3f})" if "min_auc_rendered" in q else "")
+                     + " on the rendered attributes")
+    if "n_within_tolerance" in q and "n_rendered" in q:
+        tol = f"±{q['tolerance']:g}" if "tolerance" in q else "tolerance"
+        parts.append(f"generated prevalence within {tol} of the data on "
+                     f"{q['n_within_tolerance']} of {q['n_rendered']} attributes"
+                     + (f" ({q['n_within_tolerance_of_real']} vs the classifier on real "
+                        "faces)" if "n_within_tolerance_of_real" in q else "")
+                     + (f", mean |difference| {q['mean_abs_difference']:.3f}"
+                        if "mean_abs_difference" in q else ""))
+    if "recon_mse" in q:
+        parts.append(f"reconstruction MSE {q['recon_mse']:.4f}")
+    if "accuracy" in q:
+        parts.append(f"face/non-face accuracy {q['accuracy']:.3f}"
+                     + (f", AUC {q['auc']:.3f}" if "auc" in q else ""))
+    return "; ".join(parts) or "-"
 
 
 @models_app.command("list")
@@ -113,17 +131,20 @@ def list_cmd(
     console.print(table)
     if shipped:
         st = Table(title="Shipped checkpoints (parameters at their trained widths)")
-        for col in ("name", "architecture", "parameters", "held-out quality", "retrain with"):
-            st.add_column(col, overflow="fold")
+        st.add_column("name", no_wrap=True)
+        st.add_column("architecture", no_wrap=True)
+        st.add_column("parameters", justify="right", no_wrap=True)
+        st.add_column("held-out quality")
         for r in shipped:
             st.add_row(r["name"], r.get("architecture", f"[red]{escape(str(r.get('error')))}[/]"),
                        f"{r['n_parameters']:,}" if r.get("n_parameters") else "",
-                       escape(_format_quality(r.get("quality") or {})),
-                       escape(f"biaslens models defaults train {r['name']}"
-                              if r["name"] in RECIPES else (r.get("command") or "-")))
+                       escape(_format_quality(r.get("quality") or {})))
         console.print(st)
+        retrain = [r["name"] for r in shipped if r["name"] in RECIPES]
         console.print("details of one: biaslens models info NAME (e.g. models info "
-                      f"{shipped[0]['name']})", highlight=False)
+                      f"{shipped[0]['name']})"
+                      + (f"; retrain one with its recipe: biaslens models defaults train NAME "
+                         f"({', '.join(retrain)})" if retrain else ""), highlight=False)
     else:
         console.print("no shipped checkpoints")
     from biaslens.cli.judges_cmds import judges_table

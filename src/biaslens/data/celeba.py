@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from biaslens.data.source import SourceTable, check_unique, ints_to_bool, present_rows
+from biaslens.data.source import SourceTable, check_unique, ints_to_bool, keep_present
 from biaslens.errors import DataError, UnknownNameError
 from biaslens.names import CELEBA_ATTRIBUTES, canonical_name
 
@@ -40,6 +40,21 @@ __all__ = [
     "read_celeba", "format_table",
 ]
 
+
+def _canonical_columns(raw_names: list[str], known_names: list[str] | None, path: Path,
+                       line: int) -> list[str]:
+    """The header's attribute names, canonical when ``known_names`` is given (a name
+    outside them is a :class:`DataError` naming the header ``line``), checked unique."""
+    names = list(raw_names)
+    if known_names is not None:
+        names = []
+        for name in raw_names:
+            try:
+                names.append(canonical_name(name, known_names))
+            except UnknownNameError as exc:
+                raise DataError(str(exc), path=path, line=line, field=name) from None
+    check_unique(names, path=path, line=line)
+    return names
 
 def _read_bytes(path: Path) -> bytes:
     try:
@@ -192,15 +207,7 @@ def parse_attr_file(path: str | Path, *, known_names: tuple[str, ...] | None = C
     """
     path = Path(path)
     raw_names, filenames, values, lines = _read_header_table(path)
-    names = raw_names
-    if known_names is not None:
-        names = []
-        for name in raw_names:
-            try:
-                names.append(canonical_name(name, known_names))
-            except UnknownNameError as exc:
-                raise DataError(str(exc), path=path, line=2, field=name) from None
-    check_unique(names, path=path, line=2)
+    names = _canonical_columns(raw_names, known_names, path, line=2)
     return filenames, ints_to_bool(values, names, path=path, lines=lines), names, lines
 
 
@@ -309,15 +316,7 @@ def parse_attr_csv(path: str | Path, *, known_names: tuple[str, ...] | None = CE
     filenames, values, lines = _tokenize_rows(body, len(raw_names), path=path, first_line=2,
                                               names=raw_names, comma=True)
     _check_unique_files(filenames, lines, path)
-    names = raw_names
-    if known_names is not None:
-        names = []
-        for name in raw_names:
-            try:
-                names.append(canonical_name(name, known_names))
-            except UnknownNameError as exc:
-                raise DataError(str(exc), path=path, line=1, field=name) from None
-    check_unique(names, path=path, line=1)
+    names = _canonical_columns(raw_names, known_names, path, line=1)
     return filenames, ints_to_bool(values, names, path=path, lines=lines), names, lines
 
 
@@ -420,14 +419,8 @@ def read_celeba(path: str | Path, *, check_files: bool = True, only_present: boo
                         groups=groups, group_names=group_names, image_dir=image_dir,
                         kind="celeba", info=info, identities=identities)
     if check_files:
-        keep, left_out = present_rows(image_dir, filenames, listed_in=attr_path, lines=lines,
-                                      only_present=only_present)
-        if keep is not None:
-            table = table.select(keep)
-            table.info["left_out"] = left_out
-            table.info["notes"] = [*info["notes"], (
-                f"only present images: {left_out:,} of {len(filenames):,} rows of "
-                f"{attr_path.name} have no image in {image_dir} and were left out")]
+        table = keep_present(table, image_dir, filenames, listed_in=attr_path, lines=lines,
+                             only_present=only_present, notes=info["notes"])
     return table
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from biaslens.data.source import SourceTable, check_unique, ints_to_bool, present_rows
+from biaslens.data.source import SourceTable, check_unique, ints_to_bool, keep_present
 from biaslens.errors import DataError
 
 #: Column names tried, in order, when ``filename_column`` is not given.
@@ -196,12 +196,6 @@ def read_folder_csv(image_dir: str | Path, csv_path: str | Path, *,
                         image_dir=image_dir, kind="folder_csv", info=info,
                         identities=identities)
     if check_files:
-        keep, left_out = present_rows(image_dir, filenames, listed_in=csv_path, lines=lines,
-                                      only_present=only_present)
-        if keep is not None:
-            table = table.select(keep)
-            table.info["left_out"] = left_out
-            table.info["notes"] = [*info["notes"], (
-                f"only present images: {left_out:,} of {len(filenames):,} rows of "
-                f"{csv_path.name} have no image in {image_dir} and were left out")]
+        table = keep_present(table, image_dir, filenames, listed_in=csv_path, lines=lines,
+                             only_present=only_present, notes=info["notes"])
     return table

@@ -209,3 +209,20 @@ def present_rows(image_dir: Path, filenames: list[str], *, listed_in: str | Path
     gone = set(missing)
     keep = np.fromiter((f not in gone for f in filenames), dtype=bool, count=len(filenames))
     return keep, len(missing)
+
+
+def keep_present(table: SourceTable, image_dir: Path, filenames: list[str], *,
+                 listed_in: Path, lines: np.ndarray | None, only_present: bool,
+                 notes: list[str]) -> SourceTable:
+    """``table`` with only the rows whose image exists (:func:`present_rows`), the count
+    left out in ``info["left_out"]`` and a note saying so; unchanged when all exist."""
+    keep, left_out = present_rows(image_dir, filenames, listed_in=listed_in, lines=lines,
+                                  only_present=only_present)
+    if keep is None:
+        return table
+    table = table.select(keep)
+    table.info["left_out"] = left_out
+    table.info["notes"] = [*notes, (
+        f"only present images: {left_out:,} of {len(filenames):,} rows of "
+        f"{Path(listed_in).name} have no image in {image_dir} and were left out")]
+    return table

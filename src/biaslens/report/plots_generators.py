@@ -33,6 +33,7 @@ __all__ = ["counterfactual_direction_line", "counterfactual_grid", "counterfactu
            "reconstruct_gap_lines", "reconstruct_table"]
 
 _GEN, _DATA, _OBS = "#c0392b", "#2c6fbb", "#e8a09a"
+_NEUTRAL = "#9a9a9a"  # a bar no verdict singles out
 
 
 def _err(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -163,8 +164,8 @@ def association_table(result: PopulationResult, top_k: int | None = 15, *,
 def plot_reconstruction(result: ReconstructResult) -> Figure:
     """Per-group reconstruction MSE (bootstrap CI) and label preservation (Wilson CI).
 
-    The highest-MSE bar is red only when the worst − best gap is decided (its CI excludes
-    0); otherwise every bar is grey: overlapping intervals name no worst group."""
+    The MSE bars are grey; the highest one is red only when the worst − best gap is decided
+    (its CI excludes 0): overlapping intervals name no worst group."""
     g = len(result.group_labels)
     n_pres = len(result.preserved)
     fig = Figure(figsize=(5 + 4 * n_pres, 4.2))
@@ -173,7 +174,7 @@ def plot_reconstruction(result: ReconstructResult) -> Figure:
     words = [group_words(lab) for lab in result.group_labels]
     ax = fig.add_subplot(1, 1 + n_pres, 1)
     decided = result.decided["mse"]
-    colors = [_GEN if decided and lab == result.worst_group else _DATA
+    colors = [_GEN if decided and lab == result.worst_group else _NEUTRAL
               for lab in result.group_labels]
     ax.bar(x, result.mse, color=colors, yerr=_err(result.mse, *result.mse_ci),
            error_kw={"lw": 1, "capsize": 3})
@@ -181,7 +182,7 @@ def plot_reconstruction(result: ReconstructResult) -> Figure:
                   rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("mean per-image MSE ([0, 1] pixels)")
     ax.set_title(f"Reconstruction error (highest: {group_words(result.worst_group)})"
-                 if decided else "Reconstruction error (no group decided worst)", fontsize=9)
+                 if decided else "Reconstruction error (no group decided worst)")
     for k, (name, rate) in enumerate(result.preserved.items()):
         axp = fig.add_subplot(1, 1 + n_pres, 2 + k)
         axp.bar(x, rate, color=_DATA, yerr=_err(rate, *result.preserved_ci[name]),

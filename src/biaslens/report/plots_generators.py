@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from rich.table import Table
 
 from biaslens.report.plots_steer import data_verdict, make_grid
-from biaslens.report.tables import fmt_ci, fmt_num, fmt_p, name_column, rich_table
+from biaslens.report.tables import fmt_ci, fmt_num, fmt_p, name_column
 from biaslens.report.words import group_words, value_words
 
 if TYPE_CHECKING:

@@ -230,3 +230,101 @@ def test_counterfactual_condition_accepts_case_and_aliases(setup, tmp_path):
                               "--out", str(tmp_path / "o"), "--json", "-"])
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "o" / "counterfactual.json").read_text())["condition"] == "Male"
+
+
+def _lines_at_80(res) -> list[str]:
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert max(map(len, lines)) <= 80, max(lines, key=len)
+    return lines
+
+
+def test_counterfactual_reads_at_80_columns(setup, tmp_path, monkeypatch):
+    from biaslens.cli._common import console
+
+    monkeypatch.setattr(console, "width", 80)
+    res = runner.invoke(app, ["audit", "counterfactual", "--cvae", str(setup / "cvae"),
+                              "--classifier", str(setup / "clf"), "--cache",
+                              str(setup / "cache"), "--split", "all", "--n", "32",
+                              "--n-boot", "20", "--n-show", "2", "--device", "cpu",
+                              "--out", str(tmp_path / "cf")])
+    lines = _lines_at_80(res)
+    out = res.output
+    assert "…" not in out                                      # no name or number cut
+    for variant in ("reconstruction", "decoder flip", "encoder flip (control)",
+                    "decoder flip ×2"):
+        assert any(line.startswith(f"│ {variant} ") for line in lines), variant
+    flat = " ".join(out.replace("│", " ").split())
+    assert "label changed vs original" in flat and "read as requested" in flat
+    assert "Columns: label changed vs original = share of outputs whose Male label" in flat
+    assert "decoder flip read as requested, by direction: Male 0→1 (Female → Male" in flat
+    data = json.loads((tmp_path / "cf" / "counterfactual.json").read_text())
+    for direction, rows in data["what_else_changes"].items():
+        assert f"What else changes, {direction}" in flat
+        top = sorted(rows, key=lambda r: -abs(r["logit_shift"]))[:5]
+        for row in top:       # full names, as their own table rows, top 5 by |change|
+            assert any(line.startswith(f"│ {row['name']} ") for line in lines), row["name"]
+    assert "also changes" not in out
+
+
+def test_reconstruct_reads_at_80_columns_and_names_each_worst(setup, tmp_path, monkeypatch):
+    from biaslens.cli._common import console
+
+    monkeypatch.setattr(console, "width", 80)
+    monkeypatch.setattr(inputs, "DEFAULT_CACHE_N", 120)
+    res = runner.invoke(app, ["audit", "reconstruct", "--vae", str(setup / "vae"),
+                              "--classifier", str(setup / "clf"), "--per-group", "20",
+                              "--n-boot", "50", "--n-show", "1", "--device", "cpu",
+                              "--out", str(tmp_path / "r")])
+    lines = _lines_at_80(res)
+    flat = " ".join(res.output.replace("│", " ").split())
+    data = json.loads((tmp_path / "r" / "reconstruct.json").read_text())
+    from biaslens.report.words import group_words
+
+    worst = group_words(data["worst_group"])
+    assert f"highest MSE: {worst}" in flat                   # the heading's worst: by MSE
+    assert f"MSE, highest − lowest group ({worst} − " in flat
+    assert "Male label kept, best − worst group by that rate (" in flat  # by Male kept
+    assert "Male=" not in res.output and "skin_type=" not in res.output  # groups in words
+    assert any(line.startswith("│ Female, lighter skin ") for line in lines)
+    assert "not decided: no gap shown" not in flat
+    undecided = sum(not v for v in data["decided"].values())   # the MSE gap and Male kept
+    assert flat.count("the CI includes 0: no gap shown at this size") == undecided
+    assert flat.count("decided: the CI excludes 0") == len(data["decided"]) - undecided
+    assert ("--per-group 500" in flat) == (undecided > 0)
+
+
+def test_reconstruct_plot_marks_a_worst_group_only_when_decided(setup):
+    import dataclasses
+
+    from matplotlib.colors import to_hex
+
+    from biaslens.pipelines.reconstruct import plan_reconstruct
+    from biaslens.report.plots_generators import plot_reconstruction
+
+    plan = plan_reconstruct(setup / "vae", setup / "clf", setup / "cache", device="cpu",
+                            split="all", per_group=5, n_boot=20, n_show=1)
+    result = plan.run().result
+
+    def bar_colours(res):
+        ax = plot_reconstruction(res).axes[0]
+        return [to_hex(p.get_facecolor()) for p in ax.patches]
+
+    undecided = dataclasses.replace(result, mse_gap_ci=(-0.1, 0.1))
+    assert set(bar_colours(undecided)) == {"#9a9a9a"}        # all grey: no worst shown
+    decided = dataclasses.replace(result, mse_gap_ci=(0.01, 0.1))
+    colours = bar_colours(decided)
+    worst = result.group_labels.index(result.worst_group)
+    assert colours[worst] == "#c0392b" and colours.count("#c0392b") == 1
+
+
+def test_reconstruct_help_names_the_balanced_default(monkeypatch):
+    from biaslens.cli._common import console
+
+    monkeypatch.setattr(console, "width", 80)
+    res = runner.invoke(app, ["audit", "reconstruct", "--help"])
+    assert res.exit_code == 0, res.output
+    flat = " ".join(res.output.replace("│", " ").split())
+    assert "of the 'balanced' world" in flat
+    assert "without --cache all rows of the synthesized 'balanced'-world set" in flat
+    assert "default-world" not in flat

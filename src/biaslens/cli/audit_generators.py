@@ -77,6 +77,9 @@ _PRECISION = typer.Option("auto", help="auto, fp32 or bf16 (bf16 autocast of the
                           "passes; auto = bf16 on a CUDA GPU or a CPU with bf16 units).")
 _CACHE = typer.Option(None, help="Dataset cache folder (default: synthesize a small "
                       "default-world cache, 2000 faces, seed 0).")
+_RECON_CACHE = typer.Option(None, help="Dataset cache folder (default: synthesize 2000 "
+                            "faces, seed 0, of the 'balanced' world: Male and skin type 50/50 "
+                            "and independent, all rows used).")
 
 
 @audit_app.command("population")
@@ -168,14 +171,15 @@ def population_cmd(
 def reconstruct_cmd(
     vae: Path = typer.Option(None, help="VAE (or CVAE) checkpoint folder."),
     classifier: Path = typer.Option(None, help="Attribute-classifier checkpoint or .pth."),
-    cache: Path = _CACHE,
+    cache: Path = _RECON_CACHE,
     groups: str = typer.Option("Male,skin_type", help="Comma-separated group columns "
                                "(attributes or cache group names)."),
     per_group: int = typer.Option(500, help="Images per intersectional group (500 decides "
                                   "the shipped VAE's gap: docs/validation.md).",
                                   callback=ranged(RECONSTRUCT, "per_group")),
-    split: str = typer.Option("test", help="Rows to sample from (train/val/test/all); "
-                              "without --cache all rows of a synthesized balanced set."),
+    split: str = typer.Option("test", help="Rows of --cache to sample from "
+                              "(train/val/test/all); without --cache all rows of the "
+                              "synthesized 'balanced'-world set."),
     n_boot: int = typer.Option(1000, help="Bootstrap resamples.",
                                callback=ranged(RECONSTRUCT, "n_boot")),
     n_show: int = typer.Option(4, help="Example pairs per group in the picture.",
@@ -201,7 +205,11 @@ def reconstruct_cmd(
     if settings is None:
         return
     from biaslens.report.figures import save_figure
-    from biaslens.report.plots_generators import plot_reconstruction, reconstruct_table
+    from biaslens.report.plots_generators import (
+        plot_reconstruction,
+        reconstruct_gap_lines,
+        reconstruct_table,
+    )
     from biaslens.train.images import save_image
 
     run = plan.run(note=_note(json_out))
@@ -214,12 +222,8 @@ def reconstruct_cmd(
     if _finish(run.to_dict(settings), out / "reconstruct.json", json_out):
         return
     console.print(reconstruct_table(result))
-    for name, gap in result.preservation_gap.items():
-        lo, hi = result.preservation_gap_ci[name]
-        best, worst = result.preservation_gap_groups[name]
-        verdict = "decided" if lo > 0 else "not decided: no gap shown"
-        console.print(f"{name} kept, best − worst group ({best} − {worst}): {gap:.3f} "
-                      f"[{lo:.3f}, {hi:.3f}] simultaneous 95% CI, {verdict}")
+    for line in reconstruct_gap_lines(result):
+        console.print(line, highlight=False)
     if result.missing_groups:
         console.print(f"[yellow]groups with no rows:[/] {', '.join(result.missing_groups)}")
     console.print(f"wrote {out}/reconstruct.json, reconstruct.png, reconstruct_examples.png")
@@ -267,17 +271,26 @@ def counterfactual_cmd(
     if settings is None:
         return
     from biaslens.report.figures import save_figure
-    from biaslens.report.plots_generators import counterfactual_table, plot_counterfactual_pairs
+    from biaslens.report.plots_generators import (
+        counterfactual_direction_line,
+        counterfactual_legend,
+        counterfactual_shift_tables,
+        counterfactual_table,
+        plot_counterfactual_pairs,
+    )
 
     run = plan.run(note=_note(json_out))
     save_figure(plot_counterfactual_pairs(run.result), out / "counterfactual_pairs.png")
     if _finish(run.to_dict(settings), out / "counterfactual.json", json_out):
         return
-    console.print(counterfactual_table(run.result))
-    by_dir = run.result.to_target_by_direction.get("decoder_flip", {})
-    if by_dir:
-        console.print("decoder flip classified as requested: " + ", ".join(
-            f"{d} {r:.3f} [{lo:.3f}, {hi:.3f}]" for d, (r, lo, hi) in by_dir.items()))
+    result = run.result
+    console.print(counterfactual_table(result))
+    console.print(counterfactual_legend(result), highlight=False)
+    line = counterfactual_direction_line(result)
+    if line:
+        console.print(line, highlight=False)
+    for table in counterfactual_shift_tables(result):
+        console.print(table)
     console.print(f"wrote {out}/counterfactual.json, counterfactual_pairs.png")
 
 

@@ -9,6 +9,7 @@ pyplot state), a uint8 image or a rich ``Table``. Save figures with
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,8 +18,8 @@ from matplotlib.figure import Figure
 from rich.table import Table
 
 from biaslens.report.plots_steer import data_verdict, make_grid
-from biaslens.report.tables import fmt_ci, fmt_num, fmt_p, name_column, rich_table
-from biaslens.report.words import group_words
+from biaslens.report.tables import fmt_ci, fmt_num, fmt_p, name_column
+from biaslens.report.words import group_words, value_words
 
 if TYPE_CHECKING:
     from biaslens.audit.counterfactual import CounterfactualResult
@@ -26,11 +27,13 @@ if TYPE_CHECKING:
     from biaslens.audit.reconstruct import ReconstructResult
     from biaslens.experiments.ratio_sweep import RatioSweepResult
 
-__all__ = ["counterfactual_grid", "counterfactual_table", "plot_counterfactual_pairs",
+__all__ = ["counterfactual_direction_line", "counterfactual_grid", "counterfactual_legend",
+           "counterfactual_shift_tables", "counterfactual_table", "plot_counterfactual_pairs",
            "plot_population", "plot_ratio_sweep", "plot_reconstruction", "population_table",
-           "reconstruct_table"]
+           "reconstruct_gap_lines", "reconstruct_table"]
 
 _GEN, _DATA, _OBS = "#c0392b", "#2c6fbb", "#e8a09a"
+_NEUTRAL = "#9a9a9a"  # a bar no verdict singles out
 
 
 def _err(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -159,20 +162,27 @@ def association_table(result: PopulationResult, top_k: int | None = 15, *,
 
 
 def plot_reconstruction(result: ReconstructResult) -> Figure:
-    """Per-group reconstruction MSE (bootstrap CI) and label preservation (Wilson CI)."""
+    """Per-group reconstruction MSE (bootstrap CI) and label preservation (Wilson CI).
+
+    The MSE bars are grey; the highest one is red only when the worst − best gap is decided
+    (its CI excludes 0): overlapping intervals name no worst group."""
     g = len(result.group_labels)
     n_pres = len(result.preserved)
     fig = Figure(figsize=(5 + 4 * n_pres, 4.2))
     FigureCanvasAgg(fig)
     x = np.arange(g)
+    words = [group_words(lab) for lab in result.group_labels]
     ax = fig.add_subplot(1, 1 + n_pres, 1)
-    colors = [_GEN if lab == result.worst_group else _DATA for lab in result.group_labels]
+    decided = result.decided["mse"]
+    colors = [_GEN if decided and lab == result.worst_group else _NEUTRAL
+              for lab in result.group_labels]
     ax.bar(x, result.mse, color=colors, yerr=_err(result.mse, *result.mse_ci),
            error_kw={"lw": 1, "capsize": 3})
-    ax.set_xticks(x, [f"{lab}\n(n={n})" for lab, n in zip(result.group_labels, result.n)],
+    ax.set_xticks(x, [f"{w}\n(n={n})" for w, n in zip(words, result.n)],
                   rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("mean per-image MSE ([0, 1] pixels)")
-    ax.set_title(f"Reconstruction error (worst: {result.worst_group})")
+    ax.set_title(f"Reconstruction error (highest: {group_words(result.worst_group)})"
+                 if decided else "Reconstruction error (no group decided worst)")
     for k, (name, rate) in enumerate(result.preserved.items()):
         axp = fig.add_subplot(1, 1 + n_pres, 2 + k)
         axp.bar(x, rate, color=_DATA, yerr=_err(rate, *result.preserved_ci[name]),
@@ -180,7 +190,7 @@ def plot_reconstruction(result: ReconstructResult) -> Figure:
         axp.scatter(x, result.original_accuracy[name], color="black", marker="_", s=200,
                     zorder=3, label="original (classifier accuracy)")
         axp.set_ylim(0, 1.05)
-        axp.set_xticks(x, result.group_labels, rotation=30, ha="right", fontsize=8)
+        axp.set_xticks(x, words, rotation=30, ha="right", fontsize=8)
         axp.set_title(f"{name} label kept after reconstruction")
         axp.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
@@ -188,18 +198,56 @@ def plot_reconstruction(result: ReconstructResult) -> Figure:
 
 
 def reconstruct_table(result: ReconstructResult) -> Table:
-    """Rich table: per group n, MSE (CI), L1 and preservation rates."""
-    table = rich_table(f"Reconstruction audit over {' × '.join(result.groups)} "
-                       f"(worst group: {result.worst_group})",
-                       ("group", "n", "MSE", "95% CI", "L1",
-                        *[f"{k} kept" for k in result.preserved]))
+    """Rich table: per group (in words) n, MSE (CI), L1 and preservation rates; the title
+    names the highest-MSE group, and whether the MSE gap is decided (that row is red only
+    then)."""
+    decided = result.decided["mse"]
+    worst = group_words(result.worst_group)
+    verdict = "gap decided" if decided else "gap not decided"
+    table = Table(title=f"Reconstruction audit over {' × '.join(result.groups)}\n"
+                        f"highest MSE: {worst} ({verdict})")
+    words = [group_words(lab) for lab in result.group_labels]
+    name_column(table, "group", words)
+    for col in ("n", "MSE", "95% CI", "L1", *[f"{k} kept" for k in result.preserved]):
+        table.add_column(col, justify="right")
     for g, lab in enumerate(result.group_labels):
-        table.add_row(lab, str(int(result.n[g])), fmt_num(result.mse[g], 4),
+        table.add_row(words[g], str(int(result.n[g])), fmt_num(result.mse[g], 4),
                       fmt_ci(result.mse_ci[0][g], result.mse_ci[1][g], 4),
                       fmt_num(result.l1[g], 4),
                       *[fmt_num(v[g]) for v in result.preserved.values()],
-                      style="red" if lab == result.worst_group else "")
+                      style="red" if decided and lab == result.worst_group else "")
     return table
+
+
+def reconstruct_gap_lines(result: ReconstructResult) -> list[str]:
+    """One sentence per gap: the MSE gap (highest − lowest MSE group) and, per attribute,
+    the label-kept gap (best − worst group by that rate), each naming its metric, its
+    groups in words, its simultaneous 95% CI and whether it is decided (if not, the
+    ``--per-group`` to try: 500 decides the shipped VAE's gap, docs/validation.md)."""
+    per_group_hint = 500 if result.per_group < 500 else 2 * result.per_group
+    lines = []
+    lo, hi = result.mse_gap_ci
+    if math.isfinite(lo) and math.isfinite(hi):
+        lines.append(
+            f"MSE, highest − lowest group ({group_words(result.worst_group)} − "
+            f"{group_words(result.best_group)}): {fmt_num(result.mse_gap, 4)} "
+            f"{fmt_ci(lo, hi, 4)} simultaneous 95% CI; " + _gap_verdict(lo > 0,
+                                                                        per_group_hint))
+    for name, gap in result.preservation_gap.items():
+        lo, hi = result.preservation_gap_ci[name]
+        best, worst = result.preservation_gap_groups[name]
+        lines.append(
+            f"{name} label kept, best − worst group by that rate ({group_words(best)} − "
+            f"{group_words(worst)}): {fmt_num(gap)} {fmt_ci(lo, hi)} simultaneous 95% CI; "
+            + _gap_verdict(lo > 0, per_group_hint))
+    return lines
+
+
+def _gap_verdict(decided: bool, per_group_hint: int) -> str:
+    if decided:
+        return "decided: the CI excludes 0, the gap is real at this size."
+    return (f"the CI includes 0: no gap shown at this size (more images decide it: "
+            f"--per-group {per_group_hint}).")
 
 
 def counterfactual_grid(result: CounterfactualResult, pad: int = 2) -> np.ndarray:
@@ -230,20 +278,88 @@ def plot_counterfactual_pairs(result: CounterfactualResult) -> Figure:
     return fig
 
 
+def _variant_words(result: CounterfactualResult) -> dict[str, str]:
+    """The variants as a reader names them (``scaled`` with its factor)."""
+    return {"recon": "reconstruction", "decoder_flip": "decoder flip",
+            "encoder_flip": "encoder flip (control)",
+            "scaled": f"decoder flip ×{result.scale:g}"}
+
+
+def _rate_ci(rate: float, ci: tuple[float, float]) -> str:
+    """A rate over its 95% CI, on two lines so three such columns fit 80 columns."""
+    return f"{fmt_num(rate)}\n{fmt_ci(*ci)}"
+
+
 def counterfactual_table(result: CounterfactualResult) -> Table:
-    """Rich table: flip rate and to-target rate per variant (Wilson CIs), then the
-    top shifts per direction."""
-    table = rich_table(f"Counterfactual audit: condition {result.condition} "
-                       f"({result.n} images)",
-                       ("variant", "flip rate", "95% CI", "vs recon", "classified as requested"))
+    """Rich table: per variant, how often the classified condition changed vs the original
+    image and vs the reconstruction, and how often it reads as the requested label (each
+    with its Wilson 95% CI). Fits 80 columns; :func:`counterfactual_legend` explains it."""
+    c = result.condition
+    table = Table(title=f"Counterfactual audit: condition {c} ({result.n} images)",
+                  show_lines=True)
+    names = _variant_words(result)
+    name_column(table, "variant", list(names.values()))
+    for col in ("label changed\nvs original", "label changed\nvs recon",
+                "read as\nrequested"):
+        table.add_column(col, justify="right")
     for v in result.flip_rate:
-        table.add_row(v, fmt_num(result.flip_rate[v]), fmt_ci(*result.flip_rate_ci[v]),
-                      fmt_num(result.flip_vs_recon[v]), fmt_num(result.to_target[v]))
-    for direction, rows in result.shifts.items():
-        table.add_section()
-        top = ", ".join(f"{s.name} {s.logit_shift:+.2f}" for s in rows[:5])
-        table.add_row(f"{direction}: also changes", top, "", "", "")
+        table.add_row(names.get(v, v), _rate_ci(result.flip_rate[v], result.flip_rate_ci[v]),
+                      _rate_ci(result.flip_vs_recon[v], result.flip_vs_recon_ci[v]),
+                      _rate_ci(result.to_target[v], result.to_target_ci[v]))
     return table
+
+
+def counterfactual_legend(result: CounterfactualResult) -> str:
+    """What each column of :func:`counterfactual_table` means, in one paragraph."""
+    c = result.condition
+    return (f"Columns: label changed vs original = share of outputs whose {c} label, as "
+            f"the classifier reads it, differs from the original image's; vs recon = differs "
+            f"from the reconstruction's (removes what reconstruction alone changes); read as "
+            f"requested = share read as the {c} label the decoder was given (the image's own "
+            f"label for reconstruction and encoder flip, the flipped one for the decoder "
+            f"flips). A good decoder flip scores high on all three; the encoder flip (encoder "
+            f"given the flipped label, decoder the true one) should stay near the "
+            f"reconstruction. Brackets: Wilson 95% CIs.")
+
+
+def counterfactual_direction_line(result: CounterfactualResult) -> str | None:
+    """The decoder flip's 'read as requested' per direction of the flip, or ``None``."""
+    by_dir = result.to_target_by_direction.get("decoder_flip", {})
+    if not by_dir:
+        return None
+    return "decoder flip read as requested, by direction: " + "; ".join(
+        f"{_direction_words(result, d)} {fmt_num(r)} {fmt_ci(lo, hi)}"
+        for d, (r, lo, hi) in by_dir.items()) + "."
+
+
+def _direction_words(result: CounterfactualResult, direction: str) -> str:
+    """``"Male 0→1"`` -> ``"Male 0→1 (Female → Male, n=30)"``."""
+    frm, _, to = direction.rsplit(" ", 1)[-1].partition("→")
+    c = result.condition
+    n = result.direction_n.get(direction)
+    size = f", n={n}" if n is not None else ""
+    return f"{direction} ({value_words(c, frm)} → {value_words(c, to)}{size})"
+
+
+def counterfactual_shift_tables(result: CounterfactualResult, top: int = 5) -> list[Table]:
+    """Per direction of the flip, a small table of the ``top`` other attributes whose
+    classifier logit changes most between the decoder flip and the reconstruction (mean
+    change, paired-bootstrap 95% CI, change of the share labelled 1); names never cut."""
+    tables = []
+    for direction, rows in result.shifts.items():
+        shown = sorted(rows, key=lambda s: -abs(s.logit_shift))[:top]
+        title = (f"What else changes, {_direction_words(result, direction)}:\n"
+                 f"decoder flip − reconstruction, top {len(shown)} by |logit change|")
+        table = Table(title=title)
+        name_column(table, "attribute", [s.name for s in shown])
+        for col in ("logit change", "95% CI", "change of share\nlabelled 1"):
+            table.add_column(col, justify="right")
+        for s in shown:
+            table.add_row(s.name, fmt_num(s.logit_shift, 2, signed=True),
+                          fmt_ci(s.ci_low, s.ci_high, 2, signed=True),
+                          fmt_num(s.prevalence_shift, 3, signed=True))
+        tables.append(table)
+    return tables
 
 
 def plot_ratio_sweep(result: RatioSweepResult) -> Figure:

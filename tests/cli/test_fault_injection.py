@@ -370,7 +370,7 @@ CASES: list[Case] = [
          "'--steer-n'"),
     Case("import-exists", "good_cache", "models import {in}/manifest.json --out {in}",
          "already exists here; pass --overwrite"),
-    Case("check-no-cache", "nothing", "models check {in} {in}", "no such cache folder"),
+    Case("check-no-cache", "nothing", "models check {in} {in}", "no such checkpoint folder"),
     # predict and audit fairness: the output and the inputs checked before any work
     Case("predict-format", "good_cache", "predict {in} --out {out}/p.txt",
          "unknown predictions format '.txt'"),

@@ -43,3 +43,14 @@ def test_user_error_is_one_line_not_a_traceback(tmp_path):
     assert proc.returncode == 2
     assert "x.txt, line 3: bad value" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_an_unknown_name_names_the_option_that_gave_it():
+    from biaslens.cli.main import _with_option
+
+    msg = "unknown attribute 'Mael'; did you mean 'Male'?"
+    assert _with_option(msg, ["audit", "steer", "--target", "Mael"]).startswith("--target: ")
+    assert _with_option(msg, ["x", "--sensitive", "Mael,skin_type"]).startswith("--sensitive")
+    assert _with_option(msg, ["x", "--target=Mael"]).startswith("--target: ")
+    assert _with_option(msg, ["x", "Mael"]) == msg                  # not from a flag
+    assert _with_option("file not found", ["--target", "Mael"]) == "file not found"

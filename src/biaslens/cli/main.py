@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 
 import typer
@@ -113,13 +114,31 @@ def _error(message: str) -> None:
         err_console.print(Padding(escape(tail), (0, 0, 0, 7), expand=False), highlight=False)
 
 
+def _with_option(message: str, argv: list[str]) -> str:
+    """``--target: unknown attribute 'Mael'; ...``: an unknown name gets the option that
+    gave it (the flag before the value on the command line, also inside a comma list)."""
+    m = re.match(r"unknown (?:attribute|name|architecture|role)[^']*'([^']+)'", message)
+    if not m:
+        return message
+    name = m.group(1)
+    for flag, value in zip(argv, argv[1:]):
+        if flag.startswith("--") and name in [v.strip() for v in value.split(",")]:
+            return f"{flag}: {message}"
+    for item in argv:  # --target=Mael
+        flag, eq, value = item.partition("=")
+        if eq and flag.startswith("--") and name in [v.strip() for v in value.split(",")]:
+            return f"{flag}: {message}"
+    return message
+
+
 def main(args: list[str] | None = None) -> None:
     """Entry point: run the app, turning :class:`BiasLensError` into one clear line (exit 2)
     and Ctrl-C into one line saying nothing half-written was left (exit 130)."""
+    argv = list(sys.argv[1:] if args is None else args)
     try:
-        app(args=args)
+        app(args=argv)
     except BiasLensError as exc:
-        _error(cli_message(str(exc)))
+        _error(_with_option(cli_message(str(exc)), argv))
         sys.exit(2)
     except SystemExit as exc:
         # typer turns KeyboardInterrupt into a silent exit 130; outputs are written to a

@@ -129,6 +129,11 @@ def test_fairness_names_the_rate_that_differs_with_enough_decimals():
     fair["by_group"] = {"true_positive_rate": [0.9996, 0.9991], "false_positive_rate": [0, 0]}
     (g,) = fairness_findings(fair, "Smiling")
     assert "true-positive rate, 99.91% for Male vs 99.96% for Female" in g["text"]
+    assert "too wide to tell" not in g["text"]
+    fair["disparities"]["between_groups"]["equalized_odds_difference"]["ci"] = [0.0, 1.0]
+    (h,) = fairness_findings(fair, "Smiling")
+    assert h["text"].endswith("too wide to tell (few positives or negatives in a group: see "
+                              "the per-group counts).")
 
 
 def test_beyond_data_findings_say_added_weakened_reversed():

@@ -266,6 +266,9 @@ def fairness_findings(fair: Mapping[str, Any], target: str) -> list[Finding]:
                 "false_positive_rate": "false-positive rate"}[m]
         text += (f"; it comes from the {name}, {a} for {group_words(lo_g)} vs {b} for "
                  f"{group_words(hi_g)}")
+    if _finite(ci[0]) and _finite(ci[1]) and ci[1] - ci[0] >= 0.5:
+        text += ("; the interval is too wide to tell (few positives or negatives in a "
+                 "group: see the per-group counts)")
     return [_finding(text + ".", anchor("fairness", target, "equalized_odds_difference"),
                      "fairness", eo["value"], sure)]
 

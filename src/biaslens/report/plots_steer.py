@@ -153,25 +153,27 @@ def plot_covariance_bars(result: SteerResult, top_k: int | None = None) -> Figur
     return fig
 
 
-#: A path slope of the opposite sign counts as "reversed" only when it is at least this
-#: fraction of the data's slope; a flatter one (e.g. −0.01 against +0.47) is "weakened".
+#: Opposite slopes count as "reversed" only when each is at least this fraction of the
+#: other: a much flatter path (−0.01 against +0.47) is "weakened", a much steeper one
+#: against a flat data slope (−0.43 against +0.03) is "added".
 REVERSED_MIN = 0.25
 
 
 def data_verdict(path_slope: float, data_slope: float, beyond: bool) -> str:
     """The data comparison in words: ``"no"`` (not beyond the data), ``"reversed"`` (the
-    path moves the attribute against the data's sign, by at least :data:`REVERSED_MIN` of
-    the data's slope), ``"added"`` (steeper than the data: amplified or new) or
+    path moves the attribute against the data's sign, the two slopes within a factor
+    1 / :data:`REVERSED_MIN` of each other), ``"added"`` (steeper than the data: amplified or new) or
     ``"weakened"`` (flatter: part or all of the data's association dropped).
 
     >>> data_verdict(0.5, -0.4, True), data_verdict(0.9, 0.5, True), data_verdict(0.2, 0.5, True)
     ('reversed', 'added', 'weakened')
-    >>> data_verdict(-0.01, 0.47, True)
-    'weakened'
+    >>> data_verdict(-0.01, 0.47, True), data_verdict(-0.43, 0.03, True)
+    ('weakened', 'added')
     """
     if not beyond:
         return "no"
-    if path_slope * data_slope < 0 and abs(path_slope) >= REVERSED_MIN * abs(data_slope):
+    p, d = abs(path_slope), abs(data_slope)
+    if path_slope * data_slope < 0 and p >= REVERSED_MIN * d and d >= REVERSED_MIN * p:
         return "reversed"
     return "added" if abs(path_slope) > abs(data_slope) else "weakened"
 

@@ -69,3 +69,23 @@ def test_write_json_is_strict_indented_and_ends_with_a_newline(tmp_path):
     text = path.read_text()
     assert text.endswith("\n") and "NaN" not in text and text.startswith('{\n  "a": null')
     assert json.loads(text) == {"a": None, "b": [1, 2.5]}
+
+
+def test_atomic_folder_swaps_whole_folders_and_keeps_the_old_on_error(tmp_path):
+    import pytest
+
+    from biaslens.io import atomic_folder
+
+    dest = tmp_path / "latest"
+    atomic_folder(dest, lambda t: (t / "a.txt").write_text("1"))
+    atomic_folder(dest, lambda t: (t / "b.txt").write_text("2"))
+    assert sorted(p.name for p in dest.iterdir()) == ["b.txt"]
+
+    def broken(t):
+        (t / "half.txt").write_text("x")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_folder(dest, broken)
+    assert sorted(p.name for p in dest.iterdir()) == ["b.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest"]   # no temp left

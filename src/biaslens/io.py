@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -57,6 +58,33 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return path
+
+
+def atomic_folder(path: str | Path, fill: Callable[[Path], None]) -> Path:
+    """Call ``fill(tmp_folder)`` on a new folder beside ``path``, then swap it in by renames:
+    the old folder goes to ``.<name>.old`` (removed after), so a crash leaves either the
+    old or the new folder, never half of one (a reader may look in ``.<name>.old``).
+
+    The folder gets the umask's mode (:func:`dir_mode`); on an error in ``fill`` the temp
+    folder is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
+    os.chmod(tmp, dir_mode())  # mkdtemp makes 0700
+    try:
+        fill(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = path.with_name(f".{path.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if path.exists():
+        os.replace(path, old)
+    os.replace(tmp, path)
+    shutil.rmtree(old, ignore_errors=True)
     return path
 
 

@@ -12,9 +12,6 @@ from __future__ import annotations
 import inspect
 import json
 import math
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from biaslens.errors import DataError
-from biaslens.io import dir_mode, write_json
+from biaslens.io import atomic_folder, write_json
 from biaslens.tensors import to_model_pixels
 from biaslens.train.data import ImageStore, as_train_data, label_tensor
 from biaslens.train.evaluate import evaluate_scores
@@ -60,22 +57,8 @@ def _save_best(model: torch.nn.Module, out: Path, extra: dict[str, Any]) -> None
     """Write ``checkpoints/best/classifier`` whole, then swap it in (as the latest one)."""
     from biaslens.models import save_checkpoint
 
-    best = out / BEST_FOLDER
-    best.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=best.parent, prefix=".best.tmp-"))
-    os.chmod(tmp, dir_mode())  # mkdtemp makes 0700; the folder gets the umask's mode
-    try:
-        save_checkpoint(model, tmp / "classifier", extra=extra)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = best.with_name(".best.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if best.exists():
-        os.replace(best, old)
-    os.replace(tmp, best)
-    shutil.rmtree(old, ignore_errors=True)
+    atomic_folder(out / BEST_FOLDER,
+                  lambda tmp: save_checkpoint(model, tmp / "classifier", extra=extra))
 
 
 def auto_pos_weight(attrs: np.ndarray, clip: float = 100.0) -> np.ndarray:

@@ -13,9 +13,7 @@ import datetime as _dt
 import json
 import math
 import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
@@ -29,7 +27,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from biaslens.errors import BiasLensError, CheckpointError
-from biaslens.io import atomic_write, dir_mode, jsonable, write_json
+from biaslens.io import atomic_folder, atomic_write, jsonable, write_json
 from biaslens.precision import autocast, resolve_precision
 from biaslens.tensors import pick_device, to_model_pixels
 from biaslens.train.options import NOT_RECORDED, ProgressFn, RunOptions, StopFn
@@ -450,42 +448,36 @@ class Session:
             for m in self.models.values():
                 self.sync_buffers(m)
         if self.dist.is_main:
-            parent = self.ckpt_dir.parent
-            tmp = Path(tempfile.mkdtemp(dir=parent, prefix=".latest.tmp-"))
-            os.chmod(tmp, dir_mode())  # the umask's mode, not mkdtemp's 0700
-            extra = {**self.model_extra, "step": step, "family": self.family,
-                     "data_hash": self.config.get("data_hash"), "run": str(self.out)}
-            for name, m in self.models.items():
-                _save_model(m, tmp / name, extra)
-            tensors: dict[str, torch.Tensor] = {}
-            meta: dict[str, Any] = {"format": "biaslens-trainer-state", "version": 1,
-                                    "family": self.family, "step": step, "optimizers": {},
-                                    "generators": sorted(self.generators),
-                                    "state_tensors": sorted(self.state_tensors)}
-            for name, opt in self.optimizers.items():
-                t, m = _optimizer_to_flat(name, opt)
-                tensors.update(t)
-                meta["optimizers"][name] = m
-            tensors["rng.torch_cpu"] = torch.get_rng_state()
-            if self.device.type == "cuda":
-                tensors["rng.torch_cuda"] = torch.cuda.get_rng_state(self.device)
-            for name, g in self.generators.items():
-                tensors[f"rng.gen.{name}"] = g.get_state().cpu()
-            for name, t in self.state_tensors.items():
-                tensors[f"state.{name}"] = t.detach().cpu().contiguous()
-            # through atomic_write: the umask's mode (safetensors itself writes 0600)
-            atomic_write(tmp / "trainer_state.safetensors", lambda t: save_file(tensors, t))
-            write_json(meta, tmp / "trainer_state.json")  # strict JSON (NaN -> null)
-            old = parent / ".latest.old"
-            if old.exists():
-                shutil.rmtree(old)
-            if self.ckpt_dir.exists():
-                os.replace(self.ckpt_dir, old)
-            os.replace(tmp, self.ckpt_dir)
-            shutil.rmtree(old, ignore_errors=True)
+            atomic_folder(self.ckpt_dir, lambda tmp: self._write_checkpoint(tmp, step))
         if self.dist.world_size > 1:
             dist.barrier()
         return self.ckpt_dir
+
+    def _write_checkpoint(self, tmp: Path, step: int) -> None:
+        """The checkpoint folder's content: every model, optimizer and RNG state."""
+        extra = {**self.model_extra, "step": step, "family": self.family,
+                 "data_hash": self.config.get("data_hash"), "run": str(self.out)}
+        for name, m in self.models.items():
+            _save_model(m, tmp / name, extra)
+        tensors: dict[str, torch.Tensor] = {}
+        meta: dict[str, Any] = {"format": "biaslens-trainer-state", "version": 1,
+                                "family": self.family, "step": step, "optimizers": {},
+                                "generators": sorted(self.generators),
+                                "state_tensors": sorted(self.state_tensors)}
+        for name, opt in self.optimizers.items():
+            t, m = _optimizer_to_flat(name, opt)
+            tensors.update(t)
+            meta["optimizers"][name] = m
+        tensors["rng.torch_cpu"] = torch.get_rng_state()
+        if self.device.type == "cuda":
+            tensors["rng.torch_cuda"] = torch.cuda.get_rng_state(self.device)
+        for name, g in self.generators.items():
+            tensors[f"rng.gen.{name}"] = g.get_state().cpu()
+        for name, t in self.state_tensors.items():
+            tensors[f"state.{name}"] = t.detach().cpu().contiguous()
+        # through atomic_write: the umask's mode (safetensors itself writes 0600)
+        atomic_write(tmp / "trainer_state.safetensors", lambda t: save_file(tensors, t))
+        write_json(meta, tmp / "trainer_state.json")  # strict JSON (NaN -> null)
 
     def _load_latest(self) -> None:
         folder = self._latest_dir()

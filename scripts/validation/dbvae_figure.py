@@ -21,24 +21,13 @@ import numpy as np
 import torch
 
 
-class _Mu(torch.nn.Module):
-    """A DB-VAE's latent means as a "classifier" output, for ``predict_logits``."""
-
-    def __init__(self, vae: torch.nn.Module):
-        super().__init__()
-        self.vae = vae
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.vae.encode(x)[0]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", type=Path)
     ap.add_argument("--img", type=Path, default=Path("docs/img"))
     args = ap.parse_args()
     torch.set_num_threads(2)
-    from biaslens.mitigate.dbvae_experiment import GROUPS
+    from biaslens.mitigate.dbvae_experiment import GROUPS, LatentMeans
     from biaslens.models import load_checkpoint
     from biaslens.report.plots_mitigate import plot_group_detection
     from biaslens.tensors import predict_logits
@@ -70,7 +59,7 @@ def main() -> None:
         vae, _ = load_checkpoint(run / "checkpoints" / "dbvae")
 
         imgs = np.asarray(td.images[faces])
-        mu = predict_logits(_Mu(vae).eval(), imgs, batch_size=256)
+        mu = predict_logits(LatentMeans(vae).eval(), imgs, batch_size=256)
         cfg = d["config"]
         p = dbvae_sampling_probs(mu, bins=cfg["bins"], smoothing=cfg["smoothing"])
         order = np.argsort(-p)

@@ -113,16 +113,14 @@ def group_words(label: str) -> str:
 def association_word(path_slope: float, data_slope: float, verdict: str) -> str:
     """The verdict of a path-vs-data comparison, with a sign reversal said as such:
     ``"reversed"`` when the excess is significant and the slopes have opposite signs (the
-    path's at least a quarter as steep: :func:`biaslens.report.plots_steer.data_verdict`).
+    path's at least a quarter as steep: :func:`biaslens.report.words.data_verdict`).
 
     >>> association_word(-0.04, 0.05, "weakened"), association_word(-0.2, -0.1, "added")
     ('reversed', 'added')
     """
-    from biaslens.report.plots_steer import data_verdict
+    from biaslens.report.words import data_verdict
 
-    if verdict == "no":
-        return verdict
-    return data_verdict(path_slope, data_slope, True)
+    return data_verdict(path_slope, data_slope, verdict != "no")
 
 
 def source_words(cache: Any, given: str = "") -> str:

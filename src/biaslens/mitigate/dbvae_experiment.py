@@ -27,8 +27,9 @@ from biaslens.errors import BiasLensError, DataError
 from biaslens.mitigate.evaluate import DetectionComparison, compare_detectors
 from biaslens.options import OPEN_UNIT, POSITIVE, CheckedOptions, Range, resolve_options
 
-__all__ = ["DBVAEConfig", "DBVAEExperiment", "balanced_test_faces", "face_probabilities",
-           "heldout_accuracy", "resampling_by_group", "run_dbvae_experiment"]
+__all__ = ["DBVAEConfig", "DBVAEExperiment", "LatentMeans", "balanced_test_faces",
+           "face_probabilities", "heldout_accuracy", "resampling_by_group",
+           "run_dbvae_experiment"]
 
 #: Group order used in tables and plots: skin type × gender (the lab's LF, LM, DF, DM).
 GROUPS = ("lighter female", "lighter male", "darker female", "darker male")
@@ -180,6 +181,18 @@ def heldout_accuracy(models: dict[str, torch.nn.Module], td: Any, is_face: np.nd
     return out
 
 
+class LatentMeans(torch.nn.Module):
+    """A (DB-)VAE's latent means as a model output, so the batched
+    :func:`biaslens.tensors.predict_logits` can compute them."""
+
+    def __init__(self, vae: torch.nn.Module):
+        super().__init__()
+        self.vae = vae
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.vae.encode(x)[0]
+
+
 def resampling_by_group(dbvae: torch.nn.Module, td: Any, faces: np.ndarray, *, bins: int,
                         smoothing: float, device: str = "cpu") -> dict[str, Any]:
     """Where the trained DB-VAE's adaptive resampling puts its mass: the sampling
@@ -189,16 +202,8 @@ def resampling_by_group(dbvae: torch.nn.Module, td: Any, faces: np.ndarray, *, b
     from biaslens.tensors import predict_logits
     from biaslens.train.dbvae import dbvae_sampling_probs
 
-    class _Mu(torch.nn.Module):
-        def __init__(self, m: torch.nn.Module):
-            super().__init__()
-            self.m = m
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.m.encode(x)[0]
-
     dbvae = dbvae.to(torch.device(device)).eval()
-    mu = predict_logits(_Mu(dbvae).eval(), np.asarray(td.images[faces]), batch_size=256,
+    mu = predict_logits(LatentMeans(dbvae).eval(), np.asarray(td.images[faces]), batch_size=256,
                         device=device)
     p = dbvae_sampling_probs(mu, bins=bins, smoothing=smoothing)
     code = (td.group("skin_type")[faces].astype(int) * 2

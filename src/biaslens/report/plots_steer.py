@@ -18,6 +18,7 @@ from rich.table import Table
 
 from biaslens.report.figures import save_figure  # noqa: F401  (re-exported)
 from biaslens.report.tables import fmt_num, fmt_p, name_column
+from biaslens.report.words import data_verdict
 
 if TYPE_CHECKING:
     from biaslens.audit.steer import SteerResult
@@ -151,31 +152,6 @@ def plot_covariance_bars(result: SteerResult, top_k: int | None = None) -> Figur
     ax.set_title(f"What changes when steering toward {result.target}")
     fig.tight_layout()
     return fig
-
-
-#: Opposite slopes count as "reversed" only when each is at least this fraction of the
-#: other: a much flatter path (−0.01 against +0.47) is "weakened", a much steeper one
-#: against a flat data slope (−0.43 against +0.03) is "added".
-REVERSED_MIN = 0.25
-
-
-def data_verdict(path_slope: float, data_slope: float, beyond: bool) -> str:
-    """The data comparison in words: ``"no"`` (not beyond the data), ``"reversed"`` (the
-    path moves the attribute against the data's sign, the two slopes within a factor
-    1 / :data:`REVERSED_MIN` of each other), ``"added"`` (steeper than the data: amplified or new) or
-    ``"weakened"`` (flatter: part or all of the data's association dropped).
-
-    >>> data_verdict(0.5, -0.4, True), data_verdict(0.9, 0.5, True), data_verdict(0.2, 0.5, True)
-    ('reversed', 'added', 'weakened')
-    >>> data_verdict(-0.01, 0.47, True), data_verdict(-0.43, 0.03, True)
-    ('weakened', 'added')
-    """
-    if not beyond:
-        return "no"
-    p, d = abs(path_slope), abs(data_slope)
-    if path_slope * data_slope < 0 and p >= REVERSED_MIN * d and d >= REVERSED_MIN * p:
-        return "reversed"
-    return "added" if abs(path_slope) > abs(data_slope) else "weakened"
 
 
 def steer_rows(result: SteerResult, top_k: int | None = None, *, with_beyond: bool = False

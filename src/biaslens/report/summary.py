@@ -24,7 +24,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from biaslens.report.words import anchor, group_words
+from biaslens.report.words import anchor, data_verdict, group_words
 
 __all__ = ["Finding", "beyond_data_findings", "dataset_findings", "fairness_findings",
            "findings", "population_findings", "ranked_findings", "signed", "steer_findings",
@@ -117,12 +117,6 @@ def steer_findings(steer: Mapping[str, Any]) -> list[Finding]:
     return out
 
 
-def _verdict(path: float, data: float) -> str:
-    from biaslens.report.plots_steer import data_verdict
-
-    return data_verdict(path, data, True)
-
-
 _VERDICT_WORDS = {"added": "amplifies (steeper than in the data)",
                   "weakened": "weakens (flatter than in the data)",
                   "reversed": "reverses (opposite sign to the data)"}
@@ -161,7 +155,7 @@ def beyond_data_findings(steer: Mapping[str, Any], limit: int = 3) -> list[Findi
     for j in flagged[:limit]:
         p, d = dc["path_slope"][j], dc["data_slope"][j]
         out.append(_finding(
-            f"Steering toward {target} {_VERDICT_WORDS[_verdict(p, d)]} the link with "
+            f"Steering toward {target} {_VERDICT_WORDS[data_verdict(p, d, True)]} the link with "
             f"{names[j]}: {signed(p, 2)} logit per unit of {bare} logit along the path vs "
             f"{signed(d, 2)} across {n_ref} training images.",
             anchor("steer", target, names[j]), "steering", min(1.0, abs(dc["excess"][j])),

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["anchor", "group_words", "value_words"]
+__all__ = ["REVERSED_MIN", "anchor", "data_verdict", "group_words", "value_words"]
 
 #: The words of a code per column (the others: ``name`` for 1, ``no name`` for 0).
 VALUE_WORDS: dict[str, dict[str, str]] = {
@@ -58,3 +58,28 @@ def anchor(*parts: object) -> str:
     """The HTML id of a report table row: ``row-`` and the parts, joined by ``-``, with
     anything but letters, digits, ``_`` and ``-`` replaced by ``_``."""
     return "row-" + "-".join(re.sub(r"[^A-Za-z0-9_-]", "_", str(p)) for p in parts)
+
+
+#: Opposite slopes count as "reversed" only when each is at least this fraction of the
+#: other: a much flatter path (−0.01 against +0.47) is "weakened", a much steeper one
+#: against a flat data slope (−0.43 against +0.03) is "added".
+REVERSED_MIN = 0.25
+
+
+def data_verdict(path_slope: float, data_slope: float, beyond: bool) -> str:
+    """The data comparison in words: ``"no"`` (not beyond the data), ``"reversed"`` (the
+    path moves the attribute against the data's sign, the two slopes within a factor
+    1 / :data:`REVERSED_MIN` of each other), ``"added"`` (steeper than the data: amplified or new) or
+    ``"weakened"`` (flatter: part or all of the data's association dropped).
+
+    >>> data_verdict(0.5, -0.4, True), data_verdict(0.9, 0.5, True), data_verdict(0.2, 0.5, True)
+    ('reversed', 'added', 'weakened')
+    >>> data_verdict(-0.01, 0.47, True), data_verdict(-0.43, 0.03, True)
+    ('weakened', 'added')
+    """
+    if not beyond:
+        return "no"
+    p, d = abs(path_slope), abs(data_slope)
+    if path_slope * data_slope < 0 and p >= REVERSED_MIN * d and d >= REVERSED_MIN * p:
+        return "reversed"
+    return "added" if abs(path_slope) > abs(data_slope) else "weakened"

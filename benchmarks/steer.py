@@ -12,7 +12,11 @@ end and keeps images for ``n_show`` samples only; ``bf16`` adds bf16 autocast.
 
 Repeats are interleaved (course, fp32, bf16, course, ...) and the best of each is
 compared, so a busy machine slows all three alike; the spread (worst/best) is printed.
-The speedups are ratios of image-steps per second measured in this run.
+The speedups are ratios of image-steps per second measured in this run. Beside them it
+prints the models' arithmetic (``mflop_per_image_step``: 4 FLOPs per multiply-accumulate,
+forward and input-gradient backward), the rate each loop achieves on it, one large matrix
+product's rate in the same run, and the ratio to the course loop that matmul rate would
+allow (``speedup_ceiling_vs_course``): how far a target is from what the hardware does.
 
 Numerics: fp32 against the course loop with a large step on the random-init models (their
 logit gradients are ~1e-5); bf16 against fp32 on the shipped default models (trained, the
@@ -65,6 +69,46 @@ def course_loop(gen: torch.nn.Module, clf: torch.nn.Module, n: int, steps: int, 
             fake_classes.backward()
             new_noise.data += sign * new_noise.grad * w
     return torch.stack(classification_history)
+
+
+def forward_macs(gen: torch.nn.Module, clf: torch.nn.Module) -> int:
+    """Multiply-accumulates of one image through ``clf(gen(z))`` (conv, transposed conv,
+    linear layers; the arithmetic that bounds the loop)."""
+    macs = 0
+
+    def hook(m: torch.nn.Module, inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+        nonlocal macs
+        k = int(np.prod(getattr(m, "kernel_size", (1,))))
+        if isinstance(m, torch.nn.ConvTranspose2d):  # every input pixel scatters a kernel
+            macs += inp[0][0].numel() * m.out_channels * k // m.groups
+        elif isinstance(m, torch.nn.Conv2d):  # every output pixel gathers a kernel
+            macs += out[0].numel() * m.in_channels * k // m.groups
+        elif isinstance(m, torch.nn.Linear):
+            macs += m.in_features * m.out_features
+
+    hooks = [m.register_forward_hook(hook) for m in (*gen.modules(), *clf.modules())
+             if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear))]
+    with torch.no_grad():
+        clf(gen(torch.zeros(1, gen.z_dim)))
+    for h in hooks:
+        h.remove()
+    return macs
+
+
+def matmul_gflops(dtype: torch.dtype, device: torch.device, size: int = 2048) -> float:
+    """Best-of-5 GFLOP/s of one large matrix product: this machine's attainable rate for
+    ``dtype``, the ceiling any convolution loop can approach."""
+    a = torch.randn(size, size, device=device).to(dtype)
+    b = torch.randn(size, size, device=device).to(dtype)
+    a @ b
+    best = float("inf")
+    for _ in range(5):
+        _sync(device)
+        t0 = time.perf_counter()
+        a @ b
+        _sync(device)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * size**3 / best / 1e9
 
 
 def _sync(device: torch.device) -> None:
@@ -141,6 +185,12 @@ def main() -> None:
     rel = float((d_ours - d_ref).abs().max() / d_ref.abs().max())
     work = 2 * n * steps  # image-steps
     best = {k: min(v) for k, v in times.items()}
+    # Roofline: forward + input-gradient backward is 4 FLOPs per MAC (the course loop also
+    # computes the classifier's weight gradients, which this count leaves out).
+    flop = 4 * forward_macs(gen, clf)
+    peak = {"fp32": matmul_gflops(torch.float32, device)}
+    if "bf16" in precisions:
+        peak["bf16"] = matmul_gflops(torch.bfloat16, device)
     out: dict[str, object] = {
         "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
         "cpu_has_bf16": cpu_has_bf16(), "threads": torch.get_num_threads(),
@@ -149,6 +199,13 @@ def main() -> None:
         "spread_worst_over_best": {k: max(v) / min(v) for k, v in times.items()},
         "image_steps_per_s": {k: work / t for k, t in best.items()},
         "speedup_vs_course": {p: best["course"] / best[p] for p in precisions},
+        "mflop_per_image_step": flop / 1e6,
+        "model_gflops": {k: work * flop / t / 1e9 for k, t in best.items()},
+        "matmul_gflops": peak,
+        # The ratio this loop would reach against the course loop if every model FLOP ran
+        # at the large-matmul rate: how far the target is from what the hardware allows.
+        "speedup_ceiling_vs_course": {p: peak[p] * 1e9 / flop / (work / best["course"])
+                                      for p in precisions},
         "check_fp32_vs_course": {"step_size": w, "max_logit_change": float(d_ref.abs().max()),
                                  "rel_diff": rel},
     }

@@ -95,8 +95,8 @@ def judge_shares(generator: nn.Module, judge: nn.Module, cache: Any, *, n: int,
     corrected (``"shares": "corrected"``) or raw only (``"raw"``).
 
     ``require_calibration=False``: a cache that cannot calibrate the judge (no val rows,
-    no ``truth_column``) gives the raw shares alone, ``corrected`` None and the reason in
-    ``not_corrected``, instead of an error.
+    no ``truth_column``, a group without faces, a singular confusion) gives the raw shares
+    alone, ``corrected`` None and the reason in ``not_corrected``, instead of an error.
     """
     import torch
 
@@ -117,6 +117,15 @@ def judge_shares(generator: nn.Module, judge: nn.Module, cache: Any, *, n: int,
     kj = len(judge.category_names)
     counts = np.bincount(np.concatenate(parts), minlength=kj)
     column = judge.truth_column
+    if conf is not None:
+        try:
+            res = correct_shares(conf, counts, group_names=judge.truth_names,
+                                 judged_names=judge.category_names, n_boot=n_boot,
+                                 level=level, seed=seed, judge=judge.judge_name)
+        except BiasLensError as exc:  # e.g. a singular confusion: groups judged alike
+            if require_calibration:
+                raise
+            conf, calibration = None, f"the correction failed on {calibration}: {exc}"
     if conf is None:  # raw only: the judge's reading, with Wilson intervals
         lo, hi = wilson_ci(counts, n, level)
         return {"judge": judge.judge_name, "shares": "raw",
@@ -126,12 +135,9 @@ def judge_shares(generator: nn.Module, judge: nn.Module, cache: Any, *, n: int,
                 "n_generated": int(counts.sum()), "raw": json_floats(counts / n),
                 "raw_ci": [json_floats(lo), json_floats(hi)], "corrected": None,
                 "corrected_ci": None, "level": level, "n_boot": n_boot, "seed": seed,
-                "labelled": f"{n} generated faces (no calibration set)",
+                "labelled": f"{n} generated faces",
                 "raw_shares": "judged categories, as labelled (raw)",
                 "corrected_shares": None, "not_corrected": calibration}
-    res = correct_shares(conf, counts, group_names=judge.truth_names,
-                         judged_names=judge.category_names, n_boot=n_boot, level=level,
-                         seed=seed, judge=judge.judge_name)
     doc = res.to_dict()
     doc.update(labelled=f"{n} generated faces and {calibration}",
                raw_shares="judged categories, as labelled (raw)",
@@ -153,13 +159,13 @@ def judge_blocks(generator: nn.Module, cache: Any, judges: Sequence[str], *, n: 
 
 
 def check_judges(judges: Sequence[str]) -> tuple[str, ...]:
-    """The judge specs as a tuple, each checked (:func:`~biaslens.models.judges.
-    check_judge_spec`: unknown name, missing extra, no such checkpoint) before any work;
-    the error names ``--judge``."""
+    """The judge specs (a sequence, or one comma-separated string) as a tuple, each checked
+    (:func:`~biaslens.models.judges.check_judge_spec`: unknown name, missing extra, no such
+    checkpoint) before any work; the error names ``--judge``."""
     from biaslens.models.judges import check_judge_spec
 
     if isinstance(judges, str):
-        judges = [judges]
+        judges = judges.split(",")
     specs = tuple(str(j).strip() for j in judges if str(j).strip())
     for spec in specs:
         check_judge_spec(spec)

@@ -55,7 +55,7 @@ def judge_verdict(block: Mapping[str, Any]) -> str:
                  f"the true groups ({groups}) the calibration faces are labelled with.")
     if block.get("corrected") is None:
         text += (f" No correction: {block.get('not_corrected') or 'no calibration set'}; "
-                 f"the shares below are the judge's {RAW} only.")
+                 f"the shares above are {RAW} only.")
     return text
 
 

@@ -167,14 +167,14 @@ def _judge_tables(report: Report) -> str:
 
     if not report.data.judges:
         return ""
-    parts = [f"<h3 id='{esc(anchor('population', 'judges'))}'>Independent judges</h3>"
+    parts = [f"<h3 id='{esc(anchor('judges'))}'>Independent judges</h3>"
              f"<p>{esc(JUDGE_EXPLAINER)}</p>"]
     for b in report.data.judges:
         cells = judge_cells(b)
         parts.append(table(
             ["shares", "category", "share", "95% CI", "interval"], cells,
             classes=["corr" if c[0].startswith("corrected") else "" for c in cells],
-            ids=[anchor("population", "judge", b["judge"], c[0].split()[0], c[1])
+            ids=[anchor("judge", b["judge"], c[0].split()[0], c[1])
                  for c in cells],
             caption=f"Judge {judge_title(b)}", note=judge_verdict(b), cls="judge"))
     return "".join(parts)

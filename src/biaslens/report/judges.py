@@ -1,5 +1,6 @@
-"""Words, rows and text lines for a judge block (:func:`biaslens.pipelines.judges.judge_shares`):
-the one source of the CLI's lines, the report's judge tables and the app's."""
+"""Words, rows and text lines for a judge block
+(:func:`biaslens.pipelines.judges.judge_shares`): the one source of the CLI's lines, the
+report's judge tables and the app's."""
 
 from __future__ import annotations
 

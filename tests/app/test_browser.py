@@ -181,9 +181,13 @@ def test_every_page_at_the_defaults_reads_right(server, tmp_path):
         shots.append(_shot(page, "Dataset", tmp_path))
 
         _goto(page, "Population")
-        _settle(page, "reversed (the opposite sign)")
+        _settle(page, "The skin_tone judge labelled")
         text = _check_page(page, "Population")
         assert "16 faces of the generator" in text and "amplification > 0" in text
+        # the judge block: which judge, what correction means, what it labelled
+        assert "Independent judges" in text and "Judge skin_tone: skin colour rule" in text
+        assert "corrected for judge error undo its mistakes" in text
+        assert "The skin_tone judge labelled 512 generated faces and 200 val faces" in text
         shots.append(_shot(page, "Population", tmp_path))
 
         # Counterfactual: one vocabulary, P under each image, a wrong file refused visibly

@@ -155,10 +155,21 @@ def test_population_page_widgets(tiny):
     assoc = at.dataframe[2].value                 # associations with Male (checkbox on)
     assert {"generated slope", "data slope", "beyond data"} <= set(assoc.columns)
     assert "Male" not in set(assoc["attribute"])
+    # the judge block, as in the report: skin_tone by default, raw and corrected shares
+    assert at.multiselect(key="pop_judges").value == ["skin_tone"]
+    judged = at.dataframe[3].value
+    assert set(judged["shares"]) == {"raw (judge's reading)", "corrected for judge error"}
+    assert list(judged[judged["shares"] == "corrected for judge error"]["category"]) == [
+        "lighter", "darker"]
+    assert any("Judge skin_tone: skin colour rule" in m.value for m in at.markdown)
+    assert any("The skin_tone judge labelled 128 generated faces" in c.value
+               for c in at.caption)
     at.checkbox(key="pop_assoc").set_value(False)
+    at.multiselect(key="pop_judges").set_value([])
     at.run()
     _ok(at)
-    assert len(at.dataframe) == 2
+    assert len(at.dataframe) == 2 and not any("Independent judges" in h.value
+                                              for h in at.subheader)
     at.multiselect(key="pop_groups").set_value([])
     at.run()
     _ok(at)

@@ -30,6 +30,8 @@ def test_report_command_writes_html_and_json(tiny, tmp_path):
     data = json.loads((out.parent / "report.json").read_text())
     assert [s["target"] for s in data["steer"]] == ["Male", "Smiling"]
     assert data["inputs"]["generator"] == str(tiny["generator"])
+    assert data["inputs"]["judges"] == ["skin_tone"]  # the default judge
+    assert [b["judge"] for b in data["judges"]] == ["skin_tone"]
     assert "wrote" in res.output
 
 
@@ -43,6 +45,17 @@ def test_a_classifier_given_as_the_generator_is_refused_before_any_audit(tiny, t
     assert isinstance(res.exception, BiasLensError)
     assert str(res.exception).startswith(f"--generator {tiny['classifier']}: an attribute "
                                          "classifier")
+    assert not out.parent.exists()
+
+
+def test_an_unknown_judge_is_refused_naming_the_option_before_any_output(tiny, tmp_path):
+    from biaslens.errors import BiasLensError
+
+    out = tmp_path / "r" / "report.html"
+    res = CliRunner().invoke(_cli(), [
+        "report", str(tiny["cache"]), "--out", str(out), "--judge", "skin_tone,oracle"])
+    assert isinstance(res.exception, BiasLensError)
+    assert str(res.exception).startswith("--judge oracle: not a judge name")
     assert not out.parent.exists()
 
 

@@ -89,7 +89,7 @@ def test_population_with_a_judge_end_to_end(tmp_path):
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.split())
     assert "judge skin_tone: labelled 40 generated faces" in text
-    assert "raw (judged) shares" in text and "corrected shares" in text
+    assert "raw (judge's reading) shares" in text and "shares corrected for judge error" in text
     doc = json.loads((out / "population.json").read_text())
     block = doc["inputs"]["judge"]
     assert block["judge"] == "skin_tone" and block["shares"] == "corrected"

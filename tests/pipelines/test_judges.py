@@ -34,3 +34,35 @@ def test_plan_population_refuses_an_unknown_judge_before_loading(tmp_path):
     with pytest.raises(BiasLensError, match="not a judge name"):
         plan_population(judge="oracle", device="cpu")
     assert plan_population(judge="skin_tone", device="cpu").settings["judge"] == "skin_tone"
+
+
+def test_judge_shares_without_a_calibration_set_gives_raw_shares_or_refuses(tmp_path):
+    from biaslens.world.synth import synthesize_cache
+
+    torch.manual_seed(0)
+    gen = build_model("coursera_dcgan_generator", hidden_dim=4).eval()
+    cache = synthesize_cache("celeba", 12, tmp_path / "cache", size=64, seed=0, val_frac=0,
+                             test_frac=0)
+    assert len(cache.subset("val")) == 0
+    with pytest.raises(BiasLensError, match="no val rows"):
+        judge_shares(gen, SkinToneJudge(), cache, n=20, n_boot=10)
+    doc = judge_shares(gen, SkinToneJudge(), cache, n=20, n_boot=10, require_calibration=False)
+    assert doc["shares"] == "raw" and doc["corrected"] is None and doc["n_generated"] == 20
+    assert sum(doc["raw"]) == pytest.approx(1) and "no val rows" in doc["not_corrected"]
+    assert np.all(np.array(doc["raw_ci"][0]) <= np.array(doc["raw"]))
+
+
+def test_judge_blocks_label_raw_and_corrected_and_check_names_first(cache):
+    from biaslens.pipelines.judges import check_judges, judge_blocks
+    from biaslens.report.judges import CORRECTED, RAW, judge_lines, judge_rows
+
+    torch.manual_seed(0)
+    gen = build_model("coursera_dcgan_generator", hidden_dim=4).eval()
+    (block,) = judge_blocks(gen, cache, ["skin_tone"], n=30, n_boot=20)
+    rows = judge_rows(block)
+    assert [r["shares"] for r in rows] == [RAW] * 6 + [CORRECTED] * 2
+    assert [r["category"] for r in rows[6:]] == ["lighter", "darker"]
+    assert any(CORRECTED in line for line in judge_lines(block))
+    assert check_judges("skin_tone, ") == ("skin_tone",)
+    with pytest.raises(BiasLensError, match="--judge oracle"):
+        check_judges(["skin_tone", "oracle"])

@@ -42,3 +42,37 @@ def test_report_for_path_notes_missing_defaults_and_records_inputs(tiny, tmp_pat
     assert data.inputs["classifier"] == str(tiny["classifier"])
     assert "generator" not in data.inputs and data.steer == []
     assert [t for t, _ in data.fairness] == ["Smiling"]
+
+
+def test_report_judges_say_who_labelled_and_raw_vs_corrected(tiny):
+    from biaslens.models import load_checkpoint
+    from biaslens.report.judges import CORRECTED, RAW
+    from biaslens.report.markup import esc
+
+    gen, _ = load_checkpoint(tiny["generator"])
+    clf, _ = load_checkpoint(tiny["classifier"])
+    data = build_report(load_cache(tiny["cache"]), generator=gen, classifier=clf,
+                        targets=["Male"], steer_n=4, steer_steps=2, population_n=32, n_boot=20)
+    (block,) = data.judges  # the default: skin_tone
+    assert block["judge"] == "skin_tone" and block["shares"] == "corrected"
+    assert block["n_generated"] == 32 and "skin_type" in block["labelled"]
+    assert data.to_dict()["judges"][0]["judge"] == "skin_tone"
+    html = render_html(Report(data, {}))
+    section = html[html.index("id='population'"):html.index("id='inputs'")]
+    assert "Independent judges" in section and "Judge skin_tone: skin colour rule" in section
+    # one per row, one in the sentence that explains them
+    assert section.count(esc(RAW)) == 6 + 1 and section.count(CORRECTED) == 2 + 1
+    assert "calibration set" in section
+    none = build_report(load_cache(tiny["cache"]), generator=gen, classifier=clf,
+                        targets=["Male"], steer_n=4, steer_steps=2, population_n=32,
+                        n_boot=20, judges=())
+    assert none.judges == [] and "Independent judges" not in render_html(Report(none, {}))
+
+
+def test_report_refuses_an_unknown_judge_before_loading_anything(tiny, tmp_path):
+    with pytest.raises(BiasLensError, match="^--judge oracle: not a judge name"):
+        ReportOptions(judges=("oracle",))
+    # the options are checked before the cache opens or a model loads
+    with pytest.raises(BiasLensError, match="^--judge oracle"):
+        report_for_path(tmp_path / "no-cache", generator=tmp_path / "no-model",
+                        judges=["oracle"])

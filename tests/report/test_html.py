@@ -138,3 +138,31 @@ def test_write_report_html_and_json(small_report, tmp_path):
     assert data["dataset"]["n"] == 160
     assert np.isclose(sum(g["share"] for g in data["dataset"]["groups"]), 1.0)
     assert not list((tmp_path / "out").glob(".*tmp"))  # atomic writes leave no temp files
+
+
+def test_report_shows_each_judge_raw_and_corrected(small_report):
+    """The population section names the judge, says what it is and what correction means,
+    and labels every share raw (the judge's reading) or corrected for judge error; a judge
+    the data cannot calibrate shows its raw shares and says why they are not corrected."""
+    import dataclasses
+
+    from biaslens.report import Report
+    from biaslens.report.judges import CORRECTED, RAW
+    from biaslens.report.markup import esc
+
+    html = render_html(small_report)
+    pop = html[html.index("id='population'"):html.index("id='fairness'")]
+    assert "Independent judges" in pop and "Judge skin_tone: skin colour rule" in pop
+    assert "independent labeller (not the audited classifier)" in pop
+    assert pop.count(esc(RAW)) == 7 and pop.count(CORRECTED) == 3
+    assert "judge labelled 64 generated faces and 16 val faces" in pop
+    assert "row-judge-skin_tone-corrected-darker" in pop
+    raw_only = {**small_report.data.judges[0], "shares": "raw", "corrected": None,
+                "corrected_ci": None, "labelled": "64 generated faces",
+                "not_corrected": "the cache has no 'skin_type' column"}
+    data = dataclasses.replace(small_report.data, judges=[raw_only])
+    pop = render_html(Report(data, small_report.figures))
+    assert pop.count(esc(RAW)) == 8 and pop.count(CORRECTED) == 1  # rows + two sentences
+    assert "No correction: the cache has no" in pop
+    js = json.loads(json.dumps(small_report.to_dict()))
+    assert js["judges"][0]["judge"] == "skin_tone" and js["inputs"]["judges"] == ["skin_tone"]

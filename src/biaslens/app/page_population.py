@@ -1,4 +1,5 @@
-"""Population page: generated vs training prevalence per attribute and group."""
+"""Population page: generated vs training prevalence per attribute and group, and the
+independent judges' raw and judge-error-corrected shares (as in the report)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,30 @@ def _population(_ctx: AppContext, _cache: Any, gen_key: str, clf_key: str, data_
                                reference_name="training faces of the app's data", n=n,
                                groups=list(groups), seed=seed, n_boot=300,
                                batch_size=256).result
+
+
+@st.cache_resource(show_spinner="judging the generated faces…", max_entries=4)
+def _judges(_ctx: AppContext, _cache: Any, gen_key: str, data_key: str,
+            judges: tuple[str, ...], n: int, seed: int) -> list[dict[str, Any]]:
+    """The report's judge blocks (raw and, where the data calibrates them, corrected
+    shares) of the same ``n`` seeded faces."""
+    from biaslens.pipelines.judges import judge_blocks
+
+    del gen_key, data_key
+    return judge_blocks(_ctx.model("generator"), _cache, judges, n=n, seed=seed, n_boot=300)
+
+
+def _judge_choice(column: Any) -> list[str]:
+    """The judges to run: those that load here; the default is the report's."""
+    from biaslens.models.judges import list_judges
+    from biaslens.pipelines.report import ReportOptions
+
+    names = [r["judge"] for r in list_judges() if r["available"]]
+    return column.multiselect(
+        "independent judges", names, default=[j for j in ReportOptions().judges if j in names],
+        key="pop_judges",
+        help="Label the generated faces with a judge other than the classifier, and "
+             "correct its shares for its own errors where the data has the true labels.")
 
 
 @st.cache_resource(show_spinner="generating faces…", max_entries=4)
@@ -72,6 +97,7 @@ def render(ctx: AppContext) -> None:
                         help="Slope of every attribute's logit on the first group "
                              "attribute's, across generated vs real training faces (same "
                              "classifier): which associations the generator added or lost.")
+    judges = _judge_choice(c2)
     st.image(_faces(gen, ctx.model_key("generator"), int(seed)), width="stretch",
              caption=f"16 faces of the generator (seed {int(seed)})")
     if not groups:
@@ -127,3 +153,19 @@ def render(ctx: AppContext) -> None:
                    f"classifier). Beyond data: the excess is significant at FDR {dc.fdr:g} "
                    f"({int(dc.beyond_data.sum())} attributes) — added (steeper than in the "
                    "data), weakened (flatter) or reversed (the opposite sign).")
+    if judges:
+        _judge_block(_judges(ctx, cache, ctx.model_key("generator"), cache.content_hash,
+                             tuple(judges), int(n), int(seed)))
+
+
+def _judge_block(blocks: list[dict[str, Any]]) -> None:
+    """Per judge: what it is, its raw and corrected shares, what it labelled."""
+    from biaslens.report.judges import JUDGE_EXPLAINER, judge_cells, judge_title, judge_verdict
+
+    st.subheader("Independent judges")
+    st.write(JUDGE_EXPLAINER)
+    for b in blocks:
+        st.markdown(f"**Judge {judge_title(b)}**")
+        full_table(pd.DataFrame(judge_cells(b),
+                                columns=["shares", "category", "share", "95% CI", "interval"]))
+        st.caption(judge_verdict(b))

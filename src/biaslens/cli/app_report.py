@@ -123,17 +123,28 @@ def report_command(
     seed: int = typer.Option(0, help="Seed of every audit.", callback=ranged(REPORT, "seed")),
     precision: str = typer.Option("auto", help="auto, fp32 or bf16: precision of the model "
                                   "passes (auto = bf16 on a CPU with bf16 units)."),
+    judge: list[str] = typer.Option(None, "--judge", help="Independent judge of the "
+                                    "generated faces (skin_tone, gender, age or a classifier "
+                                    "checkpoint); repeat or comma-separate; 'none' for none "
+                                    "(default: skin_tone)."),
 ) -> None:
     """Run the audits that apply and write one self-contained HTML report + report.json.
 
-    Example: ``biaslens report caches/synth64 --targets Male,Smiling --out report.html``
+    Example: ``biaslens report caches/synth64 --targets Male,Smiling --judge skin_tone
+    --out report.html``
     """
     from rich.status import Status
 
-    from biaslens.pipelines.report import report_for_path
+    from biaslens.pipelines.report import ReportOptions, report_for_path
     from biaslens.report.document import Report, write_report
 
     t0 = time.perf_counter()
+    judges = [j.strip() for v in judge or [] for j in v.split(",") if j.strip()]
+    # checked here, before anything loads or is written (an unknown name names --judge)
+    options = ReportOptions(steer_n=steer_n, steer_steps=steps, population_n=population_n,
+                            n_boot=n_boot, seed=seed, precision=precision,
+                            **({} if not judges else
+                               {"judges": () if judges == ["none"] else tuple(judges)}))
 
     def stage(msg: str) -> None:  # a line per audit (kept in a log) and the live status
         err_console.print(f"[{time.perf_counter() - t0:4.0f} s] {msg}", highlight=False)
@@ -144,8 +155,7 @@ def report_command(
             run_or_cache, cache=cache, generator=generator, classifier=classifier,
             targets=[t for t in targets.split(",") if t.strip()],
             protected=[p.strip() for p in protected.split(",") if p.strip()],
-            steer_n=steer_n, steer_steps=steps, population_n=population_n, n_boot=n_boot,
-            seed=seed, precision=precision,
+            options=options,
             note=lambda msg: err_console.print(f"[yellow]note:[/] {msg}"),
             progress=stage)
         stage("drawing the figures")

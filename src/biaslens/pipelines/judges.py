@@ -1,5 +1,6 @@
 """Judge use cases: the coverage study of judge-error-corrected shares, and the
-judge-labelled, corrected shares of a generator (``--judge`` in population).
+judge-labelled, corrected shares of a generator (``--judge`` in population, the report's
+and the app's judge blocks).
 
 Example
 -------
@@ -9,7 +10,7 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,10 @@ import numpy as np
 from torch import nn
 
 from biaslens.errors import BiasLensError
+from biaslens.io import json_floats
+from biaslens.tensors import generate_images
 
-__all__ = ["coverage_study", "judge_shares", "resolve_judge"]
+__all__ = ["check_judges", "coverage_study", "judge_blocks", "judge_shares", "resolve_judge"]
 
 
 def resolve_judge(spec: str, *, attribute: str | None = None, device: Any = "cpu") -> nn.Module:
@@ -47,23 +50,19 @@ def coverage_study(classifier: str | Path | None = None, *,
     return doc
 
 
-def judge_shares(generator: nn.Module, judge: nn.Module, cache: Any, *, n: int,
-                 seed: int = 0, n_boot: int = 1000, level: float = 0.95,
-                 batch_size: int = 256, device: Any = "cpu") -> dict[str, Any]:
-    """Judge ``n`` generated faces into the judge's categories and correct the shares of
-    its true groups with its confusion on the val split of ``cache`` (the calibration
-    set); the JSON block says which judge labelled what and that the shares are corrected.
-    """
-    import torch
-
-    from biaslens.audit.judge_correction import confusion_counts, correct_shares
+def _calibration(judge: nn.Module, cache: Any, batch_size: int, device: Any
+                 ) -> tuple[np.ndarray | None, str]:
+    """The judge's confusion counts on the val split of ``cache`` (true ``truth_column``
+    × judged category) and a description of that set; ``(None, why not)`` when the cache
+    cannot calibrate it (no val rows, no such column, a group with no face)."""
+    from biaslens.audit.judge_correction import confusion_counts
     from biaslens.pipelines.inputs import group_columns
-    from biaslens.tensors import generate_images, to_model_pixels
+    from biaslens.tensors import to_model_pixels
 
     val = cache.subset("val")
-    if len(val) == 0:
-        raise BiasLensError(f"{cache.path}: no val rows to calibrate the judge on")
     column = judge.truth_column
+    if len(val) == 0:
+        return None, f"{cache.path}: no val rows to calibrate the {judge.judge_name} judge on"
     groups = group_columns(val)
     if column in groups:
         truth = np.asarray(groups[column], np.int64)
@@ -71,8 +70,8 @@ def judge_shares(generator: nn.Module, judge: nn.Module, cache: Any, *, n: int,
         truth = np.asarray(val.attrs)[:, list(cache.attribute_names).index(column)].astype(
             np.int64)
     else:
-        raise BiasLensError(f"{cache.path}: the cache has no {column!r} column to calibrate "
-                            f"the {judge.judge_name} judge on")
+        return None, (f"{cache.path}: the cache has no {column!r} column to calibrate "
+                      f"the {judge.judge_name} judge on")
     kt, kj = len(judge.truth_names), len(judge.category_names)
     judged_cal = np.concatenate([judge.categorize(to_model_pixels(val.images[i:i + batch_size],
                                                                   device=device))
@@ -80,9 +79,33 @@ def judge_shares(generator: nn.Module, judge: nn.Module, cache: Any, *, n: int,
     conf = confusion_counts(truth, judged_cal, kt, kj)
     empty = [g for g, r in zip(judge.truth_names, conf.sum(1)) if r == 0]
     if empty:
-        raise BiasLensError(f"{cache.path}: the val split has no face of {', '.join(empty)} "
-                            f"({column!r}), so the {judge.judge_name} judge cannot be "
-                            "calibrated on it; use a cache with both groups in val")
+        return None, (f"{cache.path}: the val split has no face of {', '.join(empty)} "
+                      f"({column!r}), so the {judge.judge_name} judge cannot be "
+                      "calibrated on it; use a cache with both groups in val")
+    return conf, f"{len(val)} val faces of the cache (calibration: true {column!r})"
+
+
+def judge_shares(generator: nn.Module, judge: nn.Module, cache: Any, *, n: int,
+                 seed: int = 0, n_boot: int = 1000, level: float = 0.95,
+                 batch_size: int = 256, device: Any = "cpu",
+                 require_calibration: bool = True) -> dict[str, Any]:
+    """Judge ``n`` generated faces into the judge's categories and correct the shares of
+    its true groups with its confusion on the val split of ``cache`` (the calibration
+    set); the JSON block says which judge labelled what and whether the shares are
+    corrected (``"shares": "corrected"``) or raw only (``"raw"``).
+
+    ``require_calibration=False``: a cache that cannot calibrate the judge (no val rows,
+    no ``truth_column``, a group without faces, a singular confusion) gives the raw shares
+    alone, ``corrected`` None and the reason in ``not_corrected``, instead of an error.
+    """
+    import torch
+
+    from biaslens.audit.judge_correction import correct_shares
+    from biaslens.stats import wilson_ci
+
+    conf, calibration = _calibration(judge, cache, batch_size, device)
+    if conf is None and require_calibration:
+        raise BiasLensError(calibration)
     parts: list[np.ndarray] = []
 
     def keep(x: torch.Tensor, rows: slice) -> None:
@@ -91,13 +114,59 @@ def judge_shares(generator: nn.Module, judge: nn.Module, cache: Any, *, n: int,
     with torch.no_grad():
         generate_images(generator, n, batch_size=batch_size, seed=seed, device=device,
                         consumer=keep)
+    kj = len(judge.category_names)
     counts = np.bincount(np.concatenate(parts), minlength=kj)
-    res = correct_shares(conf, counts, group_names=judge.truth_names,
-                         judged_names=judge.category_names, n_boot=n_boot, level=level,
-                         seed=seed, judge=judge.judge_name)
+    column = judge.truth_column
+    if conf is not None:
+        try:
+            res = correct_shares(conf, counts, group_names=judge.truth_names,
+                                 judged_names=judge.category_names, n_boot=n_boot,
+                                 level=level, seed=seed, judge=judge.judge_name)
+        except BiasLensError as exc:  # e.g. a singular confusion: groups judged alike
+            if require_calibration:
+                raise
+            conf, calibration = None, f"the correction failed on {calibration}: {exc}"
+    if conf is None:  # raw only: the judge's reading, with Wilson intervals
+        lo, hi = wilson_ci(counts, n, level)
+        return {"judge": judge.judge_name, "shares": "raw",
+                "group_names": list(judge.truth_names),
+                "judged_names": list(judge.category_names),
+                "judged_counts": counts.astype(int).tolist(), "n_calibration": 0,
+                "n_generated": int(counts.sum()), "raw": json_floats(counts / n),
+                "raw_ci": [json_floats(lo), json_floats(hi)], "corrected": None,
+                "corrected_ci": None, "level": level, "n_boot": n_boot, "seed": seed,
+                "labelled": f"{n} generated faces",
+                "raw_shares": "judged categories, as labelled (raw)",
+                "corrected_shares": None, "not_corrected": calibration}
     doc = res.to_dict()
-    doc.update(labelled=f"{n} generated faces and {len(val)} val faces of the cache "
-                        f"(calibration: true {column!r})",
+    doc.update(labelled=f"{n} generated faces and {calibration}",
                raw_shares="judged categories, as labelled (raw)",
                corrected_shares=f"true {column!r} groups, judge-error corrected")
     return doc
+
+
+def judge_blocks(generator: nn.Module, cache: Any, judges: Sequence[str], *, n: int,
+                 seed: int = 0, n_boot: int = 1000, level: float = 0.95,
+                 attribute: str | None = None, batch_size: int = 256,
+                 device: Any = "cpu") -> list[dict[str, Any]]:
+    """:func:`judge_shares` of each named judge (``attribute``: what a classifier
+    checkpoint judges), corrected where ``cache`` can calibrate it and raw otherwise:
+    the judge blocks of the report and of the app's population page."""
+    return [judge_shares(generator, resolve_judge(spec, attribute=attribute, device=device),
+                         cache, n=n, seed=seed, n_boot=n_boot, level=level,
+                         batch_size=batch_size, device=device, require_calibration=False)
+            for spec in judges]
+
+
+def check_judges(judges: Sequence[str]) -> tuple[str, ...]:
+    """The judge specs (a sequence, or one comma-separated string) as a tuple, each checked
+    (:func:`~biaslens.models.judges.check_judge_spec`: unknown name, missing extra, no such
+    checkpoint) before any work; the error names ``--judge``."""
+    from biaslens.models.judges import check_judge_spec
+
+    if isinstance(judges, str):
+        judges = judges.split(",")
+    specs = tuple(str(j).strip() for j in judges if str(j).strip())
+    for spec in specs:
+        check_judge_spec(spec)
+    return specs

@@ -3,7 +3,9 @@
 :func:`build_report` runs, on a loaded cache, the dataset statistics, steering per
 target and the population audit (with a generator and a classifier) and classifier
 fairness per target against the protected attributes (with a classifier), and returns
-the results as a :class:`ReportData`. :func:`report_for_path` does the same from the
+the results as a :class:`ReportData`; with a generator, the independent judges of
+:attr:`ReportOptions.judges` label the generated faces too (raw and judge-error-corrected
+shares). :func:`report_for_path` does the same from the
 command line's inputs: a cache or run folder, checkpoints or the shipped defaults.
 Rendering (figures, HTML, ``report.json``) is the report layer's job:
 ``biaslens.report.write_report(biaslens.report.Report.of(data), "out/report.html")``
@@ -52,13 +54,25 @@ class ReportOptions(CheckedOptions):
     n_boot: int = 300           # bootstrap resamples for every CI (>= 50: data comparison)
     seed: int = 0               # seeds every audit
     precision: str = "auto"     # model passes: auto | fp32 | bf16 (biaslens.precision)
+    # independent judges of the generated faces (skin_tone | gender | age | a classifier
+    # checkpoint); () for none. skin_tone has no weights and takes ~2 s for 1000 faces
+    judges: tuple[str, ...] = ("skin_tone",)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        from biaslens.pipelines.judges import check_judges
+
+        object.__setattr__(self, "judges", check_judges(self.judges))  # names --judge
 
 
 @dataclass
 class ReportData:
     """The results a report shows. Result objects keep their own ``to_dict()``.
 
-    ``fairness`` is a list of ``(target, FairnessReport)``; ``mitigation`` maps a file
+    ``judges`` are the judge blocks of the generated faces
+    (:func:`biaslens.pipelines.judges.judge_blocks`: which judge labelled what, raw and,
+    where the cache calibrates it, corrected shares); ``fairness`` is a list of
+    ``(target, FairnessReport)``; ``mitigation`` maps a file
     name to the JSON it held (from a run folder); ``notes`` say what was skipped;
     ``created`` is when the audits ran (UTC).
     """
@@ -68,6 +82,7 @@ class ReportData:
     dataset: DatasetStats | None = None
     steer: list[SteerResult] = field(default_factory=list)
     population: PopulationResult | None = None
+    judges: list[dict[str, Any]] = field(default_factory=list)
     fairness: list[tuple[str, FairnessReport]] = field(default_factory=list)
     mitigation: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -83,6 +98,7 @@ class ReportData:
             "dataset": None if self.dataset is None else self.dataset.to_dict(),
             "steer": [s.to_dict() for s in self.steer],
             "population": None if self.population is None else self.population.to_dict(),
+            "judges": [dict(b) for b in self.judges],
             "fairness": [{"target": t, "report": r.to_dict()} for t, r in self.fairness],
             "mitigation": self.mitigation, "notes": list(self.notes),
         }
@@ -106,8 +122,8 @@ def build_report(cache: Any, *, generator: nn.Module | None = None,
     protected : sensitive attributes (or cache group columns such as ``skin_type``)
         for fairness and dataset groups.
     mitigation : JSON results of mitigation runs (file name -> content), shown as tables.
-    options : :class:`ReportOptions` (audit sizes, seed); ``**overrides`` set its fields
-        by name (``steer_n=8, n_boot=50``).
+    options : :class:`ReportOptions` (audit sizes, seed, judges); ``**overrides`` set its
+        fields by name (``steer_n=8, n_boot=50, judges=("skin_tone", "gender")``).
     inputs : extra entries for the report's inputs table (model paths, the run).
     progress : called with a short message before each audit.
     """
@@ -130,6 +146,7 @@ def build_report(cache: Any, *, generator: nn.Module | None = None,
                               "targets": targets, "protected": list(protected),
                               "seed": opts.seed, "n_boot": opts.n_boot,
                               "precision": resolve_precision(opts.precision, "cpu"),
+                              "judges": list(opts.judges),
                               **dict(inputs or {})},
                       mitigation=dict(mitigation or {}))
 
@@ -158,7 +175,7 @@ def build_report(cache: Any, *, generator: nn.Module | None = None,
 def _generator_audits(data: ReportData, cache: Any, generator: nn.Module,
                       classifier: nn.Module, targets: Sequence[str], protected: Sequence[str],
                       opts: ReportOptions, say: Callable[[str], None]) -> None:
-    """Steering per target, then the population audit, into ``data``."""
+    """Steering per target, then the population audit and its judges, into ``data``."""
     from biaslens.audit.population import population_audit
     from biaslens.audit.steer import steer_audit
     from biaslens.data.reference import sample_training_images
@@ -186,6 +203,13 @@ def _generator_audits(data: ReportData, cache: Any, generator: nn.Module,
                                        n_boot=opts.n_boot, reference_images=ref,
                                        reference_name=reference_name,
                                        precision=opts.precision)
+    if opts.judges:
+        from biaslens.pipelines.judges import judge_blocks
+
+        say(f"judging the generated faces ({', '.join(opts.judges)})")
+        data.judges = judge_blocks(generator, cache, opts.judges, n=opts.population_n,
+                                   seed=opts.seed, n_boot=opts.n_boot,
+                                   attribute=pop_groups[0])
 
 
 def report_for_path(run_or_cache: str | Path, *, cache: str | Path | None = None,
@@ -198,12 +222,20 @@ def report_for_path(run_or_cache: str | Path, *, cache: str | Path | None = None
     (``cache`` overrides a run's own); a run folder's result JSON files become the
     mitigation tables. A model not given is the shipped
     default; when that is not installed, ``note`` is told and the audits needing it are
-    skipped. A checkpoint of the wrong kind is refused before any audit runs. Other
-    keyword arguments go to :func:`build_report`.
+    skipped. A checkpoint of the wrong kind, or a bad :class:`ReportOptions` value (an
+    unknown judge), is refused before any audit runs. Other keyword arguments go to
+    :func:`build_report`.
     """
+    import dataclasses
+
     from biaslens.pipelines.inputs import default_model_path, load_for_role, open_cache
     from biaslens.pipelines.runs import read_run_results, resolve_report_input
 
+    # the options first: a bad value (an unknown --judge) fails before anything loads
+    names = {f.name for f in dataclasses.fields(ReportOptions)}
+    kwargs["options"] = resolve_options(
+        ReportOptions, kwargs.pop("options", None),
+        {k: kwargs.pop(k) for k in list(kwargs) if k in names}, where="report_for_path")
     cache_path, run = resolve_report_input(Path(run_or_cache),
                                            None if cache is None else Path(cache))
     data_cache = open_cache(cache_path)

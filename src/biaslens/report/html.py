@@ -28,7 +28,9 @@ h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-to
 table{border-collapse:collapse;margin:.8em 0;font-size:.88em}
 th,td{border:1px solid #ddd;padding:3px 8px;text-align:right}
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
-tr.sig td{background:#fff4e5}img{max-width:100%;height:auto;display:block;margin:.6em 0}
+tr.sig td{background:#fff4e5}tr.corr td{background:#eef6ee}
+table.judge td:nth-child(2),table.judge td:nth-child(5){text-align:left}
+img{max-width:100%;height:auto;display:block;margin:.6em 0}
 .summary{background:#f5f9ff;border-left:4px solid #2c6fbb;padding:.6em 1.2em}
 .note{color:#666;font-size:.9em}code{background:#f3f3f3;padding:0 .25em}
 .legend{color:#555;font-size:.85em;max-width:60em;margin-top:-.4em}
@@ -41,7 +43,7 @@ tr:target td{background:#ffe9a8}.meta{color:#555}table.kv td{text-align:left}
 
 #: The inputs shown at the top (the others are under "All inputs" at the bottom).
 TOP_INPUTS = ("cache", "content_hash", "generator", "classifier", "run", "targets",
-              "protected", "seed", "n_boot", "precision")
+              "protected", "judges", "seed", "n_boot", "precision")
 
 
 def _summary(report: Report) -> str:

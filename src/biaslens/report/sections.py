@@ -156,7 +156,28 @@ def population_section(report: Report) -> str:
                    f"{fmt_num(p.discrepancy['l2_to_data'])} to the data's shares, "
                    f"{fmt_num(p.discrepancy['l2_to_uniform'])} to equal shares."),
         _association_table(p),
+        _judge_tables(report),
     ])
+
+
+def _judge_tables(report: Report) -> str:
+    """Per judge of the generated faces: what it is, what it labelled, its raw shares
+    and, where the data calibrates it, the corrected ones ('' without judges)."""
+    from biaslens.report.judges import JUDGE_EXPLAINER, judge_cells, judge_title, judge_verdict
+
+    if not report.data.judges:
+        return ""
+    parts = [f"<h3 id='{esc(anchor('judges'))}'>Independent judges</h3>"
+             f"<p>{esc(JUDGE_EXPLAINER)}</p>"]
+    for b in report.data.judges:
+        cells = judge_cells(b)
+        parts.append(table(
+            ["shares", "category", "share", "95% CI", "interval"], cells,
+            classes=["corr" if c[0].startswith("corrected") else "" for c in cells],
+            ids=[anchor("judge", b["judge"], c[0].split()[0], c[1])
+                 for c in cells],
+            caption=f"Judge {judge_title(b)}", note=judge_verdict(b), cls="judge"))
+    return "".join(parts)
 
 
 def _association_table(p: PopulationResult) -> str:

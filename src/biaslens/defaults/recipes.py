@@ -80,7 +80,7 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
            dict(condition=["Male"],
                 model_config={"hidden_dim": 16, "latent_dim": 128,
                               "decoder_condition": "every", "adversary_hidden": 64},
-                adversary=0.1, steps=1600, batch_size=64, lr=1e-3, beta=5e-4,
+                adversary=0.1, steps=3200, batch_size=64, lr=1e-3, beta=5e-4,
                 recon_loss="mse", log_every=50, sample_every=400, checkpoint_every=200,
                 seed=0),
            max_minutes=60),

@@ -60,6 +60,17 @@ def test_train_cli_resume_continues_the_run(tmp_path):
     assert json.loads((run / "config.json").read_text())["command"].startswith("biaslens")
     res = runner.invoke(app, ["train", "gan", "--resume", str(run)])
     assert res.exit_code != 0 and "is a vae run, not gan" in str(res.exception or res.output)
+    # --steps trains on; any other typed option is refused, naming it, before training
+    res = runner.invoke(app, ["train", "vae", "--resume", str(run), "--steps", "4"])
+    assert res.exit_code == 0, res.output
+    result = json.loads((run / "result.json").read_text())
+    assert result["status"] == "completed" and result["step"] == 4
+    res = runner.invoke(app, ["train", "vae", "--resume", str(run), "--steps", "6",
+                              "--beta", "0.5"])
+    assert res.exit_code != 0
+    assert "--beta: a resumed run keeps the options in its config.json" in str(
+        res.exception or res.output)
+    assert json.loads((run / "result.json").read_text())["step"] == 4
 
 
 def test_train_cli_precision_option(tmp_path):

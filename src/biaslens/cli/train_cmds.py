@@ -1,7 +1,8 @@
 """``biaslens train gan|classifier|vae|cvae|dbvae`` — thin wrappers over biaslens.train.
 
 A run folder is continued with ``--resume RUN`` through :func:`biaslens.train.resume_run`,
-which rebuilds the call from the run's config.json (the other options are not read then).
+which rebuilds the call from the run's config.json; ``--steps`` (train on further) and
+``--device`` may change, any other option typed with ``--resume`` is refused.
 """
 
 from __future__ import annotations
@@ -110,17 +111,39 @@ def _width_key(arch: str, names: tuple[str, ...]) -> str:
     return next((n for n in names if n in params), names[0])
 
 
-def _run(family: str, fn: Callable[..., Any], cache: Optional[Path], out: Optional[Path],
-         resume: Optional[Path], dry_run: bool, opts: dict[str, Any]) -> None:
+#: Options a resumed run may change (everything else comes from its config.json).
+RESUME_CHANGES = ("steps", "device")
+
+
+def _resume_changes(ctx: typer.Context, opts: dict[str, Any]) -> dict[str, Any]:
+    """The options typed on a ``--resume`` command line: ``--steps`` and ``--device`` are
+    passed on (train further, move device); any other is refused, naming it, instead of
+    being silently ignored."""
+    typed = [p for p in ctx.command.params
+             if p.name not in ("resume", "dry_run", "cache")
+             and getattr(ctx.get_parameter_source(p.name), "name", None) == "COMMANDLINE"]
+    fixed = [p for p in typed if p.name not in RESUME_CHANGES]
+    if fixed:
+        names = ", ".join(max(p.opts, key=len) for p in fixed)
+        raise BiasLensError(f"{names}: a resumed run keeps the options in its config.json; "
+                            "only --steps (train on to that many steps) and --device can "
+                            "change with --resume")
+    return {p.name: opts[p.name] for p in typed if p.name in opts}
+
+
+def _run(ctx: typer.Context, family: str, fn: Callable[..., Any], cache: Optional[Path],
+         out: Optional[Path], resume: Optional[Path], dry_run: bool, opts: dict[str, Any]
+         ) -> None:
     """Resolve data/out/resume, show progress, print the result, write result.json."""
     from biaslens.train import resume_run
 
     command = shlex.join(["biaslens", *sys.argv[1:]])
     if resume is not None:
         out = Path(resume)
+        changes = _resume_changes(ctx, opts)
 
         def call(**kw: Any) -> Any:
-            return resume_run(out, family=family, command=command, **kw)
+            return resume_run(out, family=family, command=command, **changes, **kw)
     else:
         if cache is None:
             raise BiasLensError("give a CACHE folder (or --resume RUN)")
@@ -194,6 +217,7 @@ def print_heldout(ev: dict[str, Any], path: Path, *, step: int | None = None,
 
 @train_app.command("gan")
 def gan_cmd(
+    ctx: typer.Context,
     cache: Optional[Path] = CacheArg,
     out: Optional[Path] = OutOpt,
     steps: int = StepsOpt,
@@ -232,7 +256,7 @@ def gan_cmd(
                          fill_size=True, z_dim=z_dim, image_size=image_size, **{g_width: ngf})
     d_cfg = model_config(discriminator, cache, {d_width: "--ndf"}, fill_size=True,
                          image_size=image_size, **{d_width: ndf})
-    _run("gan", train_gan, cache, out, resume, dry_run, dict(
+    _run(ctx, "gan", train_gan, cache, out, resume, dry_run, dict(
         steps=steps, batch_size=batch_size, lr=lr, lr_d=lr_d, generator=generator,
         discriminator=discriminator, generator_config=g_cfg or None,
         discriminator_config=d_cfg or None, loss=loss, init=init, ema_kimg=ema_kimg,
@@ -243,6 +267,7 @@ def gan_cmd(
 
 @train_app.command("classifier")
 def classifier_cmd(
+    ctx: typer.Context,
     cache: Optional[Path] = CacheArg,
     out: Optional[Path] = OutOpt,
     arch: str = typer.Option("coursera_classifier",
@@ -275,7 +300,7 @@ def classifier_cmd(
                             "32,64,128,256") from None
     mcfg = model_config(arch, cache, {"hidden_dim": "--hidden-dim", "widths": "--widths"},
                         hidden_dim=hidden_dim, widths=stage_widths, image_size=image_size)
-    _run("classifier", train_classifier, cache, out, resume, dry_run, dict(
+    _run(ctx, "classifier", train_classifier, cache, out, resume, dry_run, dict(
         arch=arch, model_config=mcfg or None, attributes=attributes or None,
         pos_weight=pos_weight, steps=steps,
         batch_size=batch_size, lr=lr, eval_every=eval_every, log_every=log_every,
@@ -283,7 +308,7 @@ def classifier_cmd(
         compile=compile))
 
 
-def _vae_run(family: str, cache: Optional[Path], out: Optional[Path], resume: Optional[Path],
+def _vae_run(ctx: typer.Context, family: str, cache: Optional[Path], out: Optional[Path], resume: Optional[Path],
              dry_run: bool, hidden_dim: Optional[int] = None, latent_dim: Optional[int] = None,
              image_size: Optional[int] = None, **opts: Any) -> None:
     """The vae and cvae commands: the same options, cvae adds ``condition``."""
@@ -292,12 +317,13 @@ def _vae_run(family: str, cache: Optional[Path], out: Optional[Path], resume: Op
     mcfg = model_config(family, cache, {"hidden_dim": "--hidden-dim",
                                         "latent_dim": "--latent-dim"},
                         hidden_dim=hidden_dim, latent_dim=latent_dim, image_size=image_size)
-    _run(family, train_cvae if family == "cvae" else train_vae, cache, out, resume, dry_run,
+    _run(ctx, family, train_cvae if family == "cvae" else train_vae, cache, out, resume, dry_run,
          {**opts, "model_config": mcfg or None})
 
 
 @train_app.command("vae")
 def vae_cmd(
+    ctx: typer.Context,
     cache: Optional[Path] = CacheArg, out: Optional[Path] = OutOpt,
     resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
     steps: int = StepsOpt, batch_size: int = BatchOpt,
@@ -309,7 +335,7 @@ def vae_cmd(
     image_size: Optional[int] = ImageSizeOpt,
 ) -> None:
     """Train a VAE (pixel-mean MSE or L1 reconstruction + beta·KL)."""
-    _vae_run("vae", cache, out, resume, dry_run, hidden_dim=hidden_dim, latent_dim=latent_dim,
+    _vae_run(ctx, "vae", cache, out, resume, dry_run, hidden_dim=hidden_dim, latent_dim=latent_dim,
              image_size=image_size, steps=steps, batch_size=batch_size, lr=lr,
              beta=beta, recon_loss=recon_loss, log_every=log_every, sample_every=sample_every,
              checkpoint_every=checkpoint_every, seed=seed, device=device, precision=precision)
@@ -317,6 +343,7 @@ def vae_cmd(
 
 @train_app.command("cvae")
 def cvae_cmd(
+    ctx: typer.Context,
     cache: Optional[Path] = CacheArg, out: Optional[Path] = OutOpt,
     resume: Optional[Path] = ResumeOpt, dry_run: bool = DryOpt,
     condition: Optional[list[str]] = typer.Option(None, help="Condition attribute (repeat); "
@@ -330,7 +357,7 @@ def cvae_cmd(
     image_size: Optional[int] = ImageSizeOpt,
 ) -> None:
     """Train a conditional VAE on attribute condition(s), e.g. ``--condition Male``."""
-    _vae_run("cvae", cache, out, resume, dry_run, hidden_dim=hidden_dim,
+    _vae_run(ctx, "cvae", cache, out, resume, dry_run, hidden_dim=hidden_dim,
              latent_dim=latent_dim, image_size=image_size, condition=condition, steps=steps,
              batch_size=batch_size, lr=lr, beta=beta, recon_loss=recon_loss,
              log_every=log_every, sample_every=sample_every,
@@ -339,6 +366,7 @@ def cvae_cmd(
 
 @train_app.command("dbvae")
 def dbvae_cmd(
+    ctx: typer.Context,
     cache: Optional[Path] = CacheArg, out: Optional[Path] = OutOpt,
     epochs: int = typer.Option(2, help="Epochs (resampling probabilities refresh each).",
                                min=1),
@@ -357,7 +385,7 @@ def dbvae_cmd(
     """Train a DB-VAE face detector with latent-histogram resampling (faces vs is_face=0)."""
     from biaslens.train import train_dbvae
 
-    _run("dbvae", train_dbvae, cache, out, resume, dry_run, dict(
+    _run(ctx, "dbvae", train_dbvae, cache, out, resume, dry_run, dict(
         epochs=epochs, steps=steps, batch_size=batch_size, lr=lr, smoothing=smoothing,
         uniform_epochs=uniform_epochs, log_every=log_every, sample_every=sample_every,
         checkpoint_every=checkpoint_every, seed=seed, device=device, precision=precision))

@@ -71,6 +71,14 @@ def test_train_cli_resume_continues_the_run(tmp_path):
     assert "--beta: a resumed run keeps the options in its config.json" in str(
         res.exception or res.output)
     assert json.loads((run / "result.json").read_text())["step"] == 4
+    res = runner.invoke(app, ["train", "vae", "--resume", str(run), "--steps", "2"])
+    assert res.exit_code != 0 and "already at step 4" in str(res.exception or res.output)
+    assert json.loads((run / "config.json").read_text())["steps"] == 4
+    res = runner.invoke(app, ["train", "vae", str(cache), "--resume", str(run)])
+    assert res.exit_code != 0 and "not both" in str(res.exception or res.output)
+    res = runner.invoke(app, ["train", "vae", "--resume", str(tmp_path / "nope")])
+    assert res.exit_code != 0 and "not a run folder" in str(res.exception or res.output)
+    assert "vae 0/" not in res.output  # refused before any progress bar
 
 
 def test_train_cli_precision_option(tmp_path):

@@ -140,6 +140,11 @@ def _run(ctx: typer.Context, family: str, fn: Callable[..., Any], cache: Optiona
     command = shlex.join(["biaslens", *sys.argv[1:]])
     if resume is not None:
         out = Path(resume)
+        if cache is not None:
+            raise BiasLensError(f"give either a CACHE folder or --resume RUN, not both (the run "
+                                f"{out} trains on the data recorded in its config.json)")
+        if not (out / "config.json").is_file():  # before the progress bar starts
+            raise BiasLensError(f"--resume {out}: not a run folder (it has no config.json)")
         changes = _resume_changes(ctx, opts)
 
         def call(**kw: Any) -> Any:

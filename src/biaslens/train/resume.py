@@ -48,7 +48,7 @@ def resume_run(out: str | Path, *, data: Any = None, family: str | None = None,
     """
     cfg_path = Path(out) / "config.json"
     if not cfg_path.exists():
-        raise BiasLensError(f"{cfg_path}: not a run folder (no config.json)")
+        raise BiasLensError(f"{out}: not a run folder (it has no config.json)")
     stored = json.loads(cfg_path.read_text())
     found = stored.get("family")
     if found not in FAMILIES or (family is not None and found != family):
@@ -65,4 +65,10 @@ def resume_run(out: str | Path, *, data: Any = None, family: str | None = None,
         if not Path(data).is_dir():
             raise BiasLensError(f"{cfg_path}: the recorded data {data!r} is not a cache folder; "
                                 "pass data=")
+    state = Path(out) / "checkpoints" / "latest" / "trainer_state.json"
+    if changes.get("steps") is not None and state.exists():
+        done = json.loads(state.read_text()).get("step", 0)
+        if changes["steps"] < done:
+            raise BiasLensError(f"--steps {changes['steps']}: {out} is already at step {done}; "
+                                "a resumed run can only train on (give at least that many)")
     return fn(data, run, **{**hyper, **changes})

@@ -9,12 +9,16 @@ from typing import Any
 
 from biaslens.report.tables import fmt_ci, fmt_num
 
-__all__ = ["CORRECTED", "JUDGE_EXPLAINER", "RAW", "judge_cells", "judge_lines", "judge_rows",
+__all__ = ["CORRECTED", "JUDGE_EXPLAINER", "RAW", "TOO_WIDE", "judge_cells", "judge_lines", "judge_rows",
            "judge_title", "judge_verdict"]
 
 #: The two kinds of share, as every table and line labels them.
 RAW = "raw (judge's reading)"
 CORRECTED = "corrected for judge error"
+
+#: A corrected CI at least this wide (on the 0-1 share scale) says nothing; the verdict
+#: says so instead of letting it read like a result.
+TOO_WIDE = 0.5
 
 #: One sentence for a reader who has not read docs/judges.md.
 JUDGE_EXPLAINER = (
@@ -57,6 +61,14 @@ def judge_verdict(block: Mapping[str, Any]) -> str:
     if block.get("corrected") is None:
         text += (f" No correction: {block.get('not_corrected') or 'no calibration set'}; "
                  f"the shares above are {RAW} only.")
+    elif block.get("corrected_ci"):
+        lows, highs = block["corrected_ci"]
+        widest = max(hi - lo for lo, hi in zip(lows, highs))
+        if widest >= TOO_WIDE:
+            text += (f" The corrected intervals are too wide to tell anything (up to "
+                     f"{widest:.2f} wide): {block.get('n_calibration', 0)} calibration faces "
+                     "are too few to measure the judge's errors; use a cache with more "
+                     "labelled val faces.")
     return text
 
 

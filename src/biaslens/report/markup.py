@@ -60,7 +60,7 @@ def flat(obj: Any, prefix: str = "", limit: int = 60) -> list[tuple[str, Any]]:
     elif isinstance(obj, list) and len(obj) <= 8 and all(
             isinstance(v, (int, float, str, type(None))) for v in obj):
         out.append((prefix, ", ".join(fmt_num(v) if isinstance(v, float) else str(v)
-                                      for v in obj)))
+                                      for v in obj) or "none"))  # an empty list reads "none"
     elif isinstance(obj, (int, float, str, bool)) or obj is None:
         out.append((prefix, fmt_num(obj) if isinstance(obj, float) else obj))
     return out[:limit]

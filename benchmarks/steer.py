@@ -14,12 +14,14 @@ Repeats are interleaved (course, fp32, bf16, course, ...) and the best of each i
 compared, so a busy machine slows all three alike; the spread (worst/best) is printed.
 The speedups are ratios of image-steps per second measured in this run. Beside them it
 prints the models' arithmetic (``mflop_per_image_step``: 4 FLOPs per multiply-accumulate,
-forward and input-gradient backward), the rate each loop achieves on it, one large matrix
-product's rate in the same run, and the ratio to the course loop that matmul rate would
-allow (``speedup_ceiling_vs_course``): how far a target is from what the hardware does.
+forward and input-gradient backward), the rate each loop achieves on it
+(``model_gflop_per_s``), one large matrix product's rate in the same run
+(``matmul_gflop_per_s``), and the ratio to the course loop that matmul rate would allow
+(``speedup_ceiling_vs_course``): how far a target is from what the hardware does. The
+ceiling divides by the course loop's best time, so it moves with that loop's noise.
 
 Numerics: fp32 against the course loop with a large step on the random-init models (their
-logit gradients are ~1e-5); bf16 against fp32 on the shipped default models (trained, the
+logit gradients are ~5e-5); bf16 against fp32 on the shipped default models (trained, the
 course architecture at half width) at the default step, on what the audit reports: the
 target's covariance row. ``max_j |cov_bf16 − cov_fp32| / (half-width of the fp32 95%
 bootstrap CI)`` must stay below 0.5 (docs/validation.md). A per-logit comparison would
@@ -47,7 +49,10 @@ from biaslens.models.coursera import CourseraClassifier, CourseraDCGANGenerator
 from biaslens.precision import cpu_has_bf16
 
 TARGET = 20  # Male
-BF16_TOLERANCE = 0.5  # max |cov_bf16 − cov_fp32| in fp32 CI half-widths (shipped models)
+BF16_TOLERANCE = 0.5
+# fp32 vs the course loop, relative to the change (1e-4 at --quick, 1e-2 at 30 steps: the
+# large check step makes long paths sensitive to rounding; plain ascent differs by 0.4)
+FP32_TOLERANCE = 0.05  # max |cov_bf16 − cov_fp32| in fp32 CI half-widths (shipped models)
 
 
 def course_loop(gen: torch.nn.Module, clf: torch.nn.Module, n: int, steps: int, seed: int,
@@ -135,7 +140,7 @@ def _bf16_check(device: torch.device, steps: int) -> dict[str, float] | None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="small CPU-friendly sizes")
+    ap.add_argument("--quick", action="store_true", help="small CPU-friendly sizes (n 32 per pass, 4 steps, 2 repeats)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--n", type=int, default=None, help="images per pass (default 128)")
     ap.add_argument("--steps", type=int, default=None, help="steps per pass (default 30)")
@@ -174,7 +179,7 @@ def main() -> None:
                 ours(k, r)
             _sync(device)
             times[k].append(time.perf_counter() - t0)
-    # At random init the logit gradients are ~1e-5, so with w = 1/steps the logits move
+    # At random init the logit gradients are ~5e-5, so with w = 1/steps the logits move
     # ~1e-8 and agreement would say nothing: check it with a large step (logits move ~1e-3).
     w = 4e6 / steps
     ref = course_loop(gen, clf, 8, steps, 0, device, step_size=w)
@@ -200,14 +205,15 @@ def main() -> None:
         "image_steps_per_s": {k: work / t for k, t in best.items()},
         "speedup_vs_course": {p: best["course"] / best[p] for p in precisions},
         "mflop_per_image_step": flop / 1e6,
-        "model_gflops": {k: work * flop / t / 1e9 for k, t in best.items()},
-        "matmul_gflops": peak,
+        "model_gflop_per_s": {k: work * flop / t / 1e9 for k, t in best.items()},
+        "matmul_gflop_per_s": peak,
         # The ratio this loop would reach against the course loop if every model FLOP ran
         # at the large-matmul rate: how far the target is from what the hardware allows.
         "speedup_ceiling_vs_course": {p: peak[p] * 1e9 / flop / (work / best["course"])
                                       for p in precisions},
         "check_fp32_vs_course": {"step_size": w, "max_logit_change": float(d_ref.abs().max()),
-                                 "rel_diff": rel},
+                                 "rel_diff": rel, "tolerance": FP32_TOLERANCE,
+                                 "ok": rel <= FP32_TOLERANCE},
     }
     if "bf16" in precisions:
         out["speedup_bf16_vs_fp32"] = best["fp32"] / best["bf16"]

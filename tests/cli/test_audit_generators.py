@@ -110,6 +110,14 @@ def test_counterfactual_end_to_end(setup, tmp_path):
     assert set(data["variants"]) == {"recon", "decoder_flip", "encoder_flip", "scaled"}
     assert sum(data["direction_n"].values()) == 10
     _png(out / "counterfactual_pairs.png")
+    # more images asked for than the pool has: said, not silently capped
+    res = runner.invoke(app, ["audit", "counterfactual", "--cvae", str(setup / "cvae"),
+                              "--classifier", str(setup / "clf"), "--cache",
+                              str(setup / "cache"), "--split", "all", "--n", "100000",
+                              "--n-boot", "20", "--device", "cpu", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "note: --n 100000 asked for more images than the --split pool has" in " ".join(
+        res.output.split())
 
 
 def test_ratio_sweep_plumbing(setup, tmp_path):

@@ -284,6 +284,9 @@ def counterfactual_cmd(
     if _finish(run.to_dict(settings), out / "counterfactual.json", json_out):
         return
     result = run.result
+    if result.n < n:
+        console.print(f"note: --n {n} asked for more images than the --split pool has; all "
+                      f"{result.n} were audited", highlight=False)
     console.print(counterfactual_table(result))
     console.print(counterfactual_legend(result), highlight=False)
     line = counterfactual_direction_line(result)

@@ -96,7 +96,7 @@ def sidebar() -> AppContext:
         f"By default every page uses the shipped models, trained on a synthetic CelebA-like "
         f"world of rendered cartoon faces, and {inputs.DEFAULT_CACHE_N:,} fresh faces of "
         "that world as the data set (its true attribute statistics are known, so the "
-        "audits can be checked against them).")
+        "audits can be checked against them); a path below replaces a default.")
     st.sidebar.header("Models and data")
     shipped = inputs.shipped_models()
     have = [r for r in ROLES if r in shipped]

@@ -151,7 +151,8 @@ def render(ctx: AppContext) -> None:
         st.caption(f"Slope: logit change per unit of {res.association_target} logit, across "
                    f"{res.n_generated} generated vs {dc.n_reference} training faces (same "
                    f"classifier). Beyond data: the excess is significant at FDR {dc.fdr:g} "
-                   f"({int(dc.beyond_data.sum())} attributes) — added (steeper than in the "
+                   f"({int(dc.beyond_data.sum())} "
+                   f"{'attribute' if int(dc.beyond_data.sum()) == 1 else 'attributes'}) — added (steeper than in the "
                    "data), weakened (flatter) or reversed (the opposite sign).")
     if judges:
         _judge_block(_judges(ctx, cache, ctx.model_key("generator"), cache.content_hash,

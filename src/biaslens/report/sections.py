@@ -200,7 +200,7 @@ def _association_table(p: PopulationResult) -> str:
                          f"its logit across the generated faces vs across {dc.n_reference} "
                          f"training images (same classifier); beyond data = excess "
                          f"significant at FDR {dc.fdr:g}, {int(dc.beyond_data.sum())} "
-                         "attributes")
+                         f"{'attribute' if int(dc.beyond_data.sum()) == 1 else 'attributes'}")
 
 
 _DISPARITY_WORDS = {

@@ -156,6 +156,7 @@ def test_report_shows_each_judge_raw_and_corrected(small_report):
     assert "independent labeller (not the audited classifier)" in pop
     assert pop.count(esc(RAW)) == 7 and pop.count(CORRECTED) == 3
     assert "judge labelled 64 generated faces and 16 val faces" in pop
+    assert "<a href='#row-judges'>Independent judges</a>" in html[:html.index("id='population'")]
     assert "row-judge-skin_tone-corrected-darker" in pop
     raw_only = {**small_report.data.judges[0], "shares": "raw", "corrected": None,
                 "corrected_ci": None, "labelled": "64 generated faces",

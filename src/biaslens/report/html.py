@@ -73,6 +73,11 @@ def render_html(report: Report) -> str:
         if part:
             nav.append((anchor, title))
             body.append(part)
+    if data.judges and "population" in dict(nav):  # the judge block sits in that section
+        from biaslens.report.words import anchor
+
+        at = [a for a, _ in nav].index("population") + 1
+        nav.insert(at, (anchor("judges"), "Independent judges"))
     notes = "".join(f"<p class='note'>{esc(n)}</p>" for n in data.notes)
     rows = flat(data.inputs)
     top = [(k, v) for k, v in rows if k.split(".")[0] in TOP_INPUTS]

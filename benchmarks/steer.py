@@ -49,10 +49,10 @@ from biaslens.models.coursera import CourseraClassifier, CourseraDCGANGenerator
 from biaslens.precision import cpu_has_bf16
 
 TARGET = 20  # Male
-BF16_TOLERANCE = 0.5
+BF16_TOLERANCE = 0.5  # max |cov_bf16 − cov_fp32| in fp32 CI half-widths (shipped models)
 # fp32 vs the course loop, relative to the change (1e-4 at --quick, 1e-2 at 30 steps: the
 # large check step makes long paths sensitive to rounding; plain ascent differs by 0.4)
-FP32_TOLERANCE = 0.05  # max |cov_bf16 − cov_fp32| in fp32 CI half-widths (shipped models)
+FP32_TOLERANCE = 0.05
 
 
 def course_loop(gen: torch.nn.Module, clf: torch.nn.Module, n: int, steps: int, seed: int,
@@ -140,7 +140,8 @@ def _bf16_check(device: torch.device, steps: int) -> dict[str, float] | None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="small CPU-friendly sizes (n 32 per pass, 4 steps, 2 repeats)")
+    ap.add_argument("--quick", action="store_true",
+                    help="small CPU-friendly sizes (n 32 per pass, 4 steps, 2 repeats)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--n", type=int, default=None, help="images per pass (default 128)")
     ap.add_argument("--steps", type=int, default=None, help="steps per pass (default 30)")

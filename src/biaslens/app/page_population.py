@@ -13,6 +13,7 @@ import streamlit as st
 from biaslens.app.common import MAX_POPULATION, association_word, group_words, upscale
 from biaslens.app.context import AppContext, full_table
 from biaslens.report.tables import fmt_ci, fmt_p
+from biaslens.report.words import plural
 
 __all__ = ["render"]
 
@@ -151,9 +152,8 @@ def render(ctx: AppContext) -> None:
         st.caption(f"Slope: logit change per unit of {res.association_target} logit, across "
                    f"{res.n_generated} generated vs {dc.n_reference} training faces (same "
                    f"classifier). Beyond data: the excess is significant at FDR {dc.fdr:g} "
-                   f"({int(dc.beyond_data.sum())} "
-                   f"{'attribute' if int(dc.beyond_data.sum()) == 1 else 'attributes'}) — added (steeper than in the "
-                   "data), weakened (flatter) or reversed (the opposite sign).")
+                   f"({plural(int(dc.beyond_data.sum()), 'attribute')}) — added (steeper "
+                   "than in the data), weakened (flatter) or reversed (the opposite sign).")
     if judges:
         _judge_block(_judges(ctx, cache, ctx.model_key("generator"), cache.content_hash,
                              tuple(judges), int(n), int(seed)))

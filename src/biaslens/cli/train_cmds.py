@@ -313,9 +313,10 @@ def classifier_cmd(
         compile=compile))
 
 
-def _vae_run(ctx: typer.Context, family: str, cache: Optional[Path], out: Optional[Path], resume: Optional[Path],
-             dry_run: bool, hidden_dim: Optional[int] = None, latent_dim: Optional[int] = None,
-             image_size: Optional[int] = None, **opts: Any) -> None:
+def _vae_run(ctx: typer.Context, family: str, cache: Optional[Path], out: Optional[Path],
+             resume: Optional[Path], dry_run: bool, hidden_dim: Optional[int] = None,
+             latent_dim: Optional[int] = None, image_size: Optional[int] = None,
+             **opts: Any) -> None:
     """The vae and cvae commands: the same options, cvae adds ``condition``."""
     from biaslens.train import train_cvae, train_vae
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from biaslens.report.tables import fmt_ci, fmt_num
 
-__all__ = ["CORRECTED", "JUDGE_EXPLAINER", "RAW", "TOO_WIDE", "judge_cells", "judge_lines", "judge_rows",
-           "judge_title", "judge_verdict"]
+__all__ = ["CORRECTED", "JUDGE_EXPLAINER", "RAW", "TOO_WIDE", "judge_cells", "judge_lines",
+           "judge_rows", "judge_title", "judge_verdict"]
 
 #: The two kinds of share, as every table and line labels them.
 RAW = "raw (judge's reading)"

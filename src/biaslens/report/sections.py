@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from biaslens.report.markup import esc, flat, img, table
 from biaslens.report.plots_steer import data_verdict, steer_rows
 from biaslens.report.tables import fmt_ci, fmt_num, fmt_p
-from biaslens.report.words import anchor, group_words
+from biaslens.report.words import anchor, group_words, plural
 
 if TYPE_CHECKING:
     from biaslens.audit.population import PopulationResult
@@ -199,8 +199,8 @@ def _association_table(p: PopulationResult) -> str:
                  caption=f"Associations with {p.association_target}: logit change per unit of "
                          f"its logit across the generated faces vs across {dc.n_reference} "
                          f"training images (same classifier); beyond data = excess "
-                         f"significant at FDR {dc.fdr:g}, {int(dc.beyond_data.sum())} "
-                         f"{'attribute' if int(dc.beyond_data.sum()) == 1 else 'attributes'}")
+                         f"significant at FDR {dc.fdr:g}, "
+                         f"{plural(int(dc.beyond_data.sum()), 'attribute')}")
 
 
 _DISPARITY_WORDS = {

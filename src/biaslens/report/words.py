@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["REVERSED_MIN", "anchor", "data_verdict", "group_words", "value_words"]
+__all__ = ["REVERSED_MIN", "anchor", "data_verdict", "group_words", "plural", "value_words"]
 
 #: The words of a code per column (the others: ``name`` for 1, ``no name`` for 0).
 VALUE_WORDS: dict[str, dict[str, str]] = {
@@ -52,6 +52,11 @@ def group_words(label: str) -> str:
     if not pairs or not all("=" in p for p in pairs):
         return str(label)
     return ", ".join(value_words(*(s.strip() for s in p.split("=", 1))) for p in pairs)
+
+
+def plural(n: int, word: str) -> str:
+    """``"1 attribute"``, ``"3 attributes"``: a count with its noun."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def anchor(*parts: object) -> str:

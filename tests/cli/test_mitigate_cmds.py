@@ -63,7 +63,22 @@ def test_experiment_toy_prints_the_category_table(tmp_path):
     assert d["toy"] is True and d["summary"]["gender-independent"]["n_targets"] == 1
     assert (tmp_path / "Wearing_Earrings" / "latent_aug.json").exists()
     assert (tmp_path / "Wearing_Earrings" / "latent_aug.png").stat().st_size > 1000
-    assert "DEO" in res.output
+    assert "DEO" in res.output and "z AUC" in res.output
+
+
+@pytest.mark.parametrize("seeds", ["0,0", "a,1", "-1", ","])
+def test_experiment_refuses_bad_seeds_before_any_output(tmp_path, seeds):
+    res = runner.invoke(app, ["experiment", "latent-aug", "--toy", "--targets", "Smiling",
+                              "--seeds", seeds, "--out", str(tmp_path / "r")])
+    assert res.exit_code == 2 and "--seeds" in res.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_latent_aug_refuses_an_unknown_precision_before_any_output(tmp_path):
+    res = runner.invoke(app, ["experiment", "latent-aug", "--toy", "--targets", "Smiling",
+                              "--precision", "fp16", "--out", str(tmp_path / "r")])
+    assert res.exit_code != 0 and "precision" in str(res.exception or res.output)
+    assert not (tmp_path / "r").exists()
 
 
 @pytest.mark.slow
@@ -81,3 +96,5 @@ def test_latent_aug_with_the_shipped_generator_runs_end_to_end(tmp_path):
     out = json.loads((tmp_path / "r" / "latent_aug.json").read_text())
     text = json.dumps(out)
     assert "baseline" in text and "augmented" in text
+    assert set(out["pairs"]["premise"]) >= {"hyperplane_auc", "prime_agreement", "holds"}
+    assert ("premise holds" in res.output) != ("separates Smiling poorly" in res.output)

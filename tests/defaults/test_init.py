@@ -117,23 +117,41 @@ def test_vae_reconstructs_better_than_the_mean_face(fresh_faces):
 
 def test_cvae_decoder_flip_gives_the_requested_sex(classifier, fresh_faces):
     """The shipped CVAE honours its condition (docs/validation.md §4): decoding a face's
-    latent with the other sex is read as that sex. Measured on 3,000 held-out faces: 0.92
-    overall, 0.97 woman→man, 0.85 man→woman (the misses are bearded men). On these 256
-    faces the Wilson lower bound of the overall rate must reach 0.8, and each direction
-    must be consistent with 0.8 (upper bound; the previous CVAE: 0.09 and 0.42)."""
+    latent with the other sex is read as that sex. Measured on three held-out sets of
+    1,000: 0.991–0.994 overall, woman→man 0.993–0.997, man→woman 0.988–0.995. On these 256
+    faces the Wilson lower bound of the overall rate and of each direction must reach 0.9
+    (the issue's target; the CVAE before the 3,200-step recipe: 0.09 and 0.42)."""
     from biaslens.audit.counterfactual import counterfactual_audit
     from biaslens.stats import wilson_ci
 
     images, attrs = fresh_faces
     res = counterfactual_audit(defaults.load_default("cvae"), classifier, images, attrs,
                                CELEBA_ATTRIBUTES, n=len(images), n_boot=0, precision="fp32")
-    assert res.to_target_ci["decoder_flip"][0] >= 0.8, res.to_target["decoder_flip"]
-    for direction, (rate, _, high) in res.to_target_by_direction["decoder_flip"].items():
-        assert high >= 0.8, f"{direction}: decoder flip read as requested in {rate:.2f}"
+    assert res.to_target_ci["decoder_flip"][0] >= 0.9, res.to_target["decoder_flip"]
+    for direction, (rate, low, _) in res.to_target_by_direction["decoder_flip"].items():
+        assert low >= 0.9, f"{direction}: decoder flip read as requested in {rate:.2f}"
     # the control: flipping c at the encoder leaves the classified sex of the recon
     changed = res.flip_vs_recon["encoder_flip"] * res.n
     assert wilson_ci(changed, res.n)[0] <= 0.05
     assert res.to_target["scaled"] >= res.to_target["decoder_flip"]   # ×2 at least as strong
+
+
+def test_generator_latent_is_linear_in_black_hair_and_not_in_smiling(classifier):
+    """Ramaswamy et al.'s premise on the shipped generator (docs/mitigation.md §2.7): a
+    hyperplane in z separates the classifier's reading of Black_Hair (held-out AUC 0.99 on
+    5,000 z) but not of Smiling (0.63), which is why augmenting Smiling adds noisy labels.
+    1,500 z to fit, 1,000 fresh pairs: the AUC's sampling error is about 0.02."""
+    from biaslens.mitigate.latent_aug import LatentAugmentation
+
+    gen = defaults.load_default("generator")
+    auc = {}
+    for target in ("Black_Hair", "Smiling"):
+        aug = LatentAugmentation(target, "Male", n_fit=1500, n_aug=1000, seed=0)
+        premise = aug.fit(gen, classifier).generate_pairs().premise
+        auc[target] = premise["hyperplane_auc"]
+        assert premise["holds"] == (target == "Black_Hair"), premise["message"]
+    assert auc["Black_Hair"][0] > 0.93 and auc["Smiling"][0] < 0.72, auc
+    assert min(auc["Black_Hair"][1], auc["Smiling"][1]) > 0.88      # Male is linear in z
 
 
 def test_dbvae_tells_faces_from_nonfaces(fresh_faces):

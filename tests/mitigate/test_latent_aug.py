@@ -9,8 +9,12 @@ from torch import nn
 
 from biaslens.errors import BiasLensError
 from biaslens.mitigate.latent_aug import (
+    PREMISE_MIN_AUC,
     LatentAugmentation,
+    LatentAugOptions,
     category_of,
+    changes_by_target,
+    premise_check,
     run_latent_aug,
     summarize_by_category,
 )
@@ -75,8 +79,66 @@ def test_fit_recovers_known_hyperplanes_and_pairs_follow_the_contract():
     # and the generator agrees: G(z') really has the other protected value (true plane)
     assert ((p.z_prime @ w_g > 0) != (p.z @ w_g > 0)).mean() > 0.9
     assert p.images.dtype == np.uint8 and p.images.shape == (40, 8, 8, 3)
+    # the premise: both attributes are linear in z, and G(z') is read as labelled
+    assert p.premise["holds"] and p.premise["message"] == ""
+    assert min(p.premise["hyperplane_auc"]) > 0.95
+    assert min(p.premise["prime_agreement"]) > 0.9
+    assert p.to_dict()["premise"] == p.premise
     d = aug.to_dict()
     assert d["names"] == [T, G] and len(d["thresholds"]) == 2
+
+
+class FoldedGenerator(LinearGenerator):
+    """The target is |w_t·z| > 0.67: a slab, which no hyperplane in z separates."""
+
+    def forward(self, z):
+        img = super().forward(z)
+        img[:, 0] = torch.where(img[:, 0].abs() > 0.22, 0.5, -0.5)
+        return img
+
+
+def test_premise_check_flags_a_target_that_is_not_linear_in_z():
+    w_t, w_g, _ = _known(4)
+    gen = FoldedGenerator(w_t, w_g, 6)
+    aug = LatentAugmentation(T, G, n_fit=800, n_aug=400, seed=0).fit(gen, ReadOut())
+    p = aug.generate_pairs().premise
+    assert not p["holds"] and p["hyperplane_auc"][0] < 0.65    # the target: about chance
+    assert p["hyperplane_auc"][1] > 0.95                       # Male stays linear
+    assert T in p["message"] and f"{PREMISE_MIN_AUC}" in p["message"]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_premise_check_on_scores_and_labels(seed):
+    rng = np.random.default_rng(seed)
+    s = rng.standard_normal((500, 2))
+    y = np.stack([s[:, 0] > 0, rng.random(500) < 0.5], axis=1)     # linear vs unrelated
+    p = premise_check(["a", "b"], s, y, y, y)
+    assert p["hyperplane_auc"][0] == 1.0 and 0.4 < p["hyperplane_auc"][1] < 0.6
+    assert p["holds"] and p["prime_agreement"] == [1.0, 1.0]
+    q = premise_check(["b", "a"], s[:, ::-1], y[:, ::-1], y[:, ::-1], ~y[:, ::-1])
+    assert not q["holds"] and q["prime_agreement"] == [0.0, 0.0] and "b" in q["message"]
+
+
+def test_precision_is_a_checked_option():
+    assert LatentAugOptions().precision == "auto"
+    with pytest.raises(BiasLensError, match="precision"):
+        LatentAugOptions(precision="fp16")
+
+
+def test_changes_by_target_counts_the_verdicts_of_every_seed():
+    def row(seed, target, verdict, auc):
+        c = {"difference": -1.0, "ci": [-2.0, 1.0], "verdict": verdict}
+        return {"target": target, "category": category_of(target), "seed": seed,
+                "change": {"deo": c, "ba": c, "ap": c},
+                "pairs": {"premise": {"hyperplane_auc": [auc, 0.9], "holds": auc >= 0.8}}}
+    rows = [row(0, "Smiling", "reduced", 0.9), row(1, "Smiling", "increased", 0.7),
+            row(0, "Young", "no significant change", 0.85)]
+    by = changes_by_target(rows)
+    assert by["Smiling"]["seeds"] == [0, 1] and by["Young"]["seeds"] == [0]
+    assert (by["Smiling"]["deo"]["reduced"], by["Smiling"]["deo"]["increased"]) == (1, 1)
+    assert by["Young"]["deo"]["no significant change"] == 1
+    assert by["Smiling"]["hyperplane_auc"] == [0.9, 0.7]
+    assert by["Smiling"]["premise_holds"] == [True, False]
 
 
 def test_domain_mode_multi_protected_and_validation():

@@ -76,3 +76,44 @@ def test_dbvae_run_refuses_a_bad_option_before_writing_config(tmp_path, field, v
     with pytest.raises(BiasLensError, match=f"DBVAEConfig: {field} must be"):
         dbvae_run(None, out=tmp_path / "run", **{field: value})
     assert not (tmp_path / "run").exists()
+
+
+def test_latent_aug_experiment_repeats_every_target_per_seed(tmp_path, monkeypatch):
+    """--seeds: one run per (seed, target) under OUT/seed<S>/<target>, the seed handed to
+    the run, recorded in each row, and the verdicts counted per target."""
+    import dataclasses
+
+    import biaslens.pipelines.mitigation as pm
+    from biaslens.mitigate.latent_aug import LatentAugResult, category_of
+
+    calls = []
+
+    def fake_run(td, gen, o, *, target, out, **kw):
+        calls.append((o.seed, target, out))
+        c = {"difference": o.seed - 1.0, "ci": [o.seed - 1.5, o.seed - 0.5],
+             "verdict": "reduced" if o.seed == 0 else "no significant change"}
+        m = {k: 1.0 for k in ("ap", "deo", "ba", "kl", "ap_pm", "deo_pm", "ba_pm", "kl_pm")}
+        return LatentAugResult(target=target, protected=["Male"], category=category_of(target),
+                               baseline=m, augmented=m, change={"deo": c, "ba": c, "ap": c},
+                               augmentation={}, pairs={"premise": {"hyperplane_auc": [0.9],
+                                                                   "holds": True}},
+                               settings=dataclasses.asdict(o))
+
+    monkeypatch.setattr(pm, "run_latent_aug", fake_run)
+    monkeypatch.setattr(pm, "_toy_setup", lambda *a: (None, None, None))
+    doc = latent_aug_experiment(None, targets=["Smiling", "Young"], toy=True, out=tmp_path,
+                                seeds=[0, 2])
+    assert [(s, t) for s, t, _ in calls] == [(0, "Smiling"), (0, "Young"), (2, "Smiling"),
+                                            (2, "Young")]
+    assert calls[-1][2] == tmp_path / "seed2" / "Young"
+    assert (tmp_path / "seed0" / "Smiling" / "latent_aug.json").is_file()
+    assert doc["seeds"] == [0, 2] and [r["seed"] for r in doc["targets"]] == [0, 0, 2, 2]
+    assert doc["by_target"]["Young"]["deo"]["reduced"] == 1
+    assert doc["by_target"]["Young"]["deo"]["no significant change"] == 1
+    assert doc["summary"]["all"]["n_runs"] == 4 and doc["summary"]["all"]["n_targets"] == 2
+    saved = json.loads((tmp_path / "experiment.json").read_text())
+    assert saved["by_target"] == json.loads(json.dumps(doc["by_target"]))
+    with pytest.raises(BiasLensError, match="distinct"):
+        latent_aug_experiment(None, targets=["Smiling"], toy=True, out=tmp_path / "x",
+                              seeds=[1, 1])
+    assert not (tmp_path / "x").exists()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 import json
+import re
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,21 @@ from biaslens.io import jsonable, write_json
 
 from biaslens.options import Range
 
-console = Console()
+class _TrimmedStdout:
+    """``sys.stdout`` (looked up at each write, so test runners that swap it still see the
+    text) without the spaces rich pads table and caption lines with: piped output and
+    files get no trailing blanks."""
+
+    _TRAILING = re.compile(r"[ \t]+(?=\n)")
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(self._TRAILING.sub("", text))
+
+    def __getattr__(self, name: str) -> Any:       # flush, isatty, fileno, encoding, ...
+        return getattr(sys.stdout, name)
+
+
+console = Console(file=_TrimmedStdout())  # type: ignore[arg-type]
 err_console = Console(stderr=True)
 
 #: Plain help (click's): wrapped at the terminal's width with flags as ``--x / --no-x``;

@@ -152,6 +152,46 @@ def _print_pair(res: dict[str, Any]) -> None:
         c = res["change"][m]
         console.print(f"{m.upper()} change {c['difference']:+.2f} "
                       f"[{c['ci'][0]:+.2f}, {c['ci'][1]:+.2f}] → {c['verdict']}")
+    _print_premise(res)
+
+
+def _print_premise(res: dict[str, Any]) -> None:
+    """The method's premise on this generator: a warning when the target is not linear in z."""
+    p = res.get("pairs", {}).get("premise") or {}
+    if p and not p["holds"]:
+        console.print(f"[yellow]note[/]: {p['message']}.", soft_wrap=False)
+    elif p:
+        console.print(f"premise holds: {res['target']} hyperplane AUC "
+                      f"{p['hyperplane_auc'][0]:.2f} on fresh z; "
+                      f"{p['prime_agreement'][0]:.0%} of the complementary faces are read "
+                      f"with their inherited {res['target']} label")
+
+
+_MARK = {"reduced": "↓", "increased": "↑", "no significant change": "·"}
+
+
+def _print_by_target(by_target: dict[str, dict[str, Any]], seeds: list[int]) -> None:
+    """Per target: the DEO change of every seed, how many seeds decided it, the premise."""
+    from biaslens.mitigate.latent_aug import PREMISE_MIN_AUC
+
+    table = Table(title=f"DEO change, augmented − baseline, per seed ({len(seeds)} "
+                  f"seed{'s' if len(seeds) != 1 else ''}: {', '.join(map(str, seeds))})")
+    name_column(table, "target", list(by_target))
+    for c in ("z AUC", "DEO change", "reduced", "increased"):
+        table.add_column(c, justify="right")
+    for t, e in by_target.items():
+        d = e["deo"]
+        auc = [a for a in e["hyperplane_auc"] if a is not None]
+        table.add_row(t, f"{min(auc):.2f}" if auc else "—",
+                      " ".join(f"{r['difference']:+.1f}{_MARK[r['verdict']]}"
+                               for r in d["per_seed"]),
+                      f"{d['reduced']}/{len(d['per_seed'])}",
+                      f"{d['increased']}/{len(d['per_seed'])}")
+    table.caption = ("↓ reduced, ↑ increased (95 % paired bootstrap CI excludes 0), · no "
+                     "significant change. z AUC: how well a hyperplane in z separates the "
+                     f"target (lowest over seeds; the method assumes >= {PREMISE_MIN_AUC})")
+    table.caption_justify = "left"
+    console.print(table)
 
 
 _COMMON = dict(
@@ -162,6 +202,8 @@ _COMMON = dict(
     epochs=typer.Option(2, help="Epochs of each classifier.",
                        callback=ranged(LATENT_AUG, "epochs")),
     arch=typer.Option("coursera_classifier", help="Target classifier architecture."),
+    precision=typer.Option("auto", help="auto, fp32 or bf16: precision of both trainings "
+                           "(auto = bf16 on a CUDA GPU or a CPU with bf16 units)."),
 )
 
 
@@ -176,6 +218,7 @@ def latent_aug_cmd(
     out: Path = typer.Option(..., "--out", help="Run folder."),
     n_fit: int = _COMMON["n_fit"], n_aug: int = _COMMON["n_aug"],
     epochs: int = _COMMON["epochs"], arch: str = _COMMON["arch"],
+    precision: str = _COMMON["precision"],
     mode: str = typer.Option("single", help="single | domain (domain-dependent planes)."),
     variant: str = typer.Option("complementary", help="complementary | on_hyperplane | "
                                 "perp | perp_on_hyperplane."),
@@ -198,11 +241,24 @@ def latent_aug_cmd(
                              generator=generator, classifier=classifier, out=out, n_fit=n_fit,
                              n_aug=n_aug, epochs=epochs, arch=arch, mode=mode, variant=variant,
                              method=method, n_boot=n_boot, device=device, seed=seed,
-                             progress=_progress_cb(prog)).to_dict()
+                             precision=precision, progress=_progress_cb(prog)).to_dict()
     plot_latent_aug({k: res[k] for k in ("baseline", "augmented")}, out / "latent_aug.png",
                     title=res["target"])
     _print_pair(res)
     console.print(f"wrote {out / 'latent_aug.json'}")
+
+
+def _seed_list(value: str | None) -> list[int] | None:
+    """``--seeds 0,1,2`` -> ``[0, 1, 2]``, refused while parsing when not distinct ints >= 0."""
+    if value is None:
+        return None
+    try:
+        seeds = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"must be comma-separated integers; got {value!r}") from None
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise typer.BadParameter(f"must be distinct integers >= 0; got {value!r}")
+    return seeds
 
 
 @experiment_app.command("latent-aug")
@@ -219,12 +275,17 @@ def latent_aug_experiment_cmd(
     out: Path = typer.Option(..., "--out", help="Run folder."),
     n_fit: int = _COMMON["n_fit"], n_aug: int = _COMMON["n_aug"],
     epochs: int = _COMMON["epochs"], arch: str = _COMMON["arch"],
+    precision: str = _COMMON["precision"],
     n_boot: int = typer.Option(500, help="Bootstrap resamples.",
                                callback=ranged(LATENT_AUG, "n_boot")),
     device: str = typer.Option("cpu", help="cpu | cuda."),
-    seed: int = typer.Option(0, help="Seed.", callback=ranged(LATENT_AUG, "seed")),
+    seed: int = typer.Option(0, help="Seed (one run per target).",
+                             callback=ranged(LATENT_AUG, "seed")),
+    seeds: str = typer.Option(None, help="Comma-separated seeds, e.g. 0,1,2: every target "
+                              "once per seed (replaces --seed); runs go to OUT/seed<S>/.",
+                              callback=_seed_list),
 ) -> None:
-    """Baseline vs augmented over several targets; the paper's table (means per category).
+    """Baseline vs augmented over several targets (and seeds); the paper's table.
 
     Example: biaslens experiment latent-aug --toy --targets Wearing_Earrings,Smiling --out runs/x
     """
@@ -240,11 +301,14 @@ def latent_aug_experiment_cmd(
                                     toy=toy, cosine=cosine, n_real=n_real, out=out,
                                     n_fit=n_fit, n_aug=n_aug, epochs=epochs, arch=arch,
                                     n_boot=n_boot, device=device, seed=seed,
+                                    seeds=seeds, precision=precision,
                                     progress=_progress_cb(prog))
     rows, summary = doc["targets"], doc["summary"]
-    for t, res in zip(names, rows):
+    many = len(doc["seeds"]) > 1
+    for res in rows:
+        folder = out / f"seed{res['seed']}" if many else out
         plot_latent_aug({k: res[k] for k in ("baseline", "augmented")},
-                        out / t / "latent_aug.png", title=t)
+                        folder / res["target"] / "latent_aug.png", title=res["target"])
     table = Table(title=f"Latent augmentation, protected {protected}")
     for c in ("category", "targets", "metric", "baseline", "augmented"):
         table.add_column(c, justify="left" if c in ("category", "metric") else "right",
@@ -259,9 +323,8 @@ def latent_aug_experiment_cmd(
                      "BA ×100; DEO, BA, KL: 0 = fair")
     table.caption_justify = "left"
     console.print(table)
+    _print_by_target(doc["by_target"], doc["seeds"])
     for r in rows:
-        c = r["change"]["deo"]
-        console.print(f"{r['target']}: DEO {r['baseline']['deo']:.2f} → "
-                      f"{r['augmented']['deo']:.2f} (change {c['difference']:+.2f} "
-                      f"[{c['ci'][0]:+.2f}, {c['ci'][1]:+.2f}], {c['verdict']})")
+        if not r["pairs"]["premise"].get("holds", True) and r["seed"] == doc["seeds"][0]:
+            console.print(f"[yellow]note[/]: {r['pairs']['premise']['message']}.")
     console.print(f"wrote {out / 'experiment.json'}")

@@ -14,6 +14,7 @@ and a paired bootstrap of the change.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,11 +35,12 @@ from biaslens.mitigate.latent import (
     fit_hyperplanes,
 )
 from biaslens.options import POSITIVE, CheckedOptions, Range, resolve_options
+from biaslens.precision import PRECISIONS, resolve_precision
 from biaslens.tensors import generate_from_latents, predict_logits, to_uint8_numpy
 
-__all__ = ["CATEGORIES", "LatentAugOptions", "LatentAugResult", "LatentAugmentation",
-           "LatentPairs", "category_of", "classifier_scores", "run_latent_aug",
-           "summarize_by_category"]
+__all__ = ["CATEGORIES", "PREMISE_MIN_AUC", "LatentAugOptions", "LatentAugResult",
+           "LatentAugmentation", "LatentPairs", "category_of", "changes_by_target",
+           "classifier_scores", "premise_check", "run_latent_aug", "summarize_by_category"]
 
 #: The paper's attribute categories for protected = Male (docs/algorithms.md §4.8). Taken from
 #: memory of the paper (arXiv 2012.01469), not from its repository: check before relying
@@ -131,12 +133,45 @@ class LatentPairs:
     labels: np.ndarray          # bool (n, 1 + m)
     labels_prime: np.ndarray    # bool (n, 1 + m)
     names: list[str]
+    premise: dict[str, Any] = field(default_factory=dict)  # see premise_check
 
     def to_dict(self) -> dict[str, Any]:
         return {"n": int(len(self.z)), "names": self.names,
                 "label_rates": self.labels.mean(0).tolist(),
                 "label_rates_prime": self.labels_prime.mean(0).tolist(),
-                "mean_shift": float(np.linalg.norm(self.z_prime - self.z, axis=1).mean())}
+                "mean_shift": float(np.linalg.norm(self.z_prime - self.z, axis=1).mean()),
+                "premise": self.premise}
+
+
+#: Below this held-out AUC the target hyperplane separates the labeller's reading of G(z)
+#: poorly, so the inherited target labels of G(z') are noisy (docs/mitigation.md §2.7).
+PREMISE_MIN_AUC = 0.8
+
+
+def premise_check(names: Sequence[str], plane_scores: np.ndarray, labels: np.ndarray,
+                  labels_prime: np.ndarray, read_prime: np.ndarray) -> dict[str, Any]:
+    """How well the method's two assumptions hold on the pairs (fresh z, not the fit's).
+
+    * ``hyperplane_auc``: per name, the AUC of the signed distance ``w^T z + b`` against
+      the labeller's reading of ``G(z)``: 1 = the attribute is linear in z, 0.5 = not at
+      all (the paper's premise; a low AUC makes ``z'`` keep the *score*, not the attribute).
+    * ``prime_agreement``: per name, the share of ``G(z')`` the labeller reads with the
+      label the pair gives it (target inherited, protected flipped).
+    * ``holds``: the target's AUC >= :data:`PREMISE_MIN_AUC`; ``message`` says why not.
+    """
+    from biaslens.train.evaluate import rank_auc
+
+    auc = np.atleast_1d(rank_auc(labels, plane_scores))
+    agree = (read_prime == labels_prime).mean(0)
+    holds = bool(np.isfinite(auc[0]) and auc[0] >= PREMISE_MIN_AUC)
+    msg = ("" if holds else
+           f"the generator's latent separates {names[0]} poorly (hyperplane AUC "
+           f"{auc[0]:.2f} on fresh z, below {PREMISE_MIN_AUC}): the complementary faces "
+           f"keep the {names[0]} score, not the attribute; {agree[0]:.0%} of them are read "
+           f"with their inherited {names[0]} label, so the added labels are noisy")
+    return {"hyperplane_auc": [float(a) for a in auc],
+            "prime_agreement": [float(a) for a in agree],
+            "min_auc": PREMISE_MIN_AUC, "holds": holds, "message": msg}
 
 
 class LatentAugmentation:
@@ -300,8 +335,11 @@ class LatentAugmentation:
         lab = s > self.thresholds_
         lab_p = lab.copy()
         lab_p[:, 1:] = ~lab[:, 1:]
+        read_p = classifier_scores(self.classifier_, imgs_p, self.columns_,
+                                   batch_size=self.batch_size) > self.thresholds_
+        premise = premise_check(self.names_, self.hyperplanes_.scores(z), lab, lab_p, read_p)
         return LatentPairs(z, zp, to_uint8_numpy(imgs), to_uint8_numpy(imgs_p), lab, lab_p,
-                           list(self.names_))
+                           list(self.names_), premise)
 
     def to_dict(self) -> dict[str, Any]:
         """Arguments and (when fitted) the learned state, JSON-able."""
@@ -334,6 +372,7 @@ class LatentAugResult:
     augmentation: dict[str, Any]
     pairs: dict[str, Any]
     training: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)  # the options, precision resolved
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -372,6 +411,7 @@ class LatentAugOptions(CheckedOptions):
 
     RANGES = {"n_fit": Range(2), "n_aug": Range(1), "epochs": Range(1), "batch_size": Range(1),
               "lr": POSITIVE, "n_boot": Range(0), "seed": Range(0)}
+    CHOICES = {"precision": PRECISIONS}
 
     n_fit: int = 10_000                 # z sampled to fit the hyperplanes
     n_aug: int = 10_000                 # pairs (z, z') added to the training data
@@ -384,6 +424,7 @@ class LatentAugOptions(CheckedOptions):
     variant: str = "complementary"      # complementary | an ablation (single mode only)
     n_boot: int = 500                   # bootstrap resamples of the metrics and the change
     device: str = "cpu"                 # training and scoring device
+    precision: str = "auto"             # of both trainings: auto | fp32 | bf16
     seed: int = 0                       # weights, z draws, bootstrap
 
 
@@ -442,7 +483,8 @@ def run_latent_aug(real: Any, generator: torch.nn.Module,
         n_tr = len(data.indices("train"))
         steps = max(1, o.epochs * n_tr // o.batch_size)
         r = train_classifier(data, out=out / name, steps=steps, batch_size=o.batch_size,
-                             lr=o.lr, arch=o.arch, seed=o.seed, device=o.device, eval_every=0,
+                             lr=o.lr, arch=o.arch, seed=o.seed, device=o.device,
+                             precision=o.precision, eval_every=0,
                              log_every=max(1, steps // 10), checkpoint_every=0,
                              progress=None if progress is None else
                              (lambda s, t, m: progress(name, s, t)))
@@ -487,14 +529,16 @@ def run_latent_aug(real: Any, generator: torch.nn.Module,
                             preds["augmented"], n_boot=o.n_boot, seed=o.seed)
     return LatentAugResult(target=names[0], protected=names[1:], category=category_of(names[0]),
                            baseline=reports["baseline"], augmented=reports["augmented"],
-                           change=change, augmentation=aug.to_dict(), pairs=pairs.to_dict())
+                           change=change, augmentation=aug.to_dict(), pairs=pairs.to_dict(),
+                           settings={**dataclasses.asdict(o), "precision_used":
+                                     resolve_precision(o.precision, o.device)})
 
 
 def summarize_by_category(results: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The paper's table (§4.8): per category (and ``all``), the mean over targets of each
-    metric's bootstrap median and of its ±2·std, for baseline and augmented.
+    """The paper's table (§4.8): per category (and ``all``), the mean over targets (and
+    seeds) of each metric's bootstrap median and of its ±2·std, baseline and augmented.
 
-    ``results`` are :meth:`LatentAugResult.to_dict` outputs.
+    ``results`` are :meth:`LatentAugResult.to_dict` outputs (one per target and seed).
     """
     cats: dict[str, list[dict[str, Any]]] = {}
     for r in results:
@@ -503,7 +547,8 @@ def summarize_by_category(results: Sequence[dict[str, Any]]) -> dict[str, dict[s
         cats["all"] = list(results)
     out: dict[str, dict[str, Any]] = {}
     for cat, rs in cats.items():
-        entry: dict[str, Any] = {"n_targets": len(rs), "targets": [r["target"] for r in rs]}
+        names = list(dict.fromkeys(r["target"] for r in rs))
+        entry: dict[str, Any] = {"n_targets": len(names), "targets": names, "n_runs": len(rs)}
         for m in ("ap", "deo", "ba", "kl"):
             entry[m] = {}
             for k in ("baseline", "augmented"):
@@ -512,4 +557,26 @@ def summarize_by_category(results: Sequence[dict[str, Any]]) -> dict[str, dict[s
                     entry[m][f"{k}_pm"] = (float(np.nanmean([r[k][f"{m}_pm"] for r in rs]))
                                            if rs else np.nan)
         out[cat] = entry
+    return out
+
+
+def changes_by_target(results: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per target, the paired changes (augmented − baseline) of every run (seed) and how
+    many runs each verdict got: ``{"deo": {"per_seed": [...], "reduced": k, ...}, ...,
+    "hyperplane_auc": [...], "premise_holds": [...]}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in results:
+        e = out.setdefault(r["target"], {"category": r["category"], "seeds": []})
+        e["seeds"].append(r.get("seed", r.get("settings", {}).get("seed")))
+        for m in ("deo", "ba", "ap"):
+            c = r["change"][m]
+            d = e.setdefault(m, {"per_seed": [], "reduced": 0, "increased": 0,
+                                 "no significant change": 0})
+            d["per_seed"].append({"difference": c["difference"], "ci": c["ci"],
+                                  "verdict": c["verdict"]})
+            d[c["verdict"]] += 1
+        premise = r.get("pairs", {}).get("premise", {})
+        e.setdefault("hyperplane_auc", []).append(
+            (premise.get("hyperplane_auc") or [float("nan")])[0])
+        e.setdefault("premise_holds", []).append(premise.get("holds"))
     return out

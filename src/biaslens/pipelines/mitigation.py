@@ -14,6 +14,7 @@ NaN -> null) and returns the result. Plots and tables are the caller's
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from biaslens.mitigate.dbvae_experiment import DBVAEConfig, DBVAEExperiment, run
 from biaslens.mitigate.latent_aug import (
     LatentAugOptions,
     LatentAugResult,
+    changes_by_target,
     run_latent_aug,
     summarize_by_category,
 )
@@ -153,35 +155,49 @@ def latent_aug_experiment(cache: str | Path | None, *, targets: Sequence[str],
                           protected: str = "Male", generator: str | Path | None = None,
                           classifier: str | Path | None = "baseline", toy: bool = False,
                           cosine: float = 0.8, n_real: int = 2000, out: str | Path,
+                          seeds: Sequence[int] | None = None,
                           options: LatentAugOptions | None = None,
                           progress: Progress | None = None, **overrides: Any
                           ) -> dict[str, Any]:
-    """:func:`latent_aug_run` over several targets and the paper's table per category.
+    """:func:`latent_aug_run` over several targets (and seeds) and the paper's table.
 
     With ``toy`` each target gets the planted world (a :class:`WorldGenerator` with
     cos(target, protected) = ``cosine``, ``n_real`` training faces, an independent test
-    world) instead of ``cache``. Writes ``out/<target>/latent_aug.json`` and
-    ``out/experiment.json``; returns the latter's content (``targets``: the per-target
-    results, ``summary``: :func:`~biaslens.mitigate.latent_aug.summarize_by_category`).
+    world) instead of ``cache``. ``seeds`` (default: the options' one seed) repeats every
+    target with each seed (weights, z draws, bootstrap); the data stay the same. Writes
+    ``out/<target>/latent_aug.json`` (one seed) or ``out/seed<S>/<target>/latent_aug.json``
+    and ``out/experiment.json``; returns the latter's content (``targets``: the per-run
+    results, each with its ``seed``; ``summary``:
+    :func:`~biaslens.mitigate.latent_aug.summarize_by_category` over all runs;
+    ``by_target``: :func:`~biaslens.mitigate.latent_aug.changes_by_target`).
     """
     o = resolve_options(LatentAugOptions, options, overrides, where="latent_aug_experiment")
     if not toy and cache is None:
         raise BiasLensError("pass a CACHE (with --generator or a shipped generator) or --toy")
+    seeds = [o.seed] if seeds is None else [int(x) for x in seeds]
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise BiasLensError(f"seeds must be distinct integers >= 0; got {seeds}")
     out = Path(out)
     if not toy:
         td, test, gen, lab = _real_inputs(cache, generator, classifier, o.device)
     rows = []
-    for t in targets:
-        if toy:
-            gen, td, test = _toy_setup(t, protected, cosine, n_real, o.seed)
-            lab = None
-        each = None if progress is None else (
-            lambda stage, done, total, t=t: progress(f"{t}: {stage}", done, total))
-        res = run_latent_aug(td, gen, o, target=t, protected=protected, test=test,
-                             out=out / t, labeler=lab, progress=each).to_dict()
-        write_json(res, out / t / "latent_aug.json")
-        rows.append(res)
-    doc = {"targets": rows, "summary": summarize_by_category(rows), "toy": toy,
+    for seed in seeds:
+        os_ = dataclasses.replace(o, seed=seed)
+        base = out if len(seeds) == 1 else out / f"seed{seed}"
+        for t in targets:
+            if toy:
+                gen, td, test = _toy_setup(t, protected, cosine, n_real, seed)
+                lab = None
+            tag = t if len(seeds) == 1 else f"seed {seed}, {t}"
+            each = None if progress is None else (
+                lambda stage, done, total, tag=tag: progress(f"{tag}: {stage}", done, total))
+            res = {**run_latent_aug(td, gen, os_, target=t, protected=protected, test=test,
+                                    out=base / t, labeler=lab, progress=each).to_dict(),
+                   "seed": seed}
+            write_json(res, base / t / "latent_aug.json")
+            rows.append(res)
+    doc = {"targets": rows, "seeds": seeds, "summary": summarize_by_category(rows),
+           "by_target": changes_by_target(rows), "toy": toy,
            "cosine": cosine if toy else None}
     write_json(doc, out / "experiment.json")
     return doc

@@ -162,9 +162,10 @@ def _print_premise(res: dict[str, Any]) -> None:
         console.print(f"[yellow]note[/]: {p['message']}.", soft_wrap=False)
     elif p:
         console.print(f"premise holds: {res['target']} hyperplane AUC "
-                      f"{p['hyperplane_auc'][0]:.2f} on fresh z; "
-                      f"{p['prime_agreement'][0]:.0%} of the complementary faces are read "
-                      f"with their inherited {res['target']} label")
+                      f"{p['hyperplane_auc'][0]:.2f} on fresh z; of the complementary faces "
+                      f"{p['prime_agreement'][0]:.0%} are read with their inherited "
+                      f"{res['target']} label, {p['prime_agreement'][1]:.0%} as the flipped "
+                      f"{res['protected'][0]}")
 
 
 _MARK = {"reduced": "↓", "increased": "↑", "no significant change": "·"}
@@ -187,9 +188,10 @@ def _print_by_target(by_target: dict[str, dict[str, Any]], seeds: list[int]) -> 
                                for r in d["per_seed"]),
                       f"{d['reduced']}/{len(d['per_seed'])}",
                       f"{d['increased']}/{len(d['per_seed'])}")
-    table.caption = ("↓ reduced, ↑ increased (95 % paired bootstrap CI excludes 0), · no "
-                     "significant change. z AUC: how well a hyperplane in z separates the "
-                     f"target (lowest over seeds; the method assumes >= {PREMISE_MIN_AUC})")
+    table.caption = ("DEO change: one value per seed, in the order above; ↓ reduced, "
+                     "↑ increased (95 % paired bootstrap CI excludes 0), · no significant "
+                     "change (CIs in the JSON). z AUC: how well a hyperplane in z separates "
+                     f"the target (lowest over seeds; the method assumes >= {PREMISE_MIN_AUC})")
     table.caption_justify = "left"
     console.print(table)
 
@@ -203,7 +205,8 @@ _COMMON = dict(
                        callback=ranged(LATENT_AUG, "epochs")),
     arch=typer.Option("coursera_classifier", help="Target classifier architecture."),
     precision=typer.Option("auto", help="auto, fp32 or bf16: precision of both trainings "
-                           "(auto = bf16 on a CUDA GPU or a CPU with bf16 units)."),
+                           "(auto = bf16 on a CUDA GPU or a CPU with bf16 units).",
+                           callback=lambda v: _choice(v, ("auto", "fp32", "bf16"))),
 )
 
 
@@ -248,12 +251,18 @@ def latent_aug_cmd(
     console.print(f"wrote {out / 'latent_aug.json'}")
 
 
+def _choice(value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise typer.BadParameter(f"must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
 def _seed_list(value: str | None) -> list[int] | None:
     """``--seeds 0,1,2`` -> ``[0, 1, 2]``, refused while parsing when not distinct ints >= 0."""
     if value is None:
         return None
     try:
-        seeds = [int(v) for v in value.split(",") if v.strip()]
+        seeds = [int(v) for v in value.split(",")]
     except ValueError:
         raise typer.BadParameter(f"must be comma-separated integers; got {value!r}") from None
     if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
@@ -282,7 +291,8 @@ def latent_aug_experiment_cmd(
     seed: int = typer.Option(0, help="Seed (one run per target).",
                              callback=ranged(LATENT_AUG, "seed")),
     seeds: str = typer.Option(None, help="Comma-separated seeds, e.g. 0,1,2: every target "
-                              "once per seed (replaces --seed); runs go to OUT/seed<S>/.",
+                              "once per seed (replaces --seed); with two or more, runs go "
+                              "to OUT/seed<S>/<target>/.",
                               callback=_seed_list),
 ) -> None:
     """Baseline vs augmented over several targets (and seeds); the paper's table.
@@ -319,12 +329,18 @@ def latent_aug_experiment_cmd(
                           m.upper(), *[f"{s[m][v]:.2f} ± {s[m][v + '_pm']:.2f}"
                                        for v in ("baseline", "augmented")],
                           end_section=k == 3)
-    table.caption = ("median ± 2·std over bootstrap resamples (the paper's format); AP, DEO, "
-                     "BA ×100; DEO, BA, KL: 0 = fair")
+    table.caption = ("mean over targets (and seeds) of the median ± 2·std over bootstrap "
+                     "resamples (the paper's format); AP, DEO, BA ×100; DEO, BA, KL: 0 = fair")
     table.caption_justify = "left"
     console.print(table)
     _print_by_target(doc["by_target"], doc["seeds"])
-    for r in rows:
-        if not r["pairs"]["premise"].get("holds", True) and r["seed"] == doc["seeds"][0]:
-            console.print(f"[yellow]note[/]: {r['pairs']['premise']['message']}.")
+    for t in doc["by_target"]:
+        failed = [r for r in rows if r["target"] == t and
+                  not r["pairs"]["premise"].get("holds", True)]
+        if failed:
+            worst = min(failed, key=lambda r: r["pairs"]["premise"]["hyperplane_auc"][0])
+            where = (f"seed {worst['seed']} (fails in {len(failed)} of {len(doc['seeds'])} "
+                     "seeds)" if len(doc["seeds"]) > 1 else "")
+            console.print(f"[yellow]note[/]{' ' + where if where else ''}: "
+                          f"{worst['pairs']['premise']['message']}.")
     console.print(f"wrote {out / 'experiment.json'}")

@@ -165,10 +165,12 @@ def premise_check(names: Sequence[str], plane_scores: np.ndarray, labels: np.nda
     agree = (read_prime == labels_prime).mean(0)
     holds = bool(np.isfinite(auc[0]) and auc[0] >= PREMISE_MIN_AUC)
     msg = ("" if holds else
-           f"the generator's latent separates {names[0]} poorly (hyperplane AUC "
-           f"{auc[0]:.2f} on fresh z, below {PREMISE_MIN_AUC}): the complementary faces "
-           f"keep the {names[0]} score, not the attribute; {agree[0]:.0%} of them are read "
-           f"with their inherited {names[0]} label, so the added labels are noisy")
+           f"a hyperplane in z separates the labeller's {names[0]} poorly (AUC "
+           f"{auc[0]:.2f} on fresh z, below {PREMISE_MIN_AUC}): the generator's latent is "
+           f"not linear in {names[0]}, or the labeller reads it poorly. The complementary "
+           f"faces keep the {names[0]} score, not the attribute: {agree[0]:.0%} of them are "
+           f"read with their inherited {names[0]} label and {np.mean(agree[1:]):.0%} as the "
+           f"flipped {'/'.join(names[1:])}, so the added labels are noisy")
     return {"hyperplane_auc": [float(a) for a in auc],
             "prime_agreement": [float(a) for a in agree],
             "min_auc": PREMISE_MIN_AUC, "holds": holds, "message": msg}

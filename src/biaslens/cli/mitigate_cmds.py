@@ -206,7 +206,7 @@ _COMMON = dict(
     arch=typer.Option("coursera_classifier", help="Target classifier architecture."),
     precision=typer.Option("auto", help="auto, fp32 or bf16: precision of both trainings "
                            "(auto = bf16 on a CUDA GPU or a CPU with bf16 units).",
-                           callback=lambda v: _choice(v, ("auto", "fp32", "bf16"))),
+                           callback=lambda v: _precision(v)),
 )
 
 
@@ -251,9 +251,12 @@ def latent_aug_cmd(
     console.print(f"wrote {out / 'latent_aug.json'}")
 
 
-def _choice(value: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise typer.BadParameter(f"must be one of {', '.join(choices)}; got {value!r}")
+def _precision(value: str) -> str:
+    """``--precision`` checked while parsing against the library's one list."""
+    from biaslens.precision import PRECISIONS
+
+    if value not in PRECISIONS:
+        raise typer.BadParameter(f"must be one of {', '.join(PRECISIONS)}; got {value!r}")
     return value
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +153,10 @@ def test_population_page_widgets(tiny):
     assert "seed 3" in at.image[0].captions[0]  # the generated faces are shown
     per_attr = at.dataframe[0].value
     assert len(per_attr) == 3  # every attribute the data and the classifier share
+    # every number column at 3 decimals (0.250, not 0.25, beside 0.123)
+    shown = json.loads(at.dataframe[0].proto.columns)
+    assert {c for c in per_attr.columns if per_attr[c].dtype.kind == "f"} == {
+        c for c, v in shown.items() if v.get("type_config", {}).get("format") == "%.3f"}
     assoc = at.dataframe[2].value                 # associations with Male (checkbox on)
     assert {"generated slope", "data slope", "beyond data"} <= set(assoc.columns)
     assert "Male" not in set(assoc["attribute"])
@@ -164,6 +169,9 @@ def test_population_page_widgets(tiny):
     assert any("Judge skin_tone: skin colour rule" in m.value for m in at.markdown)
     assert any("The skin_tone judge labelled 128 generated faces" in c.value
                for c in at.caption)
+    # and the sentence comparing the judged shares with the data's (as in the report)
+    assert any(m.value.startswith("The skin_tone judge reads ") and "training faces" in m.value
+               for m in at.markdown)
     at.checkbox(key="pop_assoc").set_value(False)
     at.multiselect(key="pop_judges").set_value([])
     at.run()

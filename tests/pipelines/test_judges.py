@@ -28,6 +28,9 @@ def test_judge_shares_says_who_labelled_what(cache):
     assert doc["n_generated"] == 50 and doc["n_calibration"] == len(cache.subset("val"))
     assert "skin_type" in doc["labelled"] and sum(doc["corrected"]) == pytest.approx(1)
     assert np.all(np.array(doc["corrected_ci"][0]) <= np.array(doc["corrected"]) + 1e-9)
+    # the data's own shares of the true groups, from the training split, to compare with
+    train = np.asarray(cache.subset("train").groups)[:, list(cache.group_names).index("skin_type")]
+    assert doc["data_shares"] == pytest.approx([np.mean(train == 0), np.mean(train == 1)])
 
 
 def test_plan_population_refuses_an_unknown_judge_before_loading(tmp_path):
@@ -49,6 +52,7 @@ def test_judge_shares_without_a_calibration_set_gives_raw_shares_or_refuses(tmp_
     doc = judge_shares(gen, SkinToneJudge(), cache, n=20, n_boot=10, require_calibration=False)
     assert doc["shares"] == "raw" and doc["corrected"] is None and doc["n_generated"] == 20
     assert sum(doc["raw"]) == pytest.approx(1) and "no val rows" in doc["not_corrected"]
+    assert sum(doc["data_shares"]) == pytest.approx(1)   # no train split: all the faces
     assert np.all(np.array(doc["raw_ci"][0]) <= np.array(doc["raw"]))
 
 
@@ -62,7 +66,10 @@ def test_judge_blocks_label_raw_and_corrected_and_check_names_first(cache):
     rows = judge_rows(block)
     assert [r["shares"] for r in rows] == [RAW] * 6 + [CORRECTED] * 2
     assert [r["category"] for r in rows[6:]] == ["lighter", "darker"]
-    assert any(CORRECTED in line for line in judge_lines(block))
+    lines = judge_lines(block)
+    assert any(CORRECTED in line for line in lines)
+    # the last line compares the corrected shares with the data's, in one sentence
+    assert lines[-1].startswith("  The skin_tone judge reads ") and "training faces" in lines[-1]
     assert check_judges("skin_tone, ") == ("skin_tone",)
     with pytest.raises(BiasLensError, match="--judge oracle"):
         check_judges(["skin_tone", "oracle"])

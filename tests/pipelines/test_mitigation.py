@@ -110,10 +110,15 @@ def test_latent_aug_experiment_repeats_every_target_per_seed(tmp_path, monkeypat
     assert doc["seeds"] == [0, 2] and [r["seed"] for r in doc["targets"]] == [0, 0, 2, 2]
     assert doc["by_target"]["Young"]["deo"]["reduced"] == 1
     assert doc["by_target"]["Young"]["deo"]["no significant change"] == 1
+    assert [r["seed"] for r in doc["by_target"]["Young"]["deo"]["per_seed"]] == [0, 2]
     assert doc["summary"]["all"]["n_runs"] == 4 and doc["summary"]["all"]["n_targets"] == 2
     saved = json.loads((tmp_path / "experiment.json").read_text())
     assert saved["by_target"] == json.loads(json.dumps(doc["by_target"]))
     with pytest.raises(BiasLensError, match="distinct"):
         latent_aug_experiment(None, targets=["Smiling"], toy=True, out=tmp_path / "x",
                               seeds=[1, 1])
+    with pytest.raises(BiasLensError, match="--n-real 10 is smaller than the classifier's "
+                                             "batch size 64"):
+        latent_aug_experiment(None, targets=["Smiling"], toy=True, out=tmp_path / "x",
+                              n_real=10)
     assert not (tmp_path / "x").exists()

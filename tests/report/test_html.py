@@ -68,6 +68,10 @@ def test_report_tables_match_the_results(small_report):
     pop = small_report.data.population
     assert pop.associations is not None and pop.association_target == "Male"
     assert "Associations with Male" in text and "generated slope" in text
+    # skin_type is a data group, not a classifier attribute: the population section says
+    # why its groups are Male only
+    assert pop.groups == ["Male"]
+    assert "Not grouped by skin_type: it is not among the classifier's attributes" in text
     for line in small_report.to_dict()["summary"]:
         assert line in text
 

@@ -3,6 +3,7 @@ significance, group words, the rate that differs, and the ranking."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -10,6 +11,7 @@ from biaslens.report.summary import (
     beyond_data_findings,
     dataset_findings,
     fairness_findings,
+    judge_findings,
     population_findings,
     ranked_findings,
     signed,
@@ -179,3 +181,41 @@ def test_steer_summary_says_when_the_target_did_not_move():
              "ranked": [{"name": "Smiling", "covariance": 1e-12, "significant": False}]}
     (finding,) = steer_findings(steer)
     assert finding["text"] == f"Pushing toward Male: {verdict}." and not finding["significant"]
+
+
+def _judge(corrected=True, lo=(0.70, 0.10), hi=(0.80, 0.20), data=(0.6, 0.4)):
+    block = {"judge": "skin_tone", "group_names": ["lighter", "darker"],
+             "judged_names": ["lighter", "darker"], "raw": [0.8, 0.2],
+             "raw_ci": [[0.76, 0.16], [0.84, 0.24]], "data_shares": list(data)}
+    if corrected:
+        block.update(corrected=[0.75, 0.15], corrected_ci=[list(lo), list(hi)])
+    else:
+        block.update(corrected=None, corrected_ci=None)
+    return block
+
+
+def test_judge_findings_compare_the_corrected_share_with_the_data():
+    (f,) = judge_findings(_judge())
+    assert f["text"] == ("The skin_tone judge reads 15.0% [10.0, 20.0] of generated faces as "
+                         "darker (corrected for its errors) vs 40.0% of training faces.")
+    assert f["significant"] and f["anchor"] == anchor("judge", "skin_tone", "corrected",
+                                                      "darker")
+    assert f["effect"] == pytest.approx(0.25)
+    # an interval that includes the data's share, or one too wide, is not a finding
+    (f,) = judge_findings(_judge(lo=(0.3, 0.1), hi=(0.7, 0.45)))
+    assert not f["significant"] and f["text"].endswith("the interval includes the data's share.")
+    (f,) = judge_findings(_judge(lo=(0.2, 0.0), hi=(0.9, 0.8)))
+    assert not f["significant"] and "[" not in f["text"] and "too wide to tell" in f["text"]
+
+
+def test_judge_findings_raw_only_or_without_data():
+    (f,) = judge_findings(_judge(corrected=False))
+    assert not f["significant"] and "(its raw reading)" in f["text"]
+    assert "80.0%" not in f["text"] and "20.0% [16.0, 24.0]" in f["text"]
+    assert judge_findings({**_judge(), "data_shares": None}) == []
+    # raw categories that are not the data's groups (six ITA classes): nothing to compare
+    six = {**_judge(corrected=False), "judged_names": list("abcdef")}
+    assert judge_findings(six) == []
+    # a report's findings include the judges', ranked with the rest
+    assert any(f["section"] == "population" and "judge" in f["text"]
+               for f in ranked_findings({"judges": [_judge()]}))

@@ -85,9 +85,15 @@ _ROLE_WORDS = {"generator": "the GAN generator", "classifier": "the attribute cl
                "cvae": "the conditional VAE"}
 
 
-def full_table(df: Any, **kwargs: Any) -> None:
-    """``st.dataframe`` tall enough for every row (no scroll box of 10 rows)."""
-    st.dataframe(df, hide_index=True, height=35 * (len(df) + 1) + 3, **kwargs)
+def full_table(df: Any, *, column_config: dict[str, Any] | None = None,
+               **kwargs: Any) -> None:
+    """``st.dataframe`` tall enough for every row (no scroll box of 10 rows), with every
+    float column at 3 decimals (0.250, not 0.25, beside 0.123) unless ``column_config``
+    says otherwise."""
+    floats = {c: st.column_config.NumberColumn(format="%.3f")
+              for c in df.columns if df[c].dtype.kind == "f"}
+    st.dataframe(df, hide_index=True, height=35 * (len(df) + 1) + 3,
+                 column_config={**floats, **(column_config or {})}, **kwargs)
 
 
 def sidebar() -> AppContext:

@@ -161,12 +161,16 @@ def render(ctx: AppContext) -> None:
 
 def _judge_block(blocks: list[dict[str, Any]]) -> None:
     """Per judge: what it is, its raw and corrected shares, what it labelled."""
-    from biaslens.report.judges import JUDGE_EXPLAINER, judge_cells, judge_title, judge_verdict
+    from biaslens.report.judges import (JUDGE_EXPLAINER, judge_cells, judge_comparison,
+                                        judge_title, judge_verdict)
 
     st.subheader("Independent judges")
     st.write(JUDGE_EXPLAINER)
     for b in blocks:
         st.markdown(f"**Judge {judge_title(b)}**")
+        comparison = judge_comparison(b)
+        if comparison:
+            st.write(comparison)
         full_table(pd.DataFrame(judge_cells(b),
                                 columns=["shares", "category", "share", "95% CI", "interval"]))
         st.caption(judge_verdict(b))

@@ -7,6 +7,7 @@ table.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -182,7 +183,7 @@ def _print_by_target(by_target: dict[str, dict[str, Any]], seeds: list[int]) -> 
         table.add_column(c, justify="right")
     for t, e in by_target.items():
         d = e["deo"]
-        auc = [a for a in e["hyperplane_auc"] if a is not None]
+        auc = [a for a in e["hyperplane_auc"] if a is not None and math.isfinite(a)]
         table.add_row(t, f"{min(auc):.2f}" if auc else "—",
                       " ".join(f"{r['difference']:+.1f}{_MARK[r['verdict']]}"
                                for r in d["per_seed"]),

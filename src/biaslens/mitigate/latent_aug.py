@@ -564,17 +564,19 @@ def summarize_by_category(results: Sequence[dict[str, Any]]) -> dict[str, dict[s
 
 def changes_by_target(results: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per target, the paired changes (augmented − baseline) of every run (seed) and how
-    many runs each verdict got: ``{"deo": {"per_seed": [...], "reduced": k, ...}, ...,
+    many runs each verdict got: ``{"deo": {"per_seed": [{"seed": s, "difference": ...}],
+    "reduced": k, ...}, ...,
     "hyperplane_auc": [...], "premise_holds": [...]}``."""
     out: dict[str, dict[str, Any]] = {}
     for r in results:
         e = out.setdefault(r["target"], {"category": r["category"], "seeds": []})
-        e["seeds"].append(r.get("seed", r.get("settings", {}).get("seed")))
+        seed = r.get("seed", r.get("settings", {}).get("seed"))
+        e["seeds"].append(seed)
         for m in ("deo", "ba", "ap"):
             c = r["change"][m]
             d = e.setdefault(m, {"per_seed": [], "reduced": 0, "increased": 0,
                                  "no significant change": 0})
-            d["per_seed"].append({"difference": c["difference"], "ci": c["ci"],
+            d["per_seed"].append({"seed": seed, "difference": c["difference"], "ci": c["ci"],
                                   "verdict": c["verdict"]})
             d[c["verdict"]] += 1
         premise = r.get("pairs", {}).get("premise", {})

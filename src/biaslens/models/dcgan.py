@@ -124,15 +124,21 @@ class SNDCGANDiscriminator(nn.Module):
     ndf : base width (first conv), doubling per block up to 8 x ndf.
     image_size : input side (64 or 128; 32 and 256 also work).
     slope : LeakyReLU negative slope (SNGAN uses 0.1).
+    mbstd_group : 0 (off), or the group size of a minibatch-standard-deviation feature
+        (ProGAN, Karras 2018) joined to the 4x4 features before the last conv: D sees how
+        much a group of images varies, which penalises a generator that covers too few
+        modes.
     """
 
     def __init__(self, im_chan: int = 3, ndf: int = 64, image_size: int = 64,
-                 slope: float = 0.1):
+                 slope: float = 0.1, mbstd_group: int = 0):
         super().__init__()
         from torch.nn.utils.parametrizations import spectral_norm
 
+        if mbstd_group < 0:
+            raise ValueError(f"mbstd_group must be >= 0, got {mbstd_group}")
         self.config = {"im_chan": im_chan, "ndf": ndf, "image_size": image_size,
-                       "slope": slope}
+                       "slope": slope, "mbstd_group": mbstd_group}
         self.image_size = image_size
         k = _n_blocks(image_size)
         widths = [ndf * min(8, 2 ** i) for i in range(k)]             # e.g. 32 ... 256
@@ -140,12 +146,36 @@ class SNDCGANDiscriminator(nn.Module):
         for cin, cout in zip([im_chan] + widths[:-1], widths):          # /2 per block, to 4x4
             layers += [spectral_norm(nn.Conv2d(cin, cout, 4, 2, 1)),
                        nn.LeakyReLU(slope, inplace=True)]
-        layers += [spectral_norm(nn.Conv2d(widths[-1], 1, 4, 1, 0))]  # (n, 1, 1, 1)
-        self.main = nn.Sequential(*layers)
+        if mbstd_group:
+            layers += [MinibatchStd(mbstd_group)]                     # + 1 channel
+        layers += [spectral_norm(nn.Conv2d(widths[-1] + (mbstd_group > 0), 1, 4, 1, 0))]
+        self.main = nn.Sequential(*layers)                             # (n, 1, 1, 1)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """Images (n, im_chan, S, S) in [-1, 1] -> real/fake logits (n,)."""
         return self.main(image).view(len(image))
+
+
+class MinibatchStd(nn.Module):
+    """Append one channel: the standard deviation over a group of images, averaged.
+
+    As StyleGAN2's ``MinibatchStdLayer``: images ``i, i + n/g, i + 2n/g, ...`` form a group
+    of ``g`` (``g`` = the largest divisor of ``n`` up to ``group``); per group, the
+    per-feature standard deviation over its images averaged over channels and pixels, in
+    fp32, broadcast to every image of the group as a constant (h, w) map.
+    """
+
+    def __init__(self, group: int = 4):
+        super().__init__()
+        self.group = group
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        g = max(d for d in range(1, min(self.group, n) + 1) if n % d == 0)
+        y = x.float().reshape(g, n // g, c, h, w)
+        y = (y - y.mean(0)).square().mean(0).add(1e-8).sqrt()          # (n/g, c, h, w)
+        y = y.mean(dim=(1, 2, 3)).view(1, n // g, 1, 1, 1).expand(g, -1, 1, h, w)
+        return torch.cat([x, y.reshape(n, 1, h, w).to(x.dtype)], 1)
 
 
 def dcgan_init_(*models: nn.Module) -> None:

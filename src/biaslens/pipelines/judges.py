@@ -50,26 +50,44 @@ def coverage_study(classifier: str | Path | None = None, *,
     return doc
 
 
+def _truth(cache: Any, column: str) -> np.ndarray | None:
+    """The true group index of every face of ``cache`` in ``column`` (a group column or a
+    0/1 attribute), or None when the cache has no such column."""
+    from biaslens.pipelines.inputs import group_columns
+
+    groups = group_columns(cache)
+    if column in groups:
+        return np.asarray(groups[column], np.int64)
+    if column in list(cache.attribute_names):
+        return np.asarray(cache.attrs)[:, list(cache.attribute_names).index(column)].astype(
+            np.int64)
+    return None
+
+
+def _data_shares(cache: Any, column: str, k: int) -> list[float] | None:
+    """Shares of the ``k`` true groups of ``column`` among the training faces of ``cache``
+    (all faces when it has no train split); None without the column or faces."""
+    train = cache.subset("train")
+    truth = _truth(train if len(train) else cache, column)
+    if truth is None or len(truth) == 0 or truth.min() < 0 or truth.max() >= k:
+        return None
+    return json_floats(np.bincount(truth, minlength=k) / len(truth))
+
+
 def _calibration(judge: nn.Module, cache: Any, batch_size: int, device: Any
                  ) -> tuple[np.ndarray | None, str]:
     """The judge's confusion counts on the val split of ``cache`` (true ``truth_column``
     × judged category) and a description of that set; ``(None, why not)`` when the cache
     cannot calibrate it (no val rows, no such column, a group with no face)."""
     from biaslens.audit.judge_correction import confusion_counts
-    from biaslens.pipelines.inputs import group_columns
     from biaslens.tensors import to_model_pixels
 
     val = cache.subset("val")
     column = judge.truth_column
     if len(val) == 0:
         return None, f"{cache.path}: no val rows to calibrate the {judge.judge_name} judge on"
-    groups = group_columns(val)
-    if column in groups:
-        truth = np.asarray(groups[column], np.int64)
-    elif column in list(cache.attribute_names):
-        truth = np.asarray(val.attrs)[:, list(cache.attribute_names).index(column)].astype(
-            np.int64)
-    else:
+    truth = _truth(val, column)
+    if truth is None:
         return None, (f"{cache.path}: the cache has no {column!r} column to calibrate "
                       f"the {judge.judge_name} judge on")
     kt, kj = len(judge.truth_names), len(judge.category_names)
@@ -117,6 +135,7 @@ def judge_shares(generator: nn.Module, judge: nn.Module, cache: Any, *, n: int,
     kj = len(judge.category_names)
     counts = np.bincount(np.concatenate(parts), minlength=kj)
     column = judge.truth_column
+    data_shares = _data_shares(cache, column, len(judge.truth_names))
     if conf is not None:
         try:
             res = correct_shares(conf, counts, group_names=judge.truth_names,
@@ -137,11 +156,13 @@ def judge_shares(generator: nn.Module, judge: nn.Module, cache: Any, *, n: int,
                 "corrected_ci": None, "level": level, "n_boot": n_boot, "seed": seed,
                 "labelled": f"{n} generated faces",
                 "raw_shares": "judged categories, as labelled (raw)",
-                "corrected_shares": None, "not_corrected": calibration}
+                "corrected_shares": None, "not_corrected": calibration,
+                "data_shares": data_shares}
     doc = res.to_dict()
     doc.update(labelled=f"{n} generated faces and {calibration}",
                raw_shares="judged categories, as labelled (raw)",
-               corrected_shares=f"true {column!r} groups, judge-error corrected")
+               corrected_shares=f"true {column!r} groups, judge-error corrected",
+               data_shares=data_shares)
     return doc
 
 

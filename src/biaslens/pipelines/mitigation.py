@@ -177,6 +177,9 @@ def latent_aug_experiment(cache: str | Path | None, *, targets: Sequence[str],
     seeds = [o.seed] if seeds is None else [int(x) for x in seeds]
     if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
         raise BiasLensError(f"seeds must be distinct integers >= 0; got {seeds}")
+    if toy and n_real < o.batch_size:
+        raise BiasLensError(f"--n-real {n_real} is smaller than the classifier's batch size "
+                            f"{o.batch_size}: give --n-real >= {o.batch_size}")
     out = Path(out)
     if not toy:
         td, test, gen, lab = _real_inputs(cache, generator, classifier, o.device)

@@ -29,7 +29,8 @@ table{border-collapse:collapse;margin:.8em 0;font-size:.88em}
 th,td{border:1px solid #ddd;padding:3px 8px;text-align:right}
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
 tr.sig td{background:#fff4e5}tr.corr td{background:#eef6ee}
-table.judge td:nth-child(2),table.judge td:nth-child(5){text-align:left}
+table.judge td:nth-child(2),table.judge td:nth-child(5),table.judge th:nth-child(2),
+table.judge th:nth-child(5){text-align:left}
 img{max-width:100%;height:auto;display:block;margin:.6em 0}
 .summary{background:#f5f9ff;border-left:4px solid #2c6fbb;padding:.6em 1.2em}
 .note{color:#666;font-size:.9em}code{background:#f3f3f3;padding:0 .25em}

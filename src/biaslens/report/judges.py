@@ -9,8 +9,8 @@ from typing import Any
 
 from biaslens.report.tables import fmt_ci, fmt_num
 
-__all__ = ["CORRECTED", "JUDGE_EXPLAINER", "RAW", "TOO_WIDE", "judge_cells", "judge_lines",
-           "judge_rows", "judge_title", "judge_verdict"]
+__all__ = ["CORRECTED", "JUDGE_EXPLAINER", "RAW", "TOO_WIDE", "judge_cells",
+           "judge_comparison", "judge_lines", "judge_rows", "judge_title", "judge_verdict"]
 
 #: The two kinds of share, as every table and line labels them.
 RAW = "raw (judge's reading)"
@@ -94,18 +94,31 @@ def judge_cells(block: Mapping[str, Any]) -> list[list[str]]:
              fmt_ci(r["ci_low"], r["ci_high"]), r["interval"]] for r in judge_rows(block)]
 
 
+def judge_comparison(block: Mapping[str, Any]) -> str | None:
+    """The summary sentence comparing the judged shares with the data's
+    (:func:`biaslens.report.summary.judge_findings`), or None when there is none."""
+    from biaslens.report.summary import judge_findings
+
+    found = judge_findings(block)
+    return found[0]["text"] if found else None
+
+
 def judge_lines(block: Mapping[str, Any]) -> list[str]:
-    """Which judge labelled what, its raw shares and the corrected ones with CIs."""
+    """Which judge labelled what, its raw shares, the corrected ones with CIs and the
+    comparison with the data's shares."""
     lines = [f"judge {block['judge']}: labelled {block['labelled']}"]
     raw = ", ".join(f"{n} {_pct(v)}" for n, v in zip(block["judged_names"], block["raw"]))
     lines.append(f"  {RAW} shares: {raw}")
     if block.get("corrected") is None:
         lines.append(f"  not corrected: {block.get('not_corrected') or 'no calibration set'}")
-        return lines
-    lo, hi = block["corrected_ci"]
-    cor = ", ".join(f"{n} {_pct(v)} [{_pct(a)}, {_pct(b)}]" for n, v, a, b in
-                    zip(block["group_names"], block["corrected"], lo, hi))
-    lines.append(f"  shares {CORRECTED} ({int(100 * block['level'])}% CI, joint bootstrap of "
-                 f"{block['n_calibration']} calibration and {block['n_generated']} judged "
-                 f"faces): {cor}")
+    else:
+        lo, hi = block["corrected_ci"]
+        cor = ", ".join(f"{n} {_pct(v)} [{_pct(a)}, {_pct(b)}]" for n, v, a, b in
+                        zip(block["group_names"], block["corrected"], lo, hi))
+        lines.append(f"  shares {CORRECTED} ({int(100 * block['level'])}% CI, joint bootstrap "
+                     f"of {block['n_calibration']} calibration and {block['n_generated']} "
+                     f"judged faces): {cor}")
+    comparison = judge_comparison(block)
+    if comparison:
+        lines.append(f"  {comparison}")
     return lines

@@ -131,6 +131,7 @@ def population_section(report: Report) -> str:
     labelled = ("labelled by the classifier and corrected for its error rates"
                 if p.corrected else "labelled by the classifier (uncorrected)")
     omitted = n_all - len(order)
+    ungrouped = [g for g in report.data.inputs.get("protected", []) if g not in p.groups]
     return "".join([
         f"<h2 id='population'>Population</h2><p>{p.n_generated:,} generated faces, "
         f"{esc(labelled)}, vs {p.n_data:,} training labels."
@@ -154,7 +155,11 @@ def population_section(report: Report) -> str:
               caption=f"Groups of {' × '.join(p.groups)}",
               note=f"Fairness discrepancy (L2 distance of the generated group shares): "
                    f"{fmt_num(p.discrepancy['l2_to_data'])} to the data's shares, "
-                   f"{fmt_num(p.discrepancy['l2_to_uniform'])} to equal shares."),
+                   f"{fmt_num(p.discrepancy['l2_to_uniform'])} to equal shares."
+                   + (f" Not grouped by {' or '.join(ungrouped)}: "
+                      f"{'it is' if len(ungrouped) == 1 else 'they are'} not among the "
+                      "classifier's attributes, so generated faces carry no such label "
+                      "(the Dataset section groups the data by it)." if ungrouped else "")),
         _association_table(p),
         _judge_tables(report),
     ])

@@ -27,8 +27,8 @@ from typing import Any
 from biaslens.report.words import anchor, data_verdict, group_words
 
 __all__ = ["Finding", "beyond_data_findings", "dataset_findings", "fairness_findings",
-           "findings", "population_findings", "ranked_findings", "signed", "steer_findings",
-           "summarize"]
+           "findings", "judge_findings", "population_findings", "ranked_findings", "signed",
+           "steer_findings", "summarize"]
 
 _MINUS = "\u2212"
 
@@ -215,6 +215,48 @@ def population_findings(pop: Mapping[str, Any]) -> list[Finding]:
                      sure)]
 
 
+def judge_findings(block: Mapping[str, Any]) -> list[Finding]:
+    """The true group whose share among the generated faces, as an independent judge
+    reads them, differs most from its share of the training faces: corrected for the
+    judge's errors where the data calibrates it (significant when the interval excludes
+    the data's share), the judge's raw reading otherwise (never significant: its mistakes
+    are in it)."""
+    from biaslens.report.judges import TOO_WIDE
+
+    data = block.get("data_shares")
+    if not data:
+        return []
+    name = block.get("judge", "judge")
+    corrected = block.get("corrected") is not None
+    if corrected:
+        shares, (lows, highs) = block["corrected"], block["corrected_ci"]
+        names, kind = block["group_names"], "corrected"
+    elif list(block.get("judged_names", [])) == list(block.get("group_names", [])):
+        shares, (lows, highs) = block["raw"], block["raw_ci"]
+        names, kind = block["judged_names"], "raw"
+    else:
+        return []   # raw categories that are not the data's groups: nothing to compare
+    ok = [i for i in range(len(names)) if _finite(shares[i]) and _finite(data[i])]
+    if not ok:
+        return []
+    # the largest difference; a tie (two groups always tie) goes to the data's smaller group
+    i = max(ok, key=lambda k: (round(abs(shares[k] - data[k]), 9), -data[k]))
+    lo, hi = lows[i], highs[i]
+    wide = not (_finite(lo) and _finite(hi)) or hi - lo >= TOO_WIDE
+    sure = corrected and not wide and (lo > data[i] or hi < data[i])
+    if not corrected:
+        how, tail = "its raw reading", "; no calibration set undoes the judge's own mistakes."
+    else:
+        how = "corrected for its errors"
+        tail = ("; the interval is too wide to tell." if wide else "." if sure
+                else "; the interval includes the data's share.")
+    ci = "" if wide else f" [{100 * lo:.1f}, {100 * hi:.1f}]"
+    text = (f"The {name} judge reads {shares[i]:.1%}{ci} of generated faces as {names[i]} "
+            f"({how}) vs {data[i]:.1%} of training faces{tail}")
+    return [_finding(text, anchor("judge", name, kind, names[i]), "population",
+                     shares[i] - data[i], sure)]
+
+
 def _rate_gap(fair: Mapping[str, Any], metric: str) -> tuple[float, str, float, str] | None:
     """(lowest value, its group, highest value, its group) of a per-group rate."""
     vals = fair.get("by_group", {}).get(metric, [])
@@ -277,6 +319,8 @@ def findings(report: Mapping[str, Any]) -> list[Finding]:
         out += steer_findings(s) + beyond_data_findings(s)
     if report.get("population"):
         out += population_findings(report["population"])
+    for b in report.get("judges", []) or []:
+        out += judge_findings(b)
     for f in report.get("fairness", []) or []:
         out += fairness_findings(f["report"], f["target"])
     return out

@@ -163,14 +163,16 @@ def test_population_page_widgets(tiny):
     # the judge block, as in the report: skin_tone by default, raw and corrected shares
     assert at.multiselect(key="pop_judges").value == ["skin_tone"]
     judged = at.dataframe[3].value
-    assert set(judged["shares"]) == {"raw (judge's reading)", "corrected for judge error"}
+    assert set(judged["shares"]) == {"raw (judge's reading)", "corrected for judge error",
+                                     "training faces (true groups)"}
     assert list(judged[judged["shares"] == "corrected for judge error"]["category"]) == [
         "lighter", "darker"]
     assert any("Judge skin_tone: skin colour rule" in m.value for m in at.markdown)
     assert any("The skin_tone judge labelled 128 generated faces" in c.value
                for c in at.caption)
     # and the sentence comparing the judged shares with the data's (as in the report)
-    assert any(m.value.startswith("The skin_tone judge reads ") and "training faces" in m.value
+    assert any(m.value.startswith("Corrected for the skin_tone judge's errors, ")
+               and "training faces" in m.value
                for m in at.markdown)
     at.checkbox(key="pop_assoc").set_value(False)
     at.multiselect(key="pop_judges").set_value([])

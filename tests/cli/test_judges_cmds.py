@@ -90,6 +90,12 @@ def test_population_with_a_judge_end_to_end(tmp_path):
     text = " ".join(res.output.split())
     assert "judge skin_tone: labelled 40 generated faces" in text
     assert "raw (judge's reading) shares" in text and "shares corrected for judge error" in text
+    assert "training faces (true groups): lighter" in text
+    assert "Corrected for the skin_tone judge's errors," in text
+    # a wrapped line keeps its indent: no judge line falls back to column 0
+    start = res.output.index("  raw (judge's reading)")
+    tail = res.output[start:res.output.index("\nwrote", start)].splitlines()
+    assert all(line.startswith("  ") for line in tail), res.output
     doc = json.loads((out / "population.json").read_text())
     block = doc["inputs"]["judge"]
     assert block["judge"] == "skin_tone" and block["shares"] == "corrected"

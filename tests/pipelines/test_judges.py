@@ -58,18 +58,19 @@ def test_judge_shares_without_a_calibration_set_gives_raw_shares_or_refuses(tmp_
 
 def test_judge_blocks_label_raw_and_corrected_and_check_names_first(cache):
     from biaslens.pipelines.judges import check_judges, judge_blocks
-    from biaslens.report.judges import CORRECTED, RAW, judge_lines, judge_rows
+    from biaslens.report.judges import CORRECTED, DATA, RAW, judge_lines, judge_rows
 
     torch.manual_seed(0)
     gen = build_model("coursera_dcgan_generator", hidden_dim=4).eval()
     (block,) = judge_blocks(gen, cache, ["skin_tone"], n=30, n_boot=20)
     rows = judge_rows(block)
-    assert [r["shares"] for r in rows] == [RAW] * 6 + [CORRECTED] * 2
-    assert [r["category"] for r in rows[6:]] == ["lighter", "darker"]
+    assert [r["shares"] for r in rows] == [RAW] * 6 + [CORRECTED] * 2 + [DATA] * 2
+    assert [r["category"] for r in rows[6:]] == ["lighter", "darker"] * 2
     lines = judge_lines(block)
     assert any(CORRECTED in line for line in lines)
     # the last line compares the corrected shares with the data's, in one sentence
-    assert lines[-1].startswith("  The skin_tone judge reads ") and "training faces" in lines[-1]
+    assert lines[-1].startswith("  Corrected for the skin_tone judge's errors, ")
+    assert "training faces" in lines[-1] and lines[-2].startswith(f"  {DATA}: lighter ")
     assert check_judges("skin_tone, ") == ("skin_tone",)
     with pytest.raises(BiasLensError, match="--judge oracle"):
         check_judges(["skin_tone", "oracle"])

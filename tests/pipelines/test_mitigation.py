@@ -117,8 +117,8 @@ def test_latent_aug_experiment_repeats_every_target_per_seed(tmp_path, monkeypat
     with pytest.raises(BiasLensError, match="distinct"):
         latent_aug_experiment(None, targets=["Smiling"], toy=True, out=tmp_path / "x",
                               seeds=[1, 1])
-    with pytest.raises(BiasLensError, match="--n-real 10 is smaller than the classifier's "
-                                             "batch size 64"):
+    with pytest.raises(BiasLensError, match="--n-real 64 gives 51 training faces .* batch "
+                                             "size 64: give --n-real >= 80"):
         latent_aug_experiment(None, targets=["Smiling"], toy=True, out=tmp_path / "x",
-                              n_real=10)
+                              n_real=64)
     assert not (tmp_path / "x").exists()

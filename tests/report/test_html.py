@@ -58,6 +58,7 @@ def test_report_tables_match_the_results(small_report):
         for row in r.ranked:
             assert row.name in text
     assert [t for t, _ in small_report.data.fairness] == ["Smiling", "Young"]  # Male is protected
+    assert "Not audited here: Male, a protected attribute" in text
     for t, rep in small_report.data.fairness:
         assert f"{t} vs Male × skin_type" in text
         assert sum(rep.counts) == 16  # the test split of the 160-face cache
@@ -72,6 +73,9 @@ def test_report_tables_match_the_results(small_report):
     # why its groups are Male only
     assert pop.groups == ["Male"]
     assert "Not grouped by skin_type: it is not among the classifier's attributes" in text
+    assert "the skin_tone judge below reads skin type" in text
+    # corrected for the classifier's error rates on the val split, as `audit population`
+    assert pop.corrected and "corrected for its error rates" in text
     for line in small_report.to_dict()["summary"]:
         assert line in text
 

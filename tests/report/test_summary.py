@@ -196,8 +196,8 @@ def _judge(corrected=True, lo=(0.70, 0.10), hi=(0.80, 0.20), data=(0.6, 0.4)):
 
 def test_judge_findings_compare_the_corrected_share_with_the_data():
     (f,) = judge_findings(_judge())
-    assert f["text"] == ("The skin_tone judge reads 15.0% [10.0, 20.0] of generated faces as "
-                         "darker (corrected for its errors) vs 40.0% of training faces.")
+    assert f["text"] == ("Corrected for the skin_tone judge's errors, 15.0% [10.0%, 20.0%] of "
+                         "generated faces are darker, vs 40.0% of training faces.")
     assert f["significant"] and f["anchor"] == anchor("judge", "skin_tone", "corrected",
                                                       "darker")
     assert f["effect"] == pytest.approx(0.25)
@@ -211,7 +211,7 @@ def test_judge_findings_compare_the_corrected_share_with_the_data():
 def test_judge_findings_raw_only_or_without_data():
     (f,) = judge_findings(_judge(corrected=False))
     assert not f["significant"] and "(its raw reading)" in f["text"]
-    assert "80.0%" not in f["text"] and "20.0% [16.0, 24.0]" in f["text"]
+    assert "80.0%" not in f["text"] and "reads 20.0% [16.0%, 24.0%]" in f["text"]
     assert judge_findings({**_judge(), "data_shares": None}) == []
     # raw categories that are not the data's groups (six ITA classes): nothing to compare
     six = {**_judge(corrected=False), "judged_names": list("abcdef")}
@@ -219,3 +219,9 @@ def test_judge_findings_raw_only_or_without_data():
     # a report's findings include the judges', ranked with the rest
     assert any(f["section"] == "population" and "judge" in f["text"]
                for f in ranked_findings({"judges": [_judge()]}))
+    # the judge's table carries the data's shares the sentence compares with
+    from biaslens.report.judges import DATA, judge_rows
+
+    data_rows = [r for r in judge_rows({**_judge(), "level": 0.95}) if r["shares"] == DATA]
+    assert [(r["category"], r["share"]) for r in data_rows] == [("lighter", 0.6),
+                                                                ("darker", 0.4)]

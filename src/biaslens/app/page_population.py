@@ -150,7 +150,7 @@ def render(ctx: AppContext) -> None:
                                             dc.verdict(j))}
             for j in res.ranked_associations()]))
         st.caption(f"Slope: logit change per unit of {res.association_target} logit, across "
-                   f"{res.n_generated} generated vs {dc.n_reference} training faces (same "
+                   f"{res.n_generated:,} generated vs {dc.n_reference:,} training faces (same "
                    f"classifier). Beyond data: the excess is significant at FDR {dc.fdr:g} "
                    f"({plural(int(dc.beyond_data.sum()), 'attribute')}) — added (steeper "
                    "than in the data), weakened (flatter) or reversed (the opposite sign).")

@@ -18,6 +18,7 @@ import typer
 
 from biaslens.cli._common import REPORT, console, err_console, ranged
 from biaslens.errors import BiasLensError
+from biaslens.pipelines.inputs import DEFAULT_CACHE_N
 
 __all__ = ["app_command", "report_command"]
 
@@ -101,7 +102,9 @@ def _serve(cmd: list[str], env: dict[str, str]) -> int:
 
 
 def report_command(
-    run_or_cache: Path = typer.Argument(..., help="A dataset cache or a run folder."),
+    run_or_cache: Path = typer.Argument(None, help="A dataset cache or a run folder "
+                                        "(default: a fresh synthetic default world of "
+                                        f"{DEFAULT_CACHE_N:,} faces)."),
     out: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write "
                              "(report.json goes beside it), or a folder (OUT/report.html "
                              "and OUT/report.json) when OUT does not end in .html."),
@@ -123,7 +126,8 @@ def report_command(
     seed: int = typer.Option(0, help="Seed of every audit.", callback=ranged(REPORT, "seed")),
     precision: str = typer.Option("auto", help="auto, fp32 or bf16: precision of the model "
                                   "passes (auto = bf16 on a CPU with bf16 units)."),
-    judge: list[str] = typer.Option(None, "--judge", help="Independent judge of the "
+    judge: list[str] = typer.Option(None, "--judge", metavar="NAME",
+                                    help="Independent judge of the "
                                     "generated faces (skin_tone, gender, age or a classifier "
                                     "checkpoint); repeat or comma-separate; 'none' for none "
                                     "(default: skin_tone)."),

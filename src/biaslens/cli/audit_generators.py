@@ -160,10 +160,13 @@ def population_cmd(
     for warning in result.warnings:   # degenerate labels: say so, not a table read as fair
         console.print(f"[bold yellow]warning:[/] {warning}")
     if "judge" in run.inputs:
+        from rich.padding import Padding
+
         from biaslens.report.judges import judge_lines
 
-        for line in judge_lines(run.inputs["judge"]):
-            console.print(line)
+        for line in judge_lines(run.inputs["judge"]):   # wrapped lines keep their indent
+            text = line.lstrip()
+            console.print(Padding(text, (0, 0, 0, len(line) - len(text))), highlight=False)
     console.print(f"wrote {out}/population.json, population.png")
 
 

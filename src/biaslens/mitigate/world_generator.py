@@ -97,6 +97,11 @@ class WorldGenerator(nn.Module):
                             size=self.image_size)
         return to_model_pixels(imgs).to(z.device)
 
+    @staticmethod
+    def n_train(n: int, val_frac: float = 0.2) -> int:
+        """Training rows of :meth:`sample_dataset` ``(n, val_frac=...)``."""
+        return n - int(round(n * val_frac))
+
     def sample_dataset(self, n: int, *, seed: int = 0, val_frac: float = 0.2,
                        batch_size: int = 256):
         """A labelled "real" data set from this world: ``TrainData`` with the true
@@ -112,7 +117,7 @@ class WorldGenerator(nn.Module):
         imgs = to_uint8_numpy(generate_from_latents(self, z, batch_size=batch_size)) if n \
             else np.zeros((0, self.image_size, self.image_size, 3), np.uint8)
         split = np.zeros(n, dtype=np.int8)
-        split[np.random.default_rng(seed).permutation(n)[:int(round(n * val_frac))]] = 1
+        split[np.random.default_rng(seed).permutation(n)[:n - self.n_train(n, val_frac)]] = 1
         return TrainData(images=imgs, attrs=self.attributes_of(z),
                          attribute_names=list(CELEBA_ATTRIBUTES), split=split,
                          source=f"WorldGenerator(seed={self.seed}) sample seed={seed}")

@@ -177,9 +177,16 @@ def latent_aug_experiment(cache: str | Path | None, *, targets: Sequence[str],
     seeds = [o.seed] if seeds is None else [int(x) for x in seeds]
     if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
         raise BiasLensError(f"seeds must be distinct integers >= 0; got {seeds}")
-    if toy and n_real < o.batch_size:
-        raise BiasLensError(f"--n-real {n_real} is smaller than the classifier's batch size "
-                            f"{o.batch_size}: give --n-real >= {o.batch_size}")
+    if toy:  # the planted world's training rows (sample_dataset keeps some for val)
+        from biaslens.mitigate.world_generator import WorldGenerator
+
+        n_train = WorldGenerator.n_train(n_real)
+        if n_train < o.batch_size:
+            least = next(n for n in range(o.batch_size, 4 * o.batch_size + 4)
+                         if WorldGenerator.n_train(n) >= o.batch_size)
+            raise BiasLensError(f"--n-real {n_real} gives {n_train} training faces (the rest "
+                                f"are held out for val), fewer than the classifier's batch "
+                                f"size {o.batch_size}: give --n-real >= {least}")
     out = Path(out)
     if not toy:
         td, test, gen, lab = _real_inputs(cache, generator, classifier, o.device)

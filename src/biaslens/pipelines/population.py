@@ -83,7 +83,7 @@ def population_on_cache(generator: nn.Module, classifier: nn.Module, cache: Any,
         reference = sample_images(view.images, reference_n, seed)
         opts = dataclasses.replace(
             opts, association_target=None if auto else associations,
-            reference_name=reference_name or f"{split or 'train'} split of {cache.path}")
+            reference_name=reference_name or f"the {split or 'train'} split of {cache.path}")
     result = population_audit(generator, classifier, view.attrs, cache.attribute_names, opts,
                               classifier_rates=rates, reference_images=reference,
                               data_clusters=getattr(view, "identities", None))
@@ -124,7 +124,7 @@ class PopulationPlan:
             run = population_on_cache(gen, clf, cache, self.options, split=self.split,
                                       correct=self.correct, associations=self.associations,
                                       reference_n=self.reference_n,
-                                      reference_name=f"{self.split} split of {data}")
+                                      reference_name=f"the {self.split} split of {data}")
             if self.judge is not None:  # which judge labelled what; raw and corrected shares
                 from biaslens.pipelines.judges import judge_shares, resolve_judge
 

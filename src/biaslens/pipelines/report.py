@@ -176,7 +176,7 @@ def _generator_audits(data: ReportData, cache: Any, generator: nn.Module,
                       classifier: nn.Module, targets: Sequence[str], protected: Sequence[str],
                       opts: ReportOptions, say: Callable[[str], None]) -> None:
     """Steering per target, then the population audit and its judges, into ``data``."""
-    from biaslens.audit.population import population_audit
+    from biaslens.audit.population import classifier_rates, population_audit
     from biaslens.audit.steer import steer_audit
     from biaslens.data.reference import sample_training_images
 
@@ -198,10 +198,14 @@ def _generator_audits(data: ReportData, cache: Any, generator: nn.Module,
     train = cache.subset("train")
     base = train if len(train) else cache
     pop_groups = [g for g in protected if g in names] or ["Male"]
+    # corrected for the classifier's TPR/FPR on the val split, as `audit population` does
+    val = cache.subset("val")
+    rates = (classifier_rates(classifier, val.images, val.attrs, names,
+                              precision=opts.precision) if len(val) else None)
     data.population = population_audit(generator, classifier, np.asarray(base.attrs), names,
                                        n=opts.population_n, groups=pop_groups, seed=opts.seed,
                                        n_boot=opts.n_boot, reference_images=ref,
-                                       reference_name=reference_name,
+                                       reference_name=reference_name, classifier_rates=rates,
                                        precision=opts.precision)
     if opts.judges:
         from biaslens.pipelines.judges import judge_blocks
@@ -212,14 +216,17 @@ def _generator_audits(data: ReportData, cache: Any, generator: nn.Module,
                                    attribute=pop_groups[0])
 
 
-def report_for_path(run_or_cache: str | Path, *, cache: str | Path | None = None,
+def report_for_path(run_or_cache: str | Path | None, *, cache: str | Path | None = None,
                     generator: str | Path | None = None, classifier: str | Path | None = None,
                     note: Callable[[str], None] | None = None,
                     **kwargs: Any) -> ReportData:
     """:func:`build_report` from a cache or run folder and checkpoint paths.
 
     ``run_or_cache`` is resolved by :func:`biaslens.pipelines.runs.resolve_report_input`
-    (``cache`` overrides a run's own); a run folder's result JSON files become the
+    (``cache`` overrides a run's own); ``None`` (and no ``cache``) audits a fresh
+    synthetic default world (:func:`~biaslens.pipelines.inputs.cache_or_default`, ``note``
+    is told), as the other commands do without a cache; a run folder's result JSON files
+    become the
     mitigation tables. A model not given is the shipped
     default; when that is not installed, ``note`` is told and the audits needing it are
     skipped. A checkpoint of the wrong kind, or a bad :class:`ReportOptions` value (an
@@ -228,7 +235,8 @@ def report_for_path(run_or_cache: str | Path, *, cache: str | Path | None = None
     """
     import dataclasses
 
-    from biaslens.pipelines.inputs import default_model_path, load_for_role, open_cache
+    from biaslens.pipelines.inputs import (DEFAULT_CACHE_N, cache_or_default,
+                                           default_model_path, load_for_role, open_cache)
     from biaslens.pipelines.runs import read_run_results, resolve_report_input
 
     # the options first: a bad value (an unknown --judge) fails before anything loads
@@ -236,9 +244,15 @@ def report_for_path(run_or_cache: str | Path, *, cache: str | Path | None = None
     kwargs["options"] = resolve_options(
         ReportOptions, kwargs.pop("options", None),
         {k: kwargs.pop(k) for k in list(kwargs) if k in names}, where="report_for_path")
-    cache_path, run = resolve_report_input(Path(run_or_cache),
-                                           None if cache is None else Path(cache))
-    data_cache = open_cache(cache_path)
+    if run_or_cache is None and cache is None:
+        cache_path, run = None, None
+    elif run_or_cache is None:
+        cache_path, run = Path(cache), None
+    else:
+        cache_path, run = resolve_report_input(Path(run_or_cache),
+                                               None if cache is None else Path(cache))
+    if cache_path is not None:
+        open_cache(cache_path)   # a bad cache fails before any model loads
     models: dict[str, Any] = {}
     inputs: dict[str, Any] = {}
     for role, given in (("generator", generator), ("classifier", classifier)):
@@ -253,6 +267,12 @@ def report_for_path(run_or_cache: str | Path, *, cache: str | Path | None = None
     results = read_run_results(run) if run is not None else {}
     if run is not None:
         inputs["run"] = str(run)
-    return build_report(data_cache, generator=models.get("generator"),
-                        classifier=models.get("classifier"), mitigation=results,
-                        inputs=inputs, **kwargs)
+    with cache_or_default(cache_path, note=note) as data_cache:
+        if cache_path is None:   # not the temp folder's name, which is gone afterwards
+            inputs["cache"] = f"synthetic default world ({DEFAULT_CACHE_N:,} faces, seed 0)"
+        data = build_report(data_cache, generator=models.get("generator"),
+                            classifier=models.get("classifier"), mitigation=results,
+                            inputs=inputs, **kwargs)
+    if cache_path is None:
+        data.title = "biaslens audit report: synthetic default world"
+    return data

@@ -38,7 +38,7 @@ img{max-width:100%;height:auto;display:block;margin:.6em 0}
 caption{text-align:left;font-weight:600;padding:.2em 0}
 .verdict li{margin:.35em 0}.tag{font-size:.75em;padding:1px 6px;border-radius:3px}
 .tag.sig{background:#c0392b;color:#fff}.tag.ns{background:#ddd;color:#333}
-tr:target td{background:#ffe9a8}.meta{color:#555}table.kv td{text-align:left}
+tr:target td{background:#ffe9a8}.meta{color:#555}table.kv td,table.kv th{text-align:left}
 """
 
 

@@ -9,12 +9,14 @@ from typing import Any
 
 from biaslens.report.tables import fmt_ci, fmt_num
 
-__all__ = ["CORRECTED", "JUDGE_EXPLAINER", "RAW", "TOO_WIDE", "judge_cells",
+__all__ = ["CORRECTED", "DATA", "JUDGE_EXPLAINER", "RAW", "TOO_WIDE", "judge_cells",
            "judge_comparison", "judge_lines", "judge_rows", "judge_title", "judge_verdict"]
 
-#: The two kinds of share, as every table and line labels them.
+#: The kinds of share, as every table and line labels them: the judge's reading, that
+#: reading corrected for its errors, and the true groups' shares among the training faces.
 RAW = "raw (judge's reading)"
 CORRECTED = "corrected for judge error"
+DATA = "training faces (true groups)"
 
 #: A corrected CI at least this wide (on the 0-1 share scale) says nothing; the verdict
 #: says so instead of letting it read like a result.
@@ -73,8 +75,9 @@ def judge_verdict(block: Mapping[str, Any]) -> str:
 
 
 def judge_rows(block: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One row per judged category (raw) and per true group (corrected, where there is a
-    calibration set): ``shares`` (:data:`RAW` / :data:`CORRECTED`), ``category``,
+    """One row per judged category (raw), per true group (corrected, where there is a
+    calibration set) and per true group among the training faces (where the data has the
+    column): ``shares`` (:data:`RAW` / :data:`CORRECTED` / :data:`DATA`), ``category``,
     ``share``, ``ci_low``, ``ci_high``, ``interval`` (how the CI was made)."""
     level = int(round(100 * block["level"]))
     rows = [{"shares": RAW, "category": n, "share": v, "ci_low": lo, "ci_high": hi,
@@ -85,6 +88,10 @@ def judge_rows(block: Mapping[str, Any]) -> list[dict[str, Any]]:
                   "interval": f"{level}% joint bootstrap"}
                  for n, v, lo, hi in zip(block["group_names"], block["corrected"],
                                          *block["corrected_ci"])]
+    if block.get("data_shares"):
+        rows += [{"shares": DATA, "category": n, "share": v, "ci_low": None, "ci_high": None,
+                  "interval": "train split, counted"}
+                 for n, v in zip(block["group_names"], block["data_shares"])]
     return rows
 
 
@@ -118,6 +125,10 @@ def judge_lines(block: Mapping[str, Any]) -> list[str]:
         lines.append(f"  shares {CORRECTED} ({int(100 * block['level'])}% CI, joint bootstrap "
                      f"of {block['n_calibration']} calibration and {block['n_generated']} "
                      f"judged faces): {cor}")
+    if block.get("data_shares"):
+        data = ", ".join(f"{n} {_pct(v)}" for n, v in zip(block["group_names"],
+                                                           block["data_shares"]))
+        lines.append(f"  {DATA}: {data}")
     comparison = judge_comparison(block)
     if comparison:
         lines.append(f"  {comparison}")

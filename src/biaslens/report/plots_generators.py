@@ -133,7 +133,7 @@ def association_table(result: PopulationResult, top_k: int | None = 15, *,
     order = result.ranked_associations(top_k)
     n_all = len(result.attribute_names) - 1  # all but the association target
     table = Table(title=f"Associations with {result.association_target}: generated vs "
-                        f"{dc.n_reference} real faces, same classifier")
+                        f"{dc.n_reference:,} real faces, same classifier")
     name_column(table, "attribute", [result.attribute_names[j] for j in order])
     for col in (*(("generated", "data") if wide else ()), "excess", "95% CI", "q-value",
                 "vs data"):

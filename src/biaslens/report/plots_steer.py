@@ -18,7 +18,7 @@ from rich.table import Table
 
 from biaslens.report.figures import save_figure  # noqa: F401  (re-exported)
 from biaslens.report.tables import fmt_num, fmt_p, name_column
-from biaslens.report.words import data_verdict
+from biaslens.report.words import REVERSED_WORDS, data_verdict
 
 if TYPE_CHECKING:
     from biaslens.audit.steer import SteerResult
@@ -113,7 +113,9 @@ def plot_steer_grid(result: SteerResult, n_cols: int = 9) -> Figure:
     how = (f"step {result.step_size:.3g} (calibrated)" if rule else
            f"step {result.step_size:.3g}")
     each = " each way" if len(result.push_signs) == 2 else ""
-    fig.suptitle(f"Steering toward {toward} {base}: {rows} faces, {result.steps} steps{each}, "
+    shown = (f"{rows} faces" if rows >= result.n_samples
+             else f"{rows} of the {result.n_samples} audited faces")
+    fig.suptitle(f"Steering toward {toward} {base}: {shown}, {result.steps} steps{each}, "
                  f"{how}", fontsize=10)
     fig.tight_layout()
     return fig
@@ -267,9 +269,9 @@ def steer_table(result: SteerResult, *, wide: bool = False) -> Table:
              f"{result.fdr:g}"]
     if dc is not None:
         notes.append(f"vs data: the logit change per unit of {result.target} logit along the "
-                     f"steering path compared with across {dc.n_reference} reference images "
+                     f"steering path compared with across {dc.n_reference:,} reference images "
                      f"({dc.reference}; same classifier): no = as in the data, added = "
-                     f"steeper, weakened = flatter, reversed = opposite sign (excess "
+                     f"steeper, weakened = flatter, reversed = {REVERSED_WORDS} (excess "
                      f"significant at FDR {dc.fdr:g})"
                      + ("" if wide else "; slopes under --wide and in the JSON"))
     practical = getattr(result, "practical", None)

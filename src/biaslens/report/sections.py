@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from biaslens.report.markup import esc, flat, img, table
 from biaslens.report.plots_steer import data_verdict, steer_rows
 from biaslens.report.tables import fmt_ci, fmt_num, fmt_p
-from biaslens.report.words import anchor, group_words, plural
+from biaslens.report.words import REVERSED_WORDS, anchor, group_words, plural
 
 if TYPE_CHECKING:
     from biaslens.audit.population import PopulationResult
@@ -99,9 +99,9 @@ def steer_section(report: Report) -> str:
                 row += [fmt_num(x["path_slope"], signed=True),
                         fmt_num(x["data_slope"], signed=True), x["beyond_data"]]
             note = (f"Slopes: logit change per unit of {r.target} logit along the steering path "
-                    f"vs across {dc.n_reference} training images (same classifier). vs data: "
+                    f"vs across {dc.n_reference:,} training images (same classifier). vs data: "
                     f"no = as in the data; added = steeper (amplified or new); weakened = "
-                    f"flatter; reversed = opposite sign; each with the excess significant at "
+                    f"flatter; reversed = {REVERSED_WORDS}; each with the excess significant at "
                     f"FDR {dc.fdr:g}.")
         parts.append(table(head, cells, classes=["sig" if x["significant"] else "" for x in rows],
                            ids=[anchor("steer", r.target, x["attribute"]) for x in rows],
@@ -137,7 +137,7 @@ def population_section(report: Report) -> str:
         f"{esc(labelled)}, vs {p.n_data:,} training labels."
         + (f" {esc(p.correction_note[:1].upper() + p.correction_note[1:])}." if p.corrected
            else " The classifier's own errors are in these shares (no correction: the "
-                "classifier's error rates on labelled data were not available).")
+                "data has no val split to measure the classifier's error rates on).")
         + "</p>",
         img(report.figures, "population", "generated vs training prevalence"),
         table(["attribute", "generated", "data", "difference", "95% CI", "ratio",
@@ -159,7 +159,11 @@ def population_section(report: Report) -> str:
                    + (f" Not grouped by {' or '.join(ungrouped)}: "
                       f"{'it is' if len(ungrouped) == 1 else 'they are'} not among the "
                       "classifier's attributes, so generated faces carry no such label "
-                      "(the Dataset section groups the data by it)." if ungrouped else "")),
+                      "(the Dataset section groups the data by it"
+                      + ("; the skin_tone judge below reads skin type from the generated faces"
+                         if "skin_type" in ungrouped and any(
+                             b.get("judge") == "skin_tone" for b in report.data.judges)
+                         else "") + ")." if ungrouped else "")),
         _association_table(p),
         _judge_tables(report),
     ])
@@ -202,7 +206,7 @@ def _association_table(p: PopulationResult) -> str:
                  classes=["sig" if dc.beyond_data[j] else "" for j in order],
                  ids=[anchor("population", "assoc", p.attribute_names[j]) for j in order],
                  caption=f"Associations with {p.association_target}: logit change per unit of "
-                         f"its logit across the generated faces vs across {dc.n_reference} "
+                         f"its logit across the generated faces vs across {dc.n_reference:,} "
                          f"training images (same classifier); beyond data = excess "
                          f"significant at FDR {dc.fdr:g}, "
                          f"{plural(int(dc.beyond_data.sum()), 'attribute')}")
@@ -225,9 +229,16 @@ def fairness_section(report: Report) -> str:
     where scores were available, the Ramaswamy et al. metrics (AP, DEO, BA, KL)."""
     if not report.data.fairness:
         return ""
+    audited = {t for t, _ in report.data.fairness}
+    protected = set(report.data.inputs.get("protected", []))
+    skipped = [t for t in report.data.inputs.get("targets", [])
+               if t.lstrip("+-") in protected and t.lstrip("+-") not in audited]
     parts = ["<h2 id='fairness'>Classifier fairness</h2><p>The attribute classifier on the "
              "test split, per protected group (95% bootstrap CIs). Differences: 0 = fair; "
-             "ratios: 1 = fair (fairlearn's definitions).</p>"]
+             "ratios: 1 = fair (fairlearn's definitions)."
+             + (f" Not audited here: {esc(', '.join(skipped))}, a protected attribute "
+                "(its rates per its own groups would be its accuracy, not a fairness "
+                "measure)." if skipped else "") + "</p>"]
     for t, r in report.data.fairness:
         parts.append(f"<h3 id='{esc(anchor('fairness', t))}'>{esc(t)} vs "
                      f"{esc(' × '.join(r.feature_names))}</h3>")

@@ -134,7 +134,7 @@ def beyond_data_findings(steer: Mapping[str, Any], limit: int = 3) -> list[Findi
     ...                              "excess": [None, 0.26, 0.01], "n_reference": 2000}}
     >>> print(beyond_data_findings(steer)[0]["text"])  # doctest: +NORMALIZE_WHITESPACE
     Steering toward Male amplifies (steeper than in the data) the link with Bald: +0.54
-    logit per unit of Male logit along the path vs +0.28 across 2000 training images.
+    logit per unit of Male logit along the path vs +0.28 across 2,000 training images.
     """
     dc = steer.get("data_comparison")
     names = steer.get("attribute_names") or []
@@ -144,7 +144,8 @@ def beyond_data_findings(steer: Mapping[str, Any], limit: int = 3) -> list[Findi
     flagged = [j for j, b in enumerate(dc.get("beyond_data", [])) if b
                and _finite(dc["excess"][j]) and _finite(dc["path_slope"][j])
                and _finite(dc["data_slope"][j])]
-    n_ref = dc.get("n_reference", "?")
+    n_ref = (f"{dc['n_reference']:,}" if isinstance(dc.get("n_reference"), int)
+             else dc.get("n_reference", "?"))
     if not flagged:
         return [_finding(f"Every co-movement found by steering toward {target} is as strong as "
                          f"in the training data ({n_ref} reference images).",
@@ -154,8 +155,11 @@ def beyond_data_findings(steer: Mapping[str, Any], limit: int = 3) -> list[Findi
     out = []
     for j in flagged[:limit]:
         p, d = dc["path_slope"][j], dc["data_slope"][j]
+        words = _VERDICT_WORDS[data_verdict(p, d, True)]
+        if data_verdict(p, d, True) == "added" and p * d < 0:   # a weak data slope, other sign
+            words = "amplifies (steeper than in the data, where the link is weak and the other way)"
         out.append(_finding(
-            f"Steering toward {target} {_VERDICT_WORDS[data_verdict(p, d, True)]} the link with "
+            f"Steering toward {target} {words} the link with "
             f"{names[j]}: {signed(p, 2)} logit per unit of {bare} logit along the path vs "
             f"{signed(d, 2)} across {n_ref} training images.",
             anchor("steer", target, names[j]), "steering", min(1.0, abs(dc["excess"][j])),
@@ -244,15 +248,16 @@ def judge_findings(block: Mapping[str, Any]) -> list[Finding]:
     lo, hi = lows[i], highs[i]
     wide = not (_finite(lo) and _finite(hi)) or hi - lo >= TOO_WIDE
     sure = corrected and not wide and (lo > data[i] or hi < data[i])
-    if not corrected:
-        how, tail = "its raw reading", "; no calibration set undoes the judge's own mistakes."
-    else:
-        how = "corrected for its errors"
+    ci = "" if wide else f" [{lo:.1%}, {hi:.1%}]"
+    if corrected:
         tail = ("; the interval is too wide to tell." if wide else "." if sure
                 else "; the interval includes the data's share.")
-    ci = "" if wide else f" [{100 * lo:.1f}, {100 * hi:.1f}]"
-    text = (f"The {name} judge reads {shares[i]:.1%}{ci} of generated faces as {names[i]} "
-            f"({how}) vs {data[i]:.1%} of training faces{tail}")
+        text = (f"Corrected for the {name} judge's errors, {shares[i]:.1%}{ci} of generated "
+                f"faces are {names[i]}, vs {data[i]:.1%} of training faces{tail}")
+    else:
+        text = (f"The {name} judge reads {shares[i]:.1%}{ci} of generated faces as "
+                f"{names[i]} (its raw reading), vs {data[i]:.1%} of training faces; no "
+                "calibration set undoes the judge's own mistakes.")
     return [_finding(text, anchor("judge", name, kind, names[i]), "population",
                      shares[i] - data[i], sure)]
 

@@ -34,10 +34,19 @@ __all__ = [
 
 
 def fmt_num(x: float | None, digits: int = 3, signed: bool = False) -> str:
-    """Format a number for a table; NaN/None show as an em dash ("undefined")."""
+    """Format a number for a table; NaN/None show as an em dash ("undefined"). A value
+    that is not 0 but rounds to it keeps one significant digit, so an interval bound just
+    below 0 never reads "-0.000".
+
+    >>> fmt_num(0.25), fmt_num(-0.00031), fmt_num(0.0, signed=True)
+    ('0.250', '-0.0003', '+0.000')
+    """
     if x is None or not math.isfinite(float(x)):
         return "—"
-    return f"{float(x):+.{digits}f}" if signed else f"{float(x):.{digits}f}"
+    x = float(x)
+    if x != 0 and round(x, digits) == 0:
+        digits = min(12, -math.floor(math.log10(abs(x))))
+    return f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
 
 
 def fmt_p(p: float | None) -> str:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["REVERSED_MIN", "anchor", "data_verdict", "group_words", "plural", "value_words"]
+__all__ = ["REVERSED_MIN", "REVERSED_WORDS", "anchor", "data_verdict", "group_words", "plural",
+           "value_words"]
 
 #: The words of a code per column (the others: ``name`` for 1, ``no name`` for 0).
 VALUE_WORDS: dict[str, dict[str, str]] = {
@@ -69,6 +70,11 @@ def anchor(*parts: object) -> str:
 #: other: a much flatter path (−0.01 against +0.47) is "weakened", a much steeper one
 #: against a flat data slope (−0.43 against +0.03) is "added".
 REVERSED_MIN = 0.25
+
+
+#: What "reversed" means, for the tables' legends.
+REVERSED_WORDS = (f"opposite sign, the two slopes within {1 / REVERSED_MIN:g}× of each other "
+                  "(a steeper slope against a weak data slope is \"added\")")
 
 
 def data_verdict(path_slope: float, data_slope: float, beyond: bool) -> str:

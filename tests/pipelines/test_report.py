@@ -76,3 +76,17 @@ def test_report_refuses_an_unknown_judge_before_loading_anything(tiny, tmp_path)
     with pytest.raises(BiasLensError, match="^--judge oracle"):
         report_for_path(tmp_path / "no-cache", generator=tmp_path / "no-model",
                         judges=["oracle"])
+
+
+def test_report_for_path_without_a_cache_audits_a_fresh_default_world(tiny, monkeypatch):
+    import biaslens.pipelines.inputs as inputs
+
+    monkeypatch.setattr(inputs, "DEFAULT_CACHE_N", 60)
+    notes: list[str] = []
+    data = report_for_path(None, generator=tiny["generator"], classifier=tiny["classifier"],
+                           targets=["Smiling"], steer_n=4, steer_steps=2, population_n=32,
+                           n_boot=20, judges=(), note=notes.append)
+    assert any("no --cache given: synthesizing" in n for n in notes)
+    assert data.inputs["cache"].startswith("synthetic default world")
+    assert data.title == "biaslens audit report: synthetic default world"
+    assert data.dataset is not None and data.dataset.n == 60

@@ -134,8 +134,14 @@ def test_fairness_names_the_rate_that_differs_with_enough_decimals():
     assert "too wide to tell" not in g["text"]
     fair["disparities"]["between_groups"]["equalized_odds_difference"]["ci"] = [0.0, 1.0]
     (h,) = fairness_findings(fair, "Smiling")
-    assert h["text"].endswith("too wide to tell (few positives or negatives in a group: see "
-                              "the per-group counts).")
+    assert h["text"].endswith("too wide to tell (too few positives or negatives in a group).")
+    # a wide interval that excludes 0 is not a finding either; the smallest group is named
+    fair["disparities"]["between_groups"]["equalized_odds_difference"]["ci"] = [0.1, 1.0]
+    fair["counts"] = [1200, 23]
+    (w,) = fairness_findings(fair, "Smiling")
+    assert not w["significant"]
+    assert w["text"].endswith("(too few positives or negatives in a group: Male has 23 test "
+                              "faces).")
 
 
 def test_beyond_data_findings_say_added_weakened_reversed():

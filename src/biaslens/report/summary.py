@@ -308,8 +308,12 @@ def fairness_findings(fair: Mapping[str, Any], target: str) -> list[Finding]:
         text += (f"; it comes from the {name}, {a} for {group_words(lo_g)} vs {b} for "
                  f"{group_words(hi_g)}")
     if _finite(ci[0]) and _finite(ci[1]) and ci[1] - ci[0] >= 0.5:
-        text += ("; the interval is too wide to tell (few positives or negatives in a "
-                 "group: see the per-group counts)")
+        sure = False    # an interval this wide decides nothing, even if it excludes 0
+        sizes = [(c, g) for c, g in zip(fair.get("counts", []), fair.get("groups", []))]
+        small = (f": {group_words(min(sizes)[1])} has {min(sizes)[0]:,} test faces"
+                 if sizes else "")
+        text += (f"; the interval is too wide to tell (too few positives or negatives in a "
+                 f"group{small})")
     return [_finding(text + ".", anchor("fairness", target, "equalized_odds_difference"),
                      "fairness", eo["value"], sure)]
 

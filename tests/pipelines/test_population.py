@@ -40,7 +40,7 @@ def test_on_cache_is_the_audit_on_the_split_with_val_rates(models):
     _same(run.result, population_audit(gen, clf, train.attrs, cache.attribute_names, n=40,
                                        n_boot=60, seed=2, classifier_rates=rates,
                                        reference_images=ref,
-                                       reference_name=f"train split of {cache.path}"))
+                                       reference_name=f"the train split of {cache.path}"))
     assert run.inputs == {"classifier_rates": rates.to_dict()}
 
 

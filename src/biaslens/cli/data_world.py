@@ -78,8 +78,10 @@ def synth_cmd(
             cache = synthesize_cache(world, n, out, size=size, seed=seed, val_frac=val_frac,
                                      test_frac=test_frac, nonfaces=nonfaces, workers=workers,
                                      progress=cb, overwrite=overwrite, scene=scene)
-            what = f"cache {cache.path} ({cache.content_hash})"
+            what = f"cache {cache.path}"
     console.print(f"wrote {n + nonfaces:,} images to {what} in {time.perf_counter() - t0:.1f} s")
+    if fmt == "cache":   # the content hash on a line of its own (longer than most lines)
+        console.print(f"content hash {cache.content_hash}", highlight=False)
 
 
 @data_app.command("truth")

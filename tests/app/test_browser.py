@@ -36,7 +36,7 @@ CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
 SCRIPT = str(Path(biaslens.app.__file__).with_name("streamlit_app.py"))
-WIDTH, MAX_HEIGHT = 1400, 5000
+WIDTH, MAX_HEIGHT = 1400, 6500
 #: What a person must never read on a page: group codes, temp paths, internal names.
 NEVER = ("Male=0", "Male=1", "skin_type=", "/tmp/", "classifier_rates", "Traceback",
          "-Male")

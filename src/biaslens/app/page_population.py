@@ -13,7 +13,7 @@ import streamlit as st
 from biaslens.app.common import MAX_POPULATION, association_word, group_words, upscale
 from biaslens.app.context import AppContext, full_table
 from biaslens.report.tables import fmt_ci, fmt_p
-from biaslens.report.words import plural
+from biaslens.report.words import REVERSED_WORDS, plural
 
 __all__ = ["render"]
 
@@ -153,7 +153,7 @@ def render(ctx: AppContext) -> None:
                    f"{res.n_generated:,} generated vs {dc.n_reference:,} training faces (same "
                    f"classifier). Beyond data: the excess is significant at FDR {dc.fdr:g} "
                    f"({plural(int(dc.beyond_data.sum()), 'attribute')}) — added (steeper "
-                   "than in the data), weakened (flatter) or reversed (the opposite sign).")
+                   f"than in the data), weakened (flatter) or reversed ({REVERSED_WORDS}).")
     if judges:
         _judge_block(_judges(ctx, cache, ctx.model_key("generator"), cache.content_hash,
                              tuple(judges), int(n), int(seed)))

@@ -231,3 +231,15 @@ def test_judge_findings_raw_only_or_without_data():
     data_rows = [r for r in judge_rows({**_judge(), "level": 0.95}) if r["shares"] == DATA]
     assert [(r["category"], r["share"]) for r in data_rows] == [("lighter", 0.6),
                                                                 ("darker", 0.4)]
+
+
+def test_an_added_link_against_a_weak_data_slope_of_the_other_sign_says_so():
+    steer = {"target": "Male", "attribute_names": ["Male", "Brown_Hair"],
+             "data_comparison": {"beyond_data": [False, True], "path_slope": [1.0, 0.45],
+                                 "data_slope": [1.0, -0.08], "excess": [None, 0.53],
+                                 "n_reference": 1600}}
+    (f,) = beyond_data_findings(steer)
+    assert f["text"].startswith("Steering toward Male amplifies (steeper than in the data, "
+                                "where the link is weak and the other way) the link with "
+                                "Brown_Hair: +0.45")
+    assert f["text"].endswith("vs −0.08 across 1,600 training images.")

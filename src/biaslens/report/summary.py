@@ -120,6 +120,8 @@ def steer_findings(steer: Mapping[str, Any]) -> list[Finding]:
 _VERDICT_WORDS = {"added": "amplifies (steeper than in the data)",
                   "weakened": "weakens (flatter than in the data)",
                   "reversed": "reverses (opposite sign to the data)"}
+#: "added" against a weak data slope of the other sign (not steep enough to be "reversed")
+_ADDED_AGAINST = "amplifies (steeper than in the data, where the link is weak and the other way)"
 
 
 def beyond_data_findings(steer: Mapping[str, Any], limit: int = 3) -> list[Finding]:
@@ -155,9 +157,8 @@ def beyond_data_findings(steer: Mapping[str, Any], limit: int = 3) -> list[Findi
     out = []
     for j in flagged[:limit]:
         p, d = dc["path_slope"][j], dc["data_slope"][j]
-        words = _VERDICT_WORDS[data_verdict(p, d, True)]
-        if data_verdict(p, d, True) == "added" and p * d < 0:   # a weak data slope, other sign
-            words = "amplifies (steeper than in the data, where the link is weak and the other way)"
+        verdict = data_verdict(p, d, True)
+        words = _ADDED_AGAINST if verdict == "added" and p * d < 0 else _VERDICT_WORDS[verdict]
         out.append(_finding(
             f"Steering toward {target} {words} the link with "
             f"{names[j]}: {signed(p, 2)} logit per unit of {bare} logit along the path vs "
@@ -220,8 +221,8 @@ def population_findings(pop: Mapping[str, Any]) -> list[Finding]:
 
 
 def judge_findings(block: Mapping[str, Any]) -> list[Finding]:
-    """The true group whose share among the generated faces, as an independent judge
-    reads them, differs most from its share of the training faces: corrected for the
+    """The true group whose share among the generated faces, estimated from an independent
+    judge's reading, differs most from its share of the training faces: corrected for the
     judge's errors where the data calibrates it (significant when the interval excludes
     the data's share), the judge's raw reading otherwise (never significant: its mistakes
     are in it)."""
@@ -309,7 +310,7 @@ def fairness_findings(fair: Mapping[str, Any], target: str) -> list[Finding]:
                  f"{group_words(hi_g)}")
     if _finite(ci[0]) and _finite(ci[1]) and ci[1] - ci[0] >= 0.5:
         sure = False    # an interval this wide decides nothing, even if it excludes 0
-        sizes = [(c, g) for c, g in zip(fair.get("counts", []), fair.get("groups", []))]
+        sizes = list(zip(fair.get("counts", []), fair.get("groups", [])))
         small = (f": {group_words(min(sizes)[1])} has {min(sizes)[0]:,} test faces"
                  if sizes else "")
         text += (f"; the interval is too wide to tell (too few positives or negatives in a "

@@ -92,8 +92,11 @@ def demo_cmd(
                   f"does not hold is a finding about the models, not an error", highlight=False)
     console.print(findings_grid(findings), highlight=False)
     if score.beyond_data is not None:
-        console.print(f"  beyond the data (the models' own, not the world's): "
-                      f"{', '.join(score.beyond_data) or 'none'}", highlight=False)
+        from rich.padding import Padding
+
+        console.print(Padding(f"beyond the data (the models' own, not the world's): "
+                              f"{', '.join(score.beyond_data) or 'none'}", (0, 0, 0, 2)),
+                      highlight=False)   # wrapped lines keep the indent
     console.print(f"wrote {out}/steer.json, steer_grid.png, steer_covariance.png, "
                   f"truth_score.json; the whole demo took {time.perf_counter() - t0:.0f} s "
                   f"(steering {result.elapsed_s:.0f} s)", highlight=False)

@@ -172,7 +172,8 @@ def population_section(report: Report) -> str:
 def _judge_tables(report: Report) -> str:
     """Per judge of the generated faces: what it is, what it labelled, its raw shares
     and, where the data calibrates it, the corrected ones ('' without judges)."""
-    from biaslens.report.judges import JUDGE_EXPLAINER, judge_cells, judge_title, judge_verdict
+    from biaslens.report.judges import (JUDGE_EXPLAINER, judge_cells, judge_comparison,
+                                        judge_title, judge_verdict)
 
     if not report.data.judges:
         return ""
@@ -185,7 +186,8 @@ def _judge_tables(report: Report) -> str:
             classes=["corr" if c[0].startswith("corrected") else "" for c in cells],
             ids=[anchor("judge", b["judge"], c[0].split()[0], c[1])
                  for c in cells],
-            caption=f"Judge {judge_title(b)}", note=judge_verdict(b), cls="judge"))
+            caption=f"Judge {judge_title(b)}",
+            note=" ".join(filter(None, [judge_comparison(b), judge_verdict(b)])), cls="judge"))
     return "".join(parts)
 
 

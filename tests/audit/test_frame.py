@@ -163,3 +163,24 @@ def test_minus_one_one_labels_equal_zero_one():
     a = GroupFrame(y, p, sensitive_features=[0, 0, 1, 1])
     b = GroupFrame((y == 1).astype(int), (p == 1).astype(int), sensitive_features=[0, 0, 1, 1])
     assert a.to_dict() == b.to_dict()
+
+
+def test_per_group_rates_get_wilson_intervals_that_never_collapse():
+    """A small group whose every positive is found: the bootstrap of its TPR is always 1,
+    [1, 1]; the Wilson interval of 5 / 5 is [0.57, 1]. Weighted rows keep the bootstrap."""
+    from biaslens.stats import wilson_ci
+
+    y = np.array([1] * 5 + [0] * 3 + [1, 0] * 20)
+    p = np.array([1] * 5 + [0] * 3 + [1, 1] * 20)
+    g = np.array([0] * 8 + [1] * 40)
+    f = GroupFrame(y, p, sensitive_features=g, n_boot=200, seed=0)
+    lo, hi = f.by_group_ci()["true_positive_rate"]
+    wlo, whi = wilson_ci(5, 5)
+    assert lo[0] == pytest.approx(wlo) and hi[0] == pytest.approx(whi) and lo[0] < 0.6
+    # every metric that is a share of rows, from the counts of the confusion table
+    for m, (k, n) in {"selection_rate": (5, 8), "false_positive_rate": (0, 3),
+                      "accuracy": (8, 8)}.items():
+        lo, hi = f.by_group_ci()[m]
+        assert (lo[0], hi[0]) == pytest.approx(tuple(map(float, wilson_ci(k, n)))), m
+    w = GroupFrame(y, p, sensitive_features=g, n_boot=200, seed=0, sample_weight=np.ones(48))
+    assert w.by_group_ci()["true_positive_rate"][0][0] == 1.0   # the bootstrap's [1, 1]

@@ -46,7 +46,9 @@ def render(ctx: AppContext) -> None:
 
     st.header("Fairness of the attribute classifier")
     st.write("Per-group selection rate, true and false positive rate (TPR, FPR) and accuracy "
-             "of the attribute classifier on the test split, with 95% bootstrap CIs; "
+             "of the attribute classifier on the test split, with 95% CIs (Wilson per group, or "
+             "a bootstrap over identities where the data has them; bootstrap for the "
+             "differences); "
              "differences 0 and ratios 1 are fair.")
     cache = ctx.cache()
     clf = ctx.model("classifier")

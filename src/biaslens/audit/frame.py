@@ -26,6 +26,7 @@ from biaslens.errors import BiasLensError, DataError, UnknownNameError
 from biaslens.stats import Clusters, as_clusters, resample_unit, row_bincount
 
 __all__ = [
+    "BINOMIAL_RATES",
     "GROUP_METRICS",
     "GroupFrame",
     "GroupEncoding",
@@ -256,6 +257,17 @@ GROUP_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "count": _count,
 }
 
+#: The metrics that are a share of rows, as ``(successes, trials)`` of the (G, 2, 2) tables
+#: (``[true, predicted]``), for their Wilson intervals.
+BINOMIAL_RATES: dict[str, Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]] = {
+    "selection_rate": lambda c: (c[:, 0, 1] + c[:, 1, 1], c.sum(axis=(1, 2))),
+    "true_positive_rate": lambda c: (c[:, 1, 1], c[:, 1].sum(axis=1)),
+    "false_positive_rate": lambda c: (c[:, 0, 1], c[:, 0].sum(axis=1)),
+    "true_negative_rate": lambda c: (c[:, 0, 0], c[:, 0].sum(axis=1)),
+    "false_negative_rate": lambda c: (c[:, 1, 0], c[:, 1].sum(axis=1)),
+    "accuracy": lambda c: (c[:, 0, 0] + c[:, 1, 1], c.sum(axis=(1, 2))),
+}
+
 DEFAULT_METRICS: tuple[str, ...] = (
     "selection_rate", "true_positive_rate", "false_positive_rate", "accuracy", "count",
 )
@@ -456,9 +468,24 @@ class GroupFrame:
         return {m: tuple(float(x) for x in _quantiles(v, self.ci_level)) for m, v in ov.items()}
 
     def by_group_ci(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Percentile CI per group: ``(lo (G,), hi (G,))`` for each metric."""
+        """CI per group: ``(lo (G,), hi (G,))`` for each metric.
+
+        The rates of :data:`BINOMIAL_RATES` on unweighted, unclustered rows get the Wilson
+        score interval of their counts: a percentile bootstrap of a rate of 0 or 1 (a small
+        group whose every positive is found) collapses to ``[1, 1]``, which reads as
+        certainty. Everything else (counts, weighted or clustered rows) is the percentile
+        bootstrap.
+        """
+        from biaslens.stats import wilson_ci
+
         by, _ = self._boot_eval()
-        return {m: _quantiles(v, self.ci_level) for m, v in by.items()}
+        out = {m: _quantiles(v, self.ci_level) for m, v in by.items()}
+        if self._w is None and self.clusters is None:
+            for m in set(out) & set(BINOMIAL_RATES):
+                k, n = BINOMIAL_RATES[m](self.conf)
+                lo, hi = wilson_ci(k, n, self.ci_level)
+                out[m] = (lo, hi)
+        return out
 
     def group_min_ci(self) -> dict[str, tuple[float, float]]:
         by, _ = self._boot_eval()

@@ -236,7 +236,9 @@ def fairness_section(report: Report) -> str:
     skipped = [t for t in report.data.inputs.get("targets", [])
                if t.lstrip("+-") in protected and t.lstrip("+-") not in audited]
     parts = ["<h2 id='fairness'>Classifier fairness</h2><p>The attribute classifier on the "
-             "test split, per protected group (95% bootstrap CIs). Differences: 0 = fair; "
+             "test split, per protected group (95% CIs: Wilson intervals for the per-group "
+             "rates, a bootstrap over identities instead where the data has them; the "
+             "bootstrap for differences and ratios). Differences: 0 = fair; "
              "ratios: 1 = fair (fairlearn's definitions)."
              + (f" Not audited here: {esc(', '.join(skipped))}, a protected attribute "
                 "(its rates per its own groups would be its accuracy, not a fairness "

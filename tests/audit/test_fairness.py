@@ -189,3 +189,12 @@ def test_identities_widen_the_fairness_intervals():
     d = json.loads(json.dumps(clus.to_dict(), allow_nan=False))
     assert d["resampling"]["text"] == "bootstrap over 60 identities (1,800 images)"
     assert d["ramaswamy"]["resampling"]["unit"] == "identities"
+
+
+def test_a_group_without_positives_is_counted_and_noted():
+    y = np.array([0] * 6 + [1, 0] * 6)
+    yh = np.array([0] * 6 + [1, 1] * 6)
+    g = np.array([0] * 6 + [1] * 12)
+    r = F.fairness_report(y, yh, sensitive_features=g, n_boot=0)
+    assert r.positives == [0, 6] and r.negatives == [6, 6]
+    assert any("no positive rows, so the true-positive rate" in n for n in r.notes)

@@ -184,3 +184,13 @@ def test_per_group_rates_get_wilson_intervals_that_never_collapse():
         assert (lo[0], hi[0]) == pytest.approx(tuple(map(float, wilson_ci(k, n)))), m
     w = GroupFrame(y, p, sensitive_features=g, n_boot=200, seed=0, sample_weight=np.ones(48))
     assert w.by_group_ci()["true_positive_rate"][0][0] == 1.0   # the bootstrap's [1, 1]
+
+
+def test_the_overall_rates_get_wilson_intervals_too():
+    from biaslens.stats import wilson_ci
+
+    y = np.array([1] * 5 + [0] * 3)
+    f = GroupFrame(y, y, sensitive_features=[0, 1] * 4, n_boot=100, seed=0)
+    lo, hi = f.overall_ci()["true_positive_rate"]
+    assert (lo, hi) == pytest.approx(tuple(map(float, wilson_ci(5, 5))))
+    assert f.overall_ci()["count"] == (8.0, 8.0)       # not a rate: the bootstrap's

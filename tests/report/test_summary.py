@@ -243,3 +243,16 @@ def test_an_added_link_against_a_weak_data_slope_of_the_other_sign_says_so():
                                 "where the link is weak and the other way) the link with "
                                 "Brown_Hair: +0.45")
     assert f["text"].endswith("vs −0.08 across 1,600 training images.")
+
+
+def test_a_gap_made_by_a_group_without_positives_is_no_finding():
+    fair = {"feature_names": ["Male"], "groups": ["Male=0", "Male=1"], "counts": [23, 40],
+            "positives": [0, 12], "negatives": [23, 28],
+            "by_group": {"true_positive_rate": [0.0, 1.0], "false_positive_rate": [0.0, 0.1]},
+            "disparities": {"between_groups": {"equalized_odds_difference":
+                                               {"value": 1.0, "ci": [1.0, 1.0]}}}}
+    (f,) = fairness_findings(fair, "Eyeglasses")
+    assert not f["significant"]
+    assert ("true-positive rate, 0% for Female vs 100% for Male, but Female has no positive "
+            "test faces, so that rate is undefined there (0 by convention): no evidence of a "
+            "gap.") in f["text"]

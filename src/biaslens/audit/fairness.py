@@ -175,6 +175,10 @@ class FairnessReport:
     #: what every CI resampled: ``{"unit": "images" | "identities", "n_units", "n_rows",
     #: "text"}`` (:func:`biaslens.stats.resample_unit`)
     resampling: dict[str, Any] = field(default_factory=dict)
+    #: rows with y_true 1 / 0 per group (unweighted): a group without positives has an
+    #: undefined TPR (0 by fairlearn's convention), one without negatives an undefined FPR
+    positives: list[int] = field(default_factory=list)
+    negatives: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "ramaswamy"}
@@ -263,11 +267,19 @@ def fairness_report(y_true: Any, y_pred: Any, *, sensitive_features: Any,
             disp[method][name] = {"value": float(point[name][0]), "ci": ci}
     verdict = degenerate_predictions(y_true, y_pred)
     notes: list[str] = [verdict] if verdict else []
+    for rows, rates in ((frame.positives, "true-positive rate (and FNR)"),
+                        (frame.negatives, "false-positive rate (and TNR)")):
+        empty = [g for g, k in zip(frame.groups, rows) if k == 0]
+        if empty and not verdict:
+            kind = "positive" if rows is frame.positives else "negative"
+            notes.append(f"{', '.join(empty)}: no {kind} rows, so the {rates} there is "
+                         "undefined (0 by fairlearn's convention) and the disparities built "
+                         "on it are no evidence of a gap")
     ram = None
     if y_score is not None:
         if G == 2:
             g = frame.encoding.codes == 1
-            ram = ramaswamy_metrics(y_true, y_pred, y_score, g, n_boot=max(n_boot, 1),
+            ram = ramaswamy_metrics(y_true, y_pred, y_score, g, n_boot=n_boot,
                                     seed=seed, kl_variant=kl_variant,
                                     clusters=frame.clusters)
             notes.append(f"Ramaswamy metrics: protected g=1 is group {frame.groups[1]!r}")
@@ -281,4 +293,5 @@ def fairness_report(y_true: Any, y_pred: Any, *, sensitive_features: Any,
         disparities=disp, n=int(frame.counts.sum()), n_boot=n_boot, ci_level=ci_level,
         seed=seed, weighted=sample_weight is not None, ramaswamy=ram, notes=notes,
         verdict=verdict,
-        resampling=dict(frame.resampling))
+        resampling=dict(frame.resampling),
+        positives=[int(k) for k in frame.positives], negatives=[int(k) for k in frame.negatives])

@@ -393,6 +393,8 @@ class GroupFrame:
         self._w = w
         self.conf = conf  # (G, 2, 2) weighted confusion tables
         self.counts = counts.sum(axis=(-2, -1))  # (G,) row counts
+        self.positives = counts[:, 1].sum(axis=1)  # (G,) rows with y_true 1 (unweighted)
+        self.negatives = counts[:, 0].sum(axis=1)  # (G,) rows with y_true 0
         self.n_boot = int(n_boot)
         self.ci_level = ci_level
         self.seed = seed
@@ -463,29 +465,35 @@ class GroupFrame:
         return self._eval_by_group(conf, cnt), self._eval_overall(conf, cnt)
 
     def overall_ci(self) -> dict[str, tuple[float, float]]:
-        """Percentile CI of each overall metric."""
+        """CI of each overall metric: Wilson for the :data:`BINOMIAL_RATES` on unweighted,
+        unclustered rows (as :meth:`by_group_ci`), the percentile bootstrap otherwise."""
         _, ov = self._boot_eval()
-        return {m: tuple(float(x) for x in _quantiles(v, self.ci_level)) for m, v in ov.items()}
+        out = {m: tuple(float(x) for x in _quantiles(v, self.ci_level)) for m, v in ov.items()}
+        for m, (lo, hi) in self._wilson(self.conf.sum(axis=0, keepdims=True)).items():
+            out[m] = (float(lo[0]), float(hi[0]))
+        return out
+
+    def _wilson(self, conf: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Wilson intervals of the :data:`BINOMIAL_RATES` among this frame's metrics for
+        the (G, 2, 2) tables ``conf``; none for weighted or clustered rows."""
+        from biaslens.stats import wilson_ci
+
+        if self._w is not None or self.clusters is not None:
+            return {}
+        return {m: wilson_ci(*BINOMIAL_RATES[m](conf), self.ci_level)
+                for m in self.metrics if m in BINOMIAL_RATES}
 
     def by_group_ci(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """CI per group: ``(lo (G,), hi (G,))`` for each metric.
 
         The rates of :data:`BINOMIAL_RATES` on unweighted, unclustered rows get the Wilson
-        score interval of their counts: a percentile bootstrap of a rate of 0 or 1 (a small
+        score interval of their counts (also in :meth:`overall_ci`): a percentile bootstrap of a rate of 0 or 1 (a small
         group whose every positive is found) collapses to ``[1, 1]``, which reads as
         certainty. Everything else (counts, weighted or clustered rows) is the percentile
         bootstrap.
         """
-        from biaslens.stats import wilson_ci
-
         by, _ = self._boot_eval()
-        out = {m: _quantiles(v, self.ci_level) for m, v in by.items()}
-        if self._w is None and self.clusters is None:
-            for m in set(out) & set(BINOMIAL_RATES):
-                k, n = BINOMIAL_RATES[m](self.conf)
-                lo, hi = wilson_ci(k, n, self.ci_level)
-                out[m] = (lo, hi)
-        return out
+        return {m: _quantiles(v, self.ci_level) for m, v in by.items()} | self._wilson(self.conf)
 
     def group_min_ci(self) -> dict[str, tuple[float, float]]:
         by, _ = self._boot_eval()

@@ -349,6 +349,10 @@ def ramaswamy_metrics(y_true: Any, y_pred: Any, y_score: Any, protected: Any, *,
         ba.append(_ba_from_table(t))
     cat = [np.concatenate(v) if v else np.empty(0) for v in (ap, de, ba, kl)]
     (ap_m, ap_pm), (de_m, de_pm), (ba_m, ba_pm), (kl_m, kl_pm) = map(_median_pm, cat)
+    if n_boot == 0:   # no resamples: the point values, without a spread
+        nan = float("nan")
+        (ap_m, ap_pm), (de_m, de_pm), (ba_m, ba_pm), (kl_m, kl_pm) = (
+            (point[k], nan) for k in ("ap", "deo", "ba", "kl"))
     return RamaswamyReport(ap_m, ap_pm, de_m, de_pm, ba_m, ba_pm, kl_m, kl_pm,
                            n_boot, seed, kl_variant, point, resample_unit(n, clusters))
 

@@ -121,7 +121,7 @@ def report_command(
     steps: int = typer.Option(20, help="Steering steps.", callback=ranged(REPORT, "steer_steps")),
     population_n: int = typer.Option(1000, help="Generated faces for the population audit.",
                                      callback=ranged(REPORT, "population_n")),
-    n_boot: int = typer.Option(300, help="Bootstrap resamples for every CI.",
+    n_boot: int = typer.Option(300, help="Bootstrap resamples for the bootstrap CIs.",
                                callback=ranged(REPORT, "n_boot")),
     seed: int = typer.Option(0, help="Seed of every audit.", callback=ranged(REPORT, "seed")),
     precision: str = typer.Option("auto", help="auto, fp32 or bf16: precision of the model "

@@ -81,7 +81,7 @@ def synth_cmd(
             what = f"cache {cache.path}"
     console.print(f"wrote {n + nonfaces:,} images to {what} in {time.perf_counter() - t0:.1f} s")
     if fmt == "cache":   # the content hash on a line of its own (longer than most lines)
-        console.print(f"content hash {cache.content_hash}", highlight=False)
+        console.print(f"hash {cache.content_hash}", highlight=False)
 
 
 @data_app.command("truth")

@@ -308,6 +308,15 @@ def fairness_findings(fair: Mapping[str, Any], target: str) -> list[Finding]:
                 "false_positive_rate": "false-positive rate"}[m]
         text += (f"; it comes from the {name}, {a} for {group_words(lo_g)} vs {b} for "
                  f"{group_words(hi_g)}")
+        rows = fair.get("positives" if m == "true_positive_rate" else "negatives") or []
+        kind = "positive" if m == "true_positive_rate" else "negative"
+        empty = [g for g, k in zip(fair.get("groups", []), rows)
+                 if k == 0 and g in (lo_g, hi_g)]
+        if empty:   # a 0/0 rate (0 by convention) makes the gap, not the classifier
+            sure = False
+            text += (f", but {' and '.join(group_words(g) for g in empty)} "
+                     f"{'has' if len(empty) == 1 else 'have'} no {kind} test faces, so that "
+                     f"rate is undefined there (0 by convention): no evidence of a gap")
     if _finite(ci[0]) and _finite(ci[1]) and ci[1] - ci[0] >= 0.5:
         sure = False    # an interval this wide decides nothing, even if it excludes 0
         sizes = list(zip(fair.get("counts", []), fair.get("groups", [])))

@@ -237,12 +237,13 @@ def test_an_added_link_against_a_weak_data_slope_of_the_other_sign_says_so():
     steer = {"target": "Male", "attribute_names": ["Male", "Brown_Hair"],
              "data_comparison": {"beyond_data": [False, True], "path_slope": [1.0, 0.45],
                                  "data_slope": [1.0, -0.08], "excess": [None, 0.53],
-                                 "n_reference": 1600}}
+                                 "q_values": [None, 0.0031], "n_reference": 1600}}
     (f,) = beyond_data_findings(steer)
     assert f["text"].startswith("Steering toward Male amplifies (steeper than in the data, "
                                 "where the link is weak and the other way) the link with "
                                 "Brown_Hair: +0.45")
-    assert f["text"].endswith("vs −0.08 across 1,600 training images.")
+    assert f["text"].endswith("vs −0.08 across 1,600 training images (the excess over the "
+                              "data: q 0.003).")
 
 
 def test_a_gap_made_by_a_group_without_positives_is_no_finding():

@@ -124,6 +124,13 @@ _VERDICT_WORDS = {"added": "amplifies (steeper than in the data)",
 _ADDED_AGAINST = "amplifies (steeper than in the data, where the link is weak and the other way)"
 
 
+def _excess_q(dc: Mapping[str, Any], j: int) -> str:
+    """``" (the excess over the data: q 0.003)"``: what makes a beyond-data finding
+    significant (not the steering table's covariance test); ``""`` without q-values."""
+    q = (dc.get("q_values") or [None] * (j + 1))[j]
+    return f" (the excess over the data: {_q(q)})" if _finite(q) else ""
+
+
 def beyond_data_findings(steer: Mapping[str, Any], limit: int = 3) -> list[Finding]:
     """The co-movements steering changed relative to the training data, largest excess
     first, each said as added, weakened or reversed; one sentence when every co-movement
@@ -162,7 +169,7 @@ def beyond_data_findings(steer: Mapping[str, Any], limit: int = 3) -> list[Findi
         out.append(_finding(
             f"Steering toward {target} {words} the link with "
             f"{names[j]}: {signed(p, 2)} logit per unit of {bare} logit along the path vs "
-            f"{signed(d, 2)} across {n_ref} training images.",
+            f"{signed(d, 2)} across {n_ref} training images{_excess_q(dc, j)}.",
             anchor("steer", target, names[j]), "steering", min(1.0, abs(dc["excess"][j])),
             True))
     return out

@@ -214,7 +214,7 @@ def truth_score_table(score: Any, *, wide: bool = False, extra: Sequence[str] = 
     plus the attributes named in ``extra`` (e.g. those a finding names), readable at 80
     columns; ``wide`` adds the yes/no significance column."""
     rows = score.rows[:12] + [r for r in score.rows[12:] if r.attribute in set(extra)]
-    t = Table(title=f"Steering {score.target}: measured vs the world's truth (Spearman "
+    t = Table(title=f"Steering {score.target}: measured vs the world's truth\n(Spearman "
                     f"{score.spearman:.2f} over {len(score.attributes)} rendered attributes)")
     name_column(t, "attribute", [r.attribute for r in rows])
     for col in ("r", "95% CI", *(("significant",) if wide else ()), "true phi",

@@ -267,11 +267,10 @@ def fairness_report(y_true: Any, y_pred: Any, *, sensitive_features: Any,
             disp[method][name] = {"value": float(point[name][0]), "ci": ci}
     verdict = degenerate_predictions(y_true, y_pred)
     notes: list[str] = [verdict] if verdict else []
-    for rows, rates in ((frame.positives, "true-positive rate (and FNR)"),
-                        (frame.negatives, "false-positive rate (and TNR)")):
+    for rows, kind, rates in ((frame.positives, "positive", "true-positive rate (and FNR)"),
+                              (frame.negatives, "negative", "false-positive rate (and TNR)")):
         empty = [g for g, k in zip(frame.groups, rows) if k == 0]
         if empty and not verdict:
-            kind = "positive" if rows is frame.positives else "negative"
             notes.append(f"{', '.join(empty)}: no {kind} rows, so the {rates} there is "
                          "undefined (0 by fairlearn's convention) and the disparities built "
                          "on it are no evidence of a gap")

@@ -487,10 +487,10 @@ class GroupFrame:
         """CI per group: ``(lo (G,), hi (G,))`` for each metric.
 
         The rates of :data:`BINOMIAL_RATES` on unweighted, unclustered rows get the Wilson
-        score interval of their counts (also in :meth:`overall_ci`): a percentile bootstrap of a rate of 0 or 1 (a small
-        group whose every positive is found) collapses to ``[1, 1]``, which reads as
-        certainty. Everything else (counts, weighted or clustered rows) is the percentile
-        bootstrap.
+        score interval of their counts (as in :meth:`overall_ci`): a percentile bootstrap
+        of a rate of 0 or 1 (a small group whose every positive is found) collapses to
+        ``[1, 1]``, which reads as certainty. Everything else (counts, weighted or
+        clustered rows) is the percentile bootstrap.
         """
         by, _ = self._boot_eval()
         return {m: _quantiles(v, self.ci_level) for m, v in by.items()} | self._wilson(self.conf)

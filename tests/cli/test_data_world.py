@@ -29,6 +29,11 @@ def test_synth_cache_and_preview(tmp_path):
     assert res.exit_code == 0, res.output
     c = load_cache(cache)
     assert len(c) == 28 and c.group_names == ["skin_type", "is_face"]
+    text = " ".join(res.output.split())
+    n = {k: int((c.split == i).sum()) for i, k in enumerate(("train", "val", "test"))}
+    assert (f"world balanced; splits: train {n['train']}, val {n['val']}, test {n['test']}; "
+            "under 100 test faces: wide intervals") in text
+    assert f"hash {c.content_hash}" in text
     np.testing.assert_array_equal(c.attrs[c.groups[:, 1] == 1],
                                   World.preset("balanced").sample(24, seed=4).attrs)
     # a second run refuses to clobber; --overwrite replaces with identical content

@@ -81,6 +81,13 @@ def synth_cmd(
             what = f"cache {cache.path}"
     console.print(f"wrote {n + nonfaces:,} images to {what} in {time.perf_counter() - t0:.1f} s")
     if fmt == "cache":   # the content hash on a line of its own (longer than most lines)
+        from biaslens.data.source import split_counts
+
+        sizes = split_counts(cache.split)
+        console.print(f"world {world}; splits: " + ", ".join(f"{k} {v:,}" for k, v in
+                                                           sizes.items())
+                      + ("; under 100 test faces: wide intervals" if 0 < sizes["test"] < 100
+                         else ""), highlight=False)
         console.print(f"hash {cache.content_hash}", highlight=False)
 
 

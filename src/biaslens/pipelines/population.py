@@ -35,7 +35,18 @@ from biaslens.options import resolve_options
 from biaslens.pipelines.audit_setup import AuditRun, AuditSetup, image_size, split_view
 from biaslens.precision import resolve_precision
 
-__all__ = ["PopulationPlan", "plan_population", "population_on_cache"]
+__all__ = ["PopulationPlan", "plan_population", "population_on_cache", "val_classifier_rates"]
+
+
+def val_classifier_rates(classifier: nn.Module, cache: Any, *, device: Any = "cpu",
+                         precision: str = "fp32") -> Any:
+    """The classifier's TPR/FPR on the val split of ``cache`` (the Rogan–Gladen
+    correction's input), or None when the cache has no val rows."""
+    val = cache.subset("val")
+    if len(val) == 0:
+        return None
+    return classifier_rates(classifier, val.images, val.attrs, cache.attribute_names,
+                            device=device, precision=precision)
 
 
 def population_on_cache(generator: nn.Module, classifier: nn.Module, cache: Any,
@@ -63,12 +74,11 @@ def population_on_cache(generator: nn.Module, classifier: nn.Module, cache: Any,
     view = split_view(cache, split, usual="train")
     rates = None
     if correct:
-        val = cache.subset("val")
-        if len(val) == 0:
+        rates = val_classifier_rates(classifier, cache, device=opts.device,
+                                     precision=opts.precision)
+        if rates is None:
             raise BiasLensError(f"{cache.path}: no val rows to measure the classifier's "
                                 "TPR/FPR; pass --no-correct")
-        rates = classifier_rates(classifier, val.images, val.attrs, cache.attribute_names,
-                                 device=opts.device, precision=opts.precision)
     reference = None
     auto = associations.lower() == "auto"
     if associations.lower() != "none" and not (auto and (opts.n_boot < 50 or len(view) < 10)):

@@ -176,9 +176,10 @@ def _generator_audits(data: ReportData, cache: Any, generator: nn.Module,
                       classifier: nn.Module, targets: Sequence[str], protected: Sequence[str],
                       opts: ReportOptions, say: Callable[[str], None]) -> None:
     """Steering per target, then the population audit and its judges, into ``data``."""
-    from biaslens.audit.population import classifier_rates, population_audit
+    from biaslens.audit.population import population_audit
     from biaslens.audit.steer import steer_audit
     from biaslens.data.reference import sample_training_images
+    from biaslens.pipelines.population import val_classifier_rates
 
     names = list(cache.attribute_names)
     reference_name = "training images of the report's data"
@@ -199,9 +200,7 @@ def _generator_audits(data: ReportData, cache: Any, generator: nn.Module,
     base = train if len(train) else cache
     pop_groups = [g for g in protected if g in names] or ["Male"]
     # corrected for the classifier's TPR/FPR on the val split, as `audit population` does
-    val = cache.subset("val")
-    rates = (classifier_rates(classifier, val.images, val.attrs, names,
-                              precision=opts.precision) if len(val) else None)
+    rates = val_classifier_rates(classifier, cache, precision=opts.precision)
     data.population = population_audit(generator, classifier, np.asarray(base.attrs), names,
                                        n=opts.population_n, groups=pop_groups, seed=opts.seed,
                                        n_boot=opts.n_boot, reference_images=ref,

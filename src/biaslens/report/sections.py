@@ -131,7 +131,6 @@ def population_section(report: Report) -> str:
     labelled = ("labelled by the classifier and corrected for its error rates"
                 if p.corrected else "labelled by the classifier (uncorrected)")
     omitted = n_all - len(order)
-    ungrouped = [g for g in report.data.inputs.get("protected", []) if g not in p.groups]
     return "".join([
         f"<h2 id='population'>Population</h2><p>{p.n_generated:,} generated faces, "
         f"{esc(labelled)}, vs {p.n_data:,} training labels."
@@ -156,17 +155,26 @@ def population_section(report: Report) -> str:
               note=f"Fairness discrepancy (L2 distance of the generated group shares): "
                    f"{fmt_num(p.discrepancy['l2_to_data'])} to the data's shares, "
                    f"{fmt_num(p.discrepancy['l2_to_uniform'])} to equal shares."
-                   + (f" Not grouped by {' or '.join(ungrouped)}: "
-                      f"{'it is' if len(ungrouped) == 1 else 'they are'} not among the "
-                      "classifier's attributes, so generated faces carry no such label "
-                      "(the Dataset section groups the data by it"
-                      + ("; the skin_tone judge below reads skin type from the generated faces"
-                         if "skin_type" in ungrouped and any(
-                             b.get("judge") == "skin_tone" for b in report.data.judges)
-                         else "") + ")." if ungrouped else "")),
+                   + _ungrouped_note(report, p)),
         _association_table(p),
         _judge_tables(report),
     ])
+
+
+def _ungrouped_note(report: Report, p: PopulationResult) -> str:
+    """Why a protected column (a data group such as ``skin_type``) is not among the
+    population's groups, and where it is covered instead (``""`` when none is missing)."""
+    ungrouped = [g for g in report.data.inputs.get("protected", []) if g not in p.groups]
+    if not ungrouped:
+        return ""
+    judged = "skin_type" in ungrouped and any(b.get("judge") == "skin_tone"
+                                              for b in report.data.judges)
+    return (f" Not grouped by {' or '.join(ungrouped)}: "
+            f"{'it is' if len(ungrouped) == 1 else 'they are'} not among the classifier's "
+            "attributes, so generated faces carry no such label (the Dataset section groups "
+            "the data by it"
+            + ("; the skin_tone judge below reads skin type from the generated faces"
+               if judged else "") + ").")
 
 
 def _judge_tables(report: Report) -> str:
